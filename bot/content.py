@@ -1,0 +1,179 @@
+"""Articles: loading and validating the data files, one per article, that the polls come from."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.i18n import LANGUAGES
+from bot.resources import data_dir
+
+MAX_QUESTION = 300
+MAX_OPTION = 100
+MIN_OPTIONS, MAX_OPTIONS = 2, 12
+MAX_MESSAGE = 4096
+NEUTRAL_OPTION = {"fr": "Sans opinion", "en": "No opinion"}
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+class ContentError(Exception):
+    """An article file is invalid; the message names the file and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    key: str
+    multiple: bool
+    text: dict[str, str]
+    options: dict[str, tuple[str, ...]]
+
+    @property
+    def option_count(self) -> int:
+        return len(self.options[LANGUAGES[0]])
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    source_date: date
+    title: dict[str, str]
+    summary: dict[str, str]
+    questions: tuple[Question, ...]
+
+    def question(self, key: str) -> Question | None:
+        return next((q for q in self.questions if q.key == key), None)
+
+
+class _Reader:
+    """Pulls typed fields out of a parsed TOML table, naming the field in every error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, field: str, problem: str) -> ContentError:
+        return ContentError(f"{self.path.name}: {field}: {problem}")
+
+    def get(self, table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+        field = f"{where}.{key}" if where else key
+        if key not in table:
+            raise self.fail(field, "missing")
+        value = table[key]
+        if not isinstance(value, kind) or (kind is str and not value.strip()):
+            raise self.fail(field, f"expected a non-empty {kind.__name__}")
+        return value
+
+    def per_language(self, table: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        values = self.get(table, key, dict, where)
+        field = f"{where}.{key}" if where else key
+        unknown = sorted(set(values) - set(LANGUAGES))
+        if unknown:
+            raise self.fail(field, f"unsupported language {unknown[0]!r} (expected fr and en)")
+        return {lang: self.get(values, lang, object, field) for lang in LANGUAGES}
+
+
+def parse_article(path: Path) -> Article:
+    """Read and validate one article file."""
+    reader = _Reader(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ContentError(f"{path.name}: not valid TOML: {exc}") from None
+
+    article_id = reader.get(data, "id", str, "")
+    if not _ID.match(article_id):
+        raise reader.fail("id", "use lowercase letters, digits and dashes")
+    source_date = reader.get(data, "source_date", date, "")
+    title = {
+        k: _text(reader, v, f"title.{k}", 120)
+        for k, v in reader.per_language(data, "title", "").items()
+    }
+    summary = {
+        k: _text(reader, v, f"summary.{k}", MAX_MESSAGE - 200)
+        for k, v in reader.per_language(data, "summary", "").items()
+    }
+    raw_questions = reader.get(data, "questions", list, "")
+    if not raw_questions:
+        raise reader.fail("questions", "at least one question is needed")
+    questions = tuple(
+        _question(reader, raw, f"questions[{index}]") for index, raw in enumerate(raw_questions, 1)
+    )
+    keys = [q.key for q in questions]
+    duplicate = next((k for k in keys if keys.count(k) > 1), None)
+    if duplicate:
+        raise reader.fail("questions", f"key {duplicate!r} is used twice")
+    return Article(article_id, source_date, title, summary, questions)
+
+
+def _text(reader: _Reader, value: Any, field: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise reader.fail(field, "expected a non-empty string")
+    if len(value) > limit:
+        raise reader.fail(field, f"{len(value)} characters, at most {limit} allowed")
+    return value.strip()
+
+
+def _question(reader: _Reader, raw: Any, where: str) -> Question:
+    if not isinstance(raw, dict):
+        raise reader.fail(where, "expected a table")
+    key = reader.get(raw, "key", str, where)
+    if not _KEY.match(key):
+        raise reader.fail(f"{where}.key", "use lowercase letters, digits and underscores")
+    multiple = reader.get(raw, "multiple", bool, where)
+    text = {
+        lang: _text(reader, value, f"{where}.text.{lang}", MAX_QUESTION)
+        for lang, value in reader.per_language(raw, "text", where).items()
+    }
+    options: dict[str, tuple[str, ...]] = {}
+    for lang, values in reader.per_language(raw, "options", where).items():
+        field = f"{where}.options.{lang}"
+        if not isinstance(values, list):
+            raise reader.fail(field, "expected a list")
+        if not MIN_OPTIONS <= len(values) <= MAX_OPTIONS:
+            raise reader.fail(field, f"{len(values)} options, {MIN_OPTIONS} to {MAX_OPTIONS} allowed")
+        options[lang] = tuple(
+            _text(reader, value, f"{field}[{i}]", MAX_OPTION) for i, value in enumerate(values, 1)
+        )
+        if NEUTRAL_OPTION[lang] not in options[lang]:
+            raise reader.fail(field, f"the neutral option {NEUTRAL_OPTION[lang]!r} is missing")
+        if len(set(options[lang])) != len(options[lang]):
+            raise reader.fail(field, "two options are the same")
+    counts = {lang: len(values) for lang, values in options.items()}
+    if len(set(counts.values())) != 1:
+        raise reader.fail(f"{where}.options", f"languages disagree on the number of options {counts}")
+    if options["fr"].index(NEUTRAL_OPTION["fr"]) != options["en"].index(NEUTRAL_OPTION["en"]):
+        raise reader.fail(f"{where}.options", "the neutral option is not at the same place")
+    return Question(key, multiple, text, options)
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """Every article, newest first."""
+
+    articles: tuple[Article, ...]
+
+    def get(self, article_id: str | None) -> Article | None:
+        return next((a for a in self.articles if a.id == article_id), None)
+
+    @property
+    def newest(self) -> Article:
+        return self.articles[0]
+
+
+def load_library(folder: Path | None = None) -> Library:
+    """Load and validate every `*.toml` article of `folder` (default: the packaged articles)."""
+    folder = folder or data_dir("articles")
+    paths = sorted(folder.glob("*.toml"))
+    if not paths:
+        raise ContentError(f"{folder}: no article (*.toml) found")
+    articles = [parse_article(path) for path in paths]
+    ids = [a.id for a in articles]
+    duplicate = next((i for i in ids if ids.count(i) > 1), None)
+    if duplicate:
+        raise ContentError(f"{folder}: two files use the id {duplicate!r}")
+    articles.sort(key=lambda a: (a.source_date, a.id), reverse=True)
+    return Library(tuple(articles))

@@ -1,0 +1,111 @@
+"""The bot's configuration, read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A token as @BotFather hands it out: the bot's numeric id, a colon, a 35-character secret.
+_TOKEN_SHAPE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./data/agora.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is safe to print (never holds a secret)."""
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+
+    bot_token: SecretStr = Field(description="The token given by @BotFather (required).")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        description="Base URL of the Bot API; requests go to {TELEGRAM_API_URL}/bot{BOT_TOKEN}/…",
+    )
+    database_url: str = Field(
+        default=DEFAULT_SQLITE_URL,
+        description="Any SQLAlchemy URL; SQLite (default, under ./data/) or postgresql://…",
+    )
+    default_language: Literal["fr", "en"] = Field(
+        default="fr", description="Language of chats that chose none (fr or en)."
+    )
+    timezone: str = Field(default="Europe/Paris", description="Default time zone of digests.")
+    digest_time: time = Field(default=time(9, 0), description="Default digest time, HH:MM.")
+    log_level: str = Field(default="INFO", description="Python logging level.")
+    rate_limit: bool = Field(
+        default=True, description="Respect Telegram's flood limits (AIORateLimiter)."
+    )
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN_SHAPE.match(value.get_secret_value().strip()):
+            raise ValueError("malformed")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown IANA time zone") from exc
+        return value
+
+
+def async_database_url(url: str) -> str:
+    """Give a plain SQLAlchemy URL the asyncio driver this project ships with."""
+    for plain, asynchronous in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return asynchronous + url[len(plain) :]
+    return url
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning validation errors into one readable line without secrets."""
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            if error["type"] == "missing":
+                problems.append(f"{name} is not set")
+            elif name == "BOT_TOKEN":
+                problems.append("BOT_TOKEN is malformed (expected <bot id>:<secret> from @BotFather)")
+            else:
+                problems.append(f"{name} is invalid: {error['msg']}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+def describe_settings() -> str:
+    """The settings as a help text, for `python -m bot --help`."""
+    lines = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.is_required() else f" (default: {field.get_default()})"
+        lines.append(f"  {name.upper():<18} {field.description}{default}")
+    return "\n".join(lines)
