@@ -134,7 +134,9 @@ def _question(reader: _Reader, raw: Any, where: str) -> Question:
         if not isinstance(values, list):
             raise reader.fail(field, "expected a list")
         if not MIN_OPTIONS <= len(values) <= MAX_OPTIONS:
-            raise reader.fail(field, f"{len(values)} options, {MIN_OPTIONS} to {MAX_OPTIONS} allowed")
+            raise reader.fail(
+                field, f"{len(values)} options, {MIN_OPTIONS} to {MAX_OPTIONS} allowed"
+            )
         options[lang] = tuple(
             _text(reader, value, f"{field}[{i}]", MAX_OPTION) for i, value in enumerate(values, 1)
         )
@@ -144,7 +146,9 @@ def _question(reader: _Reader, raw: Any, where: str) -> Question:
             raise reader.fail(field, "two options are the same")
     counts = {lang: len(values) for lang, values in options.items()}
     if len(set(counts.values())) != 1:
-        raise reader.fail(f"{where}.options", f"languages disagree on the number of options {counts}")
+        raise reader.fail(
+            f"{where}.options", f"languages disagree on the number of options {counts}"
+        )
     if options["fr"].index(NEUTRAL_OPTION["fr"]) != options["en"].index(NEUTRAL_OPTION["en"]):
         raise reader.fail(f"{where}.options", "the neutral option is not at the same place")
     return Question(key, multiple, text, options)

@@ -36,7 +36,7 @@ def compile_catalog(po_path: Path) -> bytes:
 
 @cache
 def translations(language: str) -> Translations:
-    """The catalog of `language`: a compiled .mo when it is up to date, else the .po compiled now."""
+    """The catalog of `language`: its .mo when up to date, else its .po compiled now."""
     folder = data_dir("locales") / language / "LC_MESSAGES"
     po_path, mo_path = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
     if mo_path.exists() and (
@@ -109,5 +109,5 @@ def format_share(share: float) -> str:
 
 
 def format_long_date(day: date) -> str:
-    """"jeudi 26 novembre 2026" / "Thursday, November 26, 2026"."""
+    """ "jeudi 26 novembre 2026" / "Thursday, November 26, 2026"."""
     return str(format_date(day, format="full", locale=_current.get()))

@@ -96,7 +96,9 @@ def load_settings() -> Settings:
             if error["type"] == "missing":
                 problems.append(f"{name} is not set")
             elif name == "BOT_TOKEN":
-                problems.append("BOT_TOKEN is malformed (expected <bot id>:<secret> from @BotFather)")
+                problems.append(
+                    "BOT_TOKEN is malformed (expected <bot id>:<secret> from @BotFather)"
+                )
             else:
                 problems.append(f"{name} is invalid: {error['msg']}")
         raise ConfigError("; ".join(problems)) from None

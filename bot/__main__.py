@@ -1,0 +1,60 @@
+"""Command line: `python -m bot` runs the bot, `python -m bot check` validates the content."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.content import ContentError, load_library
+from bot.settings import ConfigError, describe_settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Agora: a Telegram bot that lets a group discuss a news article through "
+        "polls in French or English. Runs with long polling.",
+        epilog="Settings, read from the environment or a .env file in the current folder:\n"
+        + describe_settings(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["run", "check"],
+        default="run",
+        help="run the bot (default), or check the articles and settings and exit",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        library = load_library()
+    except ContentError as exc:
+        print(f"agora: invalid article: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if arguments.command == "check":
+        for article in library.articles:
+            print(f"ok: {article.id} ({len(article.questions)} questions)")
+        return 0
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"agora: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    from bot.app import serve
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.bot_token.get_secret_value())
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The bot's commands, English names with French aliases, in one registry.
+
+Handlers, the help text and the command menus (setMyCommands) are all built from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.i18n import LANGUAGES, gettext, using_language
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    en: str
+    fr: str
+    description: str  # a message id
+    arguments: str = ""  # a message id, shown in the help text
+
+    def name(self, language: str) -> str:
+        return self.fr if language == "fr" else self.en
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys((self.en, self.fr)))
+
+
+HELP = Command("help", "aide", N_("what the bot does, and its commands"))
+SUMMARY = Command("summary", "resume", N_("the article's summary"))
+POLL = Command("poll", "sondage", N_("post the article's questions as polls"), N_("[anonymous]"))
+RESULTS = Command("results", "resultats", N_("the results, here and in all chats"))
+ARTICLES = Command("articles", "articles", N_("the articles available"))
+ARTICLE = Command("article", "article", N_("choose the article to discuss"), N_("<id>"))
+LANG = Command("lang", "langue", N_("choose the language: fr or en"), N_("[fr|en]"))
+
+COMMANDS: tuple[Command, ...] = (HELP, SUMMARY, POLL, RESULTS, ARTICLES, ARTICLE, LANG)
+
+ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})
+
+
+def menu(language: str) -> list[tuple[str, str]]:
+    """(command, description) pairs for setMyCommands in `language`."""
+    with using_language(language):
+        return [(c.name(language), gettext(c.description)) for c in COMMANDS]
+
+
+def all_menus() -> dict[str, list[tuple[str, str]]]:
+    return {language: menu(language) for language in LANGUAGES}

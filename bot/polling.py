@@ -1,0 +1,150 @@
+"""Long polling that acknowledges an update only after its effects are committed.
+
+python-telegram-bot's Updater moves the getUpdates offset as soon as updates are queued, so a
+crash loses them. Here each batch is fetched, processed inside one unit of work whose commit
+also records the batch's last update id, and only then is the offset moved. After a crash
+Telegram redelivers what was not acknowledged; updates at or below the committed id are
+skipped, so handling a redelivered update is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Update
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.transaction import unit_of_work
+from storage.queries import LAST_UPDATE_ID, get_state, set_state
+
+log = logging.getLogger(__name__)
+
+LONG_POLL_SECONDS = 25
+BATCH_SIZE = 100
+
+
+class CommitThenAckPoller:
+    """Fetch, process, commit, acknowledge; until `stop()` is called."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        long_poll_seconds: int = LONG_POLL_SECONDS,
+    ) -> None:
+        self._app = application
+        self._sessionmaker = sessionmaker
+        self._long_poll = long_poll_seconds
+        self._stopping = asyncio.Event()
+        self._committed = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def committed(self) -> int:
+        """The id of the last update whose effects are committed."""
+        return self._committed
+
+    def start(self) -> asyncio.Task[None]:
+        """Run in a background task, which ends when stopped or if polling fails for good."""
+        self._task = asyncio.create_task(self.run(), name="agora-poller")
+        return self._task
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from `run()`."""
+        self._stopping.set()
+
+    async def close(self) -> None:
+        """Stop and wait for the batch in hand to be committed."""
+        self.stop()
+        if self._task is not None:
+            await self._task
+
+    async def run(self) -> None:
+        async with self._sessionmaker() as session:
+            self._committed = await get_state(session, LAST_UPDATE_ID) or 0
+        log.info("polling for updates after #%d", self._committed)
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                raw = await self._fetch()
+                if raw is None:
+                    break
+                if raw:
+                    await self._process(raw)
+                failures = 0
+            except RetryAfter as exc:
+                await self._pause(exc.retry_after if isinstance(exc.retry_after, int) else 5)
+            except (TelegramError, SQLAlchemyError, OSError) as exc:
+                # Nothing of the batch was acknowledged: it comes back on the next fetch.
+                failures += 1
+                log.warning("batch failed (%s: %s); retrying", type(exc).__name__, exc)
+                await self._pause(min(30.0, 0.5 * 2**failures))
+        await self._acknowledge()
+
+    async def _pause(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _fetch(self) -> list[dict[str, Any]] | None:
+        """The next batch as raw JSON objects; None when asked to stop while waiting."""
+        request = asyncio.ensure_future(
+            self._app.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={
+                    "offset": self._committed + 1,
+                    "limit": BATCH_SIZE,
+                    "timeout": self._long_poll,
+                    "allowed_updates": Update.ALL_TYPES,
+                },
+                read_timeout=self._long_poll + 10,
+                return_type=None,
+            )
+        )
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        done, _ = await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if request not in done:
+            request.cancel()
+            return None
+        stopping.cancel()
+        result = request.result()
+        return result if isinstance(result, list) else []
+
+    async def _process(self, raw: list[dict[str, Any]]) -> None:
+        last = self._committed
+        async with unit_of_work(self._sessionmaker) as session:
+            for item in raw:
+                update_id = item.get("update_id")
+                if not isinstance(update_id, int) or update_id <= self._committed:
+                    continue  # already committed before a restart: skip the redelivery
+                last = max(last, update_id)
+                update = self._parse(item)
+                if update is not None:
+                    await self._app.process_update(update)
+            if last > self._committed:
+                await set_state(session, LAST_UPDATE_ID, last)
+        self._committed = last
+
+    def _parse(self, item: dict[str, Any]) -> Update | None:
+        try:
+            return Update.de_json(item, self._app.bot)
+        except Exception:  # an update this version cannot read must not block the others
+            log.exception("skipping update #%s that could not be parsed", item.get("update_id"))
+            return None
+
+    async def _acknowledge(self) -> None:
+        """Tell Telegram, on the way out, which updates are done (timeout 0: no waiting)."""
+        try:
+            await self._app.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={"offset": self._committed + 1, "limit": 1, "timeout": 0},
+                return_type=None,
+            )
+        except TelegramError as exc:
+            log.warning("could not acknowledge the last updates (%s)", type(exc).__name__)

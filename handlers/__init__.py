@@ -1,0 +1,16 @@
+"""Telegram handlers, one module per feature; `register` wires them all into an Application."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, TypeHandler
+
+from handlers import articles, fallback, help, language, polls, results, summary
+from handlers.common import resolve_chat
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    # Group -1 runs first for every update: record the chat and pick its language.
+    app.add_handler(TypeHandler(Update, resolve_chat), group=-1)
+    for module in (help, summary, polls, results, articles, language, fallback):
+        module.register(app)

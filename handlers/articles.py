@@ -1,0 +1,77 @@
+"""/articles and /article <id>: list the articles and choose the chat's current one."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.commands import ARTICLE, ARTICLES, SUMMARY
+from bot.i18n import _, current_language, format_long_date
+from bot.services import services
+from bot.transaction import in_savepoint
+from handlers.common import current_article, escape, is_admin, reply, stored_chat
+
+
+@in_savepoint
+async def list_articles(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """List the available articles, marking the chat's current one."""
+    assert update.effective_chat is not None
+    language = current_language()
+    chat = await stored_chat(session, update.effective_chat)
+    current = current_article(context, chat)
+    lines = ["📚 <b>{}</b>".format(_("Articles"))]
+    for article in services(context).library.articles:
+        marker = " ✅ <i>{}</i>".format(_("current")) if article.id == current.id else ""
+        title, day = escape(article.title[language]), format_long_date(article.source_date)
+        lines.append(f"• <code>{escape(article.id)}</code> — {title} ({day}){marker}")
+    lines += ["", _("Choose one with /{article} <id>.").format(article=ARTICLE.name(language))]
+    await reply(update, "\n".join(lines).replace("<id>", "&lt;id&gt;"))
+
+
+@in_savepoint
+async def choose_article(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Set the chat's current article (admins only in groups)."""
+    assert update.effective_chat is not None
+    language = current_language()
+    chat = await stored_chat(session, update.effective_chat)
+    if not context.args:
+        await reply(
+            update,
+            _("The current article is “{title}”. To change it: /{article} <id> (see /{articles}).")
+            .format(
+                title=escape(current_article(context, chat).title[language]),
+                article=ARTICLE.name(language),
+                articles=ARTICLES.name(language),
+            )
+            .replace("<id>", "&lt;id&gt;"),
+        )
+        return
+    if not await is_admin(update, context):
+        await reply(update, _("Sorry, only the group's administrators can change the article."))
+        return
+    article = services(context).library.get(context.args[0].strip().lower())
+    if article is None:
+        await reply(
+            update,
+            _("There is no article “{id}”. See the list with /{articles}.").format(
+                id=escape(context.args[0][:64]), articles=ARTICLES.name(language)
+            ),
+        )
+        return
+    chat.article_id = article.id
+    await reply(
+        update,
+        _("This chat now discusses “{title}”. Read the summary with /{summary}.").format(
+            title=escape(article.title[language]), summary=SUMMARY.name(language)
+        ),
+    )
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(ARTICLES.names, list_articles))
+    app.add_handler(CommandHandler(ARTICLE.names, choose_article))

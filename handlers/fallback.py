@@ -1,0 +1,56 @@
+"""What the bot answers to what it does not understand, and how handler errors are reported."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bot.commands import HELP
+from bot.i18n import _, current_language
+from handlers.common import safe_reply
+
+log = logging.getLogger(__name__)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Point to /help when a command addressed to the bot is not one of its own."""
+    message = update.effective_message
+    if message is None or message.text is None or update.effective_chat is None:
+        return
+    command = message.text.split()[0]
+    addressed = "@" in command and command.split("@", 1)[1].lower() == context.bot.username.lower()
+    if update.effective_chat.type == ChatType.PRIVATE or addressed:
+        await safe_reply(
+            update,
+            _("I don't know that command. See /{help} for the list.").format(
+                help=HELP.name(current_language())
+            ),
+        )
+
+
+async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a private chat, answer free text with a pointer to the commands."""
+    await safe_reply(
+        update,
+        _("I answer commands: see /{help}.").format(help=HELP.name(current_language())),
+    )
+
+
+async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a handler's failure and tell the user, in their language, that it did not work."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed", update_id, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        await safe_reply(update, _("Sorry, something went wrong. Please try again later."))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    # Registered last in group 0, so they only see what no other handler took.
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, plain_text)
+    )
+    app.add_error_handler(report_error)

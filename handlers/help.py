@@ -1,0 +1,44 @@
+"""/start and /help [/aide]: what the bot does and its commands, in the chat's language."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.commands import COMMANDS, HELP, SUMMARY
+from bot.i18n import _, current_language, gettext
+from handlers.common import escape, reply
+
+
+def help_text() -> str:
+    language = current_language()
+    lines = [
+        _(
+            "<b>Agora</b> lets this chat discuss a news article: read its summary, answer its "
+            "questions as polls, and follow the results."
+        ),
+        "",
+        _("<b>Commands</b>"),
+    ]
+    for command in COMMANDS:
+        arguments = f" {escape(gettext(command.arguments))}" if command.arguments else ""
+        lines.append(
+            f"/{command.name(language)}{arguments} — {escape(gettext(command.description))}"
+        )
+    lines += [
+        "",
+        _(
+            "Commands work in English and in French (for example /{en} or /{fr}). In groups, only "
+            "administrators may post polls or change the settings."
+        ).format(en=SUMMARY.en, fr=SUMMARY.fr),
+    ]
+    return "\n".join(lines)
+
+
+async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain the bot and list its commands."""
+    await reply(update, help_text())
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(["start", *HELP.names], show_help))

@@ -1,0 +1,89 @@
+"""/lang [/langue]: show or set the chat's language (fr or en), by argument or keyboard."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.commands import HELP, LANG
+from bot.i18n import LANGUAGES, _, current_language, normalize_language, set_language
+from bot.transaction import in_savepoint
+from handlers.common import escape, is_admin, reply, stored_chat
+
+CALLBACK_PREFIX = "lang:"
+LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "en": "🇬🇧 English"}
+
+
+def keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=CALLBACK_PREFIX + code)
+                for code in LANGUAGES
+            ]
+        ]
+    )
+
+
+def confirmation() -> str:
+    language = current_language()
+    return _("From now on I speak English in this chat. Commands: /{help}").format(
+        help=HELP.name(language)
+    )
+
+
+@in_savepoint
+async def language_command(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Offer a keyboard, or set the language given as argument (admins only in groups)."""
+    assert update.effective_chat is not None
+    if not context.args:
+        await reply(update, _("Choose the language of this chat:"), reply_markup=keyboard())
+        return
+    code = context.args[0].strip().lower()
+    if code not in LANGUAGES:
+        await reply(
+            update,
+            _(
+                "“{code}” is not a supported language. Use /{lang} fr (français) or /{lang} en "
+                "(English)."
+            ).format(code=escape(code[:16]), lang=LANG.name(current_language())),
+        )
+        return
+    if not await is_admin(update, context):
+        await reply(update, _("Sorry, only the group's administrators can change the language."))
+        return
+    chat = await stored_chat(session, update.effective_chat)
+    chat.language = code
+    set_language(code)
+    await reply(update, confirmation())
+
+
+@in_savepoint
+async def language_button(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Apply a choice from the language keyboard."""
+    query = update.callback_query
+    assert query is not None
+    code = normalize_language((query.data or "").removeprefix(CALLBACK_PREFIX))
+    if code is None or update.effective_chat is None:
+        await query.answer(_("This button is no longer valid."))
+        return
+    if not await is_admin(update, context):
+        await query.answer(
+            _("Sorry, only the group's administrators can change the language."), show_alert=True
+        )
+        return
+    chat = await stored_chat(session, update.effective_chat)
+    chat.language = code
+    set_language(code)
+    await query.answer()
+    await query.edit_message_text(confirmation())
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(LANG.names, language_command))
+    app.add_handler(CallbackQueryHandler(language_button, pattern=f"^{CALLBACK_PREFIX}"))

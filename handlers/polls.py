@@ -1,0 +1,128 @@
+"""/poll [/sondage]: post the article's questions as native polls; store every answer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes, PollAnswerHandler, PollHandler
+
+from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
+from bot.i18n import _, current_language
+from bot.transaction import in_savepoint
+from handlers.common import current_article, escape, is_admin, reply, stored_chat
+from storage.queries import record_answer, record_poll_counts, record_posted_poll
+
+log = logging.getLogger(__name__)
+
+
+@in_savepoint
+async def post_polls(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Post every closing question of the chat's article as a poll (admins only in groups)."""
+    assert update.effective_chat is not None
+    language = current_language()
+    arguments = [a.lower() for a in context.args or []]
+    unknown = [a for a in arguments if a not in ANONYMOUS_WORDS]
+    if unknown:
+        await reply(
+            update,
+            _("Unknown option “{option}”. Use /{poll} or /{poll} {anonymous}.").format(
+                option=escape(unknown[0]),
+                poll=POLL.name(language),
+                anonymous=_("anonymous"),
+            ),
+        )
+        return
+    if not await is_admin(update, context):
+        await reply(update, _("Sorry, only the group's administrators can post the polls."))
+        return
+    anonymous = bool(arguments)
+    chat = await stored_chat(session, update.effective_chat)
+    article = current_article(context, chat)
+    intro = (
+        _("Anonymous polls: only the totals are counted.")
+        if anonymous
+        else _("Your answers are visible to the group and counted; you can change them.")
+    )
+    await reply(
+        update,
+        "🗳 <b>{title}</b>\n{intro}\n{hint}".format(
+            title=escape(article.title[language]),
+            intro=intro,
+            hint=_("Results: /{results}").format(results=RESULTS.name(language)),
+        ),
+    )
+    for question in article.questions:
+        message = await context.bot.send_poll(
+            chat.id,
+            question.text[language],
+            list(question.options[language]),
+            is_anonymous=anonymous,
+            allows_multiple_answers=question.multiple,
+        )
+        if message.poll is None:
+            raise RuntimeError("sendPoll answered without a poll")
+        await record_posted_poll(
+            session,
+            poll_id=message.poll.id,
+            chat_id=chat.id,
+            message_id=message.message_id,
+            article_id=article.id,
+            question_key=question.key,
+            language=language,
+            anonymous=anonymous,
+            multiple=question.multiple,
+            option_ids=[option.persistent_id for option in message.poll.options],
+            posted_at=message.date,
+        )
+
+
+@in_savepoint
+async def store_answer(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Store a named answer: a change replaces the previous one, an empty one retracts it."""
+    answer = update.poll_answer
+    assert answer is not None
+    voter = answer.user.id if answer.user is not None else None
+    if voter is None and answer.voter_chat is not None:
+        voter = answer.voter_chat.id  # an anonymous admin votes as the chat
+    if voter is None:
+        return
+    known = await record_answer(
+        session,
+        poll_id=answer.poll_id,
+        user_id=voter,
+        persistent_ids=answer.option_persistent_ids,
+        positions=answer.option_ids,
+        answered_at=datetime.now(UTC),
+    )
+    if not known:
+        log.info("ignoring an answer to unknown poll %s", answer.poll_id)
+
+
+@in_savepoint
+async def store_poll_state(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Follow an anonymous poll through the totals Telegram reports."""
+    poll = update.poll
+    assert poll is not None
+    known = await record_poll_counts(
+        session,
+        poll_id=poll.id,
+        counts={option.persistent_id: option.voter_count for option in poll.options},
+        total_voters=poll.total_voter_count,
+    )
+    if not known:
+        log.info("ignoring the state of unknown poll %s", poll.id)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(POLL.names, post_polls))
+    app.add_handler(PollAnswerHandler(store_answer))
+    app.add_handler(PollHandler(store_poll_state))

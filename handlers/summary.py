@@ -1,0 +1,43 @@
+"""/summary [/resume]: the current article's summary in the chat's language."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.commands import POLL, RESULTS, SUMMARY
+from bot.content import Article
+from bot.i18n import _, current_language, format_long_date
+from bot.transaction import in_savepoint
+from handlers.common import current_article, escape, reply, stored_chat
+
+
+def summary_text(article: Article) -> str:
+    language = current_language()
+    return "\n\n".join(
+        [
+            f"📰 <b>{escape(article.title[language])}</b>",
+            "<i>{}</i>".format(
+                escape(_("Events up to {date}").format(date=format_long_date(article.source_date)))
+            ),
+            escape(article.summary[language]),
+            _("Give your opinion: /{poll} · See the results: /{results}").format(
+                poll=POLL.name(language), results=RESULTS.name(language)
+            ),
+        ]
+    )
+
+
+@in_savepoint
+async def show_summary(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Send the summary of the chat's current article."""
+    assert update.effective_chat is not None
+    chat = await stored_chat(session, update.effective_chat)
+    await reply(update, summary_text(current_article(context, chat)))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(SUMMARY.names, show_summary))

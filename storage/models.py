@@ -1,0 +1,82 @@
+"""The database schema as typed SQLAlchemy models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Chat(Base):
+    """A private chat or group that has talked to the bot, with its choices."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(8))
+    article_id: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PostedPoll(Base):
+    """A native Telegram poll the bot posted for one question of an article in one chat."""
+
+    __tablename__ = "posted_polls"
+
+    poll_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", onupdate="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    article_id: Mapped[str] = mapped_column(String(64), index=True)
+    question_key: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    anonymous: Mapped[bool]
+    multiple: Mapped[bool]
+    # The options' persistent ids in the order the bot sent them: position i is option i.
+    option_ids: Mapped[list[str]] = mapped_column(JSON)
+    voter_count: Mapped[int] = mapped_column(Integer, default=0)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PollTally(Base):
+    """How many voters chose one option of one posted poll (kept in step with ballots)."""
+
+    __tablename__ = "poll_tallies"
+
+    poll_id: Mapped[str] = mapped_column(
+        ForeignKey("posted_polls.poll_id", ondelete="CASCADE"), primary_key=True
+    )
+    option_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ballot(Base):
+    """One user's current answer to one non-anonymous poll."""
+
+    __tablename__ = "ballots"
+
+    poll_id: Mapped[str] = mapped_column(
+        ForeignKey("posted_polls.poll_id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The chosen option indexes, e.g. [0, 3].
+    options: Mapped[list[int]] = mapped_column(JSON)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BotState(Base):
+    """Small durable facts about the bot itself, such as the last update it committed."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

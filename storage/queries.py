@@ -1,0 +1,189 @@
+"""Query functions: they take a session, read or change rows, and never commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Ballot, BotState, Chat, PollTally, PostedPoll
+
+log = logging.getLogger(__name__)
+
+LAST_UPDATE_ID = "last_update_id"
+
+
+async def get_state(session: AsyncSession, key: str) -> int | None:
+    return await session.scalar(select(BotState.value).where(BotState.key == key))
+
+
+async def set_state(session: AsyncSession, key: str, value: int) -> None:
+    row = await session.get(BotState, key)
+    if row is None:
+        session.add(BotState(key=key, value=value))
+    else:
+        row.value = value
+
+
+async def ensure_chat(
+    session: AsyncSession, chat_id: int, chat_type: str, title: str | None, article_id: str
+) -> Chat:
+    """The stored chat, created on first contact with the newest article as its current one."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        chat = Chat(id=chat_id, type=chat_type, title=title, article_id=article_id, active=True)
+        session.add(chat)
+        await session.flush()
+    else:
+        if title is not None and chat.title != title:
+            chat.title = title
+        if not chat.active:
+            chat.active = True
+    return chat
+
+
+async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:
+    return await session.get(Chat, chat_id)
+
+
+async def record_posted_poll(
+    session: AsyncSession,
+    *,
+    poll_id: str,
+    chat_id: int,
+    message_id: int,
+    article_id: str,
+    question_key: str,
+    language: str,
+    anonymous: bool,
+    multiple: bool,
+    option_ids: Sequence[str],
+    posted_at: datetime,
+) -> None:
+    session.add(
+        PostedPoll(
+            poll_id=poll_id,
+            chat_id=chat_id,
+            message_id=message_id,
+            article_id=article_id,
+            question_key=question_key,
+            language=language,
+            anonymous=anonymous,
+            multiple=multiple,
+            option_ids=list(option_ids),
+            voter_count=0,
+            posted_at=posted_at,
+        )
+    )
+    session.add_all(
+        PollTally(poll_id=poll_id, option_index=index, votes=0) for index in range(len(option_ids))
+    )
+    await session.flush()
+
+
+def _option_indexes(
+    poll: PostedPoll, persistent_ids: Sequence[str], positions: Sequence[int]
+) -> list[int]:
+    """Our option numbers for an answer, by persistent id when Telegram gives them."""
+    if persistent_ids:
+        known = {pid: index for index, pid in enumerate(poll.option_ids)}
+        chosen = sorted({known[pid] for pid in persistent_ids if pid in known})
+        if len(chosen) != len(set(persistent_ids)):
+            log.warning("poll %s: answer names options the bot did not send", poll.poll_id)
+        return chosen
+    return sorted({p for p in positions if 0 <= p < len(poll.option_ids)})
+
+
+async def record_answer(
+    session: AsyncSession,
+    *,
+    poll_id: str,
+    user_id: int,
+    persistent_ids: Sequence[str],
+    positions: Sequence[int],
+    answered_at: datetime,
+) -> bool:
+    """Store a user's answer (a change replaces it, an empty one retracts it); False if unknown."""
+    poll = await session.get(PostedPoll, poll_id)
+    if poll is None:
+        return False
+    chosen = _option_indexes(poll, persistent_ids, positions)
+    ballot = await session.get(Ballot, (poll_id, user_id))
+    previous = list(ballot.options) if ballot is not None else []
+    if ballot is None and chosen:
+        session.add(
+            Ballot(poll_id=poll_id, user_id=user_id, options=chosen, answered_at=answered_at)
+        )
+        poll.voter_count += 1
+    elif ballot is not None and not chosen:
+        await session.delete(ballot)
+        poll.voter_count -= 1
+    elif ballot is not None:
+        ballot.options = chosen
+        ballot.answered_at = answered_at
+    changes = {i: 1 for i in chosen if i not in previous} | {
+        i: -1 for i in previous if i not in chosen
+    }
+    if changes:
+        await session.execute(
+            update(PollTally)
+            .where(PollTally.poll_id == poll_id, PollTally.option_index.in_(changes))
+            .values(votes=PollTally.votes + case(changes, value=PollTally.option_index, else_=0))
+        )
+    return True
+
+
+async def record_poll_counts(
+    session: AsyncSession, *, poll_id: str, counts: dict[str, int], total_voters: int
+) -> bool:
+    """Take an anonymous poll's counts as Telegram reports them; False if the poll is unknown."""
+    poll = await session.get(PostedPoll, poll_id)
+    if poll is None:
+        return False
+    if not poll.anonymous:
+        return True  # ballots are the source of truth for named polls
+    poll.voter_count = total_voters
+    for index, pid in enumerate(poll.option_ids):
+        if pid in counts:
+            await session.execute(
+                update(PollTally)
+                .where(PollTally.poll_id == poll_id, PollTally.option_index == index)
+                .values(votes=counts[pid])
+            )
+    return True
+
+
+@dataclass(slots=True)
+class QuestionTally:
+    """Counts for one question, summed over the polls that asked it."""
+
+    voters: int = 0
+    votes: dict[int, int] = field(default_factory=dict)
+
+
+async def article_results(
+    session: AsyncSession, article_id: str, chat_id: int | None = None
+) -> dict[str, QuestionTally]:
+    """Per question key: voters and votes per option, in one chat or (None) across all chats."""
+    results: dict[str, QuestionTally] = {}
+    voters = select(PostedPoll.question_key, func.sum(PostedPoll.voter_count)).where(
+        PostedPoll.article_id == article_id
+    )
+    votes = (
+        select(PostedPoll.question_key, PollTally.option_index, func.sum(PollTally.votes))
+        .join(PollTally, PollTally.poll_id == PostedPoll.poll_id)
+        .where(PostedPoll.article_id == article_id)
+    )
+    if chat_id is not None:
+        voters = voters.where(PostedPoll.chat_id == chat_id)
+        votes = votes.where(PostedPoll.chat_id == chat_id)
+    for key, count in await session.execute(voters.group_by(PostedPoll.question_key)):
+        results.setdefault(key, QuestionTally()).voters = int(count or 0)
+    rows = await session.execute(votes.group_by(PostedPoll.question_key, PollTally.option_index))
+    for key, index, count in rows:
+        results.setdefault(key, QuestionTally()).votes[index] = int(count or 0)
+    return results
