@@ -36,7 +36,8 @@ def build_application(settings: Settings) -> AgoraApp:
         .connection_pool_size(16)
     )
     if settings.rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # The builder's generics pin the limiter's argument type to None; AIORateLimiter's is int.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()
     handlers.register(app)
     return app

@@ -62,8 +62,8 @@ class _Reader:
         field = f"{where}.{key}" if where else key
         if key not in table:
             raise self.fail(field, "missing")
-        value = table[key]
-        if not isinstance(value, kind) or (kind is str and not value.strip()):
+        value: Any = table[key]
+        if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
             raise self.fail(field, f"expected a non-empty {kind.__name__}")
         return value
 

@@ -8,10 +8,10 @@ id of its last update before Telegram is told, by the next getUpdates offset, to
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,8 +42,8 @@ def current_session() -> AsyncSession:
 
 
 def in_savepoint(
-    handler: Callable[Concatenate[AsyncSession, P], Awaitable[R]],
-) -> Callable[P, Awaitable[R]]:
+    handler: Callable[Concatenate[AsyncSession, P], Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
     """Run `handler(session, ...)` inside a savepoint of the current unit of work."""
 
     @functools.wraps(handler)

@@ -29,7 +29,7 @@ ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 async def resolve_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Record the chat on first contact and make its language current for this update."""
     settings = services(context).settings
-    language = settings.default_language
+    language: str = settings.default_language
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.CHANNEL:
         stored = await ensure_chat(

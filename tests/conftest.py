@@ -1,0 +1,67 @@
+"""Fixtures: a fresh database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), the
+local Bot API server, and the real bot running against both."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.settings import Settings, async_database_url
+from tests.botapi.server import FakeBotAPI
+from tests.harness import Agora, start_agora
+
+TOKEN = "123456789:AAHfakeTokenForTestsOnly0123456789abcd"
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+async def reset_postgresql(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each backend."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'agora.db'}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    url = async_database_url(url)
+    await reset_postgresql(url)
+    return url
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    server = FakeBotAPI(TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def settings(api: FakeBotAPI, database_url: str) -> Settings:
+    return Settings(
+        bot_token=TOKEN,  # type: ignore[arg-type]
+        telegram_api_url=api.url,
+        database_url=database_url,
+        default_language="fr",
+        rate_limit=False,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+async def agora(api: FakeBotAPI, settings: Settings) -> AsyncIterator[Agora]:
+    async with start_agora(api, settings) as running:
+        yield running

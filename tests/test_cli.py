@@ -1,0 +1,76 @@
+"""`python -m bot`: settings errors, help, content check; and a plain `pip install .`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "987654321:THISisAfakeSecretThatMustNeverLeak12345"
+
+
+def run_bot(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
+    clean.setdefault("PYTHONPATH", str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env={**clean, **env},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_missing_token_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    result = run_bot(cwd=tmp_path, PYTHONPATH=str(ROOT))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "agora: BOT_TOKEN is not set"
+
+
+def test_malformed_token_is_not_echoed(tmp_path: Path) -> None:
+    bad = "12345-not-a-token-" + SECRET
+    result = run_bot(cwd=tmp_path, BOT_TOKEN=bad, PYTHONPATH=str(ROOT))
+    assert result.returncode == 2
+    assert "BOT_TOKEN is malformed" in result.stderr
+    assert "Traceback" not in result.stderr and bad not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_help_lists_every_setting() -> None:
+    result = run_bot("--help")
+    assert result.returncode == 0
+    for name in ("BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "DEFAULT_LANGUAGE"):
+        assert name in result.stdout
+
+
+def test_check_validates_the_articles_without_a_token() -> None:
+    result = run_bot("check")
+    assert result.returncode == 0
+    assert "ok: openai-board-2023-11 (6 questions)" in result.stdout
+
+
+def test_the_wheel_carries_catalogs_articles_and_migrations(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    [wheel] = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for language in ("fr", "en"):
+        assert f"bot/_data/locales/{language}/LC_MESSAGES/messages.mo" in names
+    assert "bot/_data/articles/openai-board-2023-11.toml" in names
+    assert "storage/migrations/versions/0001_core.py" in names
+    # Installed (not editable) and run from elsewhere, it finds its data.
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    result = run_bot("check", cwd=tmp_path, PYTHONPATH=str(target))
+    assert result.returncode == 0, result.stderr
+    probe = subprocess.run(
+        [sys.executable, "-c", "import bot.i18n as i; print(i.translations('fr').ugettext("
+         "'This group')); print(i.data_dir('locales'))"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True, text=True, check=True,
+    )
+    assert probe.stdout.splitlines()[0] == "Ce groupe"
+    assert str(target) in probe.stdout

@@ -1,0 +1,162 @@
+"""Posting the polls, storing answers, and the results, end to end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.botapi.server import FakeBotAPI
+from tests.harness import Agora
+
+NBSP = "\u00a0"
+
+
+async def post(agora: Agora, api: FakeBotAPI, chat: dict, user: dict | None, text: str = "/sondage",
+               **kwargs: Any) -> list[dict]:
+    sent = await agora.command(chat, user, text, **kwargs)
+    return [m for m in sent if "poll" in m]
+
+
+async def test_admin_posts_six_bilingual_polls(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100100, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    sent = await agora.command(group, admin, "/sondage")
+    polls = [m["poll"] for m in sent if "poll" in m]
+    assert sent[0]["text"].startswith("🗳 Crise à la tête d'OpenAI")
+    assert [p["question"] for p in polls][0] == "Quel est votre avis sur le sujet\u202f?"
+    assert len(polls) == 6
+    assert all(not p["is_anonymous"] for p in polls)
+    assert [p["allows_multiple_answers"] for p in polls] == [False, False, True, False, False, True]
+    assert all(p["options"][-1]["text"] == "Sans opinion" for p in polls)
+    stored = await agora.polls(group["id"])
+    assert [s.question_key for s in stored] == [
+        "opinion", "firing", "risks", "microsoft", "board_resign", "future_impact"
+    ]
+    assert stored[0].option_ids == [o["persistent_id"] for o in polls[0]["options"]]
+
+    await agora.command(group, admin, "/lang en")
+    english = await post(agora, api, group, admin, "/poll")
+    assert english[0]["poll"]["question"] == "What is your view on the matter?"
+    assert english[0]["poll"]["options"][-1]["text"] == "No opinion"
+
+
+async def test_members_are_refused_politely(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100101, "Débat")
+    member = api.user(11, "Max")
+    [refusal] = await agora.command(group, member, "/sondage")
+    assert refusal["text"] == "Désolé, seuls les administrateurs du groupe peuvent publier les sondages."
+    assert await agora.polls(group["id"]) == []
+
+
+async def test_anonymous_admin_and_private_chat_may_post(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100102, "Débat")
+    assert len(await post(agora, api, group, None, sender_chat=group)) == 6
+    alice = api.user(12, "Alice", language_code="en")
+    assert len(await post(agora, api, api.private_chat(alice), alice, "/poll")) == 6
+
+
+async def test_unknown_poll_option_is_explained(agora: Agora, api: FakeBotAPI) -> None:
+    alice = api.user(12, "Alice", language_code="en")
+    [answer] = await agora.command(api.private_chat(alice), alice, "/poll public")
+    assert answer["text"] == "Unknown option “public”. Use /poll or /poll anonymous."
+
+
+async def test_votes_change_retract_and_count_once(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100103, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    polls = await post(agora, api, group, admin)
+    opinion, risks = polls[0]["poll"]["id"], polls[2]["poll"]["id"]
+    voters = [api.user(100 + i, f"V{i}") for i in range(4)]
+
+    await agora.vote(opinion, voters[0], [0])
+    await agora.vote(opinion, voters[1], [0])
+    await agora.vote(opinion, voters[2], [1])
+    await agora.vote(opinion, voters[0], [2])  # a change replaces the previous answer
+    await agora.vote(opinion, voters[2], [])  # a retraction removes it
+    assert await agora.tallies(opinion) == {0: 1, 1: 0, 2: 1, 3: 0, 4: 0}
+    assert await agora.ballots(opinion) == {100: [2], 101: [0]}
+
+    await agora.vote(risks, voters[3], [0, 2, 5])
+    await agora.vote(risks, voters[3], [2, 6])
+    assert await agora.tallies(risks) == {0: 0, 1: 0, 2: 1, 3: 0, 4: 0, 5: 0, 6: 1, 7: 0, 8: 0}
+    [stored] = [p for p in await agora.polls(group["id"]) if p.poll_id == risks]
+    assert stored.voter_count == 1
+
+
+async def test_answers_are_matched_by_persistent_id(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100104, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    poll = (await post(agora, api, group, admin))[0]["poll"]
+    options = poll["options"]
+    # Telegram may renumber options (added or deleted ones); the persistent id is what counts.
+    update_id = api.push_update({
+        "poll_answer": {
+            "poll_id": poll["id"],
+            "user": api.user(200, "Zoé"),
+            "option_ids": [0],
+            "option_persistent_ids": [options[3]["persistent_id"]],
+        }
+    })
+    await agora.settle(update_id)
+    assert await agora.tallies(poll["id"]) == {0: 0, 1: 0, 2: 0, 3: 1, 4: 0}
+
+
+async def test_answer_on_unknown_poll_is_ignored(agora: Agora, api: FakeBotAPI) -> None:
+    update_id = api.push_update({
+        "poll_answer": {
+            "poll_id": "999",
+            "user": api.user(200, "Zoé"),
+            "option_ids": [0],
+            "option_persistent_ids": ["abc"],
+        }
+    })
+    await agora.settle(update_id)
+    alice = api.user(12, "Alice", language_code="fr")
+    [results] = await agora.command(api.private_chat(alice), alice, "/resultats")
+    assert "Pas encore de réponse" in results["text"]
+
+
+async def test_results_here_and_everywhere_with_locale_formats(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    fr_group, en_group = api.group(-100105, "Débat"), api.group(-100106, "Debate")
+    admin = api.user(10, "Ada")
+    api.set_admin(fr_group["id"], admin)
+    api.set_admin(en_group["id"], admin)
+    await agora.command(en_group, admin, "/lang en")
+    fr_poll = (await post(agora, api, fr_group, admin))[0]["poll"]["id"]
+    en_poll = (await post(agora, api, en_group, admin, "/poll"))[0]["poll"]["id"]
+    # 29 voters in the French group: 11 for option 0 (37.9 %), 18 for option 1.
+    for i in range(29):
+        await agora.settle(api.vote(fr_poll, api.user(1000 + i, f"U{i}"), [0 if i < 11 else 1]))
+    for i in range(3):
+        await agora.settle(api.vote(en_poll, api.user(2000 + i, f"E{i}"), [0]))
+
+    fr_results = "\n".join(m["text"] for m in await agora.command(fr_group, admin, "/resultats"))
+    assert f"Ce groupe{NBSP}: 29 votants · Toutes les conversations{NBSP}: 32 votants" in fr_results
+    assert f"████░░░░░░ 37,9{NBSP}% (11) · tous{NBSP}: 43,8{NBSP}% (14)" in fr_results
+    assert f"██████░░░░ 62,1{NBSP}% (18) · tous{NBSP}: 56,2{NBSP}% (18)" in fr_results
+    assert f"Ce groupe{NBSP}: 0 votant" in fr_results
+
+    en_results = "\n".join(m["text"] for m in await agora.command(en_group, admin, "/results"))
+    assert "This group: 3 voters · All chats: 32 voters" in en_results
+    assert "██████████ 100.0% (3) · all: 43.8% (14)" in en_results
+    assert "A worrying governance crisis" in en_results
+
+
+async def test_anonymous_polls_follow_the_totals(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100107, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    polls = await post(agora, api, group, admin, "/sondage anonyme")
+    assert all(m["poll"]["is_anonymous"] for m in polls)
+    poll = polls[0]["poll"]["id"]
+    await agora.settle(api.vote(poll, api.user(300, "A"), [1]))
+    await agora.settle(api.vote(poll, api.user(301, "B"), [1]))
+    await agora.settle(api.vote(poll, api.user(302, "C"), [4]))
+    assert await agora.tallies(poll) == {0: 0, 1: 2, 2: 0, 3: 0, 4: 1}
+    assert await agora.ballots(poll) == {}  # nobody's answer is known, only the totals
+    results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
+    assert f"66,7{NBSP}% (2)" in results and "3 votants" in results

@@ -1,0 +1,153 @@
+"""Nothing is lost, nothing is counted twice: redelivery, restarts, SIGKILL and SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.settings import Settings
+from storage.models import Ballot, PollTally
+from tests.botapi.server import FakeBotAPI
+from tests.conftest import TOKEN
+from tests.harness import start_agora
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_redelivered_updates_are_harmless(api: FakeBotAPI, settings: Settings) -> None:
+    group = api.group(-100200, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    async with start_agora(api, settings) as agora:
+        sent = await agora.command(group, admin, "/sondage")
+        poll = next(m["poll"]["id"] for m in sent if "poll" in m)
+        ids = [api.vote(poll, api.user(500 + i, f"U{i}"), [i % 3]) for i in range(9)]
+        await agora.settle(ids[-1])
+        polls_before = len(api.sent(method="sendPoll"))
+    # Telegram never got the acknowledgement: it sends the same updates again.
+    api.redeliver(ids)
+    async with start_agora(api, settings) as agora:
+        await agora.settle(ids[-1])
+        assert await agora.tallies(poll) == {0: 3, 1: 3, 2: 3, 3: 0, 4: 0}
+        assert len(await agora.ballots(poll)) == 9
+        assert len(api.sent(method="sendPoll")) == polls_before
+
+
+async def test_an_update_the_bot_cannot_read_is_skipped(agora, api: FakeBotAPI) -> None:
+    weird = api.push_update({"message": {"message_id": "not a number"}})
+    bob = api.user(1002, "Bob", language_code="en")
+    [reply] = await agora.command(api.private_chat(bob), bob, "/help")
+    assert "Commands" in reply["text"]
+    assert api.acked_offset > weird
+
+
+async def test_a_failing_handler_answers_and_keeps_the_others(agora, api: FakeBotAPI) -> None:
+    # A command from a user whose rights the server cannot tell (unknown chat member lookup).
+    group = api.group(-100201, "Débat")
+    member = api.user(11, "Max")
+    api.fail_next("getChatMember", 400, "Bad Request: user not found")
+    [sorry] = await agora.command(group, member, "/sondage")
+    assert sorry["text"] == "Désolé, une erreur s'est produite. Réessayez un peu plus tard."
+    [help_text] = await agora.command(group, member, "/aide")
+    assert "Commandes" in help_text["text"]
+
+
+def bot_process(api: FakeBotAPI, database_url: str) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": api.url,
+        "DATABASE_URL": database_url,
+        "RATE_LIMIT": "false",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    return asyncio.create_subprocess_exec(  # type: ignore[return-value]
+        sys.executable, "-m", "bot", env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def wait_until(condition, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("kill_at", [0.2, 0.55])
+async def test_sigkill_during_a_vote_storm_counts_every_vote_once(
+    api: FakeBotAPI, database_url: str, kill_at: float
+) -> None:
+    group = api.group(-100300, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    process = await bot_process(api, database_url)
+    await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
+    polls = [m["poll"] for m in api.sent(method="sendPoll")]
+    assert len(polls) == 6
+
+    rng = random.Random(kill_at)
+    final: dict[tuple[str, int], list[int]] = {}
+    first = last = 0
+    for i in range(3000):
+        poll = polls[i % 6]
+        user_id = 10_000 + rng.randrange(1500)
+        count = len(poll["options"])
+        choice = (
+            sorted(rng.sample(range(count), rng.randint(0, 3)))
+            if poll["allows_multiple_answers"]
+            else ([] if rng.random() < 0.05 else [rng.randrange(count)])
+        )
+        last = api.vote(poll["id"], api.user(user_id, f"U{user_id}"), choice)
+        first = first or last
+        final[(poll["id"], user_id)] = choice
+    kill_after = first + int((last - first) * kill_at)
+    await wait_until(lambda: api.acked_offset > kill_after)
+    process.kill()  # SIGKILL: no chance to finish anything
+    await process.wait()
+    assert api.pending_count() > 0, "the storm ended before the kill; nothing was tested"
+
+    process = await bot_process(api, database_url)
+    await api.wait_acked(last, timeout=120)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    assert TOKEN not in stderr.decode()
+
+    expected: Counter[tuple[str, int]] = Counter()
+    for (poll_id, _user), choice in final.items():
+        for option in choice:
+            expected[(poll_id, option)] += 1
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(PollTally.poll_id, PollTally.option_index, PollTally.votes)
+        )
+        tallies = {(poll_id, index): votes for poll_id, index, votes in rows if votes}
+        ballots = await connection.scalar(select(func.count()).select_from(Ballot))
+    await engine.dispose()
+    assert tallies == dict(expected)
+    assert ballots == sum(1 for choice in final.values() if choice)
+
+
+async def test_sigterm_finishes_the_batch_and_exits_cleanly(
+    api: FakeBotAPI, database_url: str
+) -> None:
+    alice = api.user(1001, "Alice", language_code="fr")
+    process = await bot_process(api, database_url)
+    await api.wait_acked(api.send_text(api.private_chat(alice), alice, "/aide"), timeout=60)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0
+    assert b"Traceback" not in stderr
