@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from contextlib import suppress
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 from bot.transaction import unit_of_work
 from storage.queries import LAST_UPDATE_ID, get_state, set_state
@@ -39,6 +41,11 @@ class CommitThenAckPoller:
         *,
         long_poll_seconds: int = LONG_POLL_SECONDS,
     ) -> None:
+        # We call getUpdates through do_api_request on purpose, to parse each update on its
+        # own (one unreadable update must not block the batch); PTB warns about that use.
+        warnings.filterwarnings(
+            "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
+        )
         self._app = application
         self._sessionmaker = sessionmaker
         self._long_poll = long_poll_seconds

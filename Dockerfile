@@ -1,0 +1,27 @@
+# Agora: the bot, with its catalogs compiled during the build and its data in a volume.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md hatch_build.py babel.cfg ./
+COPY bot ./bot
+COPY handlers ./handlers
+COPY storage ./storage
+COPY locales ./locales
+COPY articles ./articles
+# The wheel's build hook compiles locales/*.po into .mo files.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DATABASE_URL=sqlite+aiosqlite:////data/agora.db \
+    MPLCONFIGDIR=/tmp/matplotlib
+RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin agora \
+    && mkdir -p /data && chown agora:agora /data
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+    && python -m bot check
+USER agora
+WORKDIR /data
+VOLUME ["/data"]
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "bot"]
