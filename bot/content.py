@@ -19,6 +19,8 @@ MAX_MESSAGE = 4096
 NEUTRAL_OPTION = {"fr": "Sans opinion", "en": "No opinion"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+_KIND_NAMES = {str: "string", list: "list", dict: "table", bool: "boolean (true or false)",
+               date: "date (YYYY-MM-DD)"}
 
 
 class ContentError(Exception):
@@ -64,16 +66,18 @@ class _Reader:
             raise self.fail(field, "missing")
         value: Any = table[key]
         if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
-            raise self.fail(field, f"expected a non-empty {kind.__name__}")
+            raise self.fail(field, f"expected a non-empty {_KIND_NAMES.get(kind, kind.__name__)}")
         return value
 
-    def per_language(self, table: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    def per_language(
+        self, table: dict[str, Any], key: str, where: str, kind: type = str
+    ) -> dict[str, Any]:
         values = self.get(table, key, dict, where)
         field = f"{where}.{key}" if where else key
         unknown = sorted(set(values) - set(LANGUAGES))
         if unknown:
             raise self.fail(field, f"unsupported language {unknown[0]!r} (expected fr and en)")
-        return {lang: self.get(values, lang, object, field) for lang in LANGUAGES}
+        return {lang: self.get(values, lang, kind, field) for lang in LANGUAGES}
 
 
 def parse_article(path: Path) -> Article:
@@ -129,10 +133,8 @@ def _question(reader: _Reader, raw: Any, where: str) -> Question:
         for lang, value in reader.per_language(raw, "text", where).items()
     }
     options: dict[str, tuple[str, ...]] = {}
-    for lang, values in reader.per_language(raw, "options", where).items():
+    for lang, values in reader.per_language(raw, "options", where, list).items():
         field = f"{where}.options.{lang}"
-        if not isinstance(values, list):
-            raise reader.fail(field, "expected a list")
         if not MIN_OPTIONS <= len(values) <= MAX_OPTIONS:
             raise reader.fail(
                 field, f"{len(values)} options, {MIN_OPTIONS} to {MAX_OPTIONS} allowed"

@@ -40,11 +40,11 @@ def question_block(
     scope = _("This chat") if private else _("This group")
     lines = [
         f"<b>{number}. {escape(question.text[language])}</b>",
-        "<i>{scope}: {here} · {all}: {everywhere}</i>".format(
-            scope=scope,
-            here=voters_text(here.voters),
-            all=_("All chats"),
-            everywhere=voters_text(everywhere.voters),
+        "<i>{here} · {everywhere}</i>".format(
+            here=_("{scope}: {voters}").format(scope=scope, voters=voters_text(here.voters)),
+            everywhere=_("{scope}: {voters}").format(
+                scope=_("All chats"), voters=voters_text(everywhere.voters)
+            ),
         ),
     ]
     if question.multiple:
@@ -55,11 +55,10 @@ def question_block(
         share = here.votes.get(index, 0) / here.voters if here.voters else 0.0
         lines.append(escape(option))
         lines.append(
-            "<code>{bar}</code> {here} · {all}: {everywhere}".format(
+            "<code>{bar}</code> {here} · {everywhere}".format(
                 bar=bar(share),
                 here=share_text(here, index),
-                all=_("all"),
-                everywhere=share_text(everywhere, index),
+                everywhere=_("all: {share}").format(share=share_text(everywhere, index)),
             )
         )
     return "\n".join(lines)

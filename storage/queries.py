@@ -79,6 +79,7 @@ async def record_posted_poll(
             posted_at=posted_at,
         )
     )
+    await session.flush()  # the poll row first: the tallies refer to it
     session.add_all(
         PollTally(poll_id=poll_id, option_index=index, votes=0) for index in range(len(option_ids))
     )
