@@ -23,8 +23,9 @@ class Agora:
     engine: AsyncEngine
     seen: int = field(default=0)
 
-    async def command(self, chat: dict[str, Any], user: dict[str, Any] | None, text: str,
-                      **kwargs: Any) -> list[dict[str, Any]]:
+    async def command(
+        self, chat: dict[str, Any], user: dict[str, Any] | None, text: str, **kwargs: Any
+    ) -> list[dict[str, Any]]:
         """Send `text` as `user` in `chat`; return what the bot sent once it was committed."""
         update_id = self.api.send_text(chat, user, text, **kwargs)
         return await self.settle(update_id)
@@ -33,7 +34,7 @@ class Agora:
         """Wait until `update_id` is committed and acknowledged; return the new bot messages."""
         await self.api.wait_acked(update_id)
         sent = self.api.sent()
-        new, self.seen = sent[self.seen:], len(sent)
+        new, self.seen = sent[self.seen :], len(sent)
         return new
 
     async def vote(self, poll_id: str, user: dict[str, Any], options: Sequence[int]) -> None:

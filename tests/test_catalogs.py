@@ -23,9 +23,23 @@ def catalog(language: str):
 def extracted_ids(tmp_path: Path) -> set[object]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "N_", "--no-location", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "--no-location",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as handle:
         return {message.id for message in read_po(handle) if message.id}
@@ -36,8 +50,11 @@ def test_every_message_in_the_code_is_translated(tmp_path: Path, language: str) 
     messages = {m.id: m for m in catalog(language) if m.id}
     missing = extracted_ids(tmp_path) - set(messages)
     assert not missing, f"no {language} entry for {sorted(map(str, missing))}"
-    untranslated = [m.id for m in messages.values() if not m.string or (
-        isinstance(m.string, tuple) and not all(m.string)) or m.fuzzy]
+    untranslated = [
+        m.id
+        for m in messages.values()
+        if not m.string or (isinstance(m.string, tuple) and not all(m.string)) or m.fuzzy
+    ]
     assert not untranslated
 
 
@@ -48,7 +65,8 @@ def test_french_strings_use_french_typography() -> None:
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         for text in strings:
             assert not re.search(r" [:?!;%»]", text), text
-            assert "“" not in text and "”" not in text, text
+            assert "“" not in text, text
+            assert "”" not in text, text
 
 
 def test_percentages_follow_the_locale() -> None:

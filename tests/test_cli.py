@@ -16,8 +16,12 @@ def run_bot(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedPro
     clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
     clean.setdefault("PYTHONPATH", str(ROOT))
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, env={**clean, **env},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -32,7 +36,8 @@ def test_malformed_token_is_not_echoed(tmp_path: Path) -> None:
     result = run_bot(cwd=tmp_path, BOT_TOKEN=bad, PYTHONPATH=str(ROOT))
     assert result.returncode == 2
     assert "BOT_TOKEN is malformed" in result.stderr
-    assert "Traceback" not in result.stderr and bad not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert bad not in result.stderr + result.stdout
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -51,9 +56,21 @@ def test_check_validates_the_articles_without_a_token() -> None:
 
 def test_the_wheel_carries_catalogs_articles_and_migrations(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     [wheel] = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -67,10 +84,17 @@ def test_the_wheel_carries_catalogs_articles_and_migrations(tmp_path: Path) -> N
     result = run_bot("check", cwd=tmp_path, PYTHONPATH=str(target))
     assert result.returncode == 0, result.stderr
     probe = subprocess.run(
-        [sys.executable, "-c", "import bot.i18n as i; print(i.translations('fr').ugettext("
-         "'This group')); print(i.data_dir('locales'))"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)},
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import bot.i18n as i; print(i.translations('fr').ugettext("
+            "'This group')); print(i.data_dir('locales'))",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert probe.stdout.splitlines()[0] == "Ce groupe"
     assert str(target) in probe.stdout

@@ -53,12 +53,14 @@ async def test_summary_in_both_languages(agora: Agora, api: FakeBotAPI) -> None:
     [fr] = await agora.command(api.private_chat(alice), alice, "/resume")
     [en] = await agora.command(api.private_chat(bob), bob, "/summary")
     assert fr["text"].startswith("📰 Crise à la tête d'OpenAI")
-    assert "Emmett Shear" in fr["text"] and f"95{NBSP}%" in fr["text"]
+    assert "Emmett Shear" in fr["text"]
+    assert f"95{NBSP}%" in fr["text"]
     assert "Faits jusqu'au lundi 20 novembre 2023" in fr["text"]
     assert en["text"].startswith("📰 Crisis at the top of OpenAI")
     assert "723 of 778" in en["text"]
     assert "Events up to Monday, November 20, 2023" in en["text"]
-    assert len(fr["text"]) <= 4096 and len(en["text"]) <= 4096
+    assert len(fr["text"]) <= 4096
+    assert len(en["text"]) <= 4096
     # The title is bold: the message went out in HTML.
     assert api.calls_of("sendMessage")[-1]["parse_mode"] == "HTML"
 
@@ -84,7 +86,11 @@ async def test_lang_keyboard_argument_and_bad_code(agora: Agora, api: FakeBotAPI
     # The keyboard switches back; the confirmation replaces the keyboard message.
     await agora.settle(api.callback_query(chat, alice, keyboard["message_id"], "lang:fr"))
     edited = api.calls_of("editMessageText")[-1]
-    assert edited["text"] == "Désormais, je parle français dans cette conversation. Commandes : /aide".replace(" :", f"{NBSP}:")
+    assert edited[
+        "text"
+    ] == "Désormais, je parle français dans cette conversation. Commandes : /aide".replace(
+        " :", f"{NBSP}:"
+    )
     [help_fr] = await agora.command(chat, alice, "/help")
     assert "Commandes" in help_fr["text"]
 
@@ -105,7 +111,9 @@ async def test_only_admins_change_a_group_language(agora: Agora, api: FakeBotAPI
     admin, member = api.user(2001, "Ada"), api.user(2002, "Max")
     api.set_admin(group["id"], admin)
     [refused] = await agora.command(group, member, "/langue en")
-    assert refused["text"] == "Désolé, seuls les administrateurs du groupe peuvent changer la langue."
+    assert (
+        refused["text"] == "Désolé, seuls les administrateurs du groupe peuvent changer la langue."
+    )
     [still_fr] = await agora.command(group, member, "/help")
     assert "Commandes" in still_fr["text"]
     [ok] = await agora.command(group, admin, "/langue en")
@@ -119,7 +127,8 @@ async def test_articles_and_choosing_one(agora: Agora, api: FakeBotAPI) -> None:
     alice = api.user(1001, "Alice", language_code="fr")
     chat = api.private_chat(alice)
     [listing] = await agora.command(chat, alice, "/articles")
-    assert "openai-board-2023-11" in listing["text"] and "en cours" in listing["text"]
+    assert "openai-board-2023-11" in listing["text"]
+    assert "en cours" in listing["text"]
     [unknown] = await agora.command(chat, alice, "/article <b>nope</b>")
     assert unknown["text"] == (
         f"Aucun article «{NBSP}<b>nope</b>{NBSP}». Voyez la liste avec /articles."

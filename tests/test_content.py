@@ -34,7 +34,8 @@ def test_french_questions_are_the_articles_own_words() -> None:
 def test_questions_options_and_limits() -> None:
     article = load_library().newest
     assert len(article.questions) == 6
-    assert article.questions[2].key == "risks" and article.questions[2].multiple
+    assert article.questions[2].key == "risks"
+    assert article.questions[2].multiple
     for question in article.questions:
         assert question.options["fr"][-1] == "Sans opinion"
         assert question.options["en"][-1] == "No opinion"
@@ -48,11 +49,32 @@ def test_questions_options_and_limits() -> None:
 def test_summaries_carry_the_facts_and_fit_a_message() -> None:
     article = load_library().newest
     facts = {
-        "fr": ["Sam Altman", "Greg Brockman", "Emmett Shear", "Mira Murati", "Sutskever",
-               "20 novembre", "95\u00a0%", "723 sur 778", "Satya Nadella", "Microsoft",
-               "deux options"],
-        "en": ["Sam Altman", "Greg Brockman", "Emmett Shear", "Mira Murati", "Sutskever",
-               "20 November", "95%", "723 of 778", "Satya Nadella", "Microsoft", "both options"],
+        "fr": [
+            "Sam Altman",
+            "Greg Brockman",
+            "Emmett Shear",
+            "Mira Murati",
+            "Sutskever",
+            "20 novembre",
+            "95\u00a0%",
+            "723 sur 778",
+            "Satya Nadella",
+            "Microsoft",
+            "deux options",
+        ],
+        "en": [
+            "Sam Altman",
+            "Greg Brockman",
+            "Emmett Shear",
+            "Mira Murati",
+            "Sutskever",
+            "20 November",
+            "95%",
+            "723 of 778",
+            "Satya Nadella",
+            "Microsoft",
+            "both options",
+        ],
     }
     for language, needles in facts.items():
         summary = article.summary[language]
@@ -63,7 +85,9 @@ def test_summaries_carry_the_facts_and_fit_a_message() -> None:
 
 def test_french_typography() -> None:
     article = load_library().newest
-    french = [article.summary["fr"], article.title["fr"]] + [q.text["fr"] for q in article.questions]
+    french = [article.summary["fr"], article.title["fr"]] + [
+        q.text["fr"] for q in article.questions
+    ]
     for text in french:
         assert not re.search(r" [?!;:»%]", text), text
         assert not re.search(r"« ", text), text
@@ -71,13 +95,22 @@ def test_french_typography() -> None:
 
 BROKEN = [
     ("id = 'x'\n", "source_date: missing"),
-    (ARTICLE.read_text(encoding="utf-8").replace("Sans opinion", "Bof", 1),
-     "questions[1].options.fr: the neutral option 'Sans opinion' is missing"),
-    (ARTICLE.read_text(encoding="utf-8").replace('text.en = "What is your view on the matter?"',
-                                                 'text.en = ""'),
-     "questions[1].text.en: expected a non-empty string"),
-    (ARTICLE.read_text(encoding="utf-8").replace("Justifié sur le fond, mais mal mené", "x" * 101),
-     "questions[2].options.fr[2]: 101 characters, at most 100 allowed"),
+    (
+        ARTICLE.read_text(encoding="utf-8").replace("Sans opinion", "Bof", 1),
+        "questions[1].options.fr: the neutral option 'Sans opinion' is missing",
+    ),
+    (
+        ARTICLE.read_text(encoding="utf-8").replace(
+            'text.en = "What is your view on the matter?"', 'text.en = ""'
+        ),
+        "questions[1].text.en: expected a non-empty string",
+    ),
+    (
+        ARTICLE.read_text(encoding="utf-8").replace(
+            "Justifié sur le fond, mais mal mené", "x" * 101
+        ),
+        "questions[2].options.fr[2]: 101 characters, at most 100 allowed",
+    ),
     ("id = [", "not valid TOML"),
 ]
 

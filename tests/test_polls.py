@@ -10,8 +10,14 @@ from tests.harness import Agora
 NBSP = "\u00a0"
 
 
-async def post(agora: Agora, api: FakeBotAPI, chat: dict, user: dict | None, text: str = "/sondage",
-               **kwargs: Any) -> list[dict]:
+async def post(
+    agora: Agora,
+    api: FakeBotAPI,
+    chat: dict,
+    user: dict | None,
+    text: str = "/sondage",
+    **kwargs: Any,
+) -> list[dict]:
     sent = await agora.command(chat, user, text, **kwargs)
     return [m for m in sent if "poll" in m]
 
@@ -23,14 +29,19 @@ async def test_admin_posts_six_bilingual_polls(agora: Agora, api: FakeBotAPI) ->
     sent = await agora.command(group, admin, "/sondage")
     polls = [m["poll"] for m in sent if "poll" in m]
     assert sent[0]["text"].startswith("🗳 Crise à la tête d'OpenAI")
-    assert [p["question"] for p in polls][0] == "Quel est votre avis sur le sujet\u202f?"
+    assert next(p["question"] for p in polls) == "Quel est votre avis sur le sujet\u202f?"
     assert len(polls) == 6
     assert all(not p["is_anonymous"] for p in polls)
     assert [p["allows_multiple_answers"] for p in polls] == [False, False, True, False, False, True]
     assert all(p["options"][-1]["text"] == "Sans opinion" for p in polls)
     stored = await agora.polls(group["id"])
     assert [s.question_key for s in stored] == [
-        "opinion", "firing", "risks", "microsoft", "board_resign", "future_impact"
+        "opinion",
+        "firing",
+        "risks",
+        "microsoft",
+        "board_resign",
+        "future_impact",
     ]
     assert stored[0].option_ids == [o["persistent_id"] for o in polls[0]["options"]]
 
@@ -44,7 +55,10 @@ async def test_members_are_refused_politely(agora: Agora, api: FakeBotAPI) -> No
     group = api.group(-100101, "Débat")
     member = api.user(11, "Max")
     [refusal] = await agora.command(group, member, "/sondage")
-    assert refusal["text"] == "Désolé, seuls les administrateurs du groupe peuvent publier les sondages."
+    assert (
+        refusal["text"]
+        == "Désolé, seuls les administrateurs du groupe peuvent publier les sondages."
+    )
     assert await agora.polls(group["id"]) == []
 
 
@@ -91,27 +105,31 @@ async def test_answers_are_matched_by_persistent_id(agora: Agora, api: FakeBotAP
     poll = (await post(agora, api, group, admin))[0]["poll"]
     options = poll["options"]
     # Telegram may renumber options (added or deleted ones); the persistent id is what counts.
-    update_id = api.push_update({
-        "poll_answer": {
-            "poll_id": poll["id"],
-            "user": api.user(200, "Zoé"),
-            "option_ids": [0],
-            "option_persistent_ids": [options[3]["persistent_id"]],
+    update_id = api.push_update(
+        {
+            "poll_answer": {
+                "poll_id": poll["id"],
+                "user": api.user(200, "Zoé"),
+                "option_ids": [0],
+                "option_persistent_ids": [options[3]["persistent_id"]],
+            }
         }
-    })
+    )
     await agora.settle(update_id)
     assert await agora.tallies(poll["id"]) == {0: 0, 1: 0, 2: 0, 3: 1, 4: 0}
 
 
 async def test_answer_on_unknown_poll_is_ignored(agora: Agora, api: FakeBotAPI) -> None:
-    update_id = api.push_update({
-        "poll_answer": {
-            "poll_id": "999",
-            "user": api.user(200, "Zoé"),
-            "option_ids": [0],
-            "option_persistent_ids": ["abc"],
+    update_id = api.push_update(
+        {
+            "poll_answer": {
+                "poll_id": "999",
+                "user": api.user(200, "Zoé"),
+                "option_ids": [0],
+                "option_persistent_ids": ["abc"],
+            }
         }
-    })
+    )
     await agora.settle(update_id)
     alice = api.user(12, "Alice", language_code="fr")
     [results] = await agora.command(api.private_chat(alice), alice, "/resultats")
@@ -159,4 +177,5 @@ async def test_anonymous_polls_follow_the_totals(agora: Agora, api: FakeBotAPI) 
     assert await agora.tallies(poll) == {0: 0, 1: 2, 2: 0, 3: 0, 4: 1}
     assert await agora.ballots(poll) == {}  # nobody's answer is known, only the totals
     results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
-    assert f"66,7{NBSP}% (2)" in results and "3 votants" in results
+    assert f"66,7{NBSP}% (2)" in results
+    assert "3 votants" in results

@@ -72,17 +72,14 @@ def bot_process(api: FakeBotAPI, database_url: str) -> asyncio.subprocess.Proces
         "PYTHONPATH": str(ROOT),
     }
     return asyncio.create_subprocess_exec(  # type: ignore[return-value]
-        sys.executable, "-m", "bot", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-
-
-async def wait_until(condition, timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("kill_at", [0.2, 0.55])
@@ -113,7 +110,7 @@ async def test_sigkill_during_a_vote_storm_counts_every_vote_once(
         first = first or last
         final[(poll["id"], user_id)] = choice
     kill_after = first + int((last - first) * kill_at)
-    await wait_until(lambda: api.acked_offset > kill_after)
+    await api.wait_acked(kill_after, timeout=60)
     process.kill()  # SIGKILL: no chance to finish anything
     await process.wait()
     assert api.pending_count() > 0, "the storm ended before the kill; nothing was tested"
