@@ -19,8 +19,13 @@ MAX_MESSAGE = 4096
 NEUTRAL_OPTION = {"fr": "Sans opinion", "en": "No opinion"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
-_KIND_NAMES = {str: "string", list: "list", dict: "table", bool: "boolean (true or false)",
-               date: "date (YYYY-MM-DD)"}
+_KIND_NAMES = {
+    str: "string",
+    list: "list",
+    dict: "table",
+    bool: "boolean (true or false)",
+    date: "date (YYYY-MM-DD)",
+}
 
 
 class ContentError(Exception):

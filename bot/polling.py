@@ -125,7 +125,7 @@ class CommitThenAckPoller:
 
     async def _process(self, raw: list[dict[str, Any]]) -> None:
         last = self._committed
-        async with unit_of_work(self._sessionmaker) as session:
+        async with unit_of_work(self._sessionmaker) as unit:
             for item in raw:
                 update_id = item.get("update_id")
                 if not isinstance(update_id, int) or update_id <= self._committed:
@@ -135,7 +135,7 @@ class CommitThenAckPoller:
                 if update is not None:
                     await self._app.process_update(update)
             if last > self._committed:
-                await set_state(session, LAST_UPDATE_ID, last)
+                await set_state(unit.session, LAST_UPDATE_ID, last)
         self._committed = last
 
     def _parse(self, item: dict[str, Any]) -> Update | None:

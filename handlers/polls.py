@@ -11,9 +11,10 @@ from telegram.ext import Application, CommandHandler, ContextTypes, PollAnswerHa
 
 from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
 from bot.i18n import _, current_language
-from bot.transaction import in_savepoint
+from bot.transaction import current_unit, in_savepoint
 from handlers.common import current_article, escape, is_admin, reply, stored_chat
-from storage.queries import record_answer, record_poll_counts, record_posted_poll
+from storage.ballots import Answer
+from storage.queries import record_poll_counts, record_posted_poll
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,8 @@ async def post_polls(
         )
 
 
-@in_savepoint
-async def store_answer(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> None:
-    """Store a named answer: a change replaces the previous one, an empty one retracts it."""
+async def store_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue a named answer for this batch: a change replaces, an empty one retracts."""
     answer = update.poll_answer
     assert answer is not None
     voter = answer.user.id if answer.user is not None else None
@@ -93,16 +91,15 @@ async def store_answer(
         voter = answer.voter_chat.id  # an anonymous admin votes as the chat
     if voter is None:
         return
-    known = await record_answer(
-        session,
-        poll_id=answer.poll_id,
-        user_id=voter,
-        persistent_ids=answer.option_persistent_ids,
-        positions=answer.option_ids,
-        answered_at=datetime.now(UTC),
+    current_unit().answers.add(
+        Answer(
+            poll_id=answer.poll_id,
+            user_id=voter,
+            persistent_ids=answer.option_persistent_ids,
+            positions=answer.option_ids,
+            answered_at=datetime.now(UTC),
+        )
     )
-    if not known:
-        log.info("ignoring an answer to unknown poll %s", answer.poll_id)
 
 
 @in_savepoint

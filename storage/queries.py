@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Ballot, BotState, Chat, PollTally, PostedPoll
+from storage.models import BotState, Chat, PollTally, PostedPoll
 
 log = logging.getLogger(__name__)
 
@@ -84,58 +84,6 @@ async def record_posted_poll(
         PollTally(poll_id=poll_id, option_index=index, votes=0) for index in range(len(option_ids))
     )
     await session.flush()
-
-
-def _option_indexes(
-    poll: PostedPoll, persistent_ids: Sequence[str], positions: Sequence[int]
-) -> list[int]:
-    """Our option numbers for an answer, by persistent id when Telegram gives them."""
-    if persistent_ids:
-        known = {pid: index for index, pid in enumerate(poll.option_ids)}
-        chosen = sorted({known[pid] for pid in persistent_ids if pid in known})
-        if len(chosen) != len(set(persistent_ids)):
-            log.warning("poll %s: answer names options the bot did not send", poll.poll_id)
-        return chosen
-    return sorted({p for p in positions if 0 <= p < len(poll.option_ids)})
-
-
-async def record_answer(
-    session: AsyncSession,
-    *,
-    poll_id: str,
-    user_id: int,
-    persistent_ids: Sequence[str],
-    positions: Sequence[int],
-    answered_at: datetime,
-) -> bool:
-    """Store a user's answer (a change replaces it, an empty one retracts it); False if unknown."""
-    poll = await session.get(PostedPoll, poll_id)
-    if poll is None:
-        return False
-    chosen = _option_indexes(poll, persistent_ids, positions)
-    ballot = await session.get(Ballot, (poll_id, user_id))
-    previous = list(ballot.options) if ballot is not None else []
-    if ballot is None and chosen:
-        session.add(
-            Ballot(poll_id=poll_id, user_id=user_id, options=chosen, answered_at=answered_at)
-        )
-        poll.voter_count += 1
-    elif ballot is not None and not chosen:
-        await session.delete(ballot)
-        poll.voter_count -= 1
-    elif ballot is not None:
-        ballot.options = chosen
-        ballot.answered_at = answered_at
-    changes = {i: 1 for i in chosen if i not in previous} | {
-        i: -1 for i in previous if i not in chosen
-    }
-    if changes:
-        await session.execute(
-            update(PollTally)
-            .where(PollTally.poll_id == poll_id, PollTally.option_index.in_(changes))
-            .values(votes=PollTally.votes + case(changes, value=PollTally.option_index, else_=0))
-        )
-    return True
 
 
 async def record_poll_counts(

@@ -1,0 +1,144 @@
+"""Poll answers applied in bulk: a batch of answers becomes a handful of SQL statements.
+
+A vote storm is the bot's hot path. Answers are collected during one unit of work and applied
+together (before anything reads the results, and before the commit): the ballots they touch
+are read in one query, the batch is replayed in order in memory (a change replaces the
+previous answer, an empty answer retracts it), and only the net changes are written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Ballot, PollTally, PostedPoll
+
+log = logging.getLogger(__name__)
+
+_ballots: Table = Ballot.__table__  # type: ignore[assignment]
+_tallies: Table = PollTally.__table__  # type: ignore[assignment]
+_polls: Table = PostedPoll.__table__  # type: ignore[assignment]
+
+_ADD_TO_TALLY = (
+    _tallies.update()
+    .where(
+        _tallies.c.poll_id == bindparam("b_poll"),
+        _tallies.c.option_index == bindparam("b_index"),
+    )
+    .values(votes=_tallies.c.votes + bindparam("b_delta"))
+)
+_ADD_TO_VOTERS = (
+    _polls.update()
+    .where(_polls.c.poll_id == bindparam("b_poll"))
+    .values(voter_count=_polls.c.voter_count + bindparam("b_delta"))
+)
+_DELETE_BALLOT = _ballots.delete().where(
+    _ballots.c.poll_id == bindparam("b_poll"), _ballots.c.user_id == bindparam("b_user")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    poll_id: str
+    user_id: int
+    persistent_ids: tuple[str, ...]
+    positions: tuple[int, ...]
+    answered_at: datetime
+
+
+def chosen_options(
+    option_ids: Sequence[str], persistent_ids: Sequence[str], positions: Sequence[int]
+) -> list[int]:
+    """Our option numbers for an answer: by persistent id when Telegram gives them (positions
+    shift when options are added or removed), else by position."""
+    if persistent_ids:
+        known = {pid: index for index, pid in enumerate(option_ids)}
+        return sorted({known[pid] for pid in persistent_ids if pid in known})
+    return sorted({p for p in positions if 0 <= p < len(option_ids)})
+
+
+class AnswerBatch:
+    """Answers waiting to be applied in the current unit of work."""
+
+    def __init__(self) -> None:
+        self._answers: list[Answer] = []
+
+    def add(self, answer: Answer) -> None:
+        self._answers.append(answer)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    async def apply(self, session: AsyncSession) -> None:
+        """Write the net effect of the waiting answers (does not commit)."""
+        answers, self._answers = self._answers, []
+        if answers:
+            await _apply(session, answers)
+
+
+async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
+    poll_ids = {a.poll_id for a in answers}
+    rows = await session.execute(
+        select(_polls.c.poll_id, _polls.c.option_ids).where(_polls.c.poll_id.in_(poll_ids))
+    )
+    options_of: dict[str, list[str]] = {poll: list(ids) for poll, ids in rows}
+    for unknown in poll_ids - options_of.keys():
+        log.info("ignoring answers to unknown poll %s", unknown)
+    answers = [a for a in answers if a.poll_id in options_of]
+    if not answers:
+        return
+    users = {a.user_id for a in answers}
+    rows = await session.execute(
+        select(_ballots.c.poll_id, _ballots.c.user_id, _ballots.c.options).where(
+            _ballots.c.poll_id.in_(options_of), _ballots.c.user_id.in_(users)
+        )
+    )
+    before = {(poll, user): list(options) for poll, user, options in rows}
+    after: dict[tuple[str, int], tuple[list[int], datetime]] = {}
+    for a in answers:
+        chosen = chosen_options(options_of[a.poll_id], a.persistent_ids, a.positions)
+        after[(a.poll_id, a.user_id)] = (chosen, a.answered_at)
+
+    tally: Counter[tuple[str, int]] = Counter()
+    voters: Counter[str] = Counter()
+    inserts: list[dict[str, Any]] = []
+    replaced: list[dict[str, Any]] = []
+    for (poll, user), (chosen, answered_at) in after.items():
+        previous = before.get((poll, user))
+        if previous == chosen or (previous is None and not chosen):
+            continue
+        old = previous or []
+        for index in set(chosen) - set(old):
+            tally[(poll, index)] += 1
+        for index in set(old) - set(chosen):
+            tally[(poll, index)] -= 1
+        voters[poll] += bool(chosen) - bool(old)
+        if previous is not None:
+            replaced.append({"b_poll": poll, "b_user": user})
+        if chosen:
+            inserts.append(
+                {"poll_id": poll, "user_id": user, "options": chosen, "answered_at": answered_at}
+            )
+
+    # Delete then insert: portable to every database, unlike dialect-specific upserts.
+    if replaced:
+        await session.execute(_DELETE_BALLOT, replaced)
+    if inserts:
+        await session.execute(_ballots.insert(), inserts)
+    changes = [
+        {"b_poll": poll, "b_index": index, "b_delta": delta}
+        for (poll, index), delta in tally.items()
+        if delta
+    ]
+    if changes:
+        await session.execute(_ADD_TO_TALLY, changes)
+    counts = [{"b_poll": poll, "b_delta": delta} for poll, delta in voters.items() if delta]
+    if counts:
+        await session.execute(_ADD_TO_VOTERS, counts)
