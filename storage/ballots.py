@@ -95,12 +95,12 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
     if not answers:
         return
     users = {a.user_id for a in answers}
-    rows = await session.execute(
+    ballots = await session.execute(
         select(_ballots.c.poll_id, _ballots.c.user_id, _ballots.c.options).where(
             _ballots.c.poll_id.in_(options_of), _ballots.c.user_id.in_(users)
         )
     )
-    before = {(poll, user): list(options) for poll, user, options in rows}
+    before = {(poll, user): list(options) for poll, user, options in ballots}
     after: dict[tuple[str, int], tuple[list[int], datetime]] = {}
     for a in answers:
         chosen = chosen_options(options_of[a.poll_id], a.persistent_ids, a.positions)
