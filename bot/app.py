@@ -16,6 +16,7 @@ import handlers
 from bot.commands import all_menus
 from bot.content import Library, load_library
 from bot.polling import CommitThenAckPoller
+from bot.scheduler import DIGESTS_KEY, Clock, DigestScheduler, system_clock
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
 from storage.db import create_engine, create_sessionmaker, migrate
@@ -43,12 +44,17 @@ def build_application(settings: Settings) -> AgoraApp:
     return app
 
 
-async def start_services(app: AgoraApp, settings: Settings, library: Library) -> Services:
+async def start_services(
+    app: AgoraApp, settings: Settings, library: Library, clock: Clock
+) -> Services:
     """Open the database, migrate it, and publish the bot's command menus."""
     engine = create_engine(settings.database_url)
     await migrate(engine)
     found = Services(settings, library, engine, create_sessionmaker(engine))
     app.bot_data[SERVICES_KEY] = found
+    if app.job_queue is None:
+        raise RuntimeError("python-telegram-bot's job-queue extra is missing")
+    app.bot_data[DIGESTS_KEY] = DigestScheduler(found, app.bot, app.job_queue, clock)
     for language, commands in all_menus().items():
         menu = [BotCommand(name, description) for name, description in commands]
         await app.bot.set_my_commands(menu, language_code=language)
@@ -59,13 +65,15 @@ async def start_services(app: AgoraApp, settings: Settings, library: Library) ->
 
 @asynccontextmanager
 async def running(
-    settings: Settings, library: Library | None = None
+    settings: Settings, library: Library | None = None, clock: Clock = system_clock
 ) -> AsyncIterator[tuple[AgoraApp, CommitThenAckPoller]]:
-    """Start the bot; the caller starts the poller. On exit, drain the batch and stop."""
+    """Start the bot and its digest schedule; the caller starts the poller. On exit, drain
+    the batch in hand and stop."""
     app = build_application(settings)
     await app.initialize()
-    found = await start_services(app, settings, library or load_library())
+    found = await start_services(app, settings, library or load_library(), clock)
     await app.start()
+    await app.bot_data[DIGESTS_KEY].start()
     poller = CommitThenAckPoller(app, found.sessionmaker)
     try:
         yield app, poller

@@ -37,10 +37,21 @@ RESULTS = Command("results", "resultats", N_("the results, here and in all chats
 ARTICLES = Command("articles", "articles", N_("the articles available"))
 ARTICLE = Command("article", "article", N_("choose the article to discuss"), N_("<id>"))
 LANG = Command("lang", "langue", N_("choose the language: fr or en"), N_("[fr|en]"))
+DIGEST = Command(
+    "digest", "bilan", N_("the daily digest: on, off, a time, or now"), N_("[on|off|HH:MM|now]")
+)
+TIMEZONE = Command(
+    "timezone", "fuseau", N_("the time zone of the digest"), N_("[Europe/Paris]")
+)
 
-COMMANDS: tuple[Command, ...] = (HELP, SUMMARY, POLL, RESULTS, ARTICLES, ARTICLE, LANG)
+COMMANDS: tuple[Command, ...] = (
+    HELP, SUMMARY, POLL, RESULTS, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE
+)
 
 ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})
+DIGEST_ON = frozenset({"on", "oui", "yes", "activer", "marche"})
+DIGEST_OFF = frozenset({"off", "non", "no", "désactiver", "desactiver", "arrêt", "arret"})
+DIGEST_NOW = frozenset({"now", "maintenant"})
 
 
 def menu(language: str) -> list[tuple[str, str]]:

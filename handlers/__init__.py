@@ -5,12 +5,23 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from handlers import articles, fallback, help, language, polls, results, summary
+from handlers import (
+    articles,
+    digest,
+    fallback,
+    help,
+    language,
+    membership,
+    polls,
+    results,
+    summary,
+)
 from handlers.common import resolve_chat
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     # Group -1 runs first for every update: record the chat and pick its language.
     app.add_handler(TypeHandler(Update, resolve_chat), group=-1)
-    for module in (help, summary, polls, results, articles, language, fallback):
+    modules = (help, summary, polls, results, articles, language, digest, membership, fallback)
+    for module in modules:
         module.register(app)

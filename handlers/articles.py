@@ -7,10 +7,11 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.commands import ARTICLE, ARTICLES, SUMMARY
+from bot.formatting import escape
 from bot.i18n import _, current_language, format_long_date
 from bot.services import services
 from bot.transaction import in_savepoint
-from handlers.common import current_article, escape, is_admin, reply, stored_chat
+from handlers.common import current_article, is_admin, reply, stored_chat
 
 
 @in_savepoint

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Iterable
 
@@ -14,7 +13,9 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.content import Article
+from bot.formatting import split_blocks
 from bot.i18n import normalize_language, set_language
+from bot.scheduler import digests
 from bot.services import services
 from bot.transaction import current_session
 from storage.models import Chat
@@ -22,7 +23,6 @@ from storage.queries import ensure_chat, get_chat
 
 log = logging.getLogger(__name__)
 
-MESSAGE_LIMIT = 4096
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
 
@@ -30,20 +30,22 @@ async def resolve_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Record the chat on first contact and make its language current for this update."""
     settings = services(context).settings
     language: str = settings.default_language
-    chat = update.effective_chat
+    chat, user = update.effective_chat, update.effective_user
     if chat is not None and chat.type != ChatType.CHANNEL:
-        stored = await ensure_chat(
+        user_language = None
+        if chat.type == ChatType.PRIVATE and user is not None:
+            user_language = normalize_language(user.language_code)
+        stored, reactivated = await ensure_chat(
             current_session(),
             chat.id,
             chat.type,
             chat.title,
             services(context).library.newest.id,
+            user_language,
         )
-        user = update.effective_user
-        if stored.language:
-            language = stored.language
-        elif chat.type == ChatType.PRIVATE and user is not None:
-            language = normalize_language(user.language_code) or language
+        language = stored.language or user_language or language
+        if reactivated:
+            digests(context).arm(stored)
     set_language(language)
 
 
@@ -75,75 +77,32 @@ async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return member.status in ADMIN_STATUSES
 
 
-def escape(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def split_blocks(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks with blank lines into messages of at most `limit` characters.
-
-    A block too long on its own is cut at line ends, then at spaces, never inside a word
-    (unless a single word is longer than the limit).
-    """
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        for piece in _fit(block, limit):
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = piece
-    if current:
-        messages.append(current)
-    return messages
-
-
-def _fit(block: str, limit: int) -> list[str]:
-    if len(block) <= limit:
-        return [block]
-    for separator in ("\n", " "):
-        if separator in block:
-            pieces: list[str] = []
-            current = ""
-            for part in block.split(separator):
-                for chunk in _fit(part, limit):
-                    candidate = f"{current}{separator}{chunk}" if current else chunk
-                    if len(candidate) <= limit:
-                        current = candidate
-                    else:
-                        pieces.append(current)
-                        current = chunk
-            if current:
-                pieces.append(current)
-            return pieces
-    return [block[i : i + limit] for i in range(0, len(block), limit)]
-
-
 async def reply(
     update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> Message | None:
     """Answer in the update's chat with HTML text, split over several messages if needed."""
-    message = update.effective_message
-    if message is None:
+    return await reply_blocks(update, [text], reply_markup)
+
+
+async def reply_blocks(
+    update: Update, blocks: Iterable[str], reply_markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send blocks packed into as few messages as Telegram's limit allows; a keyboard goes
+    with the last one. In a forum topic, the answer stays in the topic."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None:
         return None
+    thread = message.message_thread_id if message is not None and message.is_topic_message else None
     sent: Message | None = None
-    parts = split_blocks([text])
+    parts = split_blocks(blocks)
     for index, part in enumerate(parts):
-        markup = reply_markup if index == len(parts) - 1 else None
-        sent = await message.reply_text(
-            part, parse_mode=ParseMode.HTML, do_quote=False, reply_markup=markup
+        sent = await chat.send_message(
+            part,
+            parse_mode=ParseMode.HTML,
+            message_thread_id=thread,
+            reply_markup=reply_markup if index == len(parts) - 1 else None,
         )
     return sent
-
-
-async def reply_blocks(update: Update, blocks: Iterable[str]) -> None:
-    chat = update.effective_chat
-    if chat is None:
-        return
-    for part in split_blocks(blocks):
-        await chat.send_message(part, parse_mode=ParseMode.HTML)
 
 
 async def safe_reply(update: Update, text: str) -> None:

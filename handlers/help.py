@@ -6,8 +6,9 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.commands import COMMANDS, HELP, SUMMARY
+from bot.formatting import escape
 from bot.i18n import _, current_language, gettext
-from handlers.common import escape, reply
+from handlers.common import reply
 
 
 def help_text() -> str:

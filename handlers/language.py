@@ -7,9 +7,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.commands import HELP, LANG
+from bot.formatting import escape
 from bot.i18n import LANGUAGES, _, current_language, normalize_language, set_language
 from bot.transaction import in_savepoint
-from handlers.common import escape, is_admin, reply, stored_chat
+from handlers.common import is_admin, reply, stored_chat
 
 CALLBACK_PREFIX = "lang:"
 LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "en": "🇬🇧 English"}

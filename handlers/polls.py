@@ -10,9 +10,10 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, PollAnswerHandler, PollHandler
 
 from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
+from bot.formatting import escape
 from bot.i18n import _, current_language
 from bot.transaction import current_unit, in_savepoint
-from handlers.common import current_article, escape, is_admin, reply, stored_chat
+from handlers.common import current_article, is_admin, reply, stored_chat
 from storage.ballots import Answer
 from storage.queries import record_poll_counts, record_posted_poll
 

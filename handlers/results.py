@@ -9,21 +9,11 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.commands import POLL, RESULTS
 from bot.content import Article, Question
-from bot.i18n import _, current_language, format_number, format_share, ngettext
+from bot.formatting import bar, escape, voters_text
+from bot.i18n import _, current_language, format_number, format_share
 from bot.transaction import in_savepoint
-from handlers.common import current_article, escape, reply_blocks, stored_chat
+from handlers.common import current_article, reply_blocks, stored_chat
 from storage.queries import QuestionTally, article_results
-
-BAR_WIDTH = 10
-
-
-def bar(share: float) -> str:
-    filled = round(share * BAR_WIDTH)
-    return "█" * filled + "░" * (BAR_WIDTH - filled)
-
-
-def voters_text(count: int) -> str:
-    return ngettext("{count} voter", "{count} voters", count).format(count=format_number(count))
 
 
 def share_text(tally: QuestionTally, index: int) -> str:

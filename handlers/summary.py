@@ -8,9 +8,10 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.commands import POLL, RESULTS, SUMMARY
 from bot.content import Article
+from bot.formatting import escape
 from bot.i18n import _, current_language, format_long_date
 from bot.transaction import in_savepoint
-from handlers.common import current_article, escape, reply, stored_chat
+from handlers.common import current_article, reply, stored_chat
 
 
 def summary_text(article: Article) -> str:

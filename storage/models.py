@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -24,6 +35,11 @@ class Chat(Base):
     article_id: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The Telegram language of the person in a private chat, for messages sent unprompted.
+    user_language: Mapped[str | None] = mapped_column(String(8))
+    digest_enabled: Mapped[bool] = mapped_column(default=False)
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"; None: the default
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the default
 
 
 class PostedPoll(Base):
@@ -80,3 +96,26 @@ class BotState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class SentDigest(Base):
+    """A digest the bot sent (or is sending) to a chat, with the numbers it showed.
+
+    The row is committed before the first message goes out: a crash mid-way never leads to a
+    second copy, and the unique (chat, daily_date) pair makes the daily digest once a day.
+    """
+
+    __tablename__ = "sent_digests"
+    __table_args__ = (UniqueConstraint("chat_id", "daily_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", onupdate="CASCADE", ondelete="CASCADE"), index=True
+    )
+    local_date: Mapped[date] = mapped_column(Date)
+    # Set for the scheduled digest only (a digest asked with "/digest now" leaves it empty).
+    daily_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # sending, sent, failed
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    numbers: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -30,20 +30,38 @@ async def set_state(session: AsyncSession, key: str, value: int) -> None:
 
 
 async def ensure_chat(
-    session: AsyncSession, chat_id: int, chat_type: str, title: str | None, article_id: str
-) -> Chat:
-    """The stored chat, created on first contact with the newest article as its current one."""
+    session: AsyncSession,
+    chat_id: int,
+    chat_type: str,
+    title: str | None,
+    article_id: str,
+    user_language: str | None = None,
+) -> tuple[Chat, bool]:
+    """The stored chat, created on first contact with the newest article as its current one,
+    and whether it was inactive (the bot had been removed or blocked) until now."""
     chat = await session.get(Chat, chat_id)
     if chat is None:
-        chat = Chat(id=chat_id, type=chat_type, title=title, article_id=article_id, active=True)
+        chat = Chat(
+            id=chat_id,
+            type=chat_type,
+            title=title,
+            article_id=article_id,
+            active=True,
+            user_language=user_language,
+            digest_enabled=False,
+        )
         session.add(chat)
         await session.flush()
-    else:
-        if title is not None and chat.title != title:
-            chat.title = title
-        if not chat.active:
-            chat.active = True
-    return chat
+        return chat, False
+    if title is not None and chat.title != title:
+        chat.title = title
+    if user_language is not None and chat.user_language != user_language:
+        chat.user_language = user_language
+    if chat.type != chat_type:
+        chat.type = chat_type
+    reactivated = not chat.active
+    chat.active = True
+    return chat, reactivated
 
 
 async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.settings import Settings, async_database_url
 from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, start_agora
+from tests.harness import Agora, FakeClock, start_agora
 
 TOKEN = "123456789:AAHfakeTokenForTestsOnly0123456789abcd"
 
@@ -62,6 +63,12 @@ def settings(api: FakeBotAPI, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def agora(api: FakeBotAPI, settings: Settings) -> AsyncIterator[Agora]:
-    async with start_agora(api, settings) as running:
+def clock() -> FakeClock:
+    """The bot's clock: Thursday 26 November 2026, 08:00 in Paris, until a test moves it."""
+    return FakeClock(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def agora(api: FakeBotAPI, settings: Settings, clock: FakeClock) -> AsyncIterator[Agora]:
+    async with start_agora(api, settings, clock) as running:
         yield running

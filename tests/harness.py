@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from bot.app import running
+from bot.scheduler import DIGESTS_KEY, DigestScheduler, system_clock
 from bot.settings import Settings
-from storage.models import Ballot, PollTally, PostedPoll
+from storage.models import Ballot, Chat, PollTally, PostedPoll, SentDigest
 from tests.botapi.server import FakeBotAPI
+
+
+class FakeClock:
+    """The bot's notion of "now", moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, text: str, zone: str = "Europe/Paris") -> None:
+        """Set to a local wall-clock time, e.g. "2026-11-26 09:00"."""
+        self.now = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
 
 
 @dataclass
@@ -21,7 +39,55 @@ class Agora:
     api: FakeBotAPI
     settings: Settings
     engine: AsyncEngine
+    app: Any
     seen: int = field(default=0)
+
+    @property
+    def digests(self) -> DigestScheduler:
+        return self.app.bot_data[DIGESTS_KEY]  # type: ignore[no-any-return]
+
+    async def fire_digest(self, chat_id: int) -> list[dict[str, Any]]:
+        """Make the chat's daily job due now in APScheduler, wait for its delivery to finish,
+        and return what the bot sent."""
+        job = self.digests.job(chat_id)
+        assert job is not None, f"no digest job for chat {chat_id}"
+        before = await self.digest_count()
+        job.job.modify(next_run_time=datetime.now(UTC))
+        await self.until(lambda: self.digest_settled(before))
+        return self.new_messages()
+
+    async def until(self, condition: Callable[[], Awaitable[bool]]) -> None:
+        """Wait (15 s at most) for a condition on the database, which has no event to await."""
+        async with asyncio.timeout(15):
+            while not await condition():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+
+    async def digest_count(self) -> int:
+        """How many digests, in all chats, are done with (sent or failed)."""
+        async with AsyncSession(self.engine) as session:
+            found = await session.scalar(
+                select(func.count()).select_from(SentDigest).where(SentDigest.status != "sending")
+            )
+            return int(found or 0)
+
+    async def digest_settled(self, before: int) -> bool:
+        return await self.digest_count() > before
+
+    async def digests_of(self, chat_id: int) -> list[SentDigest]:
+        async with AsyncSession(self.engine) as session:
+            found = await session.scalars(
+                select(SentDigest).where(SentDigest.chat_id == chat_id).order_by(SentDigest.id)
+            )
+            return list(found)
+
+    async def chat(self, chat_id: int) -> Chat | None:
+        async with AsyncSession(self.engine) as session:
+            return await session.get(Chat, chat_id)
+
+    def new_messages(self) -> list[dict[str, Any]]:
+        sent = self.api.sent()
+        new, self.seen = sent[self.seen:], len(sent)
+        return new
 
     async def command(
         self, chat: dict[str, Any], user: dict[str, Any] | None, text: str, **kwargs: Any
@@ -33,9 +99,7 @@ class Agora:
     async def settle(self, update_id: int) -> list[dict[str, Any]]:
         """Wait until `update_id` is committed and acknowledged; return the new bot messages."""
         await self.api.wait_acked(update_id)
-        sent = self.api.sent()
-        new, self.seen = sent[self.seen :], len(sent)
-        return new
+        return self.new_messages()
 
     async def vote(self, poll_id: str, user: dict[str, Any], options: Sequence[int]) -> None:
         await self.settle(self.api.vote(poll_id, user, list(options)))
@@ -65,11 +129,13 @@ class Agora:
 
 
 @asynccontextmanager
-async def start_agora(api: FakeBotAPI, settings: Settings) -> AsyncIterator[Agora]:
-    async with running(settings) as (_app, poller):
+async def start_agora(
+    api: FakeBotAPI, settings: Settings, clock: FakeClock | None = None
+) -> AsyncIterator[Agora]:
+    async with running(settings, clock=clock or system_clock) as (app, poller):
         poller.start()
         engine = create_async_engine(settings.database_url)
         try:
-            yield Agora(api, settings, engine, seen=len(api.sent()))
+            yield Agora(api, settings, engine, app, seen=len(api.sent()))
         finally:
             await engine.dispose()

@@ -8,7 +8,9 @@ import random
 import signal
 import sys
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -148,3 +150,53 @@ async def test_sigterm_finishes_the_batch_and_exits_cleanly(
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0
     assert b"Traceback" not in stderr
+
+
+def zone_in_daytime() -> tuple[str, datetime]:
+    """A time zone where it is now between 01:00 and 22:00, so the test never straddles
+    midnight, and the local time there."""
+    for name in ("Europe/Paris", "America/New_York", "Asia/Tokyo", "Pacific/Honolulu",
+                 "Asia/Kolkata", "America/Los_Angeles"):
+        local = datetime.now(ZoneInfo(name))
+        if 1 <= local.hour < 22:
+            return name, local
+    raise AssertionError("no time zone in daytime")
+
+
+async def test_sigkill_right_after_a_digest_never_sends_it_twice(
+    api: FakeBotAPI, database_url: str
+) -> None:
+    group = api.group(-100400, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    zone, local = zone_in_daytime()
+    earlier = (local - timedelta(minutes=2)).strftime("%H:%M")
+    process = await bot_process(api, database_url)
+    await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
+    poll = api.sent(method="sendPoll")[0]["poll"]["id"]
+    api.vote(poll, api.user(700, "V"), [1])
+    api.send_text(group, admin, f"/fuseau {zone}")
+    await api.wait_acked(api.send_text(group, admin, f"/bilan {earlier}"), timeout=60)
+    assert api.sent(method="sendPhoto") == []  # today's time had passed: armed for tomorrow
+    process.kill()
+    await process.wait()
+
+    # Back the same day after the hour: the missed digest goes out; killed right after.
+    process = await bot_process(api, database_url)
+    async with asyncio.timeout(60):
+        # Poll tightly: the point is to kill as soon as the photo lands.
+        while not api.sent(chat_id=group["id"], method="sendPhoto"):  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+    process.kill()
+    await process.wait()
+    texts = [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
+    assert len(texts) == 1
+
+    process = await bot_process(api, database_url)
+    await api.wait_acked(api.send_text(group, admin, "/aide"), timeout=60)
+    await asyncio.sleep(2)  # time for a (wrong) catch-up to happen
+    process.send_signal(signal.SIGTERM)
+    await process.communicate()
+    texts = [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
+    assert len(texts) == 1
+    assert len(api.sent(chat_id=group["id"], method="sendPhoto")) == 1

@@ -1,0 +1,201 @@
+"""The daily digest's content: numbers from the tallies, text blocks, chart data.
+
+Pure functions of the numbers (no I/O), so what a digest says is easy to test; the numbers
+are stored with each digest so the next one can show what changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from babel.numbers import format_decimal
+
+from bot.chart import ChartLabels, ChartQuestion
+from bot.commands import POLL, RESULTS
+from bot.content import Article, Question
+from bot.formatting import bar, escape, voters_text
+from bot.i18n import (
+    _,
+    current_language,
+    format_long_date,
+    format_number,
+    format_share,
+    ngettext,
+    using_language,
+)
+from storage.queries import QuestionTally
+
+LEADING_OPTIONS = 3
+CAPTION_LIMIT = 1024
+
+Numbers = dict[str, Any]  # {"chat": {key: {"voters": n, "votes": {"0": c}}}, "all": {...}}
+
+
+def to_numbers(chat: dict[str, QuestionTally], everywhere: dict[str, QuestionTally]) -> Numbers:
+    """The digest's numbers in a JSON-friendly shape."""
+
+    def scope(tallies: dict[str, QuestionTally]) -> dict[str, Any]:
+        return {
+            key: {"voters": t.voters, "votes": {str(i): v for i, v in t.votes.items()}}
+            for key, t in tallies.items()
+        }
+
+    return {"chat": scope(chat), "all": scope(everywhere)}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    voters: int
+    votes: dict[int, int]
+
+    @classmethod
+    def read(cls, numbers: Numbers | None, scope: str, key: str) -> Scope | None:
+        if not numbers or key not in numbers.get(scope, {}):
+            return None
+        entry = numbers[scope][key]
+        return cls(int(entry["voters"]), {int(i): int(v) for i, v in entry["votes"].items()})
+
+    def share(self, index: int) -> float:
+        return self.votes.get(index, 0) / self.voters if self.voters else 0.0
+
+    def ranking(self) -> list[int]:
+        """Options with votes, most chosen first (ties: the article's order)."""
+        return sorted((i for i, v in self.votes.items() if v), key=lambda i: (-self.votes[i], i))
+
+
+def has_votes(numbers: Numbers) -> bool:
+    return any(entry["voters"] for entry in numbers["chat"].values())
+
+
+def signed_points(points: float) -> str:
+    """A change in percentage points: "+2,1 pts" / "+2.1 pts"."""
+    value = format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=current_language())
+    return ngettext("{value} pt", "{value} pts", 2 if abs(points) >= 2 else 1).format(value=value)
+
+
+def voters_change(now: Scope, before: Scope | None) -> str:
+    voters = voters_text(now.voters)
+    if before is None:
+        return voters
+    return _("{voters} ({change} since the last digest)").format(
+        voters=voters, change=format_decimal(now.voters - before.voters, format="+#,##0;-#,##0",
+                                             locale=current_language())
+    )
+
+
+def leader_line(question: Question, now: Scope, before: Scope | None) -> str:
+    language = current_language()
+    ranking = now.ranking()
+    if not ranking:
+        return ""
+    leader = ranking[0]
+    line = f"{escape(question.options[language][leader])} — {format_share(now.share(leader))}"
+    if before is not None and before.voters:
+        line += f" ({signed_points((now.share(leader) - before.share(leader)) * 100)})"
+    return _("Leading: {line}").format(line=line)
+
+
+def question_block(
+    number: int, question: Question, numbers: Numbers, previous: Numbers | None, private: bool
+) -> str:
+    language = current_language()
+    here = Scope.read(numbers, "chat", question.key) or Scope(0, {})
+    everywhere = Scope.read(numbers, "all", question.key) or Scope(0, {})
+    scope = _("This chat") if private else _("This group")
+    lines = [
+        f"<b>{number}. {escape(question.text[language])}</b>",
+        _("{scope}: {voters}").format(
+            scope=scope, voters=voters_change(here, Scope.read(previous, "chat", question.key))
+        ),
+    ]
+    for index in here.ranking()[:LEADING_OPTIONS]:
+        share, count = here.share(index), format_number(here.votes[index])
+        option = escape(question.options[language][index])
+        lines.append(f"<code>{bar(share)}</code> {format_share(share)} ({count}) {option}")
+    if here.voters:
+        lines.append(leader_line(question, here, Scope.read(previous, "chat", question.key)))
+    lines.append(
+        "<i>{}</i>".format(
+            _("{scope}: {voters}").format(
+                scope=_("All chats"),
+                voters=voters_change(everywhere, Scope.read(previous, "all", question.key)),
+            )
+        )
+    )
+    if everywhere.voters:
+        lines.append(
+            "<i>{}</i>".format(
+                leader_line(question, everywhere, Scope.read(previous, "all", question.key))
+            )
+        )
+    return "\n".join(lines)
+
+
+def digest_blocks(
+    article: Article, numbers: Numbers, previous: Numbers | None, day: date, private: bool
+) -> list[str]:
+    """The digest's text, as blocks that `split_blocks` can pack into messages."""
+    language = current_language()
+    heading = "🗞 <b>{}</b>\n{}".format(
+        escape(_("Digest of {date}").format(date=format_long_date(day))),
+        escape(article.title[language]),
+    )
+    if not has_votes(numbers):
+        return [
+            heading,
+            _("Nobody has answered yet. Post the polls with /{poll} and tell us what you think!")
+            .format(poll=POLL.name(language)),
+        ]
+    blocks = [heading]
+    blocks += [
+        question_block(number, question, numbers, previous, private)
+        for number, question in enumerate(article.questions, 1)
+    ]
+    blocks.append(_("Full results: /{results}").format(results=RESULTS.name(language)))
+    return blocks
+
+
+def chart_questions(article: Article, numbers: Numbers) -> list[ChartQuestion]:
+    language = current_language()
+    charts = []
+    for question in article.questions:
+        here = Scope.read(numbers, "chat", question.key) or Scope(0, {})
+        options = question.options[language]
+        charts.append(
+            ChartQuestion(
+                text=question.text[language],
+                options=list(options),
+                votes=[here.votes.get(i, 0) for i in range(len(options))],
+                voters=here.voters,
+            )
+        )
+    return charts
+
+
+def chart_labels(day: date, private: bool) -> ChartLabels:
+    """Translated words of the chart, bound to the current language now (the chart is drawn
+    in a worker thread, where the language ContextVar is not the chat's)."""
+    language = current_language()
+    title = _("Results of this chat — {date}") if private else _("Results of this group — {date}")
+
+    def voters(count: int) -> str:
+        with using_language(language):
+            return voters_text(count)
+
+    def share(value: float) -> str:
+        with using_language(language):
+            return format_share(value)
+
+    return ChartLabels(
+        title=title.format(date=format_long_date(day)),
+        no_votes=_("No votes yet"),
+        voters=voters,
+        share=share,
+    )
+
+
+def caption(day: date, private: bool) -> str:
+    text = _("Results of this chat on {date}") if private else _("Results of this group on {date}")
+    return text.format(date=format_long_date(day))[:CAPTION_LIMIT]

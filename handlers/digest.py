@@ -1,0 +1,143 @@
+"""/digest [/bilan] and /timezone [/fuseau]: the chat's daily digest settings."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime, format_time
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
+from bot.formatting import escape
+from bot.i18n import _, current_language
+from bot.scheduler import chat_time, chat_zone, digests
+from bot.services import services
+from bot.transaction import in_savepoint
+from handlers.common import is_admin, reply, stored_chat
+from storage.models import Chat
+
+_TIME = re.compile(r"^(\d{1,2})[:hH](\d{2})$")
+
+
+def parse_time(text: str) -> str | None:
+    """"9:05", "09:05" or "9h05" as "09:05"; None when it is not a time of day."""
+    match = _TIME.match(text)
+    if not match:
+        return None
+    hours, minutes = int(match[1]), int(match[2])
+    if hours > 23 or minutes > 59:
+        return None
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def status_text(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
+    settings = services(context).settings
+    language = current_language()
+    at = format_time(chat_time(chat, settings), format="short", locale=language)
+    zone = chat_zone(chat, settings).key
+    if not chat.digest_enabled:
+        return _(
+            "Daily digest: <b>off</b>. Turn it on with /{digest} on, or choose its time with "
+            "/{digest} 18:30 (now {time}, time zone {zone})."
+        ).format(digest=DIGEST.name(language), time=at, zone=escape(zone))
+    text = _("Daily digest: <b>on</b>, every day at {time} ({zone}).").format(
+        time=at, zone=escape(zone)
+    )
+    job = digests(context).job(chat.id)
+    if job is not None and job.next_t is not None:
+        upcoming = format_datetime(
+            job.next_t.astimezone(chat_zone(chat, settings)), format="full", locale=language
+        )
+        text += "\n" + _("Next one: {when}.").format(when=upcoming)
+    return text + "\n" + _(
+        "Change: /{digest} off · /{digest} HH:MM · /{digest} now · /{timezone} <zone>"
+    ).format(digest=DIGEST.name(language), timezone=TIMEZONE.name(language)).replace(
+        "<zone>", "&lt;zone&gt;"
+    )
+
+
+@in_savepoint
+async def digest_command(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Show the digest setting, or change it (admins only in groups)."""
+    assert update.effective_chat is not None
+    chat = await stored_chat(session, update.effective_chat)
+    language = current_language()
+    if not context.args:
+        await reply(update, status_text(chat, context))
+        return
+    word = context.args[0].strip().lower()
+    new_time = parse_time(word)
+    if word not in DIGEST_ON | DIGEST_OFF | DIGEST_NOW and new_time is None:
+        await reply(
+            update,
+            _(
+                "“{value}” is not understood. Use /{digest} on, /{digest} off, /{digest} now, "
+                "or a time such as /{digest} 18:30 (00:00 to 23:59)."
+            ).format(value=escape(word[:32]), digest=DIGEST.name(language)),
+        )
+        return
+    if not await is_admin(update, context):
+        await reply(update, _("Sorry, only the group's administrators can change the digest."))
+        return
+    scheduler = digests(context)
+    if word in DIGEST_NOW:
+        scheduler.send_now(chat.id)
+        return
+    if word in DIGEST_OFF:
+        chat.digest_enabled = False
+    else:
+        chat.digest_enabled = True
+        if new_time is not None:
+            chat.digest_time = new_time
+    scheduler.arm(chat)
+    await reply(update, status_text(chat, context))
+
+
+@in_savepoint
+async def timezone_command(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Show or set the chat's time zone (IANA name; admins only in groups)."""
+    assert update.effective_chat is not None
+    chat = await stored_chat(session, update.effective_chat)
+    language = current_language()
+    settings = services(context).settings
+    if not context.args:
+        zone = chat_zone(chat, settings)
+        now = format_datetime(
+            digests(context).clock(), format="short", tzinfo=zone, locale=language
+        )
+        await reply(
+            update,
+            _("Time zone: {zone} (it is {now} there). Change it with /{timezone} Europe/Paris.")
+            .format(zone=escape(zone.key), now=now, timezone=TIMEZONE.name(language)),
+        )
+        return
+    name = context.args[0].strip()
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        await reply(
+            update,
+            _(
+                "“{zone}” is not a time zone I know. Use an IANA name such as Europe/Paris, "
+                "America/Montreal or Africa/Dakar."
+            ).format(zone=escape(name[:64])),
+        )
+        return
+    if not await is_admin(update, context):
+        await reply(update, _("Sorry, only the group's administrators can change the digest."))
+        return
+    chat.timezone = zone.key
+    digests(context).arm(chat)
+    await reply(update, status_text(chat, context))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(DIGEST.names, digest_command))
+    app.add_handler(CommandHandler(TIMEZONE.names, timezone_command))

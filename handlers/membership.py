@@ -1,0 +1,74 @@
+"""The bot joining or leaving a group, and groups becoming supergroups."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import Application, ChatMemberHandler, ContextTypes, MessageHandler, filters
+
+from bot.commands import DIGEST, SUMMARY
+from bot.i18n import _, current_language
+from bot.scheduler import digests
+from bot.transaction import in_savepoint
+from handlers.common import reply, stored_chat
+from storage.digests import migrate_chat
+
+log = logging.getLogger(__name__)
+
+PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+def greeting() -> str:
+    language = current_language()
+    return _(
+        "Hello! I am Agora: I help this group discuss a news article.\n"
+        "• /{summary}: the article's summary\n"
+        "• /{digest} on: a daily digest of the answers (off until an administrator turns it on)"
+    ).format(summary=SUMMARY.name(language), digest=DIGEST.name(language))
+
+
+@in_savepoint
+async def membership_changed(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Greet a group the bot was added to; stop the digests of one it was removed from."""
+    change = update.my_chat_member
+    assert change is not None
+    chat = await stored_chat(session, change.chat)
+    was_in = change.old_chat_member.status in PRESENT
+    is_in = change.new_chat_member.status in PRESENT
+    if is_in and not was_in:
+        if change.chat.type != ChatType.PRIVATE:
+            await reply(update, greeting())
+        digests(context).arm(chat)
+    elif was_in and not is_in:
+        chat.active = False
+        digests(context).disarm(chat.id)
+
+
+@in_savepoint
+async def chat_migrated(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Carry a group's settings, polls and digests over to its new supergroup id."""
+    message = update.effective_message
+    assert message is not None
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    chat = await migrate_chat(session, old, new)
+    if chat is not None:
+        log.info("chat %s became supergroup %s", old, new)
+        digests(context).disarm(old)
+        digests(context).arm(chat)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))

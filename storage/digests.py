@@ -1,0 +1,104 @@
+"""Digest settings and the record of sent digests: query functions that never commit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Chat, PostedPoll, SentDigest
+
+SENDING, SENT, FAILED = "sending", "sent", "failed"
+
+
+async def subscribed_chats(session: AsyncSession) -> list[Chat]:
+    """Active chats whose daily digest is on."""
+    found = await session.scalars(
+        select(Chat).where(Chat.digest_enabled.is_(True), Chat.active.is_(True))
+    )
+    return list(found)
+
+
+async def has_daily_digest(session: AsyncSession, chat_id: int, day: date) -> bool:
+    found = await session.scalar(
+        select(SentDigest.id).where(SentDigest.chat_id == chat_id, SentDigest.daily_date == day)
+    )
+    return found is not None
+
+
+async def previous_digest(session: AsyncSession, chat_id: int) -> SentDigest | None:
+    """The chat's latest digest that went out, to show what changed since."""
+    return await session.scalar(
+        select(SentDigest)
+        .where(SentDigest.chat_id == chat_id, SentDigest.status == SENT)
+        .order_by(SentDigest.started_at.desc(), SentDigest.id.desc())
+        .limit(1)
+    )
+
+
+async def claim_digest(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    local_date: date,
+    daily: bool,
+    started_at: datetime,
+    numbers: dict[str, Any],
+) -> SentDigest | None:
+    """Record a digest about to be sent; None if that day's daily digest is already recorded."""
+    if daily and await has_daily_digest(session, chat_id, local_date):
+        return None
+    record = SentDigest(
+        chat_id=chat_id,
+        local_date=local_date,
+        daily_date=local_date if daily else None,
+        status=SENDING,
+        started_at=started_at,
+        numbers=numbers,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(record)
+    except IntegrityError:  # another delivery of the same day won the race
+        return None
+    return record
+
+
+async def finish_digest(
+    session: AsyncSession, digest_id: int, status: str, sent_at: datetime | None
+) -> None:
+    await session.execute(
+        update(SentDigest).where(SentDigest.id == digest_id).values(status=status, sent_at=sent_at)
+    )
+
+
+async def forget_digest(session: AsyncSession, digest_id: int) -> None:
+    """Drop the record of a digest none of whose messages went out, so it can be tried again."""
+    await session.execute(delete(SentDigest).where(SentDigest.id == digest_id))
+
+
+async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat | None:
+    """Move a group that became a supergroup to its new id, with its settings, polls and
+    digests. Returns the new chat, or None when there was nothing to move (already done)."""
+    old = await session.get(Chat, old_id)
+    if old is None:
+        return None
+    new = await session.get(Chat, new_id)
+    if new is None:
+        new = Chat(id=new_id, type="supergroup", title=old.title, active=True)
+        session.add(new)
+    for attribute in ("language", "article_id", "digest_enabled", "digest_time", "timezone"):
+        setattr(new, attribute, getattr(old, attribute))
+    await session.flush()
+    await session.execute(
+        update(PostedPoll).where(PostedPoll.chat_id == old_id).values(chat_id=new_id)
+    )
+    await session.execute(
+        update(SentDigest).where(SentDigest.chat_id == old_id).values(chat_id=new_id)
+    )
+    await session.delete(old)
+    await session.flush()
+    return new

@@ -1,0 +1,301 @@
+"""Daily digests: settings, content, scheduling, exactly-once delivery, failures, migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.settings import Settings
+from tests.botapi.server import FakeBotAPI
+from tests.harness import Agora, FakeClock, start_agora
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+async def subscribed_group(
+    agora: Agora, api: FakeBotAPI, chat_id: int = -100900, command: str = "/bilan 09:00"
+) -> tuple[dict, dict]:
+    group = api.group(chat_id, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    await agora.command(group, admin, command)
+    return group, admin
+
+
+async def vote_in(agora: Agora, api: FakeBotAPI, group: dict, admin: dict,
+                  choices: list[int], first_user: int = 5000) -> list[dict]:
+    sent = await agora.command(group, admin, "/sondage")
+    polls = [m["poll"] for m in sent if "poll" in m]
+    for offset, option in enumerate(choices):
+        await agora.vote(polls[0]["id"], api.user(first_user + offset, f"U{offset}"), [option])
+    agora.new_messages()
+    return polls
+
+
+async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100901, "Débat")
+    admin, member = api.user(10, "Ada"), api.user(11, "Max")
+    api.set_admin(group["id"], admin)
+    [status] = await agora.command(group, member, "/bilan")
+    assert status["text"].startswith(f"Bilan quotidien{NBSP}: désactivé.")
+    assert "actuellement 09:00, fuseau Europe/Paris" in status["text"]
+
+    [bad_time] = await agora.command(group, admin, "/bilan 25:99")
+    assert bad_time["text"].startswith(f"«{NBSP}25:99{NBSP}» n'est pas compris.")
+    [bad_word] = await agora.command(group, admin, "/bilan bientôt")
+    assert f"«{NBSP}bientôt{NBSP}»" in bad_word["text"]
+    [bad_zone] = await agora.command(group, admin, "/fuseau Mars/Olympus")
+    assert bad_zone["text"].startswith(f"«{NBSP}Mars/Olympus{NBSP}» n'est pas un fuseau")
+    chat = await agora.chat(group["id"])
+    assert chat is not None
+    assert (chat.digest_enabled, chat.digest_time, chat.timezone) == (False, None, None)
+    assert agora.digests.job(group["id"]) is None
+
+    [refused] = await agora.command(group, member, "/bilan on")
+    assert refused["text"] == (
+        "Désolé, seuls les administrateurs du groupe peuvent modifier le bilan."
+    )
+    assert agora.digests.job(group["id"]) is None
+
+    [on] = await agora.command(group, admin, "/bilan 18h30")
+    assert on["text"].startswith(
+        f"Bilan quotidien{NBSP}: activé, chaque jour à 18:30 (Europe/Paris)."
+    )
+    job = agora.digests.job(group["id"])
+    assert job is not None
+    assert job.next_t.astimezone(PARIS).strftime("%H:%M") == "18:30"
+
+    [zone] = await agora.command(group, admin, "/fuseau America/Montreal")
+    assert "18:30 (America/Montreal)" in zone["text"]
+    job = agora.digests.job(group["id"])
+    assert job is not None
+    assert job.next_t.astimezone(ZoneInfo("America/Montreal")).strftime("%H:%M") == "18:30"
+
+    [off] = await agora.command(group, admin, "/bilan off")
+    assert "désactivé" in off["text"]
+    assert agora.digests.job(group["id"]) is None
+
+
+async def test_settings_in_english(agora: Agora, api: FakeBotAPI) -> None:
+    bob = api.user(12, "Bob", language_code="en")
+    chat = api.private_chat(bob)
+    [bad] = await agora.command(chat, bob, "/digest soon")
+    assert bad["text"] == (
+        "“soon” is not understood. Use /digest on, /digest off, /digest now, or a time such as "
+        "/digest 18:30 (00:00 to 23:59)."
+    )
+    [bad_zone] = await agora.command(chat, bob, "/timezone Mars/Olympus")
+    assert bad_zone["text"].startswith("“Mars/Olympus” is not a time zone I know.")
+    [on] = await agora.command(chat, bob, "/digest on")
+    assert on["text"].startswith("Daily digest: on, every day at 9:00\u202fAM (Europe/Paris).")
+    [zone] = await agora.command(chat, bob, "/timezone")
+    assert zone["text"].startswith("Time zone: Europe/Paris (it is ")
+
+
+async def test_digest_content_chart_and_once_a_day(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin = await subscribed_group(agora, api)
+    await vote_in(agora, api, group, admin, [0, 0, 1])
+    clock.set("2026-11-26 09:00")
+    sent = await agora.fire_digest(group["id"])
+    text, photo = sent[0], sent[-1]
+    assert text["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026\nCrise à la tête d'OpenAI")
+    assert f"Ce groupe{NBSP}: 3 votants" in text["text"]
+    assert f"███████░░░ 66,7{NBSP}% (2) Une crise de gouvernance inquiétante" in text["text"]
+    assert f"En tête{NBSP}: Une crise de gouvernance inquiétante — 66,7{NBSP}%" in text["text"]
+    assert f"Toutes les conversations{NBSP}: 3 votants" in text["text"]
+    assert "photo" in photo
+    assert photo["caption"] == "Résultats de ce groupe au jeudi 26 novembre 2026"
+    png = api.calls_of("sendPhoto")[-1]["photo"]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    [record] = await agora.digests_of(group["id"])
+    assert record.status == "sent"
+    assert str(record.daily_date) == "2026-11-26"
+    assert record.numbers["chat"]["opinion"]["voters"] == 3
+
+    # The job firing again the same local day sends nothing.
+    clock.set("2026-11-26 21:00")
+    outcome = await agora.digests.deliver(group["id"], daily=True)
+    assert outcome.value == "already sent"
+    assert agora.new_messages() == []
+
+    # Next day: two more voters, and the change since the previous digest.
+    polls = [m["poll"] for m in api.sent(method="sendPoll")]
+    await agora.vote(polls[0]["id"], api.user(6000, "N1"), [1])
+    await agora.vote(polls[0]["id"], api.user(6001, "N2"), [1])
+    agora.new_messages()
+    clock.set("2026-11-27 09:00")
+    [text, _photo] = await agora.fire_digest(group["id"])
+    assert "Bilan du vendredi 27 novembre 2026" in text["text"]
+    assert f"Ce groupe{NBSP}: 5 votants (+2 depuis le dernier bilan)" in text["text"]
+    # Leader: option 1 now 3/5 = 60 %; it had 1/3 = 33.3 % in the previous digest.
+    assert (
+        f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 60,0{NBSP}% (+26,7 pts)"
+    ) in text["text"]
+
+
+async def test_digest_in_english_without_votes_has_no_chart(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin = await subscribed_group(agora, api, command="/lang en")
+    await agora.command(group, admin, "/digest 09:00")
+    clock.set("2026-11-26 09:00")
+    [message] = await agora.fire_digest(group["id"])
+    assert message["text"] == (
+        "🗞 Digest of Thursday, November 26, 2026\nCrisis at the top of OpenAI: Sam Altman's "
+        "firing sparks chaos\n\nNobody has answered yet. Post the polls with /poll and tell us "
+        "what you think!"
+    )
+    assert api.calls_of("sendPhoto") == []
+
+
+async def test_digest_now_does_not_disturb_the_daily_one(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin = await subscribed_group(agora, api)
+    await vote_in(agora, api, group, admin, [2])
+    clock.set("2026-11-26 08:30")
+    await agora.command(group, admin, "/bilan now")
+    await agora.until(lambda: agora.digest_settled(0))
+    assert len(agora.new_messages()) == 2  # the text and the chart
+    clock.set("2026-11-26 09:00")
+    sent = await agora.fire_digest(group["id"])
+    assert len(sent) == 2
+    records = await agora.digests_of(group["id"])
+    assert [r.daily_date is None for r in records] == [True, False]
+
+
+async def test_restart_rearms_and_sends_a_missed_digest_once(
+    api: FakeBotAPI, settings: Settings, clock: FakeClock
+) -> None:
+    clock.set("2026-11-26 08:00")
+    async with start_agora(api, settings, clock) as agora:
+        group, _admin = await subscribed_group(agora, api)
+    # Restarted just before the hour: the job is armed for today, nothing is sent yet.
+    clock.set("2026-11-26 08:59")
+    async with start_agora(api, settings, clock) as agora:
+        job = agora.digests.job(group["id"])
+        assert job is not None
+        assert job.next_t.astimezone(PARIS).strftime("%H:%M") == "09:00"
+        assert await agora.digests_of(group["id"]) == []
+    # Down at 09:00, back at 10:30 the same day: the missed digest goes out once.
+    clock.set("2026-11-26 10:30")
+    async with start_agora(api, settings, clock) as agora:
+        await agora.until(lambda: agora.digest_settled(0))
+        assert len(agora.new_messages()) == 1
+    clock.set("2026-11-26 11:00")
+    async with start_agora(api, settings, clock) as agora:
+        await agora.command(group, None, "/aide", sender_chat=group)  # the bot is up and idle
+        assert len(await agora.digests_of(group["id"])) == 1
+
+
+async def test_daylight_saving_keeps_the_local_hour(agora: Agora, api: FakeBotAPI) -> None:
+    group, _admin = await subscribed_group(agora, api)
+    job = agora.digests.job(group["id"])
+    assert job is not None
+    trigger = job.job.trigger
+    spring = trigger.get_next_fire_time(None, datetime(2026, 3, 28, 10, 0, tzinfo=PARIS))
+    autumn = trigger.get_next_fire_time(None, datetime(2026, 10, 24, 10, 0, tzinfo=PARIS))
+    assert spring.astimezone(UTC) == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST
+    assert autumn.astimezone(UTC) == datetime(2026, 10, 25, 8, 0, tzinfo=UTC)  # 09:00 CET
+    assert spring.astimezone(PARIS).hour == autumn.astimezone(PARIS).hour == 9
+
+
+async def test_a_blocked_chat_stops_without_affecting_others(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    blocked, _ = await subscribed_group(agora, api, chat_id=-100910)
+    fine, _ = await subscribed_group(agora, api, chat_id=-100911)
+    api.block_chat(blocked["id"])
+    clock.set("2026-11-26 09:00")
+    await agora.fire_digest(blocked["id"])
+    sent = await agora.fire_digest(fine["id"])
+    assert [m["chat"]["id"] for m in sent] == [fine["id"]]
+    chat = await agora.chat(blocked["id"])
+    assert chat is not None
+    assert chat.active is False
+    assert agora.digests.job(blocked["id"]) is None
+    assert agora.digests.job(fine["id"]) is not None
+
+
+async def test_flood_limit_is_waited_out(
+    api: FakeBotAPI, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"rate_limit": True})
+    async with start_agora(api, settings, clock) as agora:
+        group, _ = await subscribed_group(agora, api)
+        api.fail_next(
+            "sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1,
+            chat_id=group["id"],
+        )
+        clock.set("2026-11-26 09:00")
+        [message] = await agora.fire_digest(group["id"])
+        assert message["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026")
+        [record] = await agora.digests_of(group["id"])
+        assert record.status == "sent"
+
+
+async def test_upgraded_group_keeps_settings_language_and_votes(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin = await subscribed_group(agora, api, chat_id=-900)
+    await agora.command(group, admin, "/lang en")
+    await vote_in(agora, api, group, admin, [0, 1])
+    await agora.settle(api.migrate(-900, -100900900))
+    chat = await agora.chat(-100900900)
+    assert chat is not None
+    assert (chat.language, chat.digest_enabled, chat.digest_time) == ("en", True, "09:00")
+    assert await agora.chat(-900) is None
+    assert len(await agora.polls(-100900900)) == 6
+    assert agora.digests.job(-900) is None
+    clock.set("2026-11-26 09:00")
+    [text, _photo] = await agora.fire_digest(-100900900)
+    assert "This group: 2 voters" in text["text"]
+
+
+async def test_send_to_an_upgraded_group_follows_it(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    await subscribed_group(agora, api, chat_id=-901)
+    api.group(-100901901, "Débat")
+    api.fail_next(
+        "sendMessage", 400, "Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=-100901901, chat_id=-901,
+    )
+    clock.set("2026-11-26 09:00")
+    [message] = await agora.fire_digest(-901)
+    assert message["chat"]["id"] == -100901901
+    chat = await agora.chat(-100901901)
+    assert chat is not None
+    assert chat.digest_enabled
+    assert agora.digests.job(-100901901) is not None
+
+
+async def test_greeting_when_added_and_stop_when_removed(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100920, "Nouveaux")
+    ada = api.user(10, "Ada")
+    [hello] = await agora.settle(api.my_chat_member(group, ada, "left", "member"))
+    assert hello["text"].startswith(f"Bonjour{NNBSP}! Je suis Agora")
+    assert "/resume" in hello["text"]
+    assert "/bilan on" in hello["text"]
+    # Being promoted is not joining again: no second greeting.
+    assert await agora.settle(api.my_chat_member(group, ada, "member", "administrator")) == []
+    chat = await agora.chat(group["id"])
+    assert chat is not None
+    assert chat.digest_enabled is False
+    await agora.settle(api.my_chat_member(group, ada, "administrator", "kicked"))
+    chat = await agora.chat(group["id"])
+    assert chat is not None
+    assert chat.active is False
+
+
+@pytest.mark.parametrize("text", ["9:05", "09:05", "9h05"])
+def test_time_parsing(text: str) -> None:
+    from handlers.digest import parse_time
+
+    assert parse_time(text) == "09:05"
+    assert parse_time("24:00") is None
