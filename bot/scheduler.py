@@ -18,18 +18,28 @@ import enum
 import logging
 import time as monotonic_time
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.constants import ChatType, ParseMode
 from telegram.error import ChatMigrated, Forbidden, TelegramError
 from telegram.ext import CallbackContext, Job, JobQueue
 
-from bot.chart import render_chart
+from bot.chart import ChartLabels, ChartQuestion, render_chart
 from bot.content import Library
-from bot.digest import caption, chart_labels, chart_questions, digest_blocks, has_votes, to_numbers
+from bot.digest import (
+    Numbers,
+    caption,
+    chart_labels,
+    chart_questions,
+    digest_blocks,
+    has_votes,
+    to_numbers,
+)
 from bot.formatting import split_blocks
 from bot.i18n import using_language
 from bot.services import Services
@@ -85,6 +95,14 @@ def chat_time(chat: Chat, settings: Settings) -> time:
 
 def chat_language(chat: Chat, settings: Settings) -> str:
     return chat.language or chat.user_language or settings.default_language
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedDigest:
+    numbers: Numbers
+    parts: list[str]
+    chart: tuple[list[ChartQuestion], ChartLabels] | None
+    caption: str
 
 
 class DigestScheduler:
@@ -184,7 +202,7 @@ class DigestScheduler:
 
     # -- delivery ---------------------------------------------------------------------------
 
-    async def _everywhere(self, session: Any, article_id: str) -> dict[str, QuestionTally]:
+    async def _everywhere(self, session: AsyncSession, article_id: str) -> dict[str, QuestionTally]:
         """All chats' numbers, reused for a few seconds while many digests go out at once."""
         cached = self._all_chats.get(article_id)
         now = monotonic_time.monotonic()
@@ -192,6 +210,27 @@ class DigestScheduler:
             cached = (now, await article_results(session, article_id))
             self._all_chats[article_id] = cached
         return cached[1]
+
+    async def compose(self, session: AsyncSession, chat: Chat, day: date) -> ComposedDigest:
+        """What the chat's digest says today: numbers, text, and the chart to draw (if any).
+
+        Reads only the tallies (one row per option of each poll), so its cost does not grow
+        with the number of votes."""
+        private = chat.type == ChatType.PRIVATE
+        article = self._library.get(chat.article_id) or self._library.newest
+        here = await article_results(session, article.id, chat.id)
+        numbers = to_numbers(here, await self._everywhere(session, article.id))
+        previous = await previous_digest(session, chat.id)
+        with using_language(chat_language(chat, self._settings)):
+            parts = split_blocks(
+                digest_blocks(
+                    article, numbers, previous.numbers if previous else None, day, private
+                )
+            )
+            chart = None
+            if has_votes(numbers):
+                chart = (chart_questions(article, numbers), chart_labels(day, private))
+            return ComposedDigest(numbers, parts, chart, caption(day, private))
 
     async def deliver(self, chat_id: int, *, daily: bool, attempt: int = 0) -> Outcome:
         """Compose, record and send one chat's digest."""
@@ -206,30 +245,21 @@ class DigestScheduler:
             if chat is None or not chat.active:
                 return Outcome.SKIPPED
             day = now.astimezone(chat_zone(chat, settings)).date()
-            private = chat.type == ChatType.PRIVATE
-            language = chat_language(chat, settings)
-            article = self._library.get(chat.article_id) or self._library.newest
-            here = await article_results(session, article.id, chat.id)
-            numbers = to_numbers(here, await self._everywhere(session, article.id))
-            previous = await previous_digest(session, chat.id)
+            if daily and await has_daily_digest(session, chat.id, day):
+                return Outcome.ALREADY_SENT
+            digest = await self.compose(session, chat, day)
             record = await claim_digest(
                 session,
                 chat_id=chat.id,
                 local_date=day,
                 daily=daily,
                 started_at=now,
-                numbers=numbers,
+                numbers=digest.numbers,
             )
             if record is None:
                 return Outcome.ALREADY_SENT
-            with using_language(language):
-                parts = split_blocks(
-                    digest_blocks(article, numbers, previous.numbers if previous else None, day,
-                                  private)
-                )
-                chart = (chart_questions(article, numbers), chart_labels(day, private))
-                photo_caption = caption(day, private)
             digest_id = record.id
+        parts = digest.parts
         # The record is committed: from here on, this digest is never sent twice.
         target, sent_any = chat_id, False
         try:
@@ -241,9 +271,9 @@ class DigestScheduler:
             sent_any = True
             for part in parts[1:]:
                 await self._bot.send_message(target, part, parse_mode=ParseMode.HTML)
-            if has_votes(numbers):
-                png = await asyncio.to_thread(render_chart, *chart)
-                await self._bot.send_photo(target, png, caption=photo_caption)
+            if digest.chart is not None:
+                png = await asyncio.to_thread(render_chart, *digest.chart)
+                await self._bot.send_photo(target, png, caption=digest.caption)
         except Forbidden:
             log.info("chat %s blocked or removed the bot: its digests stop", target)
             await self._finish(digest_id, FAILED, deactivate=target)
