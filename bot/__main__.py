@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from bot.content import ContentError, load_library
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"agora: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+
+    # Opt in to python-telegram-bot's timedelta durations (RetryAfter.retry_after), which
+    # otherwise warn on every flood-control answer.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     from bot.app import serve
     from bot.logs import configure_logging

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import warnings
 from contextlib import suppress
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -87,7 +88,8 @@ class CommitThenAckPoller:
                     await self._process(raw)
                 failures = 0
             except RetryAfter as exc:
-                await self._pause(exc.retry_after if isinstance(exc.retry_after, int) else 5)
+                wait = exc.retry_after
+                await self._pause(wait.total_seconds() if isinstance(wait, timedelta) else wait)
             except (TelegramError, SQLAlchemyError, OSError) as exc:
                 # Nothing of the batch was acknowledged: it comes back on the next fetch.
                 failures += 1

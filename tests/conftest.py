@@ -72,3 +72,9 @@ def clock() -> FakeClock:
 async def agora(api: FakeBotAPI, settings: Settings, clock: FakeClock) -> AsyncIterator[Agora]:
     async with start_agora(api, settings, clock) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def timedelta_durations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in-process bots as `python -m bot` does: with timedelta durations (PTB_TIMEDELTA)."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
