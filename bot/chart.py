@@ -14,7 +14,7 @@ import matplotlib
 import numpy as np
 import numpy.typing as npt
 from matplotlib.artist import Artist
-from matplotlib.backend_bases import RendererBase
+from matplotlib.backend_bases import FigureCanvasBase, RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
@@ -194,7 +194,10 @@ def render_chart(questions: Sequence[ChartQuestion], labels: ChartLabels) -> byt
     canvas.print_png(  # type: ignore[no-untyped-call]
         buffer, metadata={"Software": None}, pil_kwargs=PNG_OPTIONS
     )
+    # The figure and its canvas refer to each other: give the figure a bare canvas, so that the
+    # Agg canvas and its pixels (10 MB) are freed on return, not at the next full collection.
     figure.clear()
+    FigureCanvasBase(figure)
     return buffer.getvalue()
 
 

@@ -44,8 +44,18 @@ TIMEZONE = Command(
     "timezone", "fuseau", N_("the time zone of the digest"), N_("[Europe/Paris]")
 )
 
+OPINION = Command(
+    "opinion", "avis", N_("give your opinion on the article (without text: the latest ones)"),
+    N_("<text>"),
+)
+OPINIONS = Command("opinions", "opinions", N_("the latest opinions, question by question"))
+DELETE = Command("delete", "supprimer", N_("in reply to an opinion: remove it"))
+EXPORT = Command("export", "exporter", N_("this chat's results and opinions as a CSV file"))
+FORGETME = Command("forgetme", "oublier", N_("delete all your votes and opinions"))
+
 COMMANDS: tuple[Command, ...] = (
-    HELP, SUMMARY, POLL, RESULTS, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE
+    HELP, SUMMARY, POLL, RESULTS, OPINION, OPINIONS, DELETE, EXPORT, FORGETME, ARTICLES,
+    ARTICLE, LANG, DIGEST, TIMEZONE,
 )
 
 ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})

@@ -28,6 +28,8 @@ from bot.i18n import (
 from storage.queries import QuestionTally
 
 LEADING_OPTIONS = 3
+EXCERPT_LENGTH = 120
+EXCERPTS = 2
 CAPTION_LIMIT = 1024
 
 Numbers = dict[str, Any]  # {"chat": {key: {"voters": n, "votes": {"0": c}}}, "all": {...}}
@@ -133,8 +135,51 @@ def question_block(
     return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class OpinionNews:
+    """Opinions posted since the previous digest (or ever, for a first digest)."""
+
+    count: int
+    excerpts: list[tuple[str, str]]  # (author, text), newest first
+    since_previous: bool
+
+
+def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """The start of a text, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0] if " " in flat[:limit] else flat[:limit]
+    return cut.rstrip(",;:.!?") + "…"
+
+
+def opinions_block(news: OpinionNews) -> str | None:
+    if not news.count:
+        return None
+    count = format_number(news.count)
+    if news.since_previous:
+        head = ngettext(
+            "{count} new opinion since the last digest",
+            "{count} new opinions since the last digest",
+            news.count,
+        )
+    else:
+        head = ngettext("{count} opinion so far", "{count} opinions so far", news.count)
+    lines = ["💬 " + head.format(count=count)]
+    for author, text in news.excerpts:
+        lines.append(
+            _("“{excerpt}” — {author}").format(excerpt=escape(excerpt(text)), author=escape(author))
+        )
+    return "\n".join(lines)
+
+
 def digest_blocks(
-    article: Article, numbers: Numbers, previous: Numbers | None, day: date, private: bool
+    article: Article,
+    numbers: Numbers,
+    previous: Numbers | None,
+    day: date,
+    private: bool,
+    news: OpinionNews | None = None,
 ) -> list[str]:
     """The digest's text, as blocks that `split_blocks` can pack into messages."""
     language = current_language()
@@ -142,17 +187,19 @@ def digest_blocks(
         escape(_("Digest of {date}").format(date=format_long_date(day))),
         escape(article.title[language]),
     )
+    opinions = opinions_block(news) if news is not None else None
     if not has_votes(numbers):
-        return [
-            heading,
-            _("Nobody has answered yet. Post the polls with /{poll} and tell us what you think!")
-            .format(poll=POLL.name(language)),
-        ]
+        invitation = _(
+            "Nobody has answered yet. Post the polls with /{poll} and tell us what you think!"
+        ).format(poll=POLL.name(language))
+        return [heading, invitation] + ([opinions] if opinions else [])
     blocks = [heading]
     blocks += [
         question_block(number, question, numbers, previous, private)
         for number, question in enumerate(article.questions, 1)
     ]
+    if opinions:
+        blocks.append(opinions)
     blocks.append(_("Full results: /{results}").format(results=RESULTS.name(language)))
     return blocks
 

@@ -32,7 +32,9 @@ from telegram.ext import CallbackContext, Job, JobQueue
 from bot.chart import ChartLabels, ChartQuestion, render_chart
 from bot.content import Library
 from bot.digest import (
+    EXCERPTS,
     Numbers,
+    OpinionNews,
     caption,
     chart_labels,
     chart_questions,
@@ -56,6 +58,7 @@ from storage.digests import (
     subscribed_chats,
 )
 from storage.models import Chat
+from storage.opinions import opinions_since
 from storage.queries import QuestionTally, article_results
 
 log = logging.getLogger(__name__)
@@ -221,10 +224,13 @@ class DigestScheduler:
         here = await article_results(session, article.id, chat.id)
         numbers = to_numbers(here, await self._everywhere(session, article.id))
         previous = await previous_digest(session, chat.id)
+        since = previous.started_at if previous else None
+        count, newest = await opinions_since(session, chat.id, article.id, since, EXCERPTS)
+        news = OpinionNews(count, [(o.author, o.text) for o in newest], previous is not None)
         with using_language(chat_language(chat, self._settings)):
             parts = split_blocks(
                 digest_blocks(
-                    article, numbers, previous.numbers if previous else None, day, private
+                    article, numbers, previous.numbers if previous else None, day, private, news
                 )
             )
             chart = None

@@ -8,6 +8,7 @@ from telegram.ext import Application, TypeHandler
 from handlers import (
     articles,
     digest,
+    discussion,
     fallback,
     help,
     language,
@@ -22,6 +23,17 @@ from handlers.common import resolve_chat
 def register(app: Application) -> None:  # type: ignore[type-arg]
     # Group -1 runs first for every update: record the chat and pick its language.
     app.add_handler(TypeHandler(Update, resolve_chat), group=-1)
-    modules = (help, summary, polls, results, articles, language, digest, membership, fallback)
+    modules = (
+        help,
+        summary,
+        polls,
+        results,
+        discussion,
+        articles,
+        language,
+        digest,
+        membership,
+        fallback,
+    )
     for module in modules:
         module.register(app)

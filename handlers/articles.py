@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.commands import ARTICLE, ARTICLES, SUMMARY
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_long_date
 from bot.services import services
 from bot.transaction import in_savepoint
-from handlers.common import current_article, is_admin, reply, stored_chat
+from handlers.common import command, current_article, is_admin, reply, stored_chat
 
 
 @in_savepoint
@@ -74,5 +74,5 @@ async def choose_article(
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler(ARTICLES.names, list_articles))
-    app.add_handler(CommandHandler(ARTICLE.names, choose_article))
+    app.add_handler(command(ARTICLES.names, list_articles))
+    app.add_handler(command(ARTICLE.names, choose_article))

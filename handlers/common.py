@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import CommandHandler, ContextTypes, filters
 
 from bot.content import Article
 from bot.formatting import split_blocks
@@ -111,3 +112,10 @@ async def safe_reply(update: Update, text: str) -> None:
         await reply(update, text)
     except TelegramError as exc:
         log.warning("could not answer update %s (%s)", update.update_id, type(exc).__name__)
+
+
+def command(
+    names: list[str], callback: Callable[[Update, Any], Coroutine[Any, Any, None]]
+) -> CommandHandler[Any, None]:
+    """A command handler for new messages only: editing an old command does not run it again."""
+    return CommandHandler(names, callback, filters=filters.UpdateType.MESSAGE)

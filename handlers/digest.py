@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_datetime, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.formatting import escape
@@ -16,7 +16,7 @@ from bot.i18n import _, current_language
 from bot.scheduler import chat_time, chat_zone, digests
 from bot.services import services
 from bot.transaction import in_savepoint
-from handlers.common import is_admin, reply, stored_chat
+from handlers.common import command, is_admin, reply, stored_chat
 from storage.models import Chat
 
 _TIME = re.compile(r"^(\d{1,2})[:hH](\d{2})$")
@@ -139,5 +139,5 @@ async def timezone_command(
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler(DIGEST.names, digest_command))
-    app.add_handler(CommandHandler(TIMEZONE.names, timezone_command))
+    app.add_handler(command(DIGEST.names, digest_command))
+    app.add_handler(command(TIMEZONE.names, timezone_command))

@@ -49,8 +49,11 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     # Registered last in group 0, so they only see what no other handler took.
-    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command))
     app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, plain_text)
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+            plain_text,
+        )
     )
     app.add_error_handler(report_error)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.commands import COMMANDS, HELP, SUMMARY
 from bot.formatting import escape
 from bot.i18n import _, current_language, gettext
-from handlers.common import reply
+from handlers.common import command, reply
 
 
 def help_text() -> str:
@@ -21,10 +21,10 @@ def help_text() -> str:
         "",
         _("<b>Commands</b>"),
     ]
-    for command in COMMANDS:
-        arguments = f" {escape(gettext(command.arguments))}" if command.arguments else ""
+    for entry in COMMANDS:
+        arguments = f" {escape(gettext(entry.arguments))}" if entry.arguments else ""
         lines.append(
-            f"/{command.name(language)}{arguments} — {escape(gettext(command.description))}"
+            f"/{entry.name(language)}{arguments} — {escape(gettext(entry.description))}"
         )
     lines += [
         "",
@@ -42,4 +42,4 @@ async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler(["start", *HELP.names], show_help))
+    app.add_handler(command(["start", *HELP.names], show_help))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.callbacks import Callback, decode, encode
 from bot.commands import HELP, LANG
 from bot.formatting import escape
 from bot.i18n import LANGUAGES, _, current_language, normalize_language, set_language
 from bot.transaction import in_savepoint
-from handlers.common import is_admin, reply, stored_chat
+from handlers.common import command, is_admin, reply, stored_chat
 
-CALLBACK_PREFIX = "lang:"
 LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "en": "🇬🇧 English"}
 
 
@@ -20,7 +20,9 @@ def keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=CALLBACK_PREFIX + code)
+                InlineKeyboardButton(
+                    LANGUAGE_NAMES[code], callback_data=encode(Callback.LANGUAGE, code)
+                )
                 for code in LANGUAGES
             ]
         ]
@@ -69,7 +71,8 @@ async def language_button(
     """Apply a choice from the language keyboard."""
     query = update.callback_query
     assert query is not None
-    code = normalize_language((query.data or "").removeprefix(CALLBACK_PREFIX))
+    fields = decode(Callback.LANGUAGE, query.data, 1)
+    code = normalize_language(fields[0]) if fields else None
     if code is None or update.effective_chat is None:
         await query.answer(_("This button is no longer valid."))
         return
@@ -86,5 +89,5 @@ async def language_button(
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler(LANG.names, language_command))
-    app.add_handler(CallbackQueryHandler(language_button, pattern=f"^{CALLBACK_PREFIX}"))
+    app.add_handler(command(LANG.names, language_command))
+    app.add_handler(CallbackQueryHandler(language_button, pattern=Callback.LANGUAGE.pattern))

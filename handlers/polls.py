@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes, PollAnswerHandler, PollHandler
+from telegram.ext import Application, ContextTypes, PollAnswerHandler, PollHandler
 
 from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
 from bot.formatting import escape
 from bot.i18n import _, current_language
 from bot.transaction import current_unit, in_savepoint
-from handlers.common import current_article, is_admin, reply, stored_chat
+from handlers.common import command, current_article, is_admin, reply, stored_chat
 from storage.ballots import Answer
 from storage.queries import record_poll_counts, record_posted_poll
 
@@ -87,10 +87,11 @@ async def store_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Queue a named answer for this batch: a change replaces, an empty one retracts."""
     answer = update.poll_answer
     assert answer is not None
-    voter = answer.user.id if answer.user is not None else None
-    if voter is None and answer.voter_chat is not None:
-        voter = answer.voter_chat.id  # an anonymous admin votes as the chat
-    if voter is None:
+    if answer.user is not None:
+        voter, name = answer.user.id, answer.user.full_name
+    elif answer.voter_chat is not None:  # an anonymous admin votes as the chat
+        voter, name = answer.voter_chat.id, answer.voter_chat.effective_name or ""
+    else:
         return
     current_unit().answers.add(
         Answer(
@@ -99,6 +100,7 @@ async def store_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             persistent_ids=answer.option_persistent_ids,
             positions=answer.option_ids,
             answered_at=datetime.now(UTC),
+            voter_name=name[:128],
         )
     )
 
@@ -121,6 +123,6 @@ async def store_poll_state(
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler(POLL.names, post_polls))
+    app.add_handler(command(POLL.names, post_polls))
     app.add_handler(PollAnswerHandler(store_answer))
     app.add_handler(PollHandler(store_poll_state))

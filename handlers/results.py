@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.commands import POLL, RESULTS
 from bot.content import Article, Question
 from bot.formatting import bar, escape, voters_text
 from bot.i18n import _, current_language, format_number, format_share
 from bot.transaction import in_savepoint
-from handlers.common import current_article, reply_blocks, stored_chat
+from handlers.common import command, current_article, reply_blocks, stored_chat
 from storage.queries import QuestionTally, article_results
 
 
@@ -100,4 +100,4 @@ async def show_results(
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler(RESULTS.names, show_results))
+    app.add_handler(command(RESULTS.names, show_results))

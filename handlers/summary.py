@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.commands import POLL, RESULTS, SUMMARY
 from bot.content import Article
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_long_date
 from bot.transaction import in_savepoint
-from handlers.common import current_article, reply, stored_chat
+from handlers.common import command, current_article, reply, stored_chat
+from storage.opinions import record_summary_post
 
 
 def summary_text(article: Article) -> str:
@@ -37,8 +38,11 @@ async def show_summary(
     """Send the summary of the chat's current article."""
     assert update.effective_chat is not None
     chat = await stored_chat(session, update.effective_chat)
-    await reply(update, summary_text(current_article(context, chat)))
+    article = current_article(context, chat)
+    sent = await reply(update, summary_text(article))
+    if sent is not None:  # replies to it become opinions on the article
+        await record_summary_post(session, chat.id, sent.message_id, article.id)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler(SUMMARY.names, show_summary))
+    app.add_handler(command(SUMMARY.names, show_summary))

@@ -51,6 +51,7 @@ class Answer:
     persistent_ids: tuple[str, ...]
     positions: tuple[int, ...]
     answered_at: datetime
+    voter_name: str | None = None
 
 
 def chosen_options(
@@ -101,16 +102,18 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
         )
     )
     before = {(poll, user): list(options) for poll, user, options in ballots}
-    after: dict[tuple[str, int], tuple[list[int], datetime]] = {}
+    after: dict[tuple[str, int], tuple[list[int], Answer]] = {}
     for a in answers:
-        chosen = chosen_options(options_of[a.poll_id], a.persistent_ids, a.positions)
-        after[(a.poll_id, a.user_id)] = (chosen, a.answered_at)
+        after[(a.poll_id, a.user_id)] = (
+            chosen_options(options_of[a.poll_id], a.persistent_ids, a.positions),
+            a,
+        )
 
     tally: Counter[tuple[str, int]] = Counter()
     voters: Counter[str] = Counter()
     inserts: list[dict[str, Any]] = []
     replaced: list[dict[str, Any]] = []
-    for (poll, user), (chosen, answered_at) in after.items():
+    for (poll, user), (chosen, answer) in after.items():
         previous = before.get((poll, user))
         if previous == chosen or (previous is None and not chosen):
             continue
@@ -124,7 +127,13 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
             replaced.append({"b_poll": poll, "b_user": user})
         if chosen:
             inserts.append(
-                {"poll_id": poll, "user_id": user, "options": chosen, "answered_at": answered_at}
+                {
+                    "poll_id": poll,
+                    "user_id": user,
+                    "options": chosen,
+                    "answered_at": answer.answered_at,
+                    "voter_name": answer.voter_name,
+                }
             )
 
     # Delete then insert: portable to every database, unlike dialect-specific upserts.

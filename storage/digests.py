@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat, PostedPoll, SentDigest
+from storage.models import Chat, Opinion, PostedPoll, SentDigest, SummaryPost
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 
@@ -93,12 +93,8 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat 
     for attribute in ("language", "article_id", "digest_enabled", "digest_time", "timezone"):
         setattr(new, attribute, getattr(old, attribute))
     await session.flush()
-    await session.execute(
-        update(PostedPoll).where(PostedPoll.chat_id == old_id).values(chat_id=new_id)
-    )
-    await session.execute(
-        update(SentDigest).where(SentDigest.chat_id == old_id).values(chat_id=new_id)
-    )
+    for model in (PostedPoll, SentDigest, Opinion, SummaryPost):
+        await session.execute(update(model).where(model.chat_id == old_id).values(chat_id=new_id))
     await session.delete(old)
     await session.flush()
     return new

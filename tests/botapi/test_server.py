@@ -6,6 +6,7 @@ import asyncio
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import pytest_asyncio
@@ -325,7 +326,7 @@ async def test_faults_blocks_and_migration(api: FakeBotAPI, bot: telegram.Bot) -
     api.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
     with pytest.raises(RetryAfter) as retry:
         await bot.send_message(GROUP_ID, "vite")
-    assert retry.value.retry_after == 7
+    assert retry.value.retry_after == timedelta(seconds=7)
     assert api.too_many_requests == 1
     assert (await bot.send_message(GROUP_ID, "encore")).text == "encore"
 
@@ -388,8 +389,8 @@ async def test_rate_limit(api: FakeBotAPI, bot: telegram.Bot) -> None:
     with pytest.raises(RetryAfter) as retry:
         await bot.send_message(GROUP_ID, "trois")
     retry_after = retry.value.retry_after
-    assert isinstance(retry_after, int)
-    assert 1 <= retry_after <= 60
+    assert isinstance(retry_after, timedelta)
+    assert 1 <= retry_after.total_seconds() <= 60
     assert api.too_many_requests == 1
     assert len(api.sent(GROUP_ID)) == 2
 

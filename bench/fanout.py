@@ -1,0 +1,431 @@
+"""Digest fan-out: delivering thousands of daily digests at once, and what one digest costs.
+
+Part 1 (delivery) seeds 2,000 subscribed groups whose digest time passed two minutes ago,
+starts the real bot as a subprocess against the local Bot API server (which answers 429 like
+Telegram beyond 30 messages/s overall or 20 per group and minute), and times the start-up
+catch-up until every group has its digest text and chart. The baseline is the least time
+Telegram's global limit allows: messages / 30 s.
+
+Part 2 (compute) composes digests in-process from a database holding 1,000,000 ballots and
+from one holding 10,000 (same groups and polls), interleaved so both see the same machine
+load: time and peak memory of `DigestScheduler.compose`, and the time to draw one chart.
+The ratio 1M / 10k is about 1 when the cost does not grow with the number of votes.
+
+    python -m bench.fanout [--chats 2000] [--votes 1000000] [--skip-delivery] [--skip-compute]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.ext import JobQueue
+
+from bench.seed import (
+    TIMEZONE,
+    chat_id,
+    digest_time_passed,
+    seed,
+    small_groups,
+    spread,
+)
+from bot.chart import render_chart
+from bot.content import load_library
+from bot.scheduler import ComposedDigest, DigestScheduler, system_clock
+from bot.services import Services
+from bot.settings import Settings
+from storage.db import create_engine, create_sessionmaker, migrate
+from storage.models import Chat, SentDigest
+from tests.botapi.server import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456789:AAHbenchTokenNotRealxxxxxxxxxxxxxxxxxx"
+GLOBAL_PER_SECOND = 30
+PER_CHAT_PER_MINUTE = 20
+DIGEST_MARK = "🗞"
+BASELINE_VOTES = 10_000
+COMPOSE_TARGET_MS = 50.0
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+# --------------------------------------------------------------------------- part 1: delivery
+
+
+@dataclass(slots=True)
+class Delivery:
+    chats: int
+    messages: int = 0
+    photos: int = 0
+    from_start: float = math.nan
+    from_first: float = math.nan
+    too_many_requests: int = 0
+    peak_rss_mib: float = math.nan
+    duplicates: int = 0
+    missing: int = 0
+    recorded: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    setup: float = 0.0
+    complete: bool = False
+
+    @property
+    def minimum(self) -> float:
+        return self.messages / GLOBAL_PER_SECOND
+
+
+async def deliver_all(chats: int, folder: Path, limit: float) -> Delivery:
+    result = Delivery(chats)
+    started = time.perf_counter()
+    url = sqlite_url(folder / "fanout.db")
+    engine = create_engine(url)
+    await migrate(engine)
+    at = digest_time_passed()
+    seeded = await seed(engine, chats=chats, voters=small_groups(), ballots=True, digest_time=at)
+    await engine.dispose()
+    print(
+        f"delivery: {seeded.chats:,} groups, {seeded.polls:,} polls, {seeded.ballots:,} ballots, "
+        f"digest time {at} {TIMEZONE} (seeded in {seeded.seconds:.1f} s)",
+        flush=True,
+    )
+
+    api = FakeBotAPI(TOKEN)
+    await api.start()
+    for i in range(chats):
+        api.group(chat_id(i), f"Bench group {i}")
+    api.rate_limit(per_chat_per_minute=PER_CHAT_PER_MINUTE, global_per_second=GLOBAL_PER_SECOND)
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": api.url,
+        "DATABASE_URL": url,
+        "RATE_LIMIT": "true",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    log_path = folder / "bot.log"
+    result.setup = time.perf_counter() - started
+    with log_path.open("wb") as log:
+        start = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
+        )
+        first: float | None = None
+        photos = 0
+        report = start + 10
+        deadline = start + limit
+        try:
+            while True:
+                now = time.perf_counter()
+                if first is None and any(
+                    m.get("text", "").startswith(DIGEST_MARK)
+                    for m in api.sent(method="sendMessage")
+                ):
+                    first = now
+                photos = len(api.sent(method="sendPhoto"))
+                if photos >= chats:
+                    result.complete = True
+                    break
+                if process.returncode is not None:
+                    print(f"delivery: the bot exited with {process.returncode}", flush=True)
+                    break
+                if now > deadline:
+                    print(f"delivery: timed out after {limit:.0f} s", flush=True)
+                    break
+                if now >= report:
+                    report += 10
+                    print(
+                        f"  {now - start:6.0f} s: {photos:5,}/{chats:,} charts, "
+                        f"{len(api.sent()):6,} messages, 429 answers: {api.too_many_requests}",
+                        flush=True,
+                    )
+                await asyncio.sleep(0.05 if first is None else 0.2)
+            end = time.perf_counter()
+            result.from_start = end - start
+            result.from_first = end - (first if first is not None else start)
+            # A late second copy would show within moments: leave it the time to arrive.
+            await asyncio.sleep(3)
+            if process.returncode is None:
+                result.peak_rss_mib = peak_rss_mib(process.pid)
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(process.wait(), 30)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+    sent = api.sent()
+    result.messages = len(sent)
+    result.photos = len(api.sent(method="sendPhoto"))
+    result.too_many_requests = api.too_many_requests
+    digests = Counter(m["chat"]["id"] for m in sent if m.get("text", "").startswith(DIGEST_MARK))
+    result.duplicates = sum(1 for count in digests.values() if count > 1)
+    result.missing = sum(1 for i in range(chats) if digests[chat_id(i)] == 0)
+    result.warnings = [
+        line for line in log_path.read_text(errors="replace").splitlines() if line.strip()
+    ]
+    result.warnings += [f"fake Bot API: {error}" for error in api.server_errors]
+    await api.stop()
+
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(SentDigest.status, func.count()).group_by(SentDigest.status)
+        )
+        result.recorded = {status: count for status, count in rows}
+    await engine.dispose()
+    return result
+
+
+def print_delivery(result: Delivery) -> None:
+    print(
+        f"delivery: {result.messages:,} messages ({result.photos:,} charts) in "
+        f"{result.from_first:.1f} s from the first digest, {result.from_start:.1f} s from the "
+        f"bot's start; minimum at {GLOBAL_PER_SECOND}/s {result.minimum:.1f} s, "
+        f"ratio {result.from_first / result.minimum:.2f}",
+        flush=True,
+    )
+    print(
+        f"delivery: 429 answers {result.too_many_requests}, groups with two digests "
+        f"{result.duplicates}, without one {result.missing}, recorded {result.recorded}, "
+        f"peak RSS {result.peak_rss_mib:.0f} MiB",
+        flush=True,
+    )
+    if result.warnings:
+        print(f"delivery: {len(result.warnings)} lines on the bot's stderr, the first ones:")
+        for line in result.warnings[:5]:
+            print(f"  {line[:300]}")
+
+
+# --------------------------------------------------------------------------- part 2: compute
+
+
+@dataclass(slots=True)
+class Digests:
+    """One database and the real pieces that compose its digests."""
+
+    label: str
+    votes: int
+    scheduler: DigestScheduler
+    sessionmaker: async_sessionmaker[AsyncSession]
+    cold: list[float] = field(default_factory=list)
+    warm: list[float] = field(default_factory=list)
+    peak_kib: float = math.nan
+    chart: list[float] = field(default_factory=list)
+    png_bytes: int = 0
+
+
+async def open_digests(label: str, votes: int, chats: int, folder: Path) -> Digests:
+    url = sqlite_url(folder / f"compute-{label}.db")
+    engine = create_engine(url)
+    await migrate(engine)
+    seeded = await seed(
+        engine,
+        chats=chats,
+        voters=spread(votes, chats, 6),
+        ballots=True,
+        digest_time=digest_time_passed(),
+    )
+    size = (folder / f"compute-{label}.db").stat().st_size / 2**20
+    print(
+        f"compute: {label} database: {seeded.ballots:,} ballots in {seeded.polls:,} polls, "
+        f"{seeded.tallies:,} tallies, {size:.0f} MiB (seeded in {seeded.seconds:.1f} s)",
+        flush=True,
+    )
+    settings = Settings(bot_token=TOKEN, database_url=url)  # type: ignore[arg-type]
+    services = Services(settings, load_library(), engine, create_sessionmaker(engine))
+    # compose() never touches the bot nor the job queue.
+    scheduler = DigestScheduler(
+        services, cast(Bot, None), cast(JobQueue[Any], None), clock=system_clock
+    )
+    return Digests(label, seeded.ballots, scheduler, services.sessionmaker)
+
+
+async def compose(digests: Digests, chat: int, *, cold: bool) -> tuple[float, ComposedDigest]:
+    """Seconds one compose takes, in a transaction like a delivery's."""
+    day = datetime.now(ZoneInfo(TIMEZONE)).date()
+    async with digests.sessionmaker() as session, session.begin():
+        found = await session.get(Chat, chat)
+        assert found is not None, chat
+        if cold:
+            digests.scheduler._all_chats.clear()
+        start = time.perf_counter()
+        digest = await digests.scheduler.compose(session, found, day)
+        return time.perf_counter() - start, digest
+
+
+async def measure(sets: list[Digests], chats: int, samples: int) -> None:
+    step = max(1, (chats - 1) // max(1, samples - 1))
+    picked = [chat_id(min(chats - 1, k * step)) for k in range(samples)]
+    for digests in sets:  # statements compiled, locale data and pages loaded
+        for chat in picked[:3]:
+            await compose(digests, chat, cold=True)
+    # Interleaved, so that both databases see the same moments of a noisy machine.
+    for cold in (True, False):
+        for chat in picked:
+            for digests in sets:
+                seconds, _ = await compose(digests, chat, cold=cold)
+                (digests.cold if cold else digests.warm).append(seconds)
+    for digests in sets:
+        gc.collect()
+        tracemalloc.start()
+        await compose(digests, picked[len(picked) // 2], cold=True)
+        digests.peak_kib = tracemalloc.get_traced_memory()[1] / 1024
+        tracemalloc.stop()
+    for digests in sets:
+        _, digest = await compose(digests, picked[0], cold=False)
+        assert digest.chart is not None, "the chart needs votes"
+        digests.png_bytes = len(render_chart(*digest.chart))
+        for _ in range(10):
+            start = time.perf_counter()
+            render_chart(*digest.chart)
+            digests.chart.append(time.perf_counter() - start)
+
+
+async def compute_all(chats: int, votes: int, samples: int, folder: Path) -> list[Digests]:
+    baseline = await open_digests("10k", BASELINE_VOTES, chats, folder)
+    big = await open_digests(
+        f"{votes / 1e6:g}M" if votes >= 10**6 else str(votes), votes, chats, folder
+    )
+    sets = [big, baseline]
+    try:
+        await measure(sets, chats, samples)
+    finally:
+        for digests in sets:
+            await digests.scheduler._services.engine.dispose()
+    return sets
+
+
+def ms(seconds: list[float], how: str = "median") -> float:
+    return 1000 * (statistics.median(seconds) if how == "median" else p95(seconds))
+
+
+def print_compute(big: Digests, baseline: Digests) -> None:
+    for digests in (big, baseline):
+        print(
+            f"compute: {digests.label:>4} ballots: compose cold {ms(digests.cold):6.1f} ms "
+            f"(p95 {ms(digests.cold, 'p95'):6.1f}), warm {ms(digests.warm):6.1f} ms "
+            f"(p95 {ms(digests.warm, 'p95'):6.1f}), peak {digests.peak_kib:7.0f} KiB, "
+            f"chart {ms(digests.chart):6.1f} ms ({digests.png_bytes / 1024:.0f} KiB PNG)",
+            flush=True,
+        )
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def summary(delivery: Delivery | None, sets: list[Digests] | None) -> str:
+    rows = [
+        "| measure | result | baseline (same run) | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    if delivery is not None:
+        d = delivery
+        rows += [
+            f"| fan-out of {d.chats:,} digests ({d.messages:,} messages), from the first digest "
+            f"| {d.from_first:.1f} s | {d.minimum:.1f} s at {GLOBAL_PER_SECOND} msg/s "
+            f"| {d.from_first / d.minimum:.2f} | ≈ 1 |",
+            f"| same, from the bot's start | {d.from_start:.1f} s | {d.minimum:.1f} s "
+            f"| {d.from_start / d.minimum:.2f} | |",
+            f"| 429 answers | {d.too_many_requests} | | | 0 |",
+            f"| groups with two digests / none | {d.duplicates} / {d.missing} | | | 0 / 0 |",
+            f"| bot peak RSS | {d.peak_rss_mib:.0f} MiB | | | |",
+        ]
+    if sets is not None:
+        big, base = sets
+        label = f"{big.votes:,} vs {base.votes:,} ballots"
+
+        def row(name: str, a: float, b: float, unit: str, target: str = "") -> str:
+            cells = [f"{name} ({label})", f"{a:.1f} {unit}", f"{b:.1f} {unit}", f"{a / b:.2f}"]
+            return "| " + " | ".join([*cells, target]) + " |"
+
+        rows += [
+            row(
+                "compose, cold, median",
+                ms(big.cold),
+                ms(base.cold),
+                "ms",
+                f"< {COMPOSE_TARGET_MS:.0f} ms",
+            ),
+            row("compose, cold, p95", ms(big.cold, "p95"), ms(base.cold, "p95"), "ms"),
+            row("compose, warm, median", ms(big.warm), ms(base.warm), "ms"),
+            row("compose, warm, p95", ms(big.warm, "p95"), ms(base.warm, "p95"), "ms"),
+            row("compose, peak memory", big.peak_kib, base.peak_kib, "KiB", "≈ 1"),
+            row("chart drawing, median of 10", ms(big.chart), ms(base.chart), "ms"),
+        ]
+    return "\n".join(rows)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chats", type=int, default=2000)
+    parser.add_argument("--votes", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=50, help="chats composed per database")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds for part 1")
+    parser.add_argument("--skip-delivery", action="store_true")
+    parser.add_argument("--skip-compute", action="store_true")
+    arguments = parser.parse_args()
+    started = time.perf_counter()
+    delivery: Delivery | None = None
+    sets: list[Digests] | None = None
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        if not arguments.skip_delivery:
+            delivery = await deliver_all(arguments.chats, folder, arguments.timeout)
+            print_delivery(delivery)
+        if not arguments.skip_compute:
+            sets = await compute_all(arguments.chats, arguments.votes, arguments.samples, folder)
+            print_compute(*sets)
+    print()
+    print(
+        f"SQLite, {os.cpu_count()} cores, {arguments.chats:,} groups; whole run "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    print()
+    print(summary(delivery, sets))
+    if delivery is not None and not delivery.complete:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

@@ -1,0 +1,526 @@
+"""Opinions: replies to polls and summaries, /opinion, the paginated listing, moderation,
+the CSV export and the right to be forgotten."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from datetime import UTC, datetime, timedelta
+
+from babel.dates import format_datetime, format_time
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.callbacks import Callback, decode, encode
+from bot.commands import DELETE, EXPORT, FORGETME, OPINION, OPINIONS, SUMMARY
+from bot.content import Article
+from bot.formatting import escape
+from bot.i18n import _, current_language, ngettext
+from bot.scheduler import chat_zone
+from bot.services import services
+from bot.transaction import current_unit, in_savepoint
+from handlers.common import command, current_article, is_admin, reply, stored_chat
+from storage.ballots import Answer
+from storage.models import Chat, Opinion
+from storage.opinions import (
+    Target,
+    add_opinion,
+    chat_ballots,
+    chat_opinions,
+    delete_user_opinions,
+    opinion_by_id,
+    opinion_by_message,
+    opinions_page,
+    recent_opinions,
+    reply_target,
+    user_ballots,
+)
+from storage.queries import article_results
+
+log = logging.getLogger(__name__)
+
+MIN_LENGTH, MAX_LENGTH = 3, 1000
+RATE_COUNT, RATE_WINDOW = 5, timedelta(minutes=10)
+PAGE_SIZE = 6
+REACTION = "👍"
+
+
+def _when(
+    moment: datetime, chat: Chat, context: ContextTypes.DEFAULT_TYPE, time_only: bool = False
+) -> str:
+    zone = chat_zone(chat, services(context).settings)
+    if time_only:
+        return str(format_time(moment, format="short", tzinfo=zone, locale=current_language()))
+    return str(format_datetime(moment, format="short", tzinfo=zone, locale=current_language()))
+
+
+def opinion_text(message: Message) -> str:
+    """The opinion in a message: its text, without the command that introduced it."""
+    text = message.text or ""
+    if text.startswith("/"):
+        text = text.partition(" ")[2] if " " in text else ""
+    return text.strip()
+
+
+async def check_text(update: Update, text: str) -> bool:
+    """Whether the text can be an opinion; if not, say why."""
+    if len(text) < MIN_LENGTH:
+        await reply(update, _("An opinion needs at least {min} characters.").format(min=MIN_LENGTH))
+        return False
+    if len(text) > MAX_LENGTH:
+        await reply(
+            update,
+            _(
+                "An opinion is limited to {max} characters (yours has {length}). Please shorten it."
+            ).format(max=MAX_LENGTH, length=len(text)),
+        )
+        return False
+    return True
+
+
+async def acknowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reaction on the author's message; a short reply if reactions are not possible."""
+    message = update.effective_message
+    assert message is not None
+    try:
+        await context.bot.set_message_reaction(message.chat_id, message.message_id, REACTION)
+    except TelegramError as exc:
+        log.info("reaction refused (%s); answering instead", type(exc).__name__)
+        await reply(update, _("Thank you, your opinion is recorded."))
+
+
+async def record(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target
+) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert update.effective_chat is not None
+    if user is None:
+        return
+    text = opinion_text(message)
+    if not await check_text(update, text):
+        return
+    chat = await stored_chat(session, update.effective_chat)
+    if await opinion_by_message(session, chat.id, message.message_id) is not None:
+        return  # already stored (a redelivered update)
+    recent = await recent_opinions(session, chat.id, user.id, message.date - RATE_WINDOW)
+    if len(recent) >= RATE_COUNT:
+        again = recent[-RATE_COUNT] + RATE_WINDOW
+        await reply(
+            update,
+            _(
+                "You have shared {count} opinions in the last 10 minutes. You can post again "
+                "at {time}."
+            ).format(count=RATE_COUNT, time=_when(again, chat, context, time_only=True)),
+        )
+        return
+    await add_opinion(
+        session,
+        Opinion(
+            chat_id=chat.id,
+            message_id=message.message_id,
+            article_id=target.article_id,
+            question_key=target.question_key,
+            user_id=user.id,
+            author=user.first_name[:128],
+            text=text,
+            created_at=message.date,
+        ),
+    )
+    await acknowledge(update, context)
+
+
+@in_savepoint
+async def reply_to_bot(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """A reply to one of the bot's polls or summaries is an opinion on that question."""
+    message = update.effective_message
+    assert message is not None
+    assert message.reply_to_message is not None
+    replied = message.reply_to_message
+    if replied.from_user is None or replied.from_user.id != context.bot.id:
+        return
+    target = await reply_target(session, message.chat_id, replied.message_id)
+    if target is None:
+        if message.chat.type == ChatType.PRIVATE:
+            language = current_language()
+            await reply(
+                update,
+                _(
+                    "To give your opinion, reply to a poll or to the summary (/{summary}), or "
+                    "write /{opinion} followed by your text."
+                ).format(summary=SUMMARY.name(language), opinion=OPINION.name(language)),
+            )
+        return
+    await record(session, update, context, target)
+
+
+@in_savepoint
+async def opinion_command(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """/opinion <text>: an opinion on the article; without text, the latest opinions."""
+    message = update.effective_message
+    assert message is not None
+    assert update.effective_chat is not None
+    if not context.args:
+        await send_listing(session, update, context, page=0)
+        return
+    chat = await stored_chat(session, update.effective_chat)
+    await record(session, update, context, Target(current_article(context, chat).id, None))
+
+
+@in_savepoint
+async def opinions_command(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """List the latest opinions on the chat's article."""
+    await send_listing(session, update, context, page=0)
+
+
+@in_savepoint
+async def opinion_edited(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Editing an opinion's message updates the stored opinion."""
+    message = update.edited_message
+    assert message is not None
+    opinion = await opinion_by_message(session, message.chat_id, message.message_id)
+    if opinion is None:
+        return
+    text = opinion_text(message)
+    if not await check_text(update, text):
+        return
+    opinion.text = text
+    opinion.edited_at = message.edit_date or datetime.now(UTC)
+
+
+# -- listing -------------------------------------------------------------------------------
+
+
+def listing_text(
+    article: Article,
+    opinions: list[Opinion],
+    page: int,
+    pages: int,
+    chat: Chat,
+    context: ContextTypes.DEFAULT_TYPE,
+) -> str:
+    language = current_language()
+    lines = [
+        "💬 <b>{}</b>".format(escape(_("Opinions — {title}").format(title=article.title[language])))
+    ]
+    if pages > 1:
+        lines[0] += " " + _("(page {page} of {pages})").format(page=page + 1, pages=pages)
+    if not opinions:
+        lines.append(
+            _(
+                "No opinion yet. Reply to a poll or to the summary, or write /{opinion} "
+                "followed by your text."
+            ).format(opinion=OPINION.name(language))
+        )
+        return "\n".join(lines)
+    numbers = {q.key: n for n, q in enumerate(article.questions, 1)}
+    heading = None
+    for opinion in opinions:
+        key = opinion.question_key
+        if key != heading or heading is None:
+            heading = key
+            question = article.question(key) if key else None
+            title = (
+                f"{numbers[question.key]}. {question.text[language]}"
+                if question is not None
+                else _("On the article")
+            )
+            lines += ["", f"<b>{escape(title)}</b>"]
+        author, when = escape(opinion.author), _when(opinion.created_at, chat, context)
+        lines.append(f"<i>#{opinion.id} · {author}, {when}</i>\n{escape(opinion.text)}")
+    return "\n".join(lines)
+
+
+def listing_keyboard(article: Article, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    buttons = []
+    if page > 0:
+        buttons.append(
+            InlineKeyboardButton(
+                "◀ " + _("Newer"), callback_data=encode(Callback.OPINIONS, article.id, page - 1)
+            )
+        )
+    if page + 1 < pages:
+        buttons.append(
+            InlineKeyboardButton(
+                _("Older") + " ▶", callback_data=encode(Callback.OPINIONS, article.id, page + 1)
+            )
+        )
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def listing(
+    session: AsyncSession, context: ContextTypes.DEFAULT_TYPE, chat: Chat, page: int
+) -> tuple[str, InlineKeyboardMarkup | None, int]:
+    article = current_article(context, chat)
+    keys = [q.key for q in article.questions]
+    opinions, total = await opinions_page(
+        session, chat.id, article.id, keys, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    text = listing_text(article, opinions, page, pages, chat, context)
+    return text, listing_keyboard(article, page, pages), pages
+
+
+async def send_listing(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE, page: int
+) -> None:
+    assert update.effective_chat is not None
+    chat = await stored_chat(session, update.effective_chat)
+    text, keyboard, _pages = await listing(session, context, chat, page)
+    await reply(update, text, reply_markup=keyboard)
+
+
+@in_savepoint
+async def listing_page(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Turn the pages of an opinion listing; an outdated or forged button changes nothing."""
+    query = update.callback_query
+    assert query is not None
+    fields = decode(Callback.OPINIONS, query.data, 2)
+    chat = await stored_chat(session, update.effective_chat) if update.effective_chat else None
+    if fields is None or chat is None or not fields[1].isdigit():
+        await query.answer(_("This button is no longer valid."))
+        return
+    article_id, page = fields[0], int(fields[1])
+    if article_id != current_article(context, chat).id:
+        await query.answer(_("This button is no longer valid."))
+        return
+    text, keyboard, pages = await listing(session, context, chat, page)
+    if page >= pages:
+        await query.answer(_("This button is no longer valid."))
+        return
+    await query.answer()
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+# -- moderation ----------------------------------------------------------------------------
+
+
+@in_savepoint
+async def delete_command(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Remove an opinion: in reply to it, or by its number (admins, or its author)."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert update.effective_chat is not None
+    language = current_language()
+    chat = await stored_chat(session, update.effective_chat)
+    opinion = None
+    if context.args and context.args[0].lstrip("#").isdigit():
+        opinion = await opinion_by_id(session, chat.id, int(context.args[0].lstrip("#")))
+    elif message.reply_to_message is not None:
+        opinion = await opinion_by_message(session, chat.id, message.reply_to_message.message_id)
+    if opinion is None:
+        await reply(
+            update,
+            _(
+                "Reply with /{delete} to the opinion to remove, or give its number from "
+                "/{opinions}: /{delete} 12."
+            ).format(delete=DELETE.name(language), opinions=OPINIONS.name(language)),
+        )
+        return
+    is_author = user is not None and user.id == opinion.user_id
+    if not is_author and not await is_admin(update, context):
+        await reply(
+            update, _("Only the group's administrators or its author can remove an opinion.")
+        )
+        return
+    await session.delete(opinion)
+    await reply(update, _("Opinion #{id} removed.").format(id=opinion.id))
+
+
+# -- export --------------------------------------------------------------------------------
+
+
+@in_savepoint
+async def export_command(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Send this chat's results and opinions as a CSV file (admins only in groups)."""
+    assert update.effective_chat is not None
+    if not await is_admin(update, context):
+        await reply(update, _("Sorry, only the group's administrators can export the results."))
+        return
+    chat = await stored_chat(session, update.effective_chat)
+    article = current_article(context, chat)
+    language = current_language()
+    delimiter = ";" if language == "fr" else ","  # what spreadsheets expect in each locale
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(
+        [
+            _("type"),
+            _("number"),
+            _("question"),
+            _("option"),
+            _("votes"),
+            _("voters"),
+            _("author"),
+            _("date"),
+            _("text"),
+        ]
+    )
+    numbers = {q.key: n for n, q in enumerate(article.questions, 1)}
+    tallies = await article_results(session, article.id, chat.id)
+    for question in article.questions:
+        tally = tallies.get(question.key)
+        for index, option in enumerate(question.options[language]):
+            writer.writerow(
+                [
+                    _("result"),
+                    numbers[question.key],
+                    question.text[language],
+                    option,
+                    tally.votes.get(index, 0) if tally else 0,
+                    tally.voters if tally else 0,
+                    "",
+                    "",
+                    "",
+                ]
+            )
+    for poll, ballot in await chat_ballots(session, chat.id, article.id):
+        asked = article.question(poll.question_key)
+        if asked is None:
+            continue
+        writer.writerow(
+            [
+                _("answer"),
+                numbers[asked.key],
+                asked.text[language],
+                " | ".join(asked.options[language][i] for i in ballot.options),
+                "",
+                "",
+                ballot.voter_name or "",
+                _iso(ballot.answered_at, chat, context),
+                "",
+            ]
+        )
+    for opinion in await chat_opinions(session, chat.id, article.id):
+        about = article.question(opinion.question_key) if opinion.question_key else None
+        writer.writerow(
+            [
+                _("opinion"),
+                numbers[about.key] if about else "",
+                about.text[language] if about else _("On the article"),
+                "",
+                "",
+                "",
+                opinion.author,
+                _iso(opinion.created_at, chat, context),
+                opinion.text,
+            ]
+        )
+    day = datetime.now(UTC).astimezone(chat_zone(chat, services(context).settings)).date()
+    await context.bot.send_document(
+        chat.id,
+        buffer.getvalue().encode("utf-8-sig"),
+        filename=f"agora-{article.id}-{day.isoformat()}.csv",
+        caption=_("Results and opinions — {title}").format(title=article.title[language]),
+    )
+
+
+def _iso(moment: datetime, chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
+    zone = chat_zone(chat, services(context).settings)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+# -- forget me -----------------------------------------------------------------------------
+
+
+@in_savepoint
+async def forget_command(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Ask for confirmation before deleting everything the user gave the bot."""
+    user = update.effective_user
+    if user is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("Yes, delete everything"),
+                    callback_data=encode(Callback.FORGET, user.id, "yes"),
+                ),
+                InlineKeyboardButton(
+                    _("Cancel"), callback_data=encode(Callback.FORGET, user.id, "no")
+                ),
+            ]
+        ]
+    )
+    await reply(
+        update,
+        _("This deletes all your votes and opinions, in every chat. Are you sure, {name}?").format(
+            name=escape(user.first_name)
+        ),
+        reply_markup=keyboard,
+    )
+
+
+@in_savepoint
+async def forget_button(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> None:
+    """Carry out (or cancel) a /forgetme once its author confirms."""
+    query = update.callback_query
+    assert query is not None
+    fields = decode(Callback.FORGET, query.data, 2)
+    if fields is None or not fields[0].isdigit() or fields[1] not in {"yes", "no"}:
+        await query.answer(_("This button is no longer valid."))
+        return
+    if int(fields[0]) != query.from_user.id:
+        await query.answer(_("Only the person who asked can answer this."), show_alert=True)
+        return
+    if fields[1] == "no":
+        await query.answer()
+        await query.edit_message_text(_("Nothing was deleted."))
+        return
+    unit = current_unit()
+    polls = await user_ballots(session, query.from_user.id)
+    now = datetime.now(UTC)
+    for poll_id in polls:
+        unit.answers.add(Answer(poll_id, query.from_user.id, (), (), now))
+    await unit.answers.apply(session)
+    opinions = await delete_user_opinions(session, query.from_user.id)
+    await query.answer()
+    await query.edit_message_text(
+        _("Done: {votes} and {opinions} deleted.").format(
+            votes=ngettext("{count} vote", "{count} votes", len(polls)).format(count=len(polls)),
+            opinions=ngettext("{count} opinion", "{count} opinions", opinions).format(
+                count=opinions
+            ),
+        )
+    )
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(command(OPINION.names, opinion_command))
+    app.add_handler(command(OPINIONS.names, opinions_command))
+    app.add_handler(command(DELETE.names, delete_command))
+    app.add_handler(command(EXPORT.names, export_command))
+    app.add_handler(command(FORGETME.names, forget_command))
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            reply_to_bot,
+        )
+    )
+    app.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, opinion_edited)
+    )
+    app.add_handler(CallbackQueryHandler(listing_page, pattern=Callback.OPINIONS.pattern))
+    app.add_handler(CallbackQueryHandler(forget_button, pattern=Callback.FORGET.pattern))

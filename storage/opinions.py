@@ -1,0 +1,156 @@
+"""Opinions and the records they hang on: query functions that never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Ballot, Opinion, PostedPoll, SummaryPost
+
+
+async def record_summary_post(
+    session: AsyncSession, chat_id: int, message_id: int, article_id: str
+) -> None:
+    session.add(SummaryPost(chat_id=chat_id, message_id=message_id, article_id=article_id))
+    await session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a reply to one of the bot's messages is about."""
+
+    article_id: str
+    question_key: str | None
+
+
+async def reply_target(session: AsyncSession, chat_id: int, message_id: int) -> Target | None:
+    """The article or question behind a bot message (a poll or a summary), if any."""
+    poll = await session.scalar(
+        select(PostedPoll).where(PostedPoll.chat_id == chat_id, PostedPoll.message_id == message_id)
+    )
+    if poll is not None:
+        return Target(poll.article_id, poll.question_key)
+    summary = await session.get(SummaryPost, (chat_id, message_id))
+    if summary is not None:
+        return Target(summary.article_id, None)
+    return None
+
+
+async def opinion_by_message(
+    session: AsyncSession, chat_id: int, message_id: int
+) -> Opinion | None:
+    return await session.scalar(
+        select(Opinion).where(Opinion.chat_id == chat_id, Opinion.message_id == message_id)
+    )
+
+
+async def opinion_by_id(session: AsyncSession, chat_id: int, opinion_id: int) -> Opinion | None:
+    return await session.scalar(
+        select(Opinion).where(Opinion.chat_id == chat_id, Opinion.id == opinion_id)
+    )
+
+
+async def recent_opinions(
+    session: AsyncSession, chat_id: int, user_id: int, since: datetime
+) -> list[datetime]:
+    """When the user posted opinions in the chat since `since`, oldest first."""
+    found = await session.scalars(
+        select(Opinion.created_at)
+        .where(Opinion.chat_id == chat_id, Opinion.user_id == user_id, Opinion.created_at > since)
+        .order_by(Opinion.created_at)
+    )
+    return list(found)
+
+
+async def add_opinion(session: AsyncSession, opinion: Opinion) -> Opinion:
+    """Store an opinion; one already stored for the same message is kept as it is."""
+    existing = await opinion_by_message(session, opinion.chat_id, opinion.message_id)
+    if existing is not None:
+        return existing
+    session.add(opinion)
+    await session.flush()
+    return opinion
+
+
+def _in_article_order(question_keys: Sequence[str]) -> ColumnElement[int]:
+    """Sort key: opinions on the whole article first, then the questions in their order."""
+    return case(
+        {key: number for number, key in enumerate(question_keys, 1)},
+        value=Opinion.question_key,
+        else_=0,
+    )
+
+
+async def opinions_page(
+    session: AsyncSession,
+    chat_id: int,
+    article_id: str,
+    question_keys: Sequence[str],
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[Opinion], int]:
+    """One page of the chat's opinions on the article, grouped by question, newest first
+    within a question; and how many there are in all."""
+    where = (Opinion.chat_id == chat_id, Opinion.article_id == article_id)
+    total = await session.scalar(select(func.count()).select_from(Opinion).where(*where)) or 0
+    found = await session.scalars(
+        select(Opinion)
+        .where(*where)
+        .order_by(_in_article_order(question_keys), Opinion.created_at.desc(), Opinion.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(found), int(total)
+
+
+async def opinions_since(
+    session: AsyncSession, chat_id: int, article_id: str, since: datetime | None, limit: int
+) -> tuple[int, list[Opinion]]:
+    """How many opinions the chat posted on the article since `since`, and the newest ones."""
+    where = [Opinion.chat_id == chat_id, Opinion.article_id == article_id]
+    if since is not None:
+        where.append(Opinion.created_at > since)
+    count = await session.scalar(select(func.count()).select_from(Opinion).where(*where)) or 0
+    newest = await session.scalars(
+        select(Opinion).where(*where).order_by(Opinion.created_at.desc(), Opinion.id.desc())
+        .limit(limit)
+    )
+    return int(count), list(newest)
+
+
+async def chat_opinions(session: AsyncSession, chat_id: int, article_id: str) -> list[Opinion]:
+    found = await session.scalars(
+        select(Opinion)
+        .where(Opinion.chat_id == chat_id, Opinion.article_id == article_id)
+        .order_by(Opinion.created_at, Opinion.id)
+    )
+    return list(found)
+
+
+async def chat_ballots(
+    session: AsyncSession, chat_id: int, article_id: str
+) -> list[tuple[PostedPoll, Ballot]]:
+    """Every named answer in the chat's polls on the article (anonymous polls have none)."""
+    rows = await session.execute(
+        select(PostedPoll, Ballot)
+        .join(Ballot, Ballot.poll_id == PostedPoll.poll_id)
+        .where(PostedPoll.chat_id == chat_id, PostedPoll.article_id == article_id)
+        .order_by(PostedPoll.message_id, Ballot.answered_at)
+    )
+    return [(poll, ballot) for poll, ballot in rows.tuples()]
+
+
+async def user_ballots(session: AsyncSession, user_id: int) -> list[str]:
+    """The polls a user has a stored answer in."""
+    found = await session.scalars(select(Ballot.poll_id).where(Ballot.user_id == user_id))
+    return list(found)
+
+
+async def delete_user_opinions(session: AsyncSession, user_id: int) -> int:
+    result = await session.execute(delete(Opinion).where(Opinion.user_id == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
