@@ -142,7 +142,7 @@ async def chat_ballots(
         .where(PostedPoll.chat_id == chat_id, PostedPoll.article_id == article_id)
         .order_by(PostedPoll.message_id, Ballot.answered_at)
     )
-    return [(poll, ballot) for poll, ballot in rows.tuples()]
+    return [(poll, ballot) for poll, ballot in rows]
 
 
 async def user_ballots(session: AsyncSession, user_id: int) -> list[str]:

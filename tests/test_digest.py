@@ -25,8 +25,14 @@ async def subscribed_group(
     return group, admin
 
 
-async def vote_in(agora: Agora, api: FakeBotAPI, group: dict, admin: dict,
-                  choices: list[int], first_user: int = 5000) -> list[dict]:
+async def vote_in(
+    agora: Agora,
+    api: FakeBotAPI,
+    group: dict,
+    admin: dict,
+    choices: list[int],
+    first_user: int = 5000,
+) -> list[dict]:
     sent = await agora.command(group, admin, "/sondage")
     polls = [m["poll"] for m in sent if "poll" in m]
     for offset, option in enumerate(choices):
@@ -229,7 +235,10 @@ async def test_flood_limit_is_waited_out(
     async with start_agora(api, settings, clock) as agora:
         group, _ = await subscribed_group(agora, api)
         api.fail_next(
-            "sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1,
+            "sendMessage",
+            429,
+            "Too Many Requests: retry after 1",
+            retry_after=1,
             chat_id=group["id"],
         )
         clock.set("2026-11-26 09:00")
@@ -263,8 +272,11 @@ async def test_send_to_an_upgraded_group_follows_it(
     await subscribed_group(agora, api, chat_id=-901)
     api.group(-100901901, "Débat")
     api.fail_next(
-        "sendMessage", 400, "Bad Request: group chat was upgraded to a supergroup chat",
-        migrate_to_chat_id=-100901901, chat_id=-901,
+        "sendMessage",
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=-100901901,
+        chat_id=-901,
     )
     clock.set("2026-11-26 09:00")
     [message] = await agora.fire_digest(-901)

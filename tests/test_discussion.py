@@ -1,0 +1,309 @@
+"""Opinions end to end: replies, /opinion, limits, listing, moderation, export, forget-me."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Opinion
+from tests.botapi.server import FakeBotAPI
+from tests.harness import Agora
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+
+
+async def polls_in(agora: Agora, api: FakeBotAPI, group: dict, admin: dict) -> list[dict]:
+    sent = await agora.command(group, admin, "/sondage")
+    return [m for m in sent if "poll" in m]
+
+
+async def opinions(agora: Agora) -> list[Opinion]:
+    async with AsyncSession(agora.engine) as session:
+        return list(await session.scalars(select(Opinion).order_by(Opinion.id)))
+
+
+def admin_group(api: FakeBotAPI, chat_id: int = -100700) -> tuple[dict, dict]:
+    group = api.group(chat_id, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    return group, admin
+
+
+async def test_reply_to_a_poll_is_an_opinion_acknowledged_by_a_reaction(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    group, admin = admin_group(api)
+    polls = await polls_in(agora, api, group, admin)
+    max_ = api.user(11, "Max <b>")
+    text = "Une crise de gouvernance 🤯, pas un complot. עברית"
+    sent = await agora.command(group, max_, text, reply_to_message_id=polls[1]["message_id"])
+    assert sent == []  # no new message: a reaction instead
+    message_id = api.last_message_id(group["id"])
+    assert api.reactions[(group["id"], message_id)] == [{"type": "emoji", "emoji": "👍"}]
+    [stored] = await opinions(agora)
+    assert (stored.question_key, stored.text, stored.author) == ("firing", text, "Max <b>")
+
+    # The summary too: an opinion on the whole article.
+    [summary] = await agora.command(group, max_, "/resume")
+    await agora.command(group, max_, "Bien résumé", reply_to_message_id=summary["message_id"])
+    assert (await opinions(agora))[-1].question_key is None
+
+    # A reply to another bot message is not an opinion.
+    [help_text] = await agora.command(group, max_, "/aide")
+    assert (
+        await agora.command(group, max_, "Merci", reply_to_message_id=help_text["message_id"]) == []
+    )
+    assert len(await opinions(agora)) == 2
+
+
+async def test_reaction_refused_falls_back_to_a_reply(agora: Agora, api: FakeBotAPI) -> None:
+    bob = api.user(12, "Bob", language_code="en")
+    chat = api.private_chat(bob)
+    api.fail_next("setMessageReaction", 400, "Bad Request: REACTION_INVALID")
+    [thanks] = await agora.command(chat, bob, "/opinion The board acted too fast.")
+    assert thanks["text"] == "Thank you, your opinion is recorded."
+    [stored] = await opinions(agora)
+    assert stored.text == "The board acted too fast."
+
+
+async def test_limits_in_both_languages(agora: Agora, api: FakeBotAPI) -> None:
+    alice = api.user(13, "Alice", language_code="fr")
+    bob = api.user(12, "Bob", language_code="en")
+    [short] = await agora.command(api.private_chat(alice), alice, "/avis ok")
+    assert short["text"] == "Un avis doit compter au moins 3 caractères."
+    [long] = await agora.command(api.private_chat(bob), bob, "/opinion " + "word " * 300)
+    assert long["text"] == (
+        "An opinion is limited to 1000 characters (yours has 1499). Please shorten it."
+    )
+    assert await opinions(agora) == []
+
+    chat = api.private_chat(alice)
+    for n in range(5):
+        assert await agora.command(chat, alice, f"/avis Avis numéro {n}") == []
+    [wait] = await agora.command(chat, alice, "/avis Un de trop")
+    assert re.fullmatch(
+        r"Vous avez donné 5 avis ces 10 dernières minutes\. Vous pourrez en publier un autre "
+        r"à \d\d:\d\d\.",
+        wait["text"],
+    )
+    assert len(await opinions(agora)) == 5
+
+
+async def test_listing_is_grouped_paginated_and_escaped(agora: Agora, api: FakeBotAPI) -> None:
+    group, admin = admin_group(api)
+    polls = await polls_in(agora, api, group, admin)
+    for n in range(8):
+        author = api.user(100 + n, f"<i>Auteur{n}</i>")
+        target = polls[n % 2]["message_id"]
+        await agora.command(group, author, f"Opinion {n} & co", reply_to_message_id=target)
+    await agora.command(group, api.user(200, "Zoé"), "/avis Sur l'article entier")
+    [page1] = await agora.command(group, admin, "/avis")
+    assert page1["text"].startswith("💬 Avis — Crise à la tête d'OpenAI")
+    assert "(page 1 sur 2)" in page1["text"]
+    lines = page1["text"].splitlines()
+    assert lines[2] == "Sur l'article"  # article-level opinions come first
+    assert lines.index("1. Quel est votre avis sur le sujet\u202f?") < lines.index(
+        "2. Que pensez-vous du licenciement surprise de Sam Altman d'OpenAI\u202f?"
+    )
+    assert "<i>Auteur6</i>" in page1["text"]  # shown as text, not markup
+    assert "Opinion 6 & co" in page1["text"]
+    assert api.calls_of("sendMessage")[-1]["parse_mode"] == "HTML"
+    [button] = page1["reply_markup"]["inline_keyboard"][0]
+    assert button["text"] == "Plus anciens ▶"
+    assert len(button["callback_data"].encode()) <= 64
+
+    await agora.settle(
+        api.callback_query(group, admin, page1["message_id"], button["callback_data"])
+    )
+    edited = api.messages[(group["id"], page1["message_id"])]  # as the members now see it
+    assert "(page 2 sur 2)" in edited["text"]
+    assert "Opinion 1 & co" in edited["text"]
+
+    # Forged or outdated buttons answer politely and change nothing.
+    edits = len(api.calls_of("editMessageText"))
+    for data in ("ops:openai-board-2023-11:9", "ops:other-article:0", "ops:x", "ops:a:b"):
+        await agora.settle(api.callback_query(group, admin, page1["message_id"], data))
+        assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n'est plus valable."
+    assert len(api.calls_of("editMessageText")) == edits
+
+
+async def test_listing_in_english_without_opinions(agora: Agora, api: FakeBotAPI) -> None:
+    bob = api.user(12, "Bob", language_code="en")
+    [empty] = await agora.command(api.private_chat(bob), bob, "/opinions")
+    assert empty["text"].endswith(
+        "No opinion yet. Reply to a poll or to the summary, or write /opinion followed by your "
+        "text."
+    )
+
+
+async def test_edits_update_the_opinion(agora: Agora, api: FakeBotAPI) -> None:
+    alice = api.user(13, "Alice", language_code="fr")
+    chat = api.private_chat(alice)
+    await agora.command(chat, alice, "/avis Première version")
+    message_id = api.last_message_id(chat["id"])
+    await agora.command(chat, alice, "/avis Version corrigée", edit=True, message_id=message_id)
+    [stored] = await opinions(agora)
+    assert stored.text == "Version corrigée"
+    assert stored.edited_at is not None
+    # Editing a command that is not an opinion runs nothing again.
+    await agora.command(chat, alice, "/aide")
+    help_id = api.last_message_id(chat["id"]) - 1  # the command, before the bot's answer
+    assert await agora.command(chat, alice, "/aide", edit=True, message_id=help_id) == []
+
+
+async def test_moderation_rights(agora: Agora, api: FakeBotAPI) -> None:
+    group, admin = admin_group(api)
+    polls = await polls_in(agora, api, group, admin)
+    author, other = api.user(20, "Léa"), api.user(21, "Tom")
+    await agora.command(group, author, "Mon avis à moi", reply_to_message_id=polls[0]["message_id"])
+    opinion_message = api.last_message_id(group["id"])
+    await agora.command(group, author, "Un second avis", reply_to_message_id=polls[0]["message_id"])
+    second_message = api.last_message_id(group["id"])
+
+    [refused] = await agora.command(group, other, "/supprimer", reply_to_message_id=opinion_message)
+    assert refused["text"] == (
+        "Seuls les administrateurs du groupe ou son auteur peuvent supprimer un avis."
+    )
+    assert len(await opinions(agora)) == 2
+    first, second = await opinions(agora)
+    [own] = await agora.command(group, author, "/supprimer", reply_to_message_id=opinion_message)
+    assert own["text"] == f"Avis n°{first.id} supprimé."
+    [by_admin] = await agora.command(group, admin, f"/delete {second.id}")
+    assert by_admin["text"] == f"Avis n°{second.id} supprimé."
+    assert await opinions(agora) == []
+    [nothing] = await agora.command(group, admin, "/supprimer", reply_to_message_id=second_message)
+    assert nothing["text"].startswith("Répondez avec /supprimer à l'avis à supprimer")
+
+
+async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAPI) -> None:
+    group, admin = admin_group(api)
+    polls = await polls_in(agora, api, group, admin)
+    await agora.vote(polls[0]["poll"]["id"], api.user(30, "Émile"), [0])
+    await agora.vote(polls[2]["poll"]["id"], api.user(31, "Inès"), [1, 3])
+    await agora.command(
+        group,
+        api.user(31, "Inès"),
+        "C'est « grave », vraiment; oui",
+        reply_to_message_id=polls[2]["message_id"],
+    )
+    [refused] = await agora.command(group, api.user(32, "Max"), "/exporter")
+    assert refused["text"].startswith("Désolé, seuls les administrateurs")
+
+    [document] = await agora.command(group, admin, "/exporter")
+    assert document["document"]["file_name"].startswith("agora-openai-board-2023-11-")
+    data = api.calls_of("sendDocument")[-1]["document"]
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM, so spreadsheets read the accents
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == [
+        "type",
+        "numéro",
+        "question",
+        "option",
+        "votes",
+        "votants",
+        "auteur",
+        "date",
+        "texte",
+    ]
+    results = [r for r in rows if r[0] == "résultat"]
+    assert len(results) == 5 + 5 + 9 + 5 + 4 + 8  # one row per option of each question
+    assert [
+        "résultat",
+        "1",
+        "Quel est votre avis sur le sujet\u202f?",
+        "Une crise de gouvernance inquiétante",
+        "1",
+        "1",
+        "",
+        "",
+        "",
+    ] in rows
+    [answer] = [r for r in rows if r[0] == "réponse" and r[6] == "Inès"]
+    assert (
+        answer[3]
+        == "Perte de confiance des investisseurs et partenaires | Retard dans les produits"
+    )
+    [opinion] = [r for r in rows if r[0] == "avis"]
+    assert opinion[8] == "C'est « grave », vraiment; oui"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", opinion[7])
+
+
+async def test_export_of_anonymous_polls_has_counts_only(agora: Agora, api: FakeBotAPI) -> None:
+    bob = api.user(12, "Bob", language_code="en")
+    chat = api.private_chat(bob)
+    sent = await agora.command(chat, bob, "/poll anonymous")
+    poll = next(m for m in sent if "poll" in m)
+    await agora.vote(poll["poll"]["id"], api.user(40, "Anon"), [2])
+    [_document] = await agora.command(chat, bob, "/export")
+    rows = list(
+        csv.reader(io.StringIO(api.calls_of("sendDocument")[-1]["document"].decode("utf-8-sig")))
+    )
+    assert rows[0][0] == "type"
+    assert [
+        "result",
+        "1",
+        "What is your view on the matter?",
+        "Above all a power struggle",
+        "1",
+        "1",
+        "",
+        "",
+        "",
+    ] in rows
+    assert [r for r in rows if r[0] == "answer"] == []
+
+
+async def test_forget_me_across_two_chats(agora: Agora, api: FakeBotAPI) -> None:
+    first, admin = admin_group(api, -100710)
+    second, _ = admin_group(api, -100711)
+    polls_first = await polls_in(agora, api, first, admin)
+    polls_second = await polls_in(agora, api, second, admin)
+    zoe, other = api.user(50, "Zoé"), api.user(51, "Paul")
+    await agora.vote(polls_first[0]["poll"]["id"], zoe, [0])
+    await agora.vote(polls_second[0]["poll"]["id"], zoe, [1])
+    await agora.vote(polls_second[0]["poll"]["id"], other, [1])
+    await agora.command(first, zoe, "Mon avis", reply_to_message_id=polls_first[0]["message_id"])
+    await agora.command(
+        second, other, "L'avis de Paul", reply_to_message_id=polls_second[0]["message_id"]
+    )
+
+    private = api.private_chat(zoe)
+    [question] = await agora.command(private, zoe, "/oublier")
+    assert "Êtes-vous sûr(e), Zoé\u202f?" in question["text"]
+    yes, no = question["reply_markup"]["inline_keyboard"][0]
+    # Someone else pressing the button changes nothing.
+    await agora.settle(
+        api.callback_query(private, other, question["message_id"], yes["callback_data"])
+    )
+    assert api.calls_of("answerCallbackQuery")[-1]["show_alert"] is True
+    assert len(await opinions(agora)) == 2
+
+    await agora.settle(
+        api.callback_query(private, zoe, question["message_id"], yes["callback_data"])
+    )
+    assert (
+        api.calls_of("editMessageText")[-1]["text"]
+        == f"C'est fait{NBSP}: 2 votes et 1 avis supprimés."
+    )
+    assert [o.author for o in await opinions(agora)] == ["Paul"]
+    assert await agora.tallies(polls_first[0]["poll"]["id"]) == {0: 0, 1: 0, 2: 0, 3: 0, 4: 0}
+    assert await agora.tallies(polls_second[0]["poll"]["id"]) == {0: 0, 1: 1, 2: 0, 3: 0, 4: 0}
+    results = "\n".join(m["text"] for m in await agora.command(second, admin, "/resultats"))
+    assert f"Ce groupe{NBSP}: 1 votant" in results
+    del no
+
+
+async def test_redelivered_opinion_is_stored_once(agora: Agora, api: FakeBotAPI) -> None:
+    alice = api.user(13, "Alice", language_code="fr")
+    chat = api.private_chat(alice)
+    update_id = api.send_text(chat, alice, "/avis Une seule fois")
+    await agora.settle(update_id)
+    api.redeliver([update_id])
+    await agora.settle(update_id)
+    await agora.command(chat, alice, "/aide")
+    async with AsyncSession(agora.engine) as session:
+        assert await session.scalar(select(func.count()).select_from(Opinion)) == 1
