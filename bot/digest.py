@@ -32,7 +32,9 @@ EXCERPT_LENGTH = 120
 EXCERPTS = 2
 CAPTION_LIMIT = 1024
 
-Numbers = dict[str, Any]  # {"chat": {key: {"voters": n, "votes": {"0": c}}}, "all": {...}}
+# {"chat": {key: {"voters": n, "votes": {"0": c}}}, "all": {...}, "last_opinion": id}
+Numbers = dict[str, Any]
+LAST_OPINION = "last_opinion"  # the newest opinion a digest counted
 
 
 def to_numbers(chat: dict[str, QuestionTally], everywhere: dict[str, QuestionTally]) -> Numbers:

@@ -33,6 +33,7 @@ from bot.chart import ChartLabels, ChartQuestion, render_chart
 from bot.content import Library
 from bot.digest import (
     EXCERPTS,
+    LAST_OPINION,
     Numbers,
     OpinionNews,
     caption,
@@ -58,7 +59,7 @@ from storage.digests import (
     subscribed_chats,
 )
 from storage.models import Chat
-from storage.opinions import opinions_since
+from storage.opinions import opinions_after
 from storage.queries import QuestionTally, article_results
 
 log = logging.getLogger(__name__)
@@ -224,9 +225,10 @@ class DigestScheduler:
         here = await article_results(session, article.id, chat.id)
         numbers = to_numbers(here, await self._everywhere(session, article.id))
         previous = await previous_digest(session, chat.id)
-        since = previous.started_at if previous else None
-        count, newest = await opinions_since(session, chat.id, article.id, since, EXCERPTS)
+        seen = previous.numbers.get(LAST_OPINION) if previous else None
+        count, newest = await opinions_after(session, chat.id, article.id, seen, EXCERPTS)
         news = OpinionNews(count, [(o.author, o.text) for o in newest], previous is not None)
+        numbers[LAST_OPINION] = newest[0].id if newest else seen
         with using_language(chat_language(chat, self._settings)):
             parts = split_blocks(
                 digest_blocks(

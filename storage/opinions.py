@@ -108,13 +108,14 @@ async def opinions_page(
     return list(found), int(total)
 
 
-async def opinions_since(
-    session: AsyncSession, chat_id: int, article_id: str, since: datetime | None, limit: int
+async def opinions_after(
+    session: AsyncSession, chat_id: int, article_id: str, after_id: int | None, limit: int
 ) -> tuple[int, list[Opinion]]:
-    """How many opinions the chat posted on the article since `since`, and the newest ones."""
+    """How many opinions the chat posted on the article after opinion `after_id` (all when
+    None), and the newest of them. Ids, not dates: Telegram's clock and ours may differ."""
     where = [Opinion.chat_id == chat_id, Opinion.article_id == article_id]
-    if since is not None:
-        where.append(Opinion.created_at > since)
+    if after_id is not None:
+        where.append(Opinion.id > after_id)
     count = await session.scalar(select(func.count()).select_from(Opinion).where(*where)) or 0
     newest = await session.scalars(
         select(Opinion).where(*where).order_by(Opinion.created_at.desc(), Opinion.id.desc())

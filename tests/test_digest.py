@@ -311,3 +311,30 @@ def test_time_parsing(text: str) -> None:
 
     assert parse_time(text) == "09:05"
     assert parse_time("24:00") is None
+
+
+async def test_digest_counts_new_opinions_with_excerpts(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin = await subscribed_group(agora, api)
+    await vote_in(agora, api, group, admin, [0])
+    first_poll = api.sent(method="sendPoll")[0]
+    long_text = "Le conseil a agi " + "très " * 40 + "vite."
+    await agora.command(group, api.user(60, "Léa"), long_text,
+                        reply_to_message_id=first_poll["message_id"])
+    await agora.command(group, api.user(61, "Tom <3"), "/avis Microsoft gagne")
+    clock.set("2026-11-26 09:00")
+    [text, _photo] = await agora.fire_digest(group["id"])
+    assert f"💬 2 avis jusqu'ici\n«{NBSP}Microsoft gagne{NBSP}» — Tom &lt;3\n" in api.calls_of(
+        "sendMessage"
+    )[-1]["text"]
+    excerpt = text["text"].split(f"«{NBSP}Le conseil")[1].split(f"{NBSP}»")[0]
+    assert excerpt.endswith("très…")  # cut between words
+    assert len(excerpt) < 130
+
+    await agora.command(group, api.user(62, "Max"), "/avis Encore un avis")
+    clock.set("2026-11-27 09:00")
+    [text, _photo] = await agora.fire_digest(group["id"])
+    assert f"💬 1 nouvel avis depuis le dernier bilan\n«{NBSP}Encore un avis{NBSP}» — Max" in (
+        text["text"]
+    )
