@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -338,3 +339,25 @@ async def test_digest_counts_new_opinions_with_excerpts(
     assert f"💬 1 nouvel avis depuis le dernier bilan\n«{NBSP}Encore un avis{NBSP}» — Max" in (
         text["text"]
     )
+
+
+async def test_fan_out_stays_within_telegram_limits(
+    api: FakeBotAPI, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"rate_limit": True})
+    clock.set("2026-11-26 08:00")
+    async with start_agora(api, settings, clock) as agora:
+        groups = [
+            (await subscribed_group(agora, api, chat_id=-100950 - n))[0] for n in range(45)
+        ]
+        before = len(api.sent(method="sendMessage"))
+        # From here on the server answers 429 beyond 30 messages in any second, or 20 in any
+        # minute to one group, as Telegram does. 45 digests due at once must not trip it.
+        api.rate_limit(per_chat_per_minute=20, global_per_second=30)
+        clock.set("2026-11-26 09:00")
+        outcomes = await asyncio.gather(
+            *(agora.digests.deliver(group["id"], daily=True) for group in groups)
+        )
+        assert {outcome.value for outcome in outcomes} == {"sent"}
+        assert api.too_many_requests == 0
+        assert len(api.sent(method="sendMessage")) == before + 45
