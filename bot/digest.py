@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -223,25 +224,27 @@ def chart_questions(article: Article, numbers: Numbers) -> list[ChartQuestion]:
     return charts
 
 
+def voters_in(language: str, count: int) -> str:
+    with using_language(language):
+        return voters_text(count)
+
+
+def share_in(language: str, share: float) -> str:
+    with using_language(language):
+        return format_share(share)
+
+
 def chart_labels(day: date, private: bool) -> ChartLabels:
-    """Translated words of the chart, bound to the current language now (the chart is drawn
-    in a worker thread, where the language ContextVar is not the chat's)."""
+    """Translated words of the chart, bound to the current language now: the chart is drawn
+    in another process, where the language is not the chat's. Partials of module functions
+    (not closures) so that they can be pickled there."""
     language = current_language()
     title = _("Results of this chat — {date}") if private else _("Results of this group — {date}")
-
-    def voters(count: int) -> str:
-        with using_language(language):
-            return voters_text(count)
-
-    def share(value: float) -> str:
-        with using_language(language):
-            return format_share(value)
-
     return ChartLabels(
         title=title.format(date=format_long_date(day)),
         no_votes=_("No votes yet"),
-        voters=voters,
-        share=share,
+        voters=partial(voters_in, language),
+        share=partial(share_in, language),
     )
 
 
