@@ -30,14 +30,15 @@ def flood_limiter() -> AIORateLimiter:
     """Telegram's flood limits as leaky buckets that never exceed them in any time window.
 
     A bucket of capacity C that drains r per second lets C + r·T through in a window of T
-    seconds. Overall, 3 + 27/s stays within 30 messages in any second; per group, a burst of
-    7 (a whole /poll) plus 13 per minute stays within 20 in any minute. PTB's defaults
-    (30 per second, 20 per minute as buckets of that capacity) allow twice that in a window,
+    seconds. Overall, 2 + 25/s leaves 3 messages of the 30 allowed in any second for requests
+    that leave later than the limiter let them (a busy event loop, a full connection pool);
+    per group, a burst of 7 (a whole /poll) plus 13 per minute stays within 20 in any minute.
+    PTB's defaults (buckets of 30 per second and 20 per minute) allow twice that in a window,
     which Telegram answers with 429s during a digest fan-out.
     """
     return AIORateLimiter(
-        overall_max_rate=3,
-        overall_time_period=3 / 27,
+        overall_max_rate=2,
+        overall_time_period=2 / 25,
         group_max_rate=7,
         group_time_period=7 * 60 / 13,
         max_retries=3,
@@ -52,7 +53,7 @@ def build_application(settings: Settings) -> AgoraApp:
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .updater(None)  # polling is ours: see bot.polling
-        .connection_pool_size(16)
+        .connection_pool_size(64)  # digests go out concurrently: no queueing for a connection
     )
     if settings.rate_limit:
         # The builder's generics pin the limiter's argument type to None; AIORateLimiter's is int.
