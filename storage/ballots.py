@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ballot, PollTally, PostedPoll
+from storage.totals import QuestionKey, add_to_totals
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,15 @@ class AnswerBatch:
 async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
     poll_ids = {a.poll_id for a in answers}
     rows = await session.execute(
-        select(_polls.c.poll_id, _polls.c.option_ids).where(_polls.c.poll_id.in_(poll_ids))
+        select(
+            _polls.c.poll_id, _polls.c.option_ids, _polls.c.article_id, _polls.c.question_key
+        ).where(_polls.c.poll_id.in_(poll_ids))
     )
-    options_of: dict[str, list[str]] = {poll: list(ids) for poll, ids in rows}
+    options_of: dict[str, list[str]] = {}
+    question_of: dict[str, tuple[str, str]] = {}
+    for poll, ids, article, question in rows:
+        options_of[poll] = list(ids)
+        question_of[poll] = (article, question)
     for unknown in poll_ids - options_of.keys():
         log.info("ignoring answers to unknown poll %s", unknown)
     answers = [a for a in answers if a.poll_id in options_of]
@@ -151,3 +158,10 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
     counts = [{"b_poll": poll, "b_delta": delta} for poll, delta in voters.items() if delta]
     if counts:
         await session.execute(_ADD_TO_VOTERS, counts)
+    question_voters: Counter[QuestionKey] = Counter()
+    for poll, delta in voters.items():
+        question_voters[question_of[poll]] += delta
+    option_votes: Counter[tuple[str, str, int]] = Counter()
+    for (poll, index), delta in tally.items():
+        option_votes[(*question_of[poll], index)] += delta
+    await add_to_totals(session, question_voters, option_votes)

@@ -155,3 +155,25 @@ class SummaryPost(Base):
     )
     message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     article_id: Mapped[str] = mapped_column(String(64))
+
+
+class QuestionTotal(Base):
+    """Voters of one question of an article, all chats together (kept in step with the polls'
+    counts, so the all-chats results read a few rows whatever the number of chats)."""
+
+    __tablename__ = "question_totals"
+
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    voters: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OptionTotal(Base):
+    """Votes for one option of one question of an article, all chats together."""
+
+    __tablename__ = "option_totals"
+
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    option_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    votes: Mapped[int] = mapped_column(Integer, default=0)

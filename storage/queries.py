@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import BotState, Chat, PollTally, PostedPoll
+from storage.totals import add_to_totals, ensure_totals, read_totals
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,7 @@ async def record_posted_poll(
         )
     )
     await session.flush()  # the poll row first: the tallies refer to it
+    await ensure_totals(session, article_id, question_key, len(option_ids))
     session.add_all(
         PollTally(poll_id=poll_id, option_index=index, votes=0) for index in range(len(option_ids))
     )
@@ -113,14 +116,24 @@ async def record_poll_counts(
         return False
     if not poll.anonymous:
         return True  # ballots are the source of truth for named polls
+    question = (poll.article_id, poll.question_key)
+    voters: Counter[tuple[str, str]] = Counter({question: total_voters - poll.voter_count})
     poll.voter_count = total_voters
+    previous = dict(
+        (await session.execute(
+            select(PollTally.option_index, PollTally.votes).where(PollTally.poll_id == poll_id)
+        )).all()
+    )
+    votes: Counter[tuple[str, str, int]] = Counter()
     for index, pid in enumerate(poll.option_ids):
-        if pid in counts:
+        if pid in counts and counts[pid] != previous.get(index, 0):
+            votes[(*question, index)] = counts[pid] - previous.get(index, 0)
             await session.execute(
                 update(PollTally)
                 .where(PollTally.poll_id == poll_id, PollTally.option_index == index)
                 .values(votes=counts[pid])
             )
+    await add_to_totals(session, voters, votes)
     return True
 
 
@@ -137,6 +150,11 @@ async def article_results(
 ) -> dict[str, QuestionTally]:
     """Per question key: voters and votes per option, in one chat or (None) across all chats."""
     results: dict[str, QuestionTally] = {}
+    if chat_id is None:
+        voters_of, votes_of = await read_totals(session, article_id)
+        for key, count in voters_of.items():
+            results[key] = QuestionTally(count, votes_of.get(key, {}))
+        return results
     voters = select(PostedPoll.question_key, func.sum(PostedPoll.voter_count)).where(
         PostedPoll.article_id == article_id
     )

@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from bot.app import running
 from bot.scheduler import DIGESTS_KEY, DigestScheduler, system_clock
 from bot.settings import Settings
-from storage.models import Ballot, Chat, PollTally, PostedPoll, SentDigest
+from storage.models import (
+    Ballot,
+    Chat,
+    OptionTotal,
+    PollTally,
+    PostedPoll,
+    QuestionTotal,
+    SentDigest,
+)
 from tests.botapi.server import FakeBotAPI
 
 
@@ -86,7 +94,7 @@ class Agora:
 
     def new_messages(self) -> list[dict[str, Any]]:
         sent = self.api.sent()
-        new, self.seen = sent[self.seen:], len(sent)
+        new, self.seen = sent[self.seen :], len(sent)
         return new
 
     async def command(
@@ -139,3 +147,38 @@ async def start_agora(
             yield Agora(api, settings, engine, app, seen=len(api.sent()))
         finally:
             await engine.dispose()
+
+
+async def totals_match_tallies(engine: AsyncEngine) -> None:
+    """The all-chats totals equal the sums of every poll's own counts."""
+    async with AsyncSession(engine) as session:
+        sums = await session.execute(
+            select(
+                PostedPoll.article_id,
+                PostedPoll.question_key,
+                PollTally.option_index,
+                func.sum(PollTally.votes),
+            )
+            .join(PollTally, PollTally.poll_id == PostedPoll.poll_id)
+            .group_by(PostedPoll.article_id, PostedPoll.question_key, PollTally.option_index)
+        )
+        expected = {(a, q, i): int(v) for a, q, i, v in sums}
+        totals = await session.execute(
+            select(
+                OptionTotal.article_id,
+                OptionTotal.question_key,
+                OptionTotal.option_index,
+                OptionTotal.votes,
+            )
+        )
+        assert {(a, q, i): v for a, q, i, v in totals} == expected
+        voter_sums = await session.execute(
+            select(
+                PostedPoll.article_id, PostedPoll.question_key, func.sum(PostedPoll.voter_count)
+            ).group_by(PostedPoll.article_id, PostedPoll.question_key)
+        )
+        expected_voters = {(a, q): int(v) for a, q, v in voter_sums}
+        voters = await session.execute(
+            select(QuestionTotal.article_id, QuestionTotal.question_key, QuestionTotal.voters)
+        )
+        assert {(a, q): v for a, q, v in voters} == expected_voters

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Opinion
 from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.harness import Agora, totals_match_tallies
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 
@@ -294,6 +294,7 @@ async def test_forget_me_across_two_chats(agora: Agora, api: FakeBotAPI) -> None
     assert await agora.tallies(polls_second[0]["poll"]["id"]) == {0: 0, 1: 1, 2: 0, 3: 0, 4: 0}
     results = "\n".join(m["text"] for m in await agora.command(second, admin, "/resultats"))
     assert f"Ce groupe{NBSP}: 1 votant" in results
+    await totals_match_tallies(agora.engine)
     del no
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.harness import Agora, totals_match_tallies
 
 NBSP = "\u00a0"
 
@@ -90,6 +90,7 @@ async def test_votes_change_retract_and_count_once(agora: Agora, api: FakeBotAPI
     await agora.vote(opinion, voters[2], [])  # a retraction removes it
     assert await agora.tallies(opinion) == {0: 1, 1: 0, 2: 1, 3: 0, 4: 0}
     assert await agora.ballots(opinion) == {100: [2], 101: [0]}
+    await totals_match_tallies(agora.engine)
 
     await agora.vote(risks, voters[3], [0, 2, 5])
     await agora.vote(risks, voters[3], [2, 6])
@@ -176,6 +177,7 @@ async def test_anonymous_polls_follow_the_totals(agora: Agora, api: FakeBotAPI) 
     await agora.settle(api.vote(poll, api.user(302, "C"), [4]))
     assert await agora.tallies(poll) == {0: 0, 1: 2, 2: 0, 3: 0, 4: 1}
     assert await agora.ballots(poll) == {}  # nobody's answer is known, only the totals
+    await totals_match_tallies(agora.engine)
     results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
     assert f"66,7{NBSP}% (2)" in results
     assert "3 votants" in results

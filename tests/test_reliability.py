@@ -20,7 +20,7 @@ from bot.settings import Settings
 from storage.models import Ballot, PollTally
 from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
-from tests.harness import start_agora
+from tests.harness import start_agora, totals_match_tallies
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,6 +135,7 @@ async def test_sigkill_during_a_vote_storm_counts_every_vote_once(
         )
         tallies = {(poll_id, index): votes for poll_id, index, votes in rows if votes}
         ballots = await connection.scalar(select(func.count()).select_from(Ballot))
+    await totals_match_tallies(engine)
     await engine.dispose()
     assert tallies == dict(expected)
     assert ballots == sum(1 for choice in final.values() if choice)

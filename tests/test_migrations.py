@@ -1,0 +1,64 @@
+"""Schema migrations: an existing database keeps its data and gains the new tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import Connection, text
+
+from storage.db import alembic_config, create_engine, migrate
+from tests.harness import totals_match_tallies
+
+
+def upgrade_to(revision: str):
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    return run
+
+
+async def test_totals_are_filled_from_existing_polls(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade_to("0003"))
+        await connection.execute(
+            text(
+                "INSERT INTO chats (id, type, active, digest_enabled) "
+                "VALUES (-1, 'group', true, false), (-2, 'group', true, false)"
+            )
+        )
+        for chat, poll, voters, votes in ((-1, "p1", 3, (2, 1)), (-2, "p2", 4, (1, 3))):
+            await connection.execute(
+                text(
+                    "INSERT INTO posted_polls (poll_id, chat_id, message_id, article_id, "
+                    "question_key, language, anonymous, multiple, option_ids, voter_count, "
+                    "posted_at) VALUES (:poll, :chat, 1, 'a', 'q', 'fr', false, false, "
+                    '\'["x", "y"]\', :voters, :at)'
+                ),
+                {"poll": poll, "chat": chat, "voters": voters, "at": datetime.now(UTC)},
+            )
+            for index, count in enumerate(votes):
+                await connection.execute(
+                    text(
+                        "INSERT INTO poll_tallies (poll_id, option_index, votes) "
+                        "VALUES (:poll, :index, :count)"
+                    ),
+                    {"poll": poll, "index": index, "count": count},
+                )
+    await migrate(engine)
+    async with engine.connect() as connection:
+        voters = await connection.scalar(text("SELECT voters FROM question_totals"))
+        votes = dict(
+            (
+                await connection.execute(
+                    text("SELECT option_index, votes FROM option_totals ORDER BY option_index")
+                )
+            ).all()
+        )
+    assert voters == 7
+    assert votes == {0: 3, 1: 4}
+    await totals_match_tallies(engine)
+    await engine.dispose()
