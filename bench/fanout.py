@@ -40,6 +40,7 @@ from telegram import Bot
 from telegram.ext import JobQueue
 
 from bench.seed import (
+    ARTICLE_ID,
     TIMEZONE,
     chat_id,
     digest_time_passed,
@@ -54,6 +55,7 @@ from bot.services import Services
 from bot.settings import Settings
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import Chat, SentDigest
+from storage.queries import article_results
 from tests.botapi.server import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +65,7 @@ PER_CHAT_PER_MINUTE = 20
 DIGEST_MARK = "🗞"
 BASELINE_VOTES = 10_000
 COMPOSE_TARGET_MS = 50.0
+STALL = 60.0  # seconds without a message after which the fan-out is reported incomplete
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -75,6 +78,34 @@ def peak_rss_mib(pid: int) -> float:
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+class LoopLag:
+    """The longest the event loop (which also runs the local Bot API server) was late.
+
+    A stalled server answers a backlog of requests at once, as if they had been sent at once:
+    its 429 answers would then say nothing about the bot."""
+
+    def __init__(self, tick: float = 0.01) -> None:
+        self.tick = tick
+        self.recent = 0.0
+        self.worst = 0.0
+        self._task = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.tick)
+            late = time.perf_counter() - before - self.tick
+            self.recent = max(self.recent, late)
+            self.worst = max(self.worst, late)
+
+    def take(self) -> float:
+        recent, self.recent = self.recent, 0.0
+        return recent
+
+    def stop(self) -> None:
+        self._task.cancel()
 
 
 def sqlite_url(path: Path) -> str:
@@ -97,12 +128,17 @@ class Delivery:
     missing: int = 0
     recorded: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    server_lag: float = math.nan
     setup: float = 0.0
     complete: bool = False
 
     @property
     def minimum(self) -> float:
         return self.messages / GLOBAL_PER_SECOND
+
+    @property
+    def ratio(self) -> float:
+        return self.from_first / self.minimum if self.messages else math.nan
 
 
 async def deliver_all(chats: int, folder: Path, limit: float) -> Delivery:
@@ -135,6 +171,10 @@ async def deliver_all(chats: int, folder: Path, limit: float) -> Delivery:
         "PYTHONPATH": str(ROOT),
     }
     log_path = folder / "bot.log"
+    # The server shares this process: keep full collections of the setup's objects from
+    # stalling it mid-run (a stalled server answers a backlog at once, which looks like a burst).
+    gc.collect()
+    gc.freeze()
     result.setup = time.perf_counter() - started
     with log_path.open("wb") as log:
         start = time.perf_counter()
@@ -148,9 +188,10 @@ async def deliver_all(chats: int, folder: Path, limit: float) -> Delivery:
             stderr=log,
         )
         first: float | None = None
-        photos = 0
-        report = start + 10
+        photos = messages = 0
+        changed = report = start
         deadline = start + limit
+        lag = LoopLag()
         try:
             while True:
                 now = time.perf_counter()
@@ -159,6 +200,8 @@ async def deliver_all(chats: int, folder: Path, limit: float) -> Delivery:
                     for m in api.sent(method="sendMessage")
                 ):
                     first = now
+                if len(api.sent()) != messages:
+                    messages, changed = len(api.sent()), now
                 photos = len(api.sent(method="sendPhoto"))
                 if photos >= chats:
                     result.complete = True
@@ -169,22 +212,28 @@ async def deliver_all(chats: int, folder: Path, limit: float) -> Delivery:
                 if now > deadline:
                     print(f"delivery: timed out after {limit:.0f} s", flush=True)
                     break
-                if now >= report:
+                if first is not None and now - changed > STALL:
+                    print(f"delivery: nothing sent for {STALL:.0f} s, giving up", flush=True)
+                    break
+                if now - report >= 10:
                     report += 10
                     print(
                         f"  {now - start:6.0f} s: {photos:5,}/{chats:,} charts, "
-                        f"{len(api.sent()):6,} messages, 429 answers: {api.too_many_requests}",
+                        f"{messages:6,} messages, 429 answers: {api.too_many_requests}, "
+                        f"server loop lag up to {lag.take() * 1000:.0f} ms",
                         flush=True,
                     )
                 await asyncio.sleep(0.05 if first is None else 0.2)
-            end = time.perf_counter()
+            end = time.perf_counter() if result.complete else changed
             result.from_start = end - start
             result.from_first = end - (first if first is not None else start)
+            result.server_lag = lag.worst
             # A late second copy would show within moments: leave it the time to arrive.
             await asyncio.sleep(3)
             if process.returncode is None:
                 result.peak_rss_mib = peak_rss_mib(process.pid)
         finally:
+            lag.stop()
             if process.returncode is None:
                 process.terminate()
                 try:
@@ -221,13 +270,14 @@ def print_delivery(result: Delivery) -> None:
         f"delivery: {result.messages:,} messages ({result.photos:,} charts) in "
         f"{result.from_first:.1f} s from the first digest, {result.from_start:.1f} s from the "
         f"bot's start; minimum at {GLOBAL_PER_SECOND}/s {result.minimum:.1f} s, "
-        f"ratio {result.from_first / result.minimum:.2f}",
+        f"ratio {result.ratio:.2f}" + ("" if result.complete else " (INCOMPLETE)"),
         flush=True,
     )
     print(
         f"delivery: 429 answers {result.too_many_requests}, groups with two digests "
-        f"{result.duplicates}, without one {result.missing}, recorded {result.recorded}, "
-        f"peak RSS {result.peak_rss_mib:.0f} MiB",
+        f"{result.duplicates}, without one {result.missing}, without a chart "
+        f"{result.chats - result.photos}, recorded {result.recorded}, bot peak RSS "
+        f"{result.peak_rss_mib:.0f} MiB, server loop lag up to {result.server_lag * 1000:.0f} ms",
         flush=True,
     )
     if result.warnings:
@@ -252,6 +302,7 @@ class Digests:
     peak_kib: float = math.nan
     chart: list[float] = field(default_factory=list)
     png_bytes: int = 0
+    everywhere: list[float] = field(default_factory=list)
 
 
 async def open_digests(label: str, votes: int, chats: int, folder: Path) -> Digests:
@@ -305,6 +356,13 @@ async def measure(sets: list[Digests], chats: int, samples: int) -> None:
             for digests in sets:
                 seconds, _ = await compose(digests, chat, cold=cold)
                 (digests.cold if cold else digests.warm).append(seconds)
+    # The part of a cold compose that reads every chat's tallies (the all-chats numbers).
+    for _ in range(10):
+        for digests in sets:
+            async with digests.sessionmaker() as session, session.begin():
+                start = time.perf_counter()
+                await article_results(session, ARTICLE_ID)
+                digests.everywhere.append(time.perf_counter() - start)
     for digests in sets:
         gc.collect()
         tracemalloc.start()
@@ -345,7 +403,8 @@ def print_compute(big: Digests, baseline: Digests) -> None:
             f"compute: {digests.label:>4} ballots: compose cold {ms(digests.cold):6.1f} ms "
             f"(p95 {ms(digests.cold, 'p95'):6.1f}), warm {ms(digests.warm):6.1f} ms "
             f"(p95 {ms(digests.warm, 'p95'):6.1f}), peak {digests.peak_kib:7.0f} KiB, "
-            f"chart {ms(digests.chart):6.1f} ms ({digests.png_bytes / 1024:.0f} KiB PNG)",
+            f"chart {ms(digests.chart):6.1f} ms ({digests.png_bytes / 1024:.0f} KiB PNG), "
+            f"all-chats numbers alone {ms(digests.everywhere):6.1f} ms",
             flush=True,
         )
 
@@ -360,14 +419,16 @@ def summary(delivery: Delivery | None, sets: list[Digests] | None) -> str:
     ]
     if delivery is not None:
         d = delivery
+        done = "" if d.complete else f" (INCOMPLETE: {d.photos:,} charts)"
         rows += [
             f"| fan-out of {d.chats:,} digests ({d.messages:,} messages), from the first digest "
-            f"| {d.from_first:.1f} s | {d.minimum:.1f} s at {GLOBAL_PER_SECOND} msg/s "
-            f"| {d.from_first / d.minimum:.2f} | ≈ 1 |",
+            f"| {d.from_first:.1f} s{done} | {d.minimum:.1f} s at {GLOBAL_PER_SECOND} msg/s "
+            f"| {d.ratio:.2f} | ≈ 1 |",
             f"| same, from the bot's start | {d.from_start:.1f} s | {d.minimum:.1f} s "
-            f"| {d.from_start / d.minimum:.2f} | |",
+            f"| {d.from_start / d.minimum if d.messages else math.nan:.2f} | |",
             f"| 429 answers | {d.too_many_requests} | | | 0 |",
-            f"| groups with two digests / none | {d.duplicates} / {d.missing} | | | 0 / 0 |",
+            f"| groups with two digests / none / no chart | {d.duplicates} / {d.missing} / "
+            f"{d.chats - d.photos} | | | 0 / 0 / 0 |",
             f"| bot peak RSS | {d.peak_rss_mib:.0f} MiB | | | |",
         ]
     if sets is not None:
@@ -389,6 +450,12 @@ def summary(delivery: Delivery | None, sets: list[Digests] | None) -> str:
             row("compose, cold, p95", ms(big.cold, "p95"), ms(base.cold, "p95"), "ms"),
             row("compose, warm, median", ms(big.warm), ms(base.warm), "ms"),
             row("compose, warm, p95", ms(big.warm, "p95"), ms(base.warm, "p95"), "ms"),
+            row(
+                "all-chats numbers alone (part of cold)",
+                ms(big.everywhere),
+                ms(base.everywhere),
+                "ms",
+            ),
             row("compose, peak memory", big.peak_kib, base.peak_kib, "KiB", "≈ 1"),
             row("chart drawing, median of 10", ms(big.chart), ms(base.chart), "ms"),
         ]

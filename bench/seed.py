@@ -19,7 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content import Article, load_library
-from storage.models import Ballot, Chat, PollTally, PostedPoll
+from storage.models import Ballot, Chat, OptionTotal, PollTally, PostedPoll, QuestionTotal
 
 ARTICLE_ID = "openai-board-2023-11"
 TIMEZONE = "Europe/Paris"
@@ -200,9 +200,30 @@ async def seed(
         for poll in poll_rows
         for k in range(len(poll["option_ids"]))
     ]
+    # The all-chats totals the bot keeps beside the tallies (storage.totals).
+    question_rows = [
+        {
+            "article_id": ARTICLE_ID,
+            "question_key": question.key,
+            "voters": sum(voters(i, q) for i in range(chats)),
+        }
+        for q, question in enumerate(questions)
+    ]
+    option_rows = [
+        {
+            "article_id": ARTICLE_ID,
+            "question_key": question.key,
+            "option_index": k,
+            "votes": sum(tallies.get((poll_id(i, q), k), 0) for i in range(chats)),
+        }
+        for q, question in enumerate(questions)
+        for k in range(question.option_count)
+    ]
     async with engine.begin() as connection:
         for start in range(0, len(tally_rows), chunk):
             await connection.execute(insert(PollTally.__table__), tally_rows[start : start + chunk])
+        await connection.execute(insert(QuestionTotal.__table__), question_rows)
+        await connection.execute(insert(OptionTotal.__table__), option_rows)
     return Seeded(
         chats=chats,
         polls=len(poll_rows),
