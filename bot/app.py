@@ -97,6 +97,7 @@ async def running(
     try:
         yield app, poller
     finally:
+        app.bot_data[DIGESTS_KEY].stop()
         await poller.close()
         await app.stop()
         await app.shutdown()

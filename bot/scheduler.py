@@ -69,6 +69,7 @@ DIGESTS_KEY = "agora_digests"
 RETRY_DELAY = timedelta(minutes=5)
 MAX_RETRIES = 3
 CONCURRENT_DELIVERIES = 32
+DRAWING_THREADS = 2
 ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
 
 Clock = Callable[[], datetime]
@@ -120,6 +121,9 @@ class DigestScheduler:
         self._jobs = job_queue
         self.clock = clock
         self._slots = asyncio.Semaphore(CONCURRENT_DELIVERIES)
+        # Charts are drawn in threads; a few at a time bounds memory (each canvas is ~10 MB).
+        self._drawing = asyncio.Semaphore(DRAWING_THREADS)
+        self._stopping = False
         self._all_chats: dict[str, tuple[float, dict[str, QuestionTally]]] = {}
 
     @property
@@ -133,13 +137,14 @@ class DigestScheduler:
     # -- scheduling -------------------------------------------------------------------------
 
     def job(self, chat_id: int) -> Job[Any] | None:
-        jobs = self._jobs.get_jobs_by_name(f"{JOB_PREFIX}{chat_id}")
-        return jobs[0] if jobs else None
+        """The chat's daily job, looked up by its id (not by scanning every job's name)."""
+        scheduled = self._jobs.scheduler.get_job(f"{JOB_PREFIX}{chat_id}")
+        return Job.from_aps_job(scheduled) if scheduled is not None else None
 
     def arm(self, chat: Chat) -> None:
         """(Re)schedule the chat's daily digest from its settings, or unschedule it."""
-        self.disarm(chat.id)
         if not (chat.digest_enabled and chat.active):
+            self.disarm(chat.id)
             return
         at = chat_time(chat, self._settings).replace(tzinfo=chat_zone(chat, self._settings))
         self._jobs.run_daily(
@@ -147,14 +152,26 @@ class DigestScheduler:
             at,
             name=f"{JOB_PREFIX}{chat.id}",
             chat_id=chat.id,
-            # A job that runs late (busy loop, suspended machine) still runs; the record of
-            # sent digests keeps it to once a day.
-            job_kwargs={"misfire_grace_time": 6 * 3600, "coalesce": True},
+            job_kwargs={
+                # One job per chat, replaced in place when the settings change.
+                "id": f"{JOB_PREFIX}{chat.id}",
+                "replace_existing": True,
+                # A job that runs late (busy loop, suspended machine) still runs; the record
+                # of sent digests keeps it to once a day.
+                "misfire_grace_time": 6 * 3600,
+                "coalesce": True,
+            },
         )
 
     def disarm(self, chat_id: int) -> None:
-        for job in self._jobs.get_jobs_by_name(f"{JOB_PREFIX}{chat_id}"):
+        job = self.job(chat_id)
+        if job is not None:
             job.schedule_removal()
+
+    def stop(self) -> None:
+        """No new digest starts from now on (the bot is shutting down); one already recorded
+        finishes sending."""
+        self._stopping = True
 
     async def start(self) -> None:
         """Re-arm every subscribed chat from the database; then catch up on missed digests."""
@@ -250,7 +267,7 @@ class DigestScheduler:
         settings = self._settings
         async with self._services.sessionmaker() as session, session.begin():
             chat = await session.get(Chat, chat_id)
-            if chat is None or not chat.active:
+            if chat is None or not chat.active or self._stopping:
                 return Outcome.SKIPPED
             day = now.astimezone(chat_zone(chat, settings)).date()
             if daily and await has_daily_digest(session, chat.id, day):
@@ -280,7 +297,8 @@ class DigestScheduler:
             for part in parts[1:]:
                 await self._bot.send_message(target, part, parse_mode=ParseMode.HTML)
             if digest.chart is not None:
-                png = await asyncio.to_thread(render_chart, *digest.chart)
+                async with self._drawing:
+                    png = await asyncio.to_thread(render_chart, *digest.chart)
                 await self._bot.send_photo(target, png, caption=digest.caption)
         except Forbidden:
             log.info("chat %s blocked or removed the bot: its digests stop", target)
