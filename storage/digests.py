@@ -29,6 +29,14 @@ async def has_daily_digest(session: AsyncSession, chat_id: int, day: date) -> bo
     return found is not None
 
 
+async def daily_digests_since(session: AsyncSession, day: date) -> set[tuple[int, date]]:
+    """(chat, day) of every daily digest recorded for `day` or later."""
+    rows = await session.execute(
+        select(SentDigest.chat_id, SentDigest.daily_date).where(SentDigest.daily_date >= day)
+    )
+    return {(chat_id, daily) for chat_id, daily in rows if daily is not None}
+
+
 async def previous_digest(session: AsyncSession, chat_id: int) -> SentDigest | None:
     """The chat's latest digest that went out, to show what changed since."""
     return await session.scalar(
