@@ -86,10 +86,6 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 _ = gettext
 
 
-def locale() -> Locale:
-    return Locale.parse(_current.get())
-
-
 def format_number(value: int | float) -> str:
     """A number with the current locale's grouping ("1 234" in French, "1,234" in English)."""
     return str(format_decimal(value, locale=_current.get()))

@@ -54,11 +54,6 @@ class CommitThenAckPoller:
         self._committed = 0
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def committed(self) -> int:
-        """The id of the last update whose effects are committed."""
-        return self._committed
-
     def start(self) -> asyncio.Task[None]:
         """Run in a background task, which ends when stopped or if polling fails for good."""
         self._task = asyncio.create_task(self.run(), name="agora-poller")
