@@ -201,3 +201,27 @@ async def test_sigkill_right_after_a_digest_never_sends_it_twice(
     texts = [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
     assert len(texts) == 1
     assert len(api.sent(chat_id=group["id"], method="sendPhoto")) == 1
+
+
+async def test_updates_the_bot_does_not_handle_change_nothing(agora, api: FakeBotAPI) -> None:
+    alice = api.user(1001, "Alice", language_code="fr")
+    chat = api.private_chat(alice)
+    channel = {"id": -1009999, "type": "channel", "title": "Actu"}
+    odd = [
+        {"channel_post": {"message_id": 1, "date": 1_700_000_000, "chat": channel,
+                          "sender_chat": channel, "text": "/sondage"}},
+        {"inline_query": {"id": "42", "from": alice, "query": "openai", "offset": ""}},
+        {"message": {"message_id": 900, "date": 1_700_000_000, "chat": chat, "from": alice,
+                     "sticker": {"file_id": "s", "file_unique_id": "u", "type": "regular",
+                                 "width": 512, "height": 512, "is_animated": False,
+                                 "is_video": False}}},
+        {"message_reaction": {"chat": chat, "message_id": 900, "user": alice,
+                              "date": 1_700_000_000, "old_reaction": [],
+                              "new_reaction": [{"type": "emoji", "emoji": "👍"}]}},
+        {"some_future_update": {"anything": True}},
+    ]
+    ids = [api.push_update(update) for update in odd]
+    [answer] = await agora.command(chat, alice, "/aide")
+    assert "Commandes" in answer["text"]
+    assert api.acked_offset > ids[-1]
+    assert api.sent(chat_id=channel["id"]) == []
