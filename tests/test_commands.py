@@ -164,3 +164,15 @@ async def test_command_menus_are_registered_per_language(
                "forgetme", "articles", "article", "lang", "digest", "timezone"],
     }
     assert names == expected[language]
+
+
+async def test_only_admins_choose_a_group_article(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100610, "Club")
+    admin, member = api.user(2001, "Ada"), api.user(2002, "Max")
+    api.set_admin(group["id"], admin)
+    [refused] = await agora.command(group, member, "/article openai-board-2023-11")
+    assert refused["text"] == (
+        "Désolé, seuls les administrateurs du groupe peuvent changer d'article."
+    )
+    [chosen] = await agora.command(group, admin, "/article openai-board-2023-11")
+    assert chosen["text"].startswith("Cette conversation débat désormais de")
