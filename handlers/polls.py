@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import ReplyParameters, Update
 from telegram.ext import Application, ContextTypes, PollAnswerHandler, PollHandler
 
 from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
@@ -15,7 +15,7 @@ from bot.i18n import _, current_language
 from bot.transaction import current_unit, in_savepoint
 from handlers.common import command, current_article, is_admin, reply, stored_chat
 from storage.ballots import Answer
-from storage.queries import record_poll_counts, record_posted_poll
+from storage.queries import first_poll_message, record_poll_counts, record_posted_poll
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,15 @@ async def post_polls(
     anonymous = bool(arguments)
     chat = await stored_chat(session, update.effective_chat)
     article = current_article(context, chat)
+    first = await first_poll_message(session, chat.id, article.id)
+    if first is not None:
+        # A second set of polls would split the answers and count some people twice.
+        await update.effective_chat.send_message(
+            _("The polls of this article are already posted in this chat (here is the first "
+              "one). Results: /{results}").format(results=RESULTS.name(language)),
+            reply_parameters=ReplyParameters(first, allow_sending_without_reply=True),
+        )
+        return
     intro = (
         _("Anonymous polls: only the totals are counted.")
         if anonymous

@@ -137,6 +137,16 @@ async def record_poll_counts(
     return True
 
 
+async def first_poll_message(session: AsyncSession, chat_id: int, article_id: str) -> int | None:
+    """The message id of the first poll posted in the chat for the article, if any."""
+    return await session.scalar(
+        select(PostedPoll.message_id)
+        .where(PostedPoll.chat_id == chat_id, PostedPoll.article_id == article_id)
+        .order_by(PostedPoll.message_id)
+        .limit(1)
+    )
+
+
 @dataclass(slots=True)
 class QuestionTally:
     """Counts for one question, summed over the polls that asked it."""

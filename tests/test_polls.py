@@ -45,8 +45,19 @@ async def test_admin_posts_six_bilingual_polls(agora: Agora, api: FakeBotAPI) ->
     ]
     assert stored[0].option_ids == [o["persistent_id"] for o in polls[0]["options"]]
 
-    await agora.command(group, admin, "/lang en")
-    english = await post(agora, api, group, admin, "/poll")
+    # Posting them again would split the answers: the bot points to the first poll instead.
+    [pointer] = await agora.command(group, admin, "/sondage")
+    assert pointer["text"] == (
+        "Les sondages de cet article sont déjà publiés dans cette conversation (voici le "
+        "premier). Résultats\u00a0: /resultats"
+    )
+    assert pointer["reply_to_message"]["message_id"] == sent[1]["message_id"]
+    assert len(await agora.polls(group["id"])) == 6
+
+    english_group = api.group(-100108, "Debate")
+    api.set_admin(english_group["id"], admin)
+    await agora.command(english_group, admin, "/lang en")
+    english = await post(agora, api, english_group, admin, "/poll")
     assert english[0]["poll"]["question"] == "What is your view on the matter?"
     assert english[0]["poll"]["options"][-1]["text"] == "No opinion"
 
