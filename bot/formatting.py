@@ -32,37 +32,31 @@ def split_blocks(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]
     A block too long on its own is cut at line ends, then at spaces, never inside a word
     (unless a single word is longer than the limit).
     """
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        for piece in _fit(block, limit):
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = piece
-    if current:
-        messages.append(current)
-    return messages
+    return _pack([piece for block in blocks for piece in _fit(block, limit)], "\n\n", limit)
 
 
 def _fit(block: str, limit: int) -> list[str]:
+    """The block as pieces of at most `limit` characters, cut at the coarsest separator."""
     if len(block) <= limit:
         return [block]
     for separator in ("\n", " "):
         if separator in block:
-            pieces: list[str] = []
-            current = ""
-            for part in block.split(separator):
-                for chunk in _fit(part, limit):
-                    candidate = f"{current}{separator}{chunk}" if current else chunk
-                    if len(candidate) <= limit:
-                        current = candidate
-                    else:
-                        pieces.append(current)
-                        current = chunk
-            if current:
-                pieces.append(current)
-            return pieces
+            parts = [chunk for part in block.split(separator) for chunk in _fit(part, limit)]
+            return _pack(parts, separator, limit)
     return [block[i : i + limit] for i in range(0, len(block), limit)]
+
+
+def _pack(pieces: list[str], separator: str, limit: int) -> list[str]:
+    """Greedily join consecutive pieces with `separator` while they fit in `limit`."""
+    packed: list[str] = []
+    current = ""
+    for piece in pieces:
+        candidate = f"{current}{separator}{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            packed.append(current)
+            current = piece
+    if current:
+        packed.append(current)
+    return packed
