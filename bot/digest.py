@@ -50,24 +50,12 @@ def to_numbers(chat: dict[str, QuestionTally], everywhere: dict[str, QuestionTal
     return {"chat": scope(chat), "all": scope(everywhere)}
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    voters: int
-    votes: dict[int, int]
-
-    @classmethod
-    def read(cls, numbers: Numbers | None, scope: str, key: str) -> Scope | None:
-        if not numbers or key not in numbers.get(scope, {}):
-            return None
-        entry = numbers[scope][key]
-        return cls(int(entry["voters"]), {int(i): int(v) for i, v in entry["votes"].items()})
-
-    def share(self, index: int) -> float:
-        return self.votes.get(index, 0) / self.voters if self.voters else 0.0
-
-    def ranking(self) -> list[int]:
-        """Options with votes, most chosen first (ties: the article's order)."""
-        return sorted((i for i, v in self.votes.items() if v), key=lambda i: (-self.votes[i], i))
+def read_tally(numbers: Numbers | None, scope: str, key: str) -> QuestionTally | None:
+    """One question's counts as a stored digest recorded them (`to_numbers`), if there."""
+    if not numbers or key not in numbers.get(scope, {}):
+        return None
+    entry = numbers[scope][key]
+    return QuestionTally(int(entry["voters"]), {int(i): int(v) for i, v in entry["votes"].items()})
 
 
 def has_votes(numbers: Numbers) -> bool:
@@ -80,7 +68,7 @@ def signed_points(points: float) -> str:
     return ngettext("{value} pt", "{value} pts", 2 if abs(points) >= 2 else 1).format(value=value)
 
 
-def voters_change(now: Scope, before: Scope | None) -> str:
+def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
     voters = voters_text(now.voters)
     if before is None:
         return voters
@@ -90,7 +78,7 @@ def voters_change(now: Scope, before: Scope | None) -> str:
     )
 
 
-def leader_line(question: Question, now: Scope, before: Scope | None) -> str:
+def leader_line(question: Question, now: QuestionTally, before: QuestionTally | None) -> str:
     language = current_language()
     ranking = now.ranking()
     if not ranking:
@@ -106,13 +94,13 @@ def question_block(
     number: int, question: Question, numbers: Numbers, previous: Numbers | None, private: bool
 ) -> str:
     language = current_language()
-    here = Scope.read(numbers, "chat", question.key) or Scope(0, {})
-    everywhere = Scope.read(numbers, "all", question.key) or Scope(0, {})
+    here = read_tally(numbers, "chat", question.key) or QuestionTally()
+    everywhere = read_tally(numbers, "all", question.key) or QuestionTally()
     scope = _("This chat") if private else _("This group")
     lines = [
         f"<b>{number}. {escape(question.text[language])}</b>",
         _("{scope}: {voters}").format(
-            scope=scope, voters=voters_change(here, Scope.read(previous, "chat", question.key))
+            scope=scope, voters=voters_change(here, read_tally(previous, "chat", question.key))
         ),
     ]
     for index in here.ranking()[:LEADING_OPTIONS]:
@@ -120,19 +108,19 @@ def question_block(
         option = escape(question.options[language][index])
         lines.append(f"<code>{bar(share)}</code> {format_share(share)} ({count}) {option}")
     if here.voters:
-        lines.append(leader_line(question, here, Scope.read(previous, "chat", question.key)))
+        lines.append(leader_line(question, here, read_tally(previous, "chat", question.key)))
     lines.append(
         "<i>{}</i>".format(
             _("{scope}: {voters}").format(
                 scope=_("All chats"),
-                voters=voters_change(everywhere, Scope.read(previous, "all", question.key)),
+                voters=voters_change(everywhere, read_tally(previous, "all", question.key)),
             )
         )
     )
     if everywhere.voters:
         lines.append(
             "<i>{}</i>".format(
-                leader_line(question, everywhere, Scope.read(previous, "all", question.key))
+                leader_line(question, everywhere, read_tally(previous, "all", question.key))
             )
         )
     return "\n".join(lines)
@@ -211,7 +199,7 @@ def chart_questions(article: Article, numbers: Numbers) -> list[ChartQuestion]:
     language = current_language()
     charts = []
     for question in article.questions:
-        here = Scope.read(numbers, "chat", question.key) or Scope(0, {})
+        here = read_tally(numbers, "chat", question.key) or QuestionTally()
         options = question.options[language]
         charts.append(
             ChartQuestion(

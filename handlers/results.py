@@ -17,9 +17,7 @@ from storage.queries import QuestionTally, article_results
 
 
 def share_text(tally: QuestionTally, index: int) -> str:
-    votes = tally.votes.get(index, 0)
-    share = votes / tally.voters if tally.voters else 0.0
-    return f"{format_share(share)} ({format_number(votes)})"
+    return f"{format_share(tally.share(index))} ({format_number(tally.votes.get(index, 0))})"
 
 
 def question_block(
@@ -42,7 +40,7 @@ def question_block(
             "<i>{}</i>".format(_("Several answers allowed: shares add up to more than 100%."))
         )
     for index, option in enumerate(question.options[language]):
-        share = here.votes.get(index, 0) / here.voters if here.voters else 0.0
+        share = here.share(index)
         lines.append(escape(option))
         lines.append(
             "<code>{bar}</code> {here} · {everywhere}".format(

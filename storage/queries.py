@@ -154,6 +154,14 @@ class QuestionTally:
     voters: int = 0
     votes: dict[int, int] = field(default_factory=dict)
 
+    def share(self, index: int) -> float:
+        """The option's share of voters (multiple answers can make shares add up past 1)."""
+        return self.votes.get(index, 0) / self.voters if self.voters else 0.0
+
+    def ranking(self) -> list[int]:
+        """Options with votes, most chosen first (ties: the article's order)."""
+        return sorted((i for i, v in self.votes.items() if v), key=lambda i: (-self.votes[i], i))
+
 
 async def article_results(
     session: AsyncSession, article_id: str, chat_id: int | None = None
