@@ -56,9 +56,8 @@ async def claim_digest(
     started_at: datetime,
     numbers: dict[str, Any],
 ) -> SentDigest | None:
-    """Record a digest about to be sent; None if that day's daily digest is already recorded."""
-    if daily and await has_daily_digest(session, chat_id, local_date):
-        return None
+    """Record a digest about to be sent; None if that day's daily digest is already recorded
+    (the unique (chat, daily date) pair decides, so two deliveries cannot both claim it)."""
     record = SentDigest(
         chat_id=chat_id,
         local_date=local_date,

@@ -361,3 +361,23 @@ async def test_fan_out_stays_within_telegram_limits(
         assert {outcome.value for outcome in outcomes} == {"sent"}
         assert api.too_many_requests == 0
         assert len(api.sent(method="sendMessage")) == before + 45
+
+
+async def test_a_day_can_be_claimed_only_once(agora: Agora, api: FakeBotAPI) -> None:
+    from datetime import date
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.digests import claim_digest
+
+    group, _ = await subscribed_group(agora, api)
+    day, now = date(2026, 11, 26), datetime(2026, 11, 26, 8, tzinfo=UTC)
+    claims = []
+    for _attempt in range(2):
+        async with AsyncSession(agora.engine) as session, session.begin():
+            claims.append(await claim_digest(
+                session, chat_id=group["id"], local_date=day, daily=True, started_at=now,
+                numbers={},
+            ))
+    assert claims[0] is not None
+    assert claims[1] is None
