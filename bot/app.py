@@ -1,4 +1,10 @@
-"""Assembling and running the Application: services, handlers, command menus, polling."""
+"""Assembling and running the Application: services, handlers, command menus, polling.
+
+The path of an update: bot.polling fetches a batch; bot.lanes handles it, chats in parallel,
+each update in one short transaction (bot.transaction) in which handlers/ decide, write and
+queue their messages (bot.outbox → storage.outbox); bot.sender then makes the calls, within
+Telegram's limits. Digests (bot.scheduler) queue theirs the same way.
+"""
 
 from __future__ import annotations
 
@@ -10,55 +16,38 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 import handlers
+from bot.admins import AdminCache
 from bot.commands import all_menus
 from bot.content import Library, load_library
+from bot.digest import draw_chart
+from bot.lanes import Dispatcher
 from bot.polling import CommitThenAckPoller
 from bot.scheduler import DIGESTS_KEY, Clock, DigestScheduler, system_clock
+from bot.sender import FloodLimits, Sender
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
-from storage.db import create_engine, create_sessionmaker, migrate
+from bot.transaction import Work
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 AgoraApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-def flood_limiter() -> AIORateLimiter:
-    """Telegram's flood limits as leaky buckets that never exceed them in any time window.
-
-    A bucket of capacity C that drains r per second lets C + r·T through in a window of T
-    seconds. Overall, 2 + 25/s leaves 3 messages of the 30 allowed in any second for requests
-    that leave later than the limiter let them (a busy event loop, a full connection pool);
-    per group, a burst of 7 (a whole /poll) plus 13 per minute stays within 20 in any minute.
-    PTB's defaults (buckets of 30 per second and 20 per minute) allow twice that in a window,
-    which Telegram answers with 429s during a digest fan-out.
-    """
-    return AIORateLimiter(
-        overall_max_rate=2,
-        overall_time_period=2 / 25,
-        group_max_rate=7,
-        group_time_period=7 * 60 / 13,
-        max_retries=3,
-    )
-
-
 def build_application(settings: Settings) -> AgoraApp:
     """The Application with every handler; services are attached by `start_services`."""
-    builder = (
+    app = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .updater(None)  # polling is ours: see bot.polling
-        .connection_pool_size(64)  # digests go out concurrently: no queueing for a connection
+        .connection_pool_size(64)  # the sender keeps many calls in flight
+        .build()
     )
-    if settings.rate_limit:
-        # The builder's generics pin the limiter's argument type to None; AIORateLimiter's is int.
-        builder = builder.rate_limiter(flood_limiter())  # type: ignore[arg-type]
-    app = builder.build()
     handlers.register(app)
     return app
 
@@ -67,13 +56,20 @@ async def start_services(
     app: AgoraApp, settings: Settings, library: Library, clock: Clock
 ) -> Services:
     """Open the database, migrate it, and publish the bot's command menus."""
-    engine = create_engine(settings.database_url)
-    await migrate(engine)
-    found = Services(settings, library, engine, create_sessionmaker(engine))
+    database = Database(settings.database_url)
+    await database.migrate()
+    limits = FloodLimits() if settings.rate_limit else None
+    sender = Sender(app.bot, database, limits=limits, draw=draw_chart)
+    found = Services(
+        settings, library, database, Work(database, sender.notify), sender, AdminCache()
+    )
     app.bot_data[SERVICES_KEY] = found
     if app.job_queue is None:
         raise RuntimeError("python-telegram-bot's job-queue extra is missing")
-    app.bot_data[DIGESTS_KEY] = DigestScheduler(found, app.bot, app.job_queue, clock)
+    scheduler = DigestScheduler(found, app.job_queue, clock)
+    sender.on_blocked = scheduler.disarm
+    sender.on_migrated = scheduler.moved
+    app.bot_data[DIGESTS_KEY] = scheduler
     for language, commands in all_menus().items():
         menu = [BotCommand(name, description) for name, description in commands]
         await app.bot.set_my_commands(menu, language_code=language)
@@ -86,22 +82,25 @@ async def start_services(
 async def running(
     settings: Settings, library: Library | None = None, clock: Clock = system_clock
 ) -> AsyncIterator[tuple[AgoraApp, CommitThenAckPoller]]:
-    """Start the bot and its digest schedule; the caller starts the poller. On exit, drain
-    the batch in hand and stop."""
+    """Start the bot, its sender and its digest schedule; the caller starts the poller. On
+    exit, finish the batch and the calls in hand, and stop."""
     app = build_application(settings)
     await app.initialize()
     found = await start_services(app, settings, library or load_library(), clock)
     await app.start()
+    await found.sender.start()
     await app.bot_data[DIGESTS_KEY].start()
-    poller = CommitThenAckPoller(app, found.sessionmaker)
+    dispatcher = Dispatcher(app, found.work, found.admins)
+    poller = CommitThenAckPoller(app, found.database, dispatcher)
     try:
         yield app, poller
     finally:
         app.bot_data[DIGESTS_KEY].stop()
         await poller.close()
+        await found.sender.stop()
         await app.stop()
         await app.shutdown()
-        await found.engine.dispose()
+        await found.database.dispose()
 
 
 async def serve(settings: Settings) -> None:

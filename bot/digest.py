@@ -6,14 +6,14 @@ are stored with each digest so the next one can show what changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from functools import partial
 from typing import Any
 
 from babel.numbers import format_decimal
 
-from bot.chart import ChartLabels, ChartQuestion
+from bot.chart import ChartLabels, ChartQuestion, render_chart
 from bot.commands import POLL, RESULTS
 from bot.content import Article, Question
 from bot.formatting import bar, escape, voters_text
@@ -234,6 +234,23 @@ def chart_labels(day: date, private: bool) -> ChartLabels:
         voters=partial(voters_in, language),
         share=partial(share_in, language),
     )
+
+
+def chart_spec(article: Article, numbers: Numbers, day: date, private: bool) -> dict[str, Any]:
+    """The chart as JSON, stored in the outbox and drawn (`draw_chart`) just before sending."""
+    return {
+        "language": current_language(),
+        "day": day.isoformat(),
+        "private": private,
+        "questions": [asdict(question) for question in chart_questions(article, numbers)],
+    }
+
+
+def draw_chart(spec: dict[str, Any]) -> bytes:
+    """The PNG of a chart described by `chart_spec`."""
+    with using_language(spec["language"]):
+        labels = chart_labels(date.fromisoformat(spec["day"]), spec["private"])
+    return render_chart([ChartQuestion(**question) for question in spec["questions"]], labels)
 
 
 def caption(day: date, private: bool) -> str:

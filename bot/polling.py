@@ -1,34 +1,39 @@
 """Long polling that acknowledges an update only after its effects are committed.
 
 python-telegram-bot's Updater moves the getUpdates offset as soon as updates are queued, so a
-crash loses them. Here each batch is fetched, processed inside one unit of work whose commit
-also records the batch's last update id, and only then is the offset moved. After a crash
-Telegram redelivers what was not acknowledged; updates at or below the committed id are
-skipped, so handling a redelivered update is harmless.
+crash loses them. Here each batch is fetched and handed to the per-chat lanes (bot.lanes),
+which commit each update in its own short transaction; once all of them have committed, the
+batch's last update id is recorded and only then is the offset moved. After a crash Telegram
+redelivers what was not acknowledged; updates recorded as handled, or at or below the
+recorded id, are skipped, so handling a redelivered update is harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
-from telegram.warnings import PTBUserWarning
 
-from bot.transaction import unit_of_work
-from storage.queries import LAST_UPDATE_ID, get_state, set_state
+from bot.lanes import Dispatcher
+from bot.sender import quiet_raw_calls
+from storage.db import Database
+from storage.queries import LAST_UPDATE_ID, acknowledge_updates, get_state
 
 log = logging.getLogger(__name__)
 
 LONG_POLL_SECONDS = 25
+
+
+class BatchNotSettled(Exception):
+    """Some updates of the batch could not be committed: it is fetched again."""
+
 BATCH_SIZE = 100
 
 
@@ -38,17 +43,17 @@ class CommitThenAckPoller:
     def __init__(
         self,
         application: Application[Any, Any, Any, Any, Any, Any],
-        sessionmaker: async_sessionmaker[AsyncSession],
+        database: Database,
+        dispatcher: Dispatcher,
         *,
         long_poll_seconds: int = LONG_POLL_SECONDS,
     ) -> None:
         # We call getUpdates through do_api_request on purpose, to parse each update on its
-        # own (one unreadable update must not block the batch); PTB warns about that use.
-        warnings.filterwarnings(
-            "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
-        )
+        # own (one unreadable update must not block the batch).
+        quiet_raw_calls()
         self._app = application
-        self._sessionmaker = sessionmaker
+        self._database = database
+        self._dispatcher = dispatcher
         self._long_poll = long_poll_seconds
         self._stopping = asyncio.Event()
         self._committed = 0
@@ -70,7 +75,7 @@ class CommitThenAckPoller:
             await self._task
 
     async def run(self) -> None:
-        async with self._sessionmaker() as session:
+        async with self._database.read() as session:
             self._committed = await get_state(session, LAST_UPDATE_ID) or 0
         log.info("polling for updates after #%d", self._committed)
         failures = 0
@@ -85,7 +90,7 @@ class CommitThenAckPoller:
             except RetryAfter as exc:
                 wait = exc.retry_after
                 await self._pause(wait.total_seconds() if isinstance(wait, timedelta) else wait)
-            except (TelegramError, SQLAlchemyError, OSError) as exc:
+            except (TelegramError, SQLAlchemyError, OSError, BatchNotSettled) as exc:
                 # Nothing of the batch was acknowledged: it comes back on the next fetch.
                 failures += 1
                 log.warning("batch failed (%s: %s); retrying", type(exc).__name__, exc)
@@ -121,19 +126,19 @@ class CommitThenAckPoller:
         return result if isinstance(result, list) else []
 
     async def _process(self, raw: list[dict[str, Any]]) -> None:
-        last = self._committed
-        async with unit_of_work(self._sessionmaker) as unit:
-            for item in raw:
-                update_id = item.get("update_id")
-                if not isinstance(update_id, int) or update_id <= self._committed:
-                    continue  # already committed before a restart: skip the redelivery
-                last = max(last, update_id)
-                update = self._parse(item)
-                if update is not None:
-                    await self._app.process_update(update)
-            if last > self._committed:
-                await set_state(unit.session, LAST_UPDATE_ID, last)
-        self._committed = last
+        batch = []
+        for item in raw:
+            update_id = item.get("update_id")
+            if isinstance(update_id, int) and update_id > self._committed:
+                batch.append((update_id, self._parse(item)))
+            # else: acknowledged before a restart; Telegram sends it again, we skip it
+        if batch and not await self._dispatcher.handle(batch):
+            raise BatchNotSettled
+        last = max([self._committed, *(update_id for update_id, _ in batch)])
+        if last > self._committed:
+            async with self._database.transaction() as session:
+                await acknowledge_updates(session, last)
+            self._committed = last
 
     def _parse(self, item: dict[str, Any]) -> Update | None:
         try:

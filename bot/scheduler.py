@@ -5,10 +5,11 @@ cron trigger in the chat's time zone, so 09:00 stays 09:00 across daylight-savin
 Settings changes re-arm the job at once; start-up re-arms every job from the database and
 sends, once, a digest missed while the bot was down earlier the same local day.
 
-Delivery records the digest (chat, local date, numbers) and commits before the first message
-goes out; the unique (chat, daily date) pair makes a second daily delivery impossible, even
-after a crash right after sending. A digest none of whose messages went out is forgotten and
-retried a little later.
+Delivery records the digest (chat, local date, numbers) and queues its messages in the
+outbox in one transaction; the unique (chat, daily date) pair makes a second daily digest
+impossible. The sender (bot.sender) delivers the messages after every answer to a person,
+retries them through network failures and 429s, and marks the digest sent (or failed, when
+the chat blocked the bot) once its last message is out.
 """
 
 from __future__ import annotations
@@ -24,12 +25,10 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot
-from telegram.constants import ChatType, ParseMode
-from telegram.error import ChatMigrated, Forbidden, TelegramError
+from telegram.constants import ChatType
 from telegram.ext import CallbackContext, Job, JobQueue
 
-from bot.chart import ChartLabels, ChartQuestion, render_chart
+from bot import outbox
 from bot.content import Library
 from bot.digest import (
     EXCERPTS,
@@ -37,25 +36,20 @@ from bot.digest import (
     Numbers,
     OpinionNews,
     caption,
-    chart_labels,
-    chart_questions,
+    chart_spec,
     digest_blocks,
     has_votes,
     to_numbers,
 )
 from bot.formatting import split_blocks
 from bot.i18n import using_language
+from bot.outbox import Priority
 from bot.services import Services
 from bot.settings import Settings
 from storage.digests import (
-    FAILED,
-    SENT,
     claim_digest,
     daily_digests_since,
-    finish_digest,
-    forget_digest,
     has_daily_digest,
-    migrate_chat,
     previous_digest,
     subscribed_chats,
 )
@@ -67,10 +61,7 @@ log = logging.getLogger(__name__)
 
 JOB_PREFIX = "digest:"
 DIGESTS_KEY = "agora_digests"
-RETRY_DELAY = timedelta(minutes=5)
-MAX_RETRIES = 3
-CONCURRENT_DELIVERIES = 32
-DRAWING_THREADS = 2
+CONCURRENT_DELIVERIES = 2  # digests composed at once (short transactions, no network)
 ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
 
 Clock = Callable[[], datetime]
@@ -81,11 +72,9 @@ def system_clock() -> datetime:
 
 
 class Outcome(enum.Enum):
-    SENT = "sent"
+    QUEUED = "queued"
     ALREADY_SENT = "already sent"
     SKIPPED = "skipped"
-    FORBIDDEN = "forbidden"
-    FAILED = "failed"
 
 
 def chat_zone(chat: Chat, settings: Settings) -> ZoneInfo:
@@ -107,23 +96,18 @@ def chat_language(chat: Chat, settings: Settings) -> str:
 class ComposedDigest:
     numbers: Numbers
     parts: list[str]
-    chart: tuple[list[ChartQuestion], ChartLabels] | None
+    chart: dict[str, Any] | None  # see bot.digest.chart_spec
     caption: str
 
 
 class DigestScheduler:
     """Arms, re-arms and runs the daily digest jobs."""
 
-    def __init__(
-        self, services: Services, bot: Bot, job_queue: JobQueue[Any], clock: Clock
-    ) -> None:
+    def __init__(self, services: Services, job_queue: JobQueue[Any], clock: Clock) -> None:
         self._services = services
-        self._bot = bot
         self._jobs = job_queue
         self.clock = clock
         self._slots = asyncio.Semaphore(CONCURRENT_DELIVERIES)
-        # Charts are drawn in threads; a few at a time bounds memory (each canvas is ~10 MB).
-        self._drawing = asyncio.Semaphore(DRAWING_THREADS)
         self._stopping = False
         self._all_chats: dict[str, tuple[float, dict[str, QuestionTally]]] = {}
 
@@ -176,7 +160,7 @@ class DigestScheduler:
 
     async def start(self) -> None:
         """Re-arm every subscribed chat from the database; then catch up on missed digests."""
-        async with self._services.sessionmaker() as session:
+        async with self._services.database.read() as session:
             chats = await subscribed_chats(session)
         for chat in chats:
             self.arm(chat)
@@ -189,6 +173,16 @@ class DigestScheduler:
             self._on_demand, when=0, name=f"digest-now:{chat_id}", chat_id=chat_id
         )
 
+    def next_time(self, chat: Chat) -> datetime:
+        """When the chat's next daily digest is due, in its time zone."""
+        zone = chat_zone(chat, self._settings)
+        now = self.clock().astimezone(zone)
+        at = chat_time(chat, self._settings)
+        due = datetime.combine(now.date(), at, tzinfo=zone)
+        if due <= now:
+            due = datetime.combine(now.date() + timedelta(days=1), at, tzinfo=zone)
+        return due
+
     def due_today(self, chat: Chat, now: datetime) -> bool:
         """Whether the chat's digest time has passed today, in its own time zone."""
         local = now.astimezone(chat_zone(chat, self._settings))
@@ -196,7 +190,7 @@ class DigestScheduler:
 
     async def _catch_up(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
         now = self.clock()
-        async with self._services.sessionmaker() as session:
+        async with self._services.database.read() as session:
             chats = await subscribed_chats(session)
             # One query for all: local days differ by at most one around the world.
             sent = await daily_digests_since(session, (now - timedelta(days=1)).date())
@@ -219,12 +213,6 @@ class DigestScheduler:
         job = cast(Job[Any], context.job)
         if job.chat_id is not None:
             await self.deliver(job.chat_id, daily=False)
-
-    async def _retry(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
-        job = cast(Job[Any], context.job)
-        attempt = cast(int, job.data)
-        if job.chat_id is not None:
-            await self.deliver(job.chat_id, daily=True, attempt=attempt)
 
     # -- delivery ---------------------------------------------------------------------------
 
@@ -257,24 +245,23 @@ class DigestScheduler:
                     article, numbers, previous.numbers if previous else None, day, private, news
                 )
             )
-            chart = None
-            if has_votes(numbers):
-                chart = (chart_questions(article, numbers), chart_labels(day, private))
+            chart = chart_spec(article, numbers, day, private) if has_votes(numbers) else None
             return ComposedDigest(numbers, parts, chart, caption(day, private))
 
-    async def deliver(self, chat_id: int, *, daily: bool, attempt: int = 0) -> Outcome:
-        """Compose, record and send one chat's digest."""
+    async def deliver(self, chat_id: int, *, daily: bool) -> Outcome:
+        """Compose one chat's digest, record it and queue its messages, in one transaction;
+        the sender delivers them (after answers to people) and marks the digest sent."""
         async with self._slots:
-            return await self._deliver(chat_id, daily=daily, attempt=attempt)
+            return await self._deliver(chat_id, daily=daily)
 
-    async def _deliver(self, chat_id: int, *, daily: bool, attempt: int) -> Outcome:
+    async def _deliver(self, chat_id: int, *, daily: bool) -> Outcome:
         now = self.clock()
-        settings = self._settings
-        async with self._services.sessionmaker() as session, session.begin():
+        async with self._services.work.unit() as unit:
+            session = unit.session
             chat = await session.get(Chat, chat_id)
             if chat is None or not chat.active or self._stopping:
                 return Outcome.SKIPPED
-            day = now.astimezone(chat_zone(chat, settings)).date()
+            day = now.astimezone(chat_zone(chat, self._settings)).date()
             if daily and await has_daily_digest(session, chat.id, day):
                 return Outcome.ALREADY_SENT
             digest = await self.compose(session, chat, day)
@@ -288,75 +275,21 @@ class DigestScheduler:
             )
             if record is None:
                 return Outcome.ALREADY_SENT
-            digest_id = record.id
-        parts = digest.parts
-        # The record is committed: from here on, this digest is never sent twice.
-        target, sent_any = chat_id, False
-        try:
-            try:
-                await self._bot.send_message(target, parts[0], parse_mode=ParseMode.HTML)
-            except ChatMigrated as exc:  # the group became a supergroup: follow it
-                target = await self._migrate(chat_id, int(exc.new_chat_id))
-                await self._bot.send_message(target, parts[0], parse_mode=ParseMode.HTML)
-            sent_any = True
-            for part in parts[1:]:
-                await self._bot.send_message(target, part, parse_mode=ParseMode.HTML)
+            # The record commits with the messages: this digest is never queued twice.
+            count = len(digest.parts) + (digest.chart is not None)
+            for index, part in enumerate(digest.parts):
+                effect = {"kind": "digest", "digest_id": record.id, "last": index == count - 1}
+                outbox.send_text(chat.id, part, priority=Priority.DIGEST, effect=effect)
             if digest.chart is not None:
-                async with self._drawing:
-                    png = await asyncio.to_thread(render_chart, *digest.chart)
-                await self._bot.send_photo(target, png, caption=digest.caption)
-        except Forbidden:
-            log.info("chat %s blocked or removed the bot: its digests stop", target)
-            await self._finish(digest_id, FAILED, deactivate=target)
-            return Outcome.FORBIDDEN
-        except TelegramError as exc:
-            log.warning("digest for chat %s failed (%s: %s)", target, type(exc).__name__, exc)
-            if sent_any:
-                await self._finish(digest_id, FAILED)
-            else:
-                await self._forget_and_retry(digest_id, target, daily, attempt)
-            return Outcome.FAILED
-        await self._finish(digest_id, SENT, sent_at=self.clock())
-        return Outcome.SENT
+                effect = {"kind": "digest", "digest_id": record.id, "last": True}
+                outbox.send_chart(chat.id, digest.chart, digest.caption, effect=effect)
+        return Outcome.QUEUED
 
-    async def _finish(
-        self,
-        digest_id: int,
-        status: str,
-        *,
-        sent_at: datetime | None = None,
-        deactivate: int | None = None,
-    ) -> None:
-        async with self._services.sessionmaker() as session, session.begin():
-            await finish_digest(session, digest_id, status, sent_at)
-            if deactivate is not None:
-                chat = await session.get(Chat, deactivate)
-                if chat is not None:
-                    chat.active = False
-        if deactivate is not None:
-            self.disarm(deactivate)
-
-    async def _forget_and_retry(
-        self, digest_id: int, chat_id: int, daily: bool, attempt: int
-    ) -> None:
-        async with self._services.sessionmaker() as session, session.begin():
-            await forget_digest(session, digest_id)
-        if daily and attempt < MAX_RETRIES:
-            self._jobs.run_once(
-                self._retry,
-                when=RETRY_DELAY,
-                name=f"digest-retry:{chat_id}",
-                chat_id=chat_id,
-                data=attempt + 1,
-            )
-
-    async def _migrate(self, old_id: int, new_id: int) -> int:
-        async with self._services.sessionmaker() as session, session.begin():
-            chat = await migrate_chat(session, old_id, new_id)
+    def moved(self, old_id: int, chat: Chat | None) -> None:
+        """A group became a supergroup (`chat`, None if already moved): follow it."""
         self.disarm(old_id)
         if chat is not None:
             self.arm(chat)
-        return new_id
 
 
 def digests(context: CallbackContext[Any, Any, Any, Any]) -> DigestScheduler:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import CallbackContext
 
+from bot.admins import AdminCache
 from bot.content import Library
+from bot.sender import Sender
 from bot.settings import Settings
+from bot.transaction import Work
+from storage.db import Database
 
 SERVICES_KEY = "agora"
 
@@ -18,8 +21,10 @@ SERVICES_KEY = "agora"
 class Services:
     settings: Settings
     library: Library
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    database: Database
+    work: Work
+    sender: Sender
+    admins: AdminCache
 
 
 def services(context: CallbackContext[Any, Any, Any, Any]) -> Services:

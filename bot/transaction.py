@@ -1,10 +1,10 @@
-"""The unit of work: one database transaction per batch of updates, one savepoint per update.
+"""The unit of work: one short transaction that decides, writes, and queues what to send.
 
-The poller opens a unit of work for each batch it fetched. Handlers run inside a savepoint of
-it (a failing handler undoes only its own changes), except poll answers, which are collected
-and applied in bulk (see storage.ballots) before any other handler runs and before the commit.
-The commit also records the id of the batch's last update, and only then does the next
-getUpdates offset tell Telegram to forget the batch.
+Each update (and each digest) is handled inside a unit of work: its handler reads what the
+decision needs, writes the effects, and queues the Telegram calls to make in the outbox
+(bot.outbox), all in one database transaction with no network call inside. Only once the
+transaction has committed is the sender told about the queued calls and are in-memory
+effects (a digest job re-armed) applied; a rolled-back unit leaves no trace anywhere.
 """
 
 from __future__ import annotations
@@ -16,34 +16,62 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.ballots import AnswerBatch
+from storage.db import Database
+from storage.models import OutboxMessage
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class UnitOfWork:
     session: AsyncSession
     answers: AnswerBatch = field(default_factory=AnswerBatch)
+    queued: list[OutboxMessage] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Set by the error handler when a handler of this update failed: the unit is rolled back.
+    failure: BaseException | None = None
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the transaction has committed (never if it rolls back)."""
+        self.after_commit.append(action)
 
 
 _unit: ContextVar[UnitOfWork | None] = ContextVar("agora_unit_of_work", default=None)
 
 
-@asynccontextmanager
-async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[UnitOfWork]:
-    """Open a session and make it current; apply pending answers and commit at the end."""
-    async with sessionmaker() as session, session.begin():
-        unit = UnitOfWork(session)
-        token = _unit.set(unit)
-        try:
-            yield unit
-            await unit.answers.apply(session)
-        finally:
-            _unit.reset(token)
+class Work:
+    """Opens units of work on the database and hands what they queued to the sender."""
+
+    def __init__(
+        self, database: Database, notify: Callable[[list[OutboxMessage]], None]
+    ) -> None:
+        self.database = database
+        self._notify = notify
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work made current; committed on exit, rolled back on an exception."""
+        async with self.database.transaction() as session:
+            unit = UnitOfWork(session)
+            token = _unit.set(unit)
+            try:
+                yield unit
+                await unit.answers.apply(session)
+                await session.flush()
+            finally:
+                _unit.reset(token)
+        if unit.queued:
+            self._notify(unit.queued)
+        for action in unit.after_commit:
+            action()
+
+
+def active_unit() -> UnitOfWork | None:
+    return _unit.get()
 
 
 def current_unit() -> UnitOfWork:
@@ -57,16 +85,15 @@ def current_session() -> AsyncSession:
     return current_unit().session
 
 
-def in_savepoint(
+def with_session(
     handler: Callable[Concatenate[AsyncSession, P], Coroutine[Any, Any, R]],
 ) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Run `handler(session, ...)` in a savepoint, after the answers collected so far."""
+    """Run `handler(session, ...)` in the current unit, after the answers collected so far."""
 
     @functools.wraps(handler)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         unit = current_unit()
         await unit.answers.apply(unit.session)
-        async with unit.session.begin_nested():
-            return await handler(unit.session, *args, **kwargs)
+        return await handler(unit.session, *args, **kwargs)
 
     return wrapper

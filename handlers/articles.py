@@ -10,11 +10,11 @@ from bot.commands import ARTICLE, ARTICLES, SUMMARY
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_long_date
 from bot.services import services
-from bot.transaction import in_savepoint
+from bot.transaction import with_session
 from handlers.common import command, current_article, is_admin, reply, stored_chat
 
 
-@in_savepoint
+@with_session
 async def list_articles(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -29,10 +29,10 @@ async def list_articles(
         title, day = escape(article.title[language]), format_long_date(article.source_date)
         lines.append(f"• <code>{escape(article.id)}</code> — {title} ({day}){marker}")
     lines += ["", _("Choose one with /{article} <id>.").format(article=ARTICLE.name(language))]
-    await reply(update, "\n".join(lines).replace("<id>", "&lt;id&gt;"))
+    reply(update, "\n".join(lines).replace("<id>", "&lt;id&gt;"))
 
 
-@in_savepoint
+@with_session
 async def choose_article(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -41,7 +41,7 @@ async def choose_article(
     language = current_language()
     chat = await stored_chat(session, update.effective_chat)
     if not context.args:
-        await reply(
+        reply(
             update,
             _("The current article is “{title}”. To change it: /{article} <id> (see /{articles}).")
             .format(
@@ -52,12 +52,12 @@ async def choose_article(
             .replace("<id>", "&lt;id&gt;"),
         )
         return
-    if not await is_admin(update, context):
-        await reply(update, _("Sorry, only the group's administrators can change the article."))
+    if not is_admin(update, context):
+        reply(update, _("Sorry, only the group's administrators can change the article."))
         return
     article = services(context).library.get(context.args[0].strip().lower())
     if article is None:
-        await reply(
+        reply(
             update,
             _("There is no article “{id}”. See the list with /{articles}.").format(
                 id=escape(context.args[0][:64]), articles=ARTICLES.name(language)
@@ -65,7 +65,7 @@ async def choose_article(
         )
         return
     chat.article_id = article.id
-    await reply(
+    reply(
         update,
         _("This chat now discusses “{title}”. Read the summary with /{summary}.").format(
             title=escape(article.title[language]), summary=SUMMARY.name(language)

@@ -1,30 +1,29 @@
-"""What every handler needs: the chat's language and article, rights checks, replies."""
+"""What every handler needs: the chat's language and article, rights checks, replies.
+
+Replies are queued in the outbox (bot.outbox) within the update's transaction; the sender
+delivers them once it has committed.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import CommandHandler, ContextTypes, filters
 
+from bot import outbox
 from bot.content import Article
 from bot.formatting import split_blocks
 from bot.i18n import normalize_language, set_language
 from bot.scheduler import digests
 from bot.services import services
-from bot.transaction import current_session
-from storage.models import Chat
+from bot.transaction import current_unit
+from storage.models import Chat, OutboxMessage
 from storage.queries import ensure_chat, get_chat
-
-log = logging.getLogger(__name__)
-
-ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
 
 async def resolve_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -36,8 +35,9 @@ async def resolve_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         user_language = None
         if chat.type == ChatType.PRIVATE and user is not None:
             user_language = normalize_language(user.language_code)
+        unit = current_unit()
         stored, reactivated = await ensure_chat(
-            current_session(),
+            unit.session,
             chat.id,
             chat.type,
             chat.title,
@@ -46,7 +46,8 @@ async def resolve_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         language = stored.language or user_language or language
         if reactivated:
-            digests(context).arm(stored)
+            scheduler = digests(context)
+            unit.on_commit(lambda: scheduler.arm(stored))
     set_language(language)
 
 
@@ -64,8 +65,9 @@ def current_article(context: ContextTypes.DEFAULT_TYPE, chat: Chat) -> Article:
     return library.get(chat.article_id) or library.newest
 
 
-async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Whether the sender may change the chat's settings: anyone in private, admins in groups."""
+def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the sender may change the chat's settings: anyone in private, admins in groups
+    (from the cached list of the group's administrators: see bot.admins)."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat is None or chat.type == ChatType.PRIVATE:
         return True
@@ -74,44 +76,49 @@ async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         return message.sender_chat.id == chat.id
     if user is None:
         return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
-    return member.status in ADMIN_STATUSES
+    return services(context).admins.check(chat.id, user.id)
 
 
-async def reply(
-    update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
+def thread_of(update: Update) -> int | None:
+    """The forum topic the update came from, where the answer must go too."""
+    message = update.effective_message
+    return message.message_thread_id if message is not None and message.is_topic_message else None
+
+
+def reply(
+    update: Update,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    effect: dict[str, Any] | None = None,
+) -> list[OutboxMessage]:
     """Answer in the update's chat with HTML text, split over several messages if needed."""
-    return await reply_blocks(update, [text], reply_markup)
+    return reply_blocks(update, [text], reply_markup, effect=effect)
 
 
-async def reply_blocks(
-    update: Update, blocks: Iterable[str], reply_markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
-    """Send blocks packed into as few messages as Telegram's limit allows; a keyboard goes
+def reply_blocks(
+    update: Update,
+    blocks: Iterable[str],
+    reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    effect: dict[str, Any] | None = None,
+) -> list[OutboxMessage]:
+    """Queue blocks packed into as few messages as Telegram's limit allows; a keyboard goes
     with the last one. In a forum topic, the answer stays in the topic."""
-    chat, message = update.effective_chat, update.effective_message
+    chat = update.effective_chat
     if chat is None:
-        return None
-    thread = message.message_thread_id if message is not None and message.is_topic_message else None
-    sent: Message | None = None
+        return []
     parts = split_blocks(blocks)
-    for index, part in enumerate(parts):
-        sent = await chat.send_message(
+    return [
+        outbox.send_text(
+            chat.id,
             part,
-            parse_mode=ParseMode.HTML,
-            message_thread_id=thread,
+            thread=thread_of(update),
             reply_markup=reply_markup if index == len(parts) - 1 else None,
+            effect=effect,
         )
-    return sent
-
-
-async def safe_reply(update: Update, text: str) -> None:
-    """Like `reply`, for error paths: a failure to answer is logged, not raised."""
-    try:
-        await reply(update, text)
-    except TelegramError as exc:
-        log.warning("could not answer update %s (%s)", update.update_id, type(exc).__name__)
+        for index, part in enumerate(parts)
+    ]
 
 
 def command(
@@ -119,3 +126,22 @@ def command(
 ) -> CommandHandler[Any, None]:
     """A command handler for new messages only: editing an old command does not run it again."""
     return CommandHandler(names, callback, filters=filters.UpdateType.MESSAGE)
+
+
+def answer_query(update: Update, text: str | None = None, *, show_alert: bool = False) -> None:
+    """Answer the button press of a callback query (a notice, or an alert)."""
+    query = update.callback_query
+    assert query is not None
+    chat = update.effective_chat
+    lane = chat.id if chat is not None else query.from_user.id
+    outbox.answer_callback(lane, query.id, text, show_alert=show_alert)
+
+
+def edit_query_message(
+    update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the text of the message whose button was pressed."""
+    query = update.callback_query
+    assert query is not None
+    if query.message is not None:
+        outbox.edit_text(query.message.chat.id, query.message.message_id, text, reply_markup)

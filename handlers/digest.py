@@ -15,7 +15,7 @@ from bot.formatting import escape
 from bot.i18n import _, current_language
 from bot.scheduler import chat_time, chat_zone, digests
 from bot.services import services
-from bot.transaction import in_savepoint
+from bot.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat
 from storage.models import Chat
 
@@ -46,12 +46,8 @@ def status_text(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
     text = _("Daily digest: <b>on</b>, every day at {time} ({zone}).").format(
         time=at, zone=escape(zone)
     )
-    job = digests(context).job(chat.id)
-    if job is not None and job.next_t is not None:
-        upcoming = format_datetime(
-            job.next_t.astimezone(chat_zone(chat, settings)), format="full", locale=language
-        )
-        text += "\n" + _("Next one: {when}.").format(when=upcoming)
+    upcoming = format_datetime(digests(context).next_time(chat), format="full", locale=language)
+    text += "\n" + _("Next one: {when}.").format(when=upcoming)
     return text + "\n" + _(
         "Change: /{digest} off · /{digest} HH:MM · /{digest} now · /{timezone} <zone>"
     ).format(digest=DIGEST.name(language), timezone=TIMEZONE.name(language)).replace(
@@ -59,7 +55,7 @@ def status_text(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
     )
 
 
-@in_savepoint
+@with_session
 async def digest_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -68,12 +64,12 @@ async def digest_command(
     chat = await stored_chat(session, update.effective_chat)
     language = current_language()
     if not context.args:
-        await reply(update, status_text(chat, context))
+        reply(update, status_text(chat, context))
         return
     word = context.args[0].strip().lower()
     new_time = parse_time(word)
     if word not in DIGEST_ON | DIGEST_OFF | DIGEST_NOW and new_time is None:
-        await reply(
+        reply(
             update,
             _(
                 "“{value}” is not understood. Use /{digest} on, /{digest} off, /{digest} now, "
@@ -81,12 +77,12 @@ async def digest_command(
             ).format(value=escape(word[:32]), digest=DIGEST.name(language)),
         )
         return
-    if not await is_admin(update, context):
-        await reply(update, _("Sorry, only the group's administrators can change the digest."))
+    if not is_admin(update, context):
+        reply(update, _("Sorry, only the group's administrators can change the digest."))
         return
     scheduler = digests(context)
     if word in DIGEST_NOW:
-        scheduler.send_now(chat.id)
+        current_unit().on_commit(lambda: scheduler.send_now(chat.id))
         return
     if word in DIGEST_OFF:
         chat.digest_enabled = False
@@ -94,11 +90,11 @@ async def digest_command(
         chat.digest_enabled = True
         if new_time is not None:
             chat.digest_time = new_time
-    scheduler.arm(chat)
-    await reply(update, status_text(chat, context))
+    current_unit().on_commit(lambda: scheduler.arm(chat))
+    reply(update, status_text(chat, context))
 
 
-@in_savepoint
+@with_session
 async def timezone_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -112,7 +108,7 @@ async def timezone_command(
         now = format_datetime(
             digests(context).clock(), format="short", tzinfo=zone, locale=language
         )
-        await reply(
+        reply(
             update,
             _("Time zone: {zone} (it is {now} there). Change it with /{timezone} Europe/Paris.")
             .format(zone=escape(zone.key), now=now, timezone=TIMEZONE.name(language)),
@@ -122,7 +118,7 @@ async def timezone_command(
     try:
         zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        await reply(
+        reply(
             update,
             _(
                 "“{zone}” is not a time zone I know. Use an IANA name such as Europe/Paris, "
@@ -130,12 +126,13 @@ async def timezone_command(
             ).format(zone=escape(name[:64])),
         )
         return
-    if not await is_admin(update, context):
-        await reply(update, _("Sorry, only the group's administrators can change the digest."))
+    if not is_admin(update, context):
+        reply(update, _("Sorry, only the group's administrators can change the digest."))
         return
     chat.timezone = zone.key
-    digests(context).arm(chat)
-    await reply(update, status_text(chat, context))
+    scheduler = digests(context)
+    current_unit().on_commit(lambda: scheduler.arm(chat))
+    reply(update, status_text(chat, context))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from babel.dates import format_datetime, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot import outbox
 from bot.callbacks import Callback, decode, encode
 from bot.commands import DELETE, EXPORT, FORGETME, OPINION, OPINIONS, SUMMARY
 from bot.content import Article
@@ -22,8 +22,17 @@ from bot.formatting import escape
 from bot.i18n import _, current_language, ngettext
 from bot.scheduler import chat_zone
 from bot.services import services
-from bot.transaction import current_unit, in_savepoint
-from handlers.common import command, current_article, is_admin, reply, stored_chat
+from bot.transaction import current_unit, with_session
+from handlers.common import (
+    answer_query,
+    command,
+    current_article,
+    edit_query_message,
+    is_admin,
+    reply,
+    stored_chat,
+    thread_of,
+)
 from storage.ballots import Answer
 from storage.models import Chat, Opinion
 from storage.opinions import (
@@ -66,13 +75,13 @@ def opinion_text(message: Message) -> str:
     return text.strip()
 
 
-async def check_text(update: Update, text: str) -> bool:
+def check_text(update: Update, text: str) -> bool:
     """Whether the text can be an opinion; if not, say why."""
     if len(text) < MIN_LENGTH:
-        await reply(update, _("An opinion needs at least {min} characters.").format(min=MIN_LENGTH))
+        reply(update, _("An opinion needs at least {min} characters.").format(min=MIN_LENGTH))
         return False
     if len(text) > MAX_LENGTH:
-        await reply(
+        reply(
             update,
             _(
                 "An opinion is limited to {max} characters (yours has {length}). Please shorten it."
@@ -82,15 +91,17 @@ async def check_text(update: Update, text: str) -> bool:
     return True
 
 
-async def acknowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def acknowledge(update: Update) -> None:
     """A reaction on the author's message; a short reply if reactions are not possible."""
     message = update.effective_message
     assert message is not None
-    try:
-        await context.bot.set_message_reaction(message.chat_id, message.message_id, REACTION)
-    except TelegramError as exc:
-        log.info("reaction refused (%s); answering instead", type(exc).__name__)
-        await reply(update, _("Thank you, your opinion is recorded."))
+    thanks = _("Thank you, your opinion is recorded.")
+    outbox.react(
+        message.chat_id,
+        message.message_id,
+        REACTION,
+        fallback=outbox.text_payload(thanks, thread=thread_of(update)),
+    )
 
 
 async def record(
@@ -102,7 +113,7 @@ async def record(
     if user is None:
         return
     text = opinion_text(message)
-    if not await check_text(update, text):
+    if not check_text(update, text):
         return
     chat = await stored_chat(session, update.effective_chat)
     if await opinion_by_message(session, chat.id, message.message_id) is not None:
@@ -110,7 +121,7 @@ async def record(
     recent = await recent_opinions(session, chat.id, user.id, message.date - RATE_WINDOW)
     if len(recent) >= RATE_COUNT:
         again = recent[-RATE_COUNT] + RATE_WINDOW
-        await reply(
+        reply(
             update,
             _(
                 "You have shared {count} opinions in the last 10 minutes. You can post again "
@@ -131,10 +142,10 @@ async def record(
             created_at=message.date,
         ),
     )
-    await acknowledge(update, context)
+    acknowledge(update)
 
 
-@in_savepoint
+@with_session
 async def reply_to_bot(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -149,7 +160,7 @@ async def reply_to_bot(
     if target is None:
         if message.chat.type == ChatType.PRIVATE:
             language = current_language()
-            await reply(
+            reply(
                 update,
                 _(
                     "To give your opinion, reply to a poll or to the summary (/{summary}), or "
@@ -160,7 +171,7 @@ async def reply_to_bot(
     await record(session, update, context, target)
 
 
-@in_savepoint
+@with_session
 async def opinion_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -175,7 +186,7 @@ async def opinion_command(
     await record(session, update, context, Target(current_article(context, chat).id, None))
 
 
-@in_savepoint
+@with_session
 async def opinions_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -183,7 +194,7 @@ async def opinions_command(
     await send_listing(session, update, context, page=0)
 
 
-@in_savepoint
+@with_session
 async def opinion_edited(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -194,7 +205,7 @@ async def opinion_edited(
     if opinion is None:
         return
     text = opinion_text(message)
-    if not await check_text(update, text):
+    if not check_text(update, text):
         return
     opinion.text = text
     opinion.edited_at = message.edit_date or datetime.now(UTC)
@@ -279,10 +290,10 @@ async def send_listing(
     assert update.effective_chat is not None
     chat = await stored_chat(session, update.effective_chat)
     text, keyboard, _pages = await listing(session, context, chat, page)
-    await reply(update, text, reply_markup=keyboard)
+    reply(update, text, reply_markup=keyboard)
 
 
-@in_savepoint
+@with_session
 async def listing_page(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -292,24 +303,24 @@ async def listing_page(
     fields = decode(Callback.OPINIONS, query.data, 2)
     chat = await stored_chat(session, update.effective_chat) if update.effective_chat else None
     if fields is None or chat is None or not fields[1].isdigit():
-        await query.answer(_("This button is no longer valid."))
+        answer_query(update, _("This button is no longer valid."))
         return
     article_id, page = fields[0], int(fields[1])
     if article_id != current_article(context, chat).id:
-        await query.answer(_("This button is no longer valid."))
+        answer_query(update, _("This button is no longer valid."))
         return
     text, keyboard, pages = await listing(session, context, chat, page)
     if page >= pages:
-        await query.answer(_("This button is no longer valid."))
+        answer_query(update, _("This button is no longer valid."))
         return
-    await query.answer()
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    answer_query(update)
+    edit_query_message(update, text, keyboard)
 
 
 # -- moderation ----------------------------------------------------------------------------
 
 
-@in_savepoint
+@with_session
 async def delete_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -325,7 +336,7 @@ async def delete_command(
     elif message.reply_to_message is not None:
         opinion = await opinion_by_message(session, chat.id, message.reply_to_message.message_id)
     if opinion is None:
-        await reply(
+        reply(
             update,
             _(
                 "Reply with /{delete} to the opinion to remove, or give its number from "
@@ -334,26 +345,26 @@ async def delete_command(
         )
         return
     is_author = user is not None and user.id == opinion.user_id
-    if not is_author and not await is_admin(update, context):
-        await reply(
+    if not is_author and not is_admin(update, context):
+        reply(
             update, _("Only the group's administrators or its author can remove an opinion.")
         )
         return
     await session.delete(opinion)
-    await reply(update, _("Opinion #{id} removed.").format(id=opinion.id))
+    reply(update, _("Opinion #{id} removed.").format(id=opinion.id))
 
 
 # -- export --------------------------------------------------------------------------------
 
 
-@in_savepoint
+@with_session
 async def export_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
     """Send this chat's results and opinions as a CSV file (admins only in groups)."""
     assert update.effective_chat is not None
-    if not await is_admin(update, context):
-        await reply(update, _("Sorry, only the group's administrators can export the results."))
+    if not is_admin(update, context):
+        reply(update, _("Sorry, only the group's administrators can export the results."))
         return
     chat = await stored_chat(session, update.effective_chat)
     article = current_article(context, chat)
@@ -425,11 +436,12 @@ async def export_command(
             ]
         )
     day = datetime.now(UTC).astimezone(chat_zone(chat, services(context).settings)).date()
-    await context.bot.send_document(
+    outbox.send_document(
         chat.id,
         buffer.getvalue().encode("utf-8-sig"),
-        filename=f"agora-{article.id}-{day.isoformat()}.csv",
-        caption=_("Results and opinions — {title}").format(title=article.title[language]),
+        f"agora-{article.id}-{day.isoformat()}.csv",
+        _("Results and opinions — {title}").format(title=article.title[language]),
+        thread=thread_of(update),
     )
 
 
@@ -441,7 +453,7 @@ def _iso(moment: datetime, chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> st
 # -- forget me -----------------------------------------------------------------------------
 
 
-@in_savepoint
+@with_session
 async def forget_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -462,7 +474,7 @@ async def forget_command(
             ]
         ]
     )
-    await reply(
+    reply(
         update,
         _("This deletes all your votes and opinions, in every chat. Are you sure, {name}?").format(
             name=escape(user.first_name)
@@ -471,7 +483,7 @@ async def forget_command(
     )
 
 
-@in_savepoint
+@with_session
 async def forget_button(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -480,14 +492,14 @@ async def forget_button(
     assert query is not None
     fields = decode(Callback.FORGET, query.data, 2)
     if fields is None or not fields[0].isdigit() or fields[1] not in {"yes", "no"}:
-        await query.answer(_("This button is no longer valid."))
+        answer_query(update, _("This button is no longer valid."))
         return
     if int(fields[0]) != query.from_user.id:
-        await query.answer(_("Only the person who asked can answer this."), show_alert=True)
+        answer_query(update, _("Only the person who asked can answer this."), show_alert=True)
         return
     if fields[1] == "no":
-        await query.answer()
-        await query.edit_message_text(_("Nothing was deleted."))
+        answer_query(update)
+        edit_query_message(update, _("Nothing was deleted."))
         return
     unit = current_unit()
     polls = await user_ballots(session, query.from_user.id)
@@ -496,8 +508,8 @@ async def forget_button(
         unit.answers.add(Answer(poll_id, query.from_user.id, (), (), now))
     await unit.answers.apply(session)
     opinions = await delete_user_opinions(session, query.from_user.id)
-    await query.answer()
-    await query.edit_message_text(
+    answer_query(update)
+    edit_query_message(update, 
         _("Done: {votes} and {opinions} deleted.").format(
             votes=ngettext("{count} vote", "{count} votes", len(polls)).format(count=len(polls)),
             opinions=ngettext("{count} opinion", "{count} opinions", opinions).format(

@@ -6,11 +6,18 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.commands import HELP
 from bot.i18n import _, current_language
-from handlers.common import safe_reply
+from bot.transaction import active_unit
+from handlers.common import reply
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +30,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     command = message.text.split()[0]
     addressed = "@" in command and command.split("@", 1)[1].lower() == context.bot.username.lower()
     if update.effective_chat.type == ChatType.PRIVATE or addressed:
-        await safe_reply(
+        reply(
             update,
             _("I don't know that command. See /{help} for the list.").format(
                 help=HELP.name(current_language())
@@ -33,18 +40,21 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a private chat, answer free text with a pointer to the commands."""
-    await safe_reply(
+    reply(
         update,
         _("I answer commands: see /{help}.").format(help=HELP.name(current_language())),
     )
 
 
 async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log a handler's failure and tell the user, in their language, that it did not work."""
-    update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed", update_id, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_message is not None:
-        await safe_reply(update, _("Sorry, something went wrong. Please try again later."))
+    """Hand a handler's failure to the update's unit of work, which rolls back and tells the
+    user (see bot.lanes); an error outside any update (a job) is logged."""
+    unit = active_unit()
+    if unit is None or not isinstance(update, Update):
+        log.error("job failed", exc_info=context.error)
+        return
+    unit.failure = context.error
+    raise ApplicationHandlerStop
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

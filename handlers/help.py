@@ -38,7 +38,7 @@ def help_text() -> str:
 
 async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explain the bot and list its commands."""
-    await reply(update, help_text())
+    reply(update, help_text())
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -10,8 +10,15 @@ from bot.callbacks import Callback, decode, encode
 from bot.commands import HELP, LANG
 from bot.formatting import escape
 from bot.i18n import LANGUAGES, _, current_language, normalize_language, set_language
-from bot.transaction import in_savepoint
-from handlers.common import command, is_admin, reply, stored_chat
+from bot.transaction import with_session
+from handlers.common import (
+    answer_query,
+    command,
+    edit_query_message,
+    is_admin,
+    reply,
+    stored_chat,
+)
 
 LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "en": "🇬🇧 English"}
 
@@ -36,18 +43,18 @@ def confirmation() -> str:
     )
 
 
-@in_savepoint
+@with_session
 async def language_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
     """Offer a keyboard, or set the language given as argument (admins only in groups)."""
     assert update.effective_chat is not None
     if not context.args:
-        await reply(update, _("Choose the language of this chat:"), reply_markup=keyboard())
+        reply(update, _("Choose the language of this chat:"), reply_markup=keyboard())
         return
     code = context.args[0].strip().lower()
     if code not in LANGUAGES:
-        await reply(
+        reply(
             update,
             _(
                 "“{code}” is not a supported language. Use /{lang} fr (français) or /{lang} en "
@@ -55,16 +62,16 @@ async def language_command(
             ).format(code=escape(code[:16]), lang=LANG.name(current_language())),
         )
         return
-    if not await is_admin(update, context):
-        await reply(update, _("Sorry, only the group's administrators can change the language."))
+    if not is_admin(update, context):
+        reply(update, _("Sorry, only the group's administrators can change the language."))
         return
     chat = await stored_chat(session, update.effective_chat)
     chat.language = code
     set_language(code)
-    await reply(update, confirmation())
+    reply(update, confirmation())
 
 
-@in_savepoint
+@with_session
 async def language_button(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -74,18 +81,18 @@ async def language_button(
     fields = decode(Callback.LANGUAGE, query.data, 1)
     code = normalize_language(fields[0]) if fields else None
     if code is None or update.effective_chat is None:
-        await query.answer(_("This button is no longer valid."))
+        answer_query(update, _("This button is no longer valid."))
         return
-    if not await is_admin(update, context):
-        await query.answer(
+    if not is_admin(update, context):
+        answer_query(update, 
             _("Sorry, only the group's administrators can change the language."), show_alert=True
         )
         return
     chat = await stored_chat(session, update.effective_chat)
     chat.language = code
     set_language(code)
-    await query.answer()
-    await query.edit_message_text(confirmation())
+    answer_query(update)
+    edit_query_message(update, confirmation())
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

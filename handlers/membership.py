@@ -12,7 +12,8 @@ from telegram.ext import Application, ChatMemberHandler, ContextTypes, MessageHa
 from bot.commands import DIGEST, SUMMARY
 from bot.i18n import _, current_language
 from bot.scheduler import digests
-from bot.transaction import in_savepoint
+from bot.services import services
+from bot.transaction import current_unit, with_session
 from handlers.common import reply, stored_chat
 from storage.digests import migrate_chat
 
@@ -30,7 +31,7 @@ def greeting() -> str:
     ).format(summary=SUMMARY.name(language), digest=DIGEST.name(language))
 
 
-@in_savepoint
+@with_session
 async def membership_changed(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -40,16 +41,18 @@ async def membership_changed(
     chat = await stored_chat(session, change.chat)
     was_in = change.old_chat_member.status in PRESENT
     is_in = change.new_chat_member.status in PRESENT
+    scheduler = digests(context)
+    services(context).admins.forget(chat.id)  # the bot's own rights changed
     if is_in and not was_in:
         if change.chat.type != ChatType.PRIVATE:
-            await reply(update, greeting())
-        digests(context).arm(chat)
+            reply(update, greeting())
+        current_unit().on_commit(lambda: scheduler.arm(chat))
     elif was_in and not is_in:
         chat.active = False
-        digests(context).disarm(chat.id)
+        current_unit().on_commit(lambda: scheduler.disarm(chat.id))
 
 
-@in_savepoint
+@with_session
 async def chat_migrated(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -65,10 +68,18 @@ async def chat_migrated(
     chat = await migrate_chat(session, old, new)
     if chat is not None:
         log.info("chat %s became supergroup %s", old, new)
-        digests(context).disarm(old)
-        digests(context).arm(chat)
+        scheduler = digests(context)
+        current_unit().on_commit(lambda: scheduler.moved(old, chat))
+
+
+async def members_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone's rights in a group changed: its administrators are fetched again when needed."""
+    change = update.chat_member
+    assert change is not None
+    services(context).admins.forget(change.chat.id)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(ChatMemberHandler(members_changed, ChatMemberHandler.CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))

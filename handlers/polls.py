@@ -6,21 +6,23 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import ReplyParameters, Update
+from telegram import Update
 from telegram.ext import Application, ContextTypes, PollAnswerHandler, PollHandler
 
+from bot import outbox
 from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
 from bot.formatting import escape
 from bot.i18n import _, current_language
-from bot.transaction import current_unit, in_savepoint
-from handlers.common import command, current_article, is_admin, reply, stored_chat
+from bot.transaction import current_unit, with_session
+from handlers.common import command, current_article, is_admin, reply, stored_chat, thread_of
 from storage.ballots import Answer
-from storage.queries import first_poll_message, record_poll_counts, record_posted_poll
+from storage.outbox import queued_polls
+from storage.queries import first_poll_message, record_poll_counts
 
 log = logging.getLogger(__name__)
 
 
-@in_savepoint
+@with_session
 async def post_polls(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -30,7 +32,7 @@ async def post_polls(
     arguments = [a.lower() for a in context.args or []]
     unknown = [a for a in arguments if a not in ANONYMOUS_WORDS]
     if unknown:
-        await reply(
+        reply(
             update,
             _("Unknown option “{option}”. Use /{poll} or /{poll} {anonymous}.").format(
                 option=escape(unknown[0]),
@@ -39,8 +41,8 @@ async def post_polls(
             ),
         )
         return
-    if not await is_admin(update, context):
-        await reply(update, _("Sorry, only the group's administrators can post the polls."))
+    if not is_admin(update, context):
+        reply(update, _("Sorry, only the group's administrators can post the polls."))
         return
     anonymous = bool(arguments)
     chat = await stored_chat(session, update.effective_chat)
@@ -48,10 +50,19 @@ async def post_polls(
     first = await first_poll_message(session, chat.id, article.id)
     if first is not None:
         # A second set of polls would split the answers and count some people twice.
-        await update.effective_chat.send_message(
+        outbox.send_text(
+            chat.id,
             _("The polls of this article are already posted in this chat (here is the first "
               "one). Results: /{results}").format(results=RESULTS.name(language)),
-            reply_parameters=ReplyParameters(first, allow_sending_without_reply=True),
+            thread=thread_of(update),
+            reply_to=first,
+        )
+        return
+    if await queued_polls(session, chat.id, article.id):
+        reply(
+            update,
+            _("The polls of this article are being posted in this chat. Results: /{results}")
+            .format(results=RESULTS.name(language)),
         )
         return
     intro = (
@@ -59,7 +70,7 @@ async def post_polls(
         if anonymous
         else _("Your answers are visible to the group and counted; you can change them.")
     )
-    await reply(
+    reply(
         update,
         "🗳 <b>{title}</b>\n{intro}\n{hint}".format(
             title=escape(article.title[language]),
@@ -68,27 +79,22 @@ async def post_polls(
         ),
     )
     for question in article.questions:
-        message = await context.bot.send_poll(
+        # Each poll is recorded by the sender as soon as it is out (see bot.sender).
+        outbox.send_poll(
             chat.id,
             question.text[language],
             list(question.options[language]),
-            is_anonymous=anonymous,
-            allows_multiple_answers=question.multiple,
-        )
-        if message.poll is None:
-            raise RuntimeError("sendPoll answered without a poll")
-        await record_posted_poll(
-            session,
-            poll_id=message.poll.id,
-            chat_id=chat.id,
-            message_id=message.message_id,
-            article_id=article.id,
-            question_key=question.key,
-            language=language,
             anonymous=anonymous,
             multiple=question.multiple,
-            option_ids=[option.persistent_id for option in message.poll.options],
-            posted_at=message.date,
+            thread=thread_of(update),
+            effect={
+                "kind": "poll",
+                "article_id": article.id,
+                "question_key": question.key,
+                "language": language,
+                "anonymous": anonymous,
+                "multiple": question.multiple,
+            },
         )
 
 
@@ -114,7 +120,7 @@ async def store_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
-@in_savepoint
+@with_session
 async def store_poll_state(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:

@@ -11,7 +11,7 @@ from bot.commands import POLL, RESULTS
 from bot.content import Article, Question
 from bot.formatting import bar, escape, voters_text
 from bot.i18n import _, current_language, format_number, format_share
-from bot.transaction import in_savepoint
+from bot.transaction import with_session
 from handlers.common import command, current_article, reply_blocks, stored_chat
 from storage.queries import QuestionTally, article_results
 
@@ -82,7 +82,7 @@ def results_blocks(
     return blocks
 
 
-@in_savepoint
+@with_session
 async def show_results(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -92,7 +92,7 @@ async def show_results(
     article = current_article(context, chat)
     here = await article_results(session, article.id, chat.id)
     everywhere = await article_results(session, article.id)
-    await reply_blocks(
+    reply_blocks(
         update, results_blocks(article, here, everywhere, chat.type == ChatType.PRIVATE)
     )
 

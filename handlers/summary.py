@@ -10,9 +10,8 @@ from bot.commands import POLL, RESULTS, SUMMARY
 from bot.content import Article
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_long_date
-from bot.transaction import in_savepoint
+from bot.transaction import with_session
 from handlers.common import command, current_article, reply, stored_chat
-from storage.opinions import record_summary_post
 
 
 def summary_text(article: Article) -> str:
@@ -31,7 +30,7 @@ def summary_text(article: Article) -> str:
     )
 
 
-@in_savepoint
+@with_session
 async def show_summary(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
@@ -39,9 +38,8 @@ async def show_summary(
     assert update.effective_chat is not None
     chat = await stored_chat(session, update.effective_chat)
     article = current_article(context, chat)
-    sent = await reply(update, summary_text(article))
-    if sent is not None:  # replies to it become opinions on the article
-        await record_summary_post(session, chat.id, sent.message_id, article.id)
+    # Once sent, the message is recorded: replies to it become opinions on the article.
+    reply(update, summary_text(article), effect={"kind": "summary", "article_id": article.id})
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

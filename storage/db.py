@@ -1,7 +1,10 @@
-"""The engine, the session factory and schema migrations (Alembic, applied at start-up)."""
+"""The database: engines, short transactions, and schema migrations (Alembic, at start-up)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +22,9 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine for `url`; SQLite files get their folder, WAL mode and real transactions."""
+def create_engine(url: str, *, writer: bool = True) -> AsyncEngine:
+    """An engine for `url`; SQLite files get their folder, WAL mode and real transactions
+    (taking the write lock up front for a `writer`, deferred for a reader)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
@@ -45,13 +49,54 @@ def create_engine(url: str) -> AsyncEngine:
     def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front: a writer waits (busy_timeout) instead of
         # failing when it upgrades a read transaction another connection has overtaken.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class Database:
+    """Short transactions for writers, and read-only sessions that never wait for them.
+
+    SQLite has one writer at a time. Writers queue here, in asyncio order, rather than in
+    SQLite's busy handler (which sleeps up to 100 ms between tries); readers use their own
+    engine with deferred transactions, which WAL mode lets run beside the writer.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self.sqlite = self.engine.dialect.name == "sqlite"
+        self.reader = create_engine(url, writer=False) if self.sqlite else self.engine
+        self._writers = create_sessionmaker(self.engine)
+        self._readers = create_sessionmaker(self.reader)
+        self._gate = asyncio.Lock() if self.sqlite else None
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction, committed on exit (rolled back on an exception)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._gate is not None:
+                await stack.enter_async_context(self._gate)
+            session = await stack.enter_async_context(self._writers())
+            await stack.enter_async_context(session.begin())
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only."""
+        async with self._readers() as session:
+            yield session
+
+    async def migrate(self) -> None:
+        await migrate(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
 
 
 def alembic_config() -> Config:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat, Opinion, PostedPoll, SentDigest, SummaryPost
+from storage.models import Chat, Opinion, OutboxMessage, PostedPoll, SentDigest, SummaryPost
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 
@@ -77,14 +77,12 @@ async def claim_digest(
 async def finish_digest(
     session: AsyncSession, digest_id: int, status: str, sent_at: datetime | None
 ) -> None:
+    """A digest being sent ends sent or failed, once (a later message changes nothing)."""
     await session.execute(
-        update(SentDigest).where(SentDigest.id == digest_id).values(status=status, sent_at=sent_at)
+        update(SentDigest)
+        .where(SentDigest.id == digest_id, SentDigest.status == SENDING)
+        .values(status=status, sent_at=sent_at)
     )
-
-
-async def forget_digest(session: AsyncSession, digest_id: int) -> None:
-    """Drop the record of a digest none of whose messages went out, so it can be tried again."""
-    await session.execute(delete(SentDigest).where(SentDigest.id == digest_id))
 
 
 async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat | None:
@@ -100,7 +98,7 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat 
     for attribute in ("language", "article_id", "digest_enabled", "digest_time", "timezone"):
         setattr(new, attribute, getattr(old, attribute))
     await session.flush()
-    for model in (PostedPoll, SentDigest, Opinion, SummaryPost):
+    for model in (PostedPoll, SentDigest, Opinion, SummaryPost, OutboxMessage):
         await session.execute(update(model).where(model.chat_id == old_id).values(chat_id=new_id))
     await session.delete(old)
     await session.flush()

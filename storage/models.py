@@ -11,7 +11,10 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     UniqueConstraint,
     func,
@@ -177,3 +180,37 @@ class OptionTotal(Base):
     question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
     option_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     votes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HandledUpdate(Base):
+    """An update whose effects are committed, kept until Telegram is told to forget it, so
+    that a redelivery after a crash is recognised and skipped."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class OutboxMessage(Base):
+    """A Telegram call decided by a committed transaction: pending until the sender makes it,
+    then sent (or dropped, with the reason logged). Sent rows are purged after a few days."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # 0: answers to people, 1: polls, 2: digests (lower goes first across chats).
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    method: Mapped[str] = mapped_column(String(32))  # a Bot API method, e.g. "sendMessage"
+    # The method's parameters but chat_id (the column, so a migrated chat is re-addressed).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)  # a document's content
+    # What to record once sent (a poll's ids, a summary's message id, a digest's completion).
+    effect: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending, sent, dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Taken by a sender until then (FOR UPDATE SKIP LOCKED on PostgreSQL decides who takes it).
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

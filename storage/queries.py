@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BotState, Chat, PollTally, PostedPoll
+from storage.models import BotState, Chat, HandledUpdate, PollTally, PostedPoll
 from storage.totals import add_to_totals, ensure_totals, read_totals
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,27 @@ async def set_state(session: AsyncSession, key: str, value: int) -> None:
         session.add(BotState(key=key, value=value))
     else:
         row.value = value
+
+
+async def handled_among(session: AsyncSession, update_ids: Sequence[int]) -> set[int]:
+    """Which of these updates were already handled (committed before a crash or a retry)."""
+    if not update_ids:
+        return set()
+    found = await session.scalars(
+        select(HandledUpdate.update_id).where(HandledUpdate.update_id.in_(update_ids))
+    )
+    return set(found)
+
+
+async def mark_handled(session: AsyncSession, update_ids: Sequence[int]) -> None:
+    if update_ids:
+        await session.execute(insert(HandledUpdate), [{"update_id": u} for u in update_ids])
+
+
+async def acknowledge_updates(session: AsyncSession, last: int) -> None:
+    """Every update up to `last` is handled: remember the mark, forget the ids below it."""
+    await set_state(session, LAST_UPDATE_ID, last)
+    await session.execute(delete(HandledUpdate).where(HandledUpdate.update_id <= last))
 
 
 async def ensure_chat(
@@ -68,6 +89,11 @@ async def ensure_chat(
 
 async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:
     return await session.get(Chat, chat_id)
+
+
+async def deactivate_chat(session: AsyncSession, chat_id: int) -> None:
+    """The bot can no longer write to the chat (removed, or blocked by the person)."""
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False))
 
 
 async def record_posted_poll(

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from bot.app import running
 from bot.scheduler import DIGESTS_KEY, DigestScheduler, system_clock
+from bot.sender import Sender
+from bot.services import SERVICES_KEY
 from bot.settings import Settings
 from storage.models import (
     Ballot,
@@ -53,6 +55,15 @@ class Agora:
     @property
     def digests(self) -> DigestScheduler:
         return self.app.bot_data[DIGESTS_KEY]  # type: ignore[no-any-return]
+
+    @property
+    def sender(self) -> Sender:
+        return self.app.bot_data[SERVICES_KEY].sender  # type: ignore[no-any-return]
+
+    async def sent_out(self) -> None:
+        """Wait (15 s at most) until the outbox is empty and no call is in flight."""
+        async with asyncio.timeout(15):
+            await self.sender.wait_idle()
 
     async def fire_digest(self, chat_id: int) -> list[dict[str, Any]]:
         """Make the chat's daily job due now in APScheduler, wait for its delivery to finish,
@@ -107,6 +118,7 @@ class Agora:
     async def settle(self, update_id: int) -> list[dict[str, Any]]:
         """Wait until `update_id` is committed and acknowledged; return the new bot messages."""
         await self.api.wait_acked(update_id)
+        await self.sent_out()
         return self.new_messages()
 
     async def vote(self, poll_id: str, user: dict[str, Any], options: Sequence[int]) -> None:

@@ -506,8 +506,12 @@ class FakeBotAPI:
         first_update_id: int = 1,
         seed: int | None = None,
         strict_html: bool = True,
+        latency: float = 0.0,
     ) -> None:
         self.token = token
+        #: Seconds every HTTP call waits before the server handles and answers it, as a round
+        #: trip to Telegram would; settable at any time.
+        self.latency = latency
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.strict_html = strict_html
@@ -537,6 +541,7 @@ class FakeBotAPI:
         self._pending_ids: set[int] = set()
         # Every update ever pushed, so a test can make Telegram "forget" an acknowledgement.
         self._history: dict[int, tuple[int, str, JSON]] = {}
+        self._pushed_at: dict[int, float] = {}
         self._allowed_updates: frozenset[str] | None = None
         self._update_event = asyncio.Event()
         self._ack_event = asyncio.Event()
@@ -565,7 +570,8 @@ class FakeBotAPI:
 
         # Records and faults.
         self.calls: list[tuple[str, JSON]] = []
-        self._sent: list[tuple[str, JSON]] = []
+        # (method, time.monotonic() when accepted, message) of every message the bot sent.
+        self._sent: list[tuple[str, float, JSON]] = []
         self._faults: list[_Fault] = []
         self.too_many_requests = 0
         self._per_chat_limit: int | None = None
@@ -648,7 +654,13 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ HTTP layer
 
+    async def _round_trip(self) -> None:
+        """The delay of a call: the server handles it (and records its effects) after it."""
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+
     async def _handle_file(self, request: web.Request) -> web.Response:
+        await self._round_trip()
         return self._json(ApiError(404, "Not Found").payload(), 404)
 
     @staticmethod
@@ -660,13 +672,20 @@ class FakeBotAPI:
         )
 
     async def _handle(self, request: web.Request) -> web.Response:
+        # The request arrives whole (read now, while its client waits for the answer); the
+        # server handles and answers it a round trip later.
+        read: tuple[JSON, dict[str, Upload]] | ApiError
+        try:
+            read = await self._read_params(request)
+        except ApiError as err:
+            read = err
+        await self._round_trip()
         if request.match_info["token"] != self.token:
             return self._json(ApiError(401, "Unauthorized").payload(), 401)
+        if isinstance(read, ApiError):
+            return self._json(read.payload(), read.code)
+        params, files = read
         raw_method = request.match_info["method"]
-        try:
-            params, files = await self._read_params(request)
-        except ApiError as err:
-            return self._json(err.payload(), err.code)
         entry = self._methods.get(raw_method.lower())
         recorded = dict(params)
         for name, upload in files.items():
@@ -768,7 +787,11 @@ class FakeBotAPI:
     def rate_limit(
         self, per_chat_per_minute: int | None = None, global_per_second: int | None = None
     ) -> None:
-        """Enforces send limits with 429 + retry_after (None disables a limit)."""
+        """Enforces send limits with 429 + retry_after (None disables a limit).
+
+        Like Telegram, ``per_chat_per_minute`` applies to groups, supergroups and channels
+        (negative chat ids), not to private chats; ``global_per_second`` to every send.
+        """
         self._per_chat_limit = per_chat_per_minute
         self._global_limit = global_per_second
         self._chat_windows.clear()
@@ -812,8 +835,9 @@ class FakeBotAPI:
                     429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
                 )
         chat_window: deque[float] | None = None
-        if self._per_chat_limit is not None:
-            chat_window = self._chat_windows.setdefault(self._call_chat_id(call), deque())
+        chat_id = self._call_chat_id(call)
+        if self._per_chat_limit is not None and isinstance(chat_id, int) and chat_id < 0:
+            chat_window = self._chat_windows.setdefault(chat_id, deque())
             while chat_window and chat_window[0] <= now - 60.0:
                 chat_window.popleft()
             if len(chat_window) >= self._per_chat_limit:
@@ -839,6 +863,7 @@ class FakeBotAPI:
         item = (update_id, kind, {"update_id": update_id, kind: payload[kind]})
         self._pending.append(item)
         self._history[update_id] = item
+        self._pushed_at[update_id] = time.monotonic()
         self._pending_ids.add(update_id)
         if self._loop is not None and self._loop_thread != threading.get_ident():
             self._loop.call_soon_threadsafe(self._update_event.set)
@@ -854,6 +879,10 @@ class FakeBotAPI:
         self._pending_ids.update(update_ids)
         self.acked_offset = min([self.acked_offset, *update_ids])
         self._update_event.set()
+
+    def pushed_at(self, update_id: int) -> float:
+        """The ``time.monotonic()`` at which the update was pushed."""
+        return self._pushed_at[update_id]
 
     def pending_count(self) -> int:
         return len(self._pending)
@@ -1322,10 +1351,16 @@ class FakeBotAPI:
 
     def sent(self, chat_id: int | None = None, method: str | None = None) -> list[JSON]:
         """The messages the bot sent (as returned to it), oldest first."""
+        return [message for _, message in self.sent_times(chat_id, method)]
+
+    def sent_times(
+        self, chat_id: int | None = None, method: str | None = None
+    ) -> list[tuple[float, JSON]]:
+        """Like :meth:`sent`, each message with the ``time.monotonic()`` it was accepted at."""
         wanted = _norm_method(method) if method else None
         return [
-            message
-            for name, message in self._sent
+            (accepted, message)
+            for name, accepted, message in self._sent
             if (chat_id is None or message["chat"]["id"] == chat_id)
             and (wanted is None or _norm_method(name) == wanted)
         ]
@@ -1503,7 +1538,7 @@ class FakeBotAPI:
             message["reply_markup"] = markup
         self.messages[(chat["id"], message["message_id"])] = message
         snapshot = copy.deepcopy(message)
-        self._sent.append((call.method, snapshot))
+        self._sent.append((call.method, time.monotonic(), snapshot))
         return copy.deepcopy(message)
 
     def _message_for(self, call: _Call, chat: JSON, not_found: str) -> JSON:

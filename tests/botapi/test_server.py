@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -393,6 +394,96 @@ async def test_rate_limit(api: FakeBotAPI, bot: telegram.Bot) -> None:
     assert 1 <= retry_after.total_seconds() <= 60
     assert api.too_many_requests == 1
     assert len(api.sent(GROUP_ID)) == 2
+
+
+@pytest.mark.asyncio
+async def test_per_chat_limit_spares_private_chats(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    private = api.private_chat(api.user(11, "Alice"))
+    api.group(GROUP_ID, "Agora")
+    api.group(-555, "Petit groupe", type="group")
+    api.rate_limit(per_chat_per_minute=2, global_per_second=None)
+    for n in range(5):
+        await bot.send_message(private["id"], f"message {n}")
+    for chat_id in (GROUP_ID, -555):
+        await bot.send_message(chat_id, "un")
+        await bot.send_message(chat_id, "deux")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(chat_id, "trois")
+    assert len(api.sent(private["id"])) == 5
+    assert api.too_many_requests == 2
+
+
+@pytest.mark.asyncio
+async def test_global_limit_counts_private_chats(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    private = api.private_chat(api.user(11, "Alice"))
+    api.rate_limit(per_chat_per_minute=20, global_per_second=3)
+    for n in range(3):
+        await bot.send_message(private["id"], f"message {n}")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(private["id"], "de trop")
+    assert api.too_many_requests == 1
+
+
+@pytest.mark.asyncio
+async def test_latency_delays_every_call(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    private = api.private_chat(api.user(11, "Alice"))
+    api.latency = 0.2
+    loop = asyncio.get_running_loop()
+    for call in (
+        bot.get_me(),
+        bot.send_message(private["id"], "salut"),
+        bot.get_updates(timeout=0),
+    ):
+        start = loop.time()
+        await call
+        assert loop.time() - start >= 0.2
+    api.latency = 0
+    start = loop.time()
+    await bot.get_me()
+    assert loop.time() - start < 0.2
+
+
+@pytest.mark.asyncio
+async def test_latency_keyword_and_work_at_answer_time() -> None:
+    async with FakeBotAPI(TOKEN, latency=0.3) as server:
+        assert server.latency == 0.3
+        private = server.private_chat(server.user(11, "Alice"))
+        async with telegram.Bot(TOKEN, base_url=f"{server.url}/bot") as client:
+            sending = asyncio.ensure_future(client.send_message(private["id"], "salut"))
+            await asyncio.sleep(0.15)
+            assert server.sent() == []
+            await sending
+        assert [m["text"] for m in server.sent()] == ["salut"]
+
+
+@pytest.mark.asyncio
+async def test_sent_times_and_pushed_at(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    alice = api.user(11, "Alice")
+    private = api.private_chat(alice)
+    group = api.group(GROUP_ID, "Agora")
+    before = time.monotonic()
+    update_id = api.send_text(private, alice, "/start")
+    pushed = api.pushed_at(update_id)
+    await bot.send_message(private["id"], "un")
+    await asyncio.sleep(0.05)
+    await bot.send_message(GROUP_ID, "deux")
+    await bot.send_poll(GROUP_ID, "Question ?", ["Oui", "Non"])
+    after = time.monotonic()
+
+    assert before <= pushed <= after
+    timed = api.sent_times()
+    assert [message for _, message in timed] == api.sent()
+    times = [accepted for accepted, _ in timed]
+    assert times == sorted(times)
+    assert pushed <= times[0]
+    assert times[-1] <= after
+    assert times[1] - times[0] >= 0.05
+    in_group = api.sent_times(chat_id=group["id"], method="sendMessage")
+    assert [message["text"] for _, message in in_group] == ["deux"]
+    polls = api.sent_times(method="send_poll")
+    assert [message["poll"]["question"] for _, message in polls] == ["Question ?"]
+    with pytest.raises(KeyError):
+        api.pushed_at(update_id + 1)
 
 
 @pytest.mark.asyncio

@@ -1,0 +1,146 @@
+"""Per-chat lanes: a batch of updates handled chats in parallel, each chat in order.
+
+Each update is handled in its own short unit of work (bot.transaction), which also records
+it as handled, so that a redelivery after a crash is skipped. Poll answers and other updates
+without a chat are handled together in one unit (answers applied in bulk, storage.ballots),
+before the chats' lanes. A batch is settled, and may be acknowledged to Telegram, once every
+update in it has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import outbox
+from bot.admins import AdminCache, AdminsUnknown
+from bot.i18n import _
+from bot.transaction import Work
+from storage.queries import handled_among, mark_handled
+
+log = logging.getLogger(__name__)
+
+LANES = 16  # chats handled at once
+ATTEMPTS = 3  # tries of an update whose transaction failed, per batch
+GIVE_UP = 6  # failed tries after which an update is reported and skipped
+
+
+class HandlerFailed(Exception):
+    """A handler raised: the update's unit is rolled back and the user told."""
+
+
+class Dispatcher:
+    """Handles batches of updates for the poller."""
+
+    def __init__(
+        self,
+        app: Application[Any, Any, Any, Any, Any, Any],
+        work: Work,
+        admins: AdminCache,
+        lanes: int = LANES,
+    ) -> None:
+        self._app = app
+        self._work = work
+        self._admins = admins
+        self._slots = asyncio.Semaphore(lanes)
+        self._failures: Counter[int] = Counter()
+
+    async def handle(self, batch: list[tuple[int, Update | None]]) -> bool:
+        """Handle a batch (an update None could not be read); True once all are committed."""
+        async with self._work.database.read() as session:
+            done = await handled_among(session, [update_id for update_id, _ in batch])
+        chatless: list[tuple[int, Update | None]] = []
+        chats: defaultdict[int, list[tuple[int, Update]]] = defaultdict(list)
+        for update_id, update in batch:
+            if update_id in done:
+                continue
+            if update is None or update.effective_chat is None:
+                chatless.append((update_id, update))
+            else:
+                chats[update.effective_chat.id].append((update_id, update))
+        settled = await self._chatless(chatless)
+        lanes = await asyncio.gather(*(self._lane(updates) for updates in chats.values()))
+        return settled and all(lanes)
+
+    async def _chatless(self, updates: list[tuple[int, Update | None]]) -> bool:
+        """Poll answers and the like, in one unit; one by one if any of them fails."""
+        if not updates:
+            return True
+        try:
+            async with self._work.unit() as unit:
+                for _update_id, update in updates:
+                    if update is not None:
+                        await self._app.process_update(update)
+                    if unit.failure is not None:
+                        raise HandlerFailed from unit.failure
+                await mark_handled(unit.session, [update_id for update_id, _ in updates])
+            return True
+        except (HandlerFailed, SQLAlchemyError, OSError) as exc:
+            log.warning("batch of %d updates failed (%r): one by one", len(updates), exc)
+        settled = True
+        for update_id, update in updates:
+            settled = await self._one(update_id, update) and settled
+        return settled
+
+    async def _lane(self, updates: list[tuple[int, Update]]) -> bool:
+        async with self._slots:
+            for update_id, update in updates:
+                if not await self._one(update_id, update):
+                    return False  # the chat's later updates wait: order within a chat
+            return True
+
+    async def _one(self, update_id: int, update: Update | None) -> bool:
+        """Handle one update in its own unit; False if it could not be committed."""
+        for attempt in range(ATTEMPTS):
+            try:
+                async with self._work.unit() as unit:
+                    if update is not None:
+                        await self._app.process_update(update)
+                    if isinstance(unit.failure, AdminsUnknown | SQLAlchemyError | OSError):
+                        raise unit.failure
+                    if unit.failure is not None:
+                        raise HandlerFailed from unit.failure
+                    await mark_handled(unit.session, [update_id])
+                return True
+            except AdminsUnknown as missing:
+                try:  # outside any transaction
+                    await self._admins.refresh(self._app.bot, missing.chat_id)
+                except TelegramError as exc:
+                    return await self._report(update_id, update, exc)
+            except HandlerFailed as failed:
+                return await self._report(update_id, update, failed.__cause__)
+            except (SQLAlchemyError, OSError) as exc:
+                self._failures[update_id] += 1
+                if self._failures[update_id] >= GIVE_UP:
+                    return await self._report(update_id, update, exc)
+                log.warning("update %d not committed (%r); trying again", update_id, exc)
+                await asyncio.sleep(0.1 * 2**attempt)
+        return False
+
+    async def _report(
+        self, update_id: int, update: Update | None, error: BaseException | None
+    ) -> bool:
+        """Log a failed update, tell its sender in their language, and skip it from now on."""
+        log.error("update %d failed", update_id, exc_info=error)
+        self._failures.pop(update_id, None)
+        try:
+            async with self._work.unit() as unit:
+                message = update.effective_message if update is not None else None
+                if message is not None:
+                    outbox.send_text(
+                        message.chat_id,
+                        _("Sorry, something went wrong. Please try again later."),
+                        thread=message.message_thread_id if message.is_topic_message else None,
+                    )
+                await mark_handled(unit.session, [update_id])
+        except (SQLAlchemyError, OSError):
+            log.exception("could not record the failure of update %d", update_id)
+            return False
+        return True

@@ -1,0 +1,468 @@
+"""The sender: makes the outbox's Telegram calls, chats in parallel, each chat in order,
+answers to people first, within Telegram's flood limits in every window.
+
+Every chat has two lanes: its messages, sent one at a time in the order they were queued,
+and its reactions and callback answers, which are not group messages and need no order. The
+next call made is the head of a lane, the most urgent first (priority, then age), among the
+lanes that are idle, due, and whose group still has room in its minute; at most `overall`
+messages leave in any second, and at most `concurrency` calls are in flight.
+
+A call is made outside any transaction: the row is claimed (FOR UPDATE SKIP LOCKED on
+PostgreSQL), the call made, then the row marked sent in a short transaction together with
+what the call taught (a poll's ids, a summary's message id, a digest's completion). A crash
+in between sends that one message again after the restart; never zero times.
+
+Failures: 429 waits `retry_after` and retries; 403 drops the chat's queue and marks it
+inactive; a group that became a supergroup is followed and its queue re-addressed; another
+400 drops the call (logged), never retried; network errors retry with a growing delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import heapq
+import logging
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InputFile, Message
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
+
+from storage.db import Database
+from storage.digests import FAILED, SENT, finish_digest, migrate_chat
+from storage.models import Chat, OutboxMessage
+from storage.opinions import record_summary_post
+from storage.outbox import (
+    DROPPED,
+    claim,
+    drop_chat,
+    finish,
+    new_message,
+    pending_messages,
+    purge,
+    readdress,
+    release,
+    release_claims,
+)
+from storage.outbox import SENT as ROW_SENT
+from storage.queries import deactivate_chat, record_posted_poll
+
+log = logging.getLogger(__name__)
+
+#: Calls that are not messages: no order within the chat, no flood-limit slot.
+INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
+#: Calls answered with the message they sent or edited.
+MESSAGE_METHODS = frozenset(
+    {"sendMessage", "sendPoll", "sendPhoto", "sendDocument", "editMessageText"}
+)
+KEEP_DONE = timedelta(days=3)
+PURGE_EVERY = 3600.0
+MAX_BACKOFF = 60.0
+
+
+def quiet_raw_calls() -> None:
+    """Agora calls the Bot API by method name (the outbox stores names and parameters);
+    python-telegram-bot warns about that use of `do_api_request`."""
+    warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+
+
+@dataclass(frozen=True, slots=True)
+class FloodLimits:
+    """Telegram's limits, with a margin for requests that reach it later than they left."""
+
+    overall: int = 28  # messages in any second (Telegram: 30)
+    group: int = 20  # messages to one group in any `group_period` (Telegram: 20 a minute)
+    group_period: float = 61.0
+    concurrency: int = 24  # calls in flight
+
+
+class Window:
+    """A sliding window: at most `capacity` events in any `period` seconds."""
+
+    def __init__(self, capacity: int, period: float) -> None:
+        self.capacity, self.period = capacity, period
+        self._times: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more event fits (0 when it fits now)."""
+        times = self._times
+        while times and times[0] <= now - self.period:
+            times.popleft()
+        return 0.0 if len(times) < self.capacity else times[0] + self.period - now
+
+    def take(self, now: float) -> None:
+        self._times.append(now)
+
+    def unused(self, now: float) -> bool:
+        return self.wait(now) == 0.0 and not self._times
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """What the sender keeps in memory of a pending row (the payload stays in the database)."""
+
+    id: int
+    chat_id: int
+    priority: int
+    method: str
+    due: float = 0.0  # monotonic time before which it is not tried again
+
+    @property
+    def lane(self) -> tuple[int, bool]:
+        return (self.chat_id, self.method in INSTANT_METHODS)
+
+
+@dataclass(slots=True)
+class _Lanes:
+    """Pending entries by lane, and the heaps that say which lane goes next."""
+
+    lanes: dict[tuple[int, bool], list[Entry]] = field(default_factory=dict)
+    busy: set[tuple[int, bool]] = field(default_factory=set)
+    ready: list[tuple[int, int, tuple[int, bool]]] = field(default_factory=list)
+    sleeping: list[tuple[float, tuple[int, bool]]] = field(default_factory=list)
+
+    def add(self, entry: Entry) -> None:
+        lane = self.lanes.setdefault(entry.lane, [])
+        if any(e.id == entry.id for e in lane):
+            return
+        bisect.insort(lane, entry, key=lambda e: e.id)
+        self.offer(entry.lane)
+
+    def offer(self, key: tuple[int, bool]) -> None:
+        """Make the lane's head a candidate (stale candidates are skipped when popped)."""
+        lane = self.lanes.get(key)
+        if lane and key not in self.busy:
+            head = lane[0]
+            heapq.heappush(self.ready, (head.priority, head.id, key))
+
+    def sleep(self, key: tuple[int, bool], until: float) -> None:
+        heapq.heappush(self.sleeping, (until, key))
+
+    def remove(self, entry: Entry) -> None:
+        lane = self.lanes.get(entry.lane)
+        if lane is not None and entry in lane:
+            lane.remove(entry)
+            if not lane:
+                del self.lanes[entry.lane]
+
+    def __len__(self) -> int:
+        return sum(len(lane) for lane in self.lanes.values())
+
+
+class Sender:
+    """Delivers the outbox until stopped."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        database: Database,
+        *,
+        limits: FloodLimits | None,
+        draw: Callable[[dict[str, Any]], bytes],
+        drawing_threads: int = 2,
+    ) -> None:
+        quiet_raw_calls()
+        self._bot = bot
+        self._database = database
+        self._limits = limits
+        self._draw = draw
+        self._drawing = asyncio.Semaphore(drawing_threads)
+        self._concurrency = limits.concurrency if limits else 32
+        self._overall = Window(limits.overall, 1.0) if limits else None
+        self._groups: dict[int, Window] = {}
+        self._state = _Lanes()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._sending = 0  # calls in flight (a task leaves `_in_flight` a little later)
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        #: Told when a chat blocked the bot (its digests stop) or moved to a new id.
+        self.on_blocked: Callable[[int], None] = lambda chat_id: None
+        self.on_migrated: Callable[[int, Chat | None], None] = lambda old, chat: None
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Take over the outbox (this process is its only sender) and start delivering."""
+        async with self._database.transaction() as session:
+            released = await release_claims(session)
+            purged = await purge(session, datetime.now(UTC) - KEEP_DONE)
+        async with self._database.read() as session:
+            pending = await pending_messages(session)
+        for id_, chat_id, priority, method in pending:
+            self._state.add(Entry(id_, chat_id, priority, method))
+        if pending or released or purged:
+            log.info(
+                "outbox: %d calls to make (%d interrupted), %d old rows purged",
+                len(pending),
+                released,
+                purged,
+            )
+        self._task = asyncio.create_task(self._run(), name="agora-sender")
+
+    async def stop(self) -> None:
+        """Finish the calls in flight; what is still queued goes out after the restart."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    def notify(self, rows: Iterable[OutboxMessage]) -> None:
+        """Rows committed by a unit of work: send them."""
+        for row in rows:
+            self._state.add(Entry(row.id, row.chat_id, row.priority, row.method))
+        self._idle.clear()
+        self._wake.set()
+
+    def _is_idle(self) -> bool:
+        return not self._state.lanes and self._sending == 0
+
+    async def wait_idle(self) -> None:
+        """Until nothing is queued or in flight."""
+        if self._is_idle():
+            return
+        self._idle.clear()
+        await self._idle.wait()
+
+    def queued(self) -> int:
+        return len(self._state)
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        last_purge = time.monotonic()
+        while not self._stopping:
+            self._wake.clear()
+            delay = self._dispatch()
+            if self._is_idle():
+                self._idle.set()
+            if time.monotonic() - last_purge > PURGE_EVERY:
+                last_purge = time.monotonic()
+                self._spawn(self._purge())
+            try:
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    def _dispatch(self) -> float | None:
+        """Start every call that may go now; return how long until another may."""
+        state, now = self._state, time.monotonic()
+        while state.sleeping and state.sleeping[0][0] <= now:
+            _, key = heapq.heappop(state.sleeping)
+            state.offer(key)
+        while state.ready and self._sending < self._concurrency:
+            _, head_id, key = state.ready[0]
+            lane = state.lanes.get(key)
+            if not lane or key in state.busy or lane[0].id != head_id:
+                heapq.heappop(state.ready)  # stale: the lane moved on since it was offered
+                continue
+            head = lane[0]
+            wait = head.due - now
+            if wait <= 0 and head.method not in INSTANT_METHODS:
+                group = self._group_window(head.chat_id)
+                wait = group.wait(now) if group is not None else 0.0
+                if wait <= 0 and self._overall is not None:
+                    overall = self._overall.wait(now)
+                    if overall > 0:
+                        return overall  # the most urgent call waits for the next slot
+                    self._overall.take(now)
+                if wait <= 0 and group is not None:
+                    group.take(now)
+            heapq.heappop(state.ready)
+            if wait > 0:
+                state.sleep(key, now + wait)
+                continue
+            state.busy.add(key)
+            self._sending += 1
+            self._spawn(self._send(head))
+        if self._sending >= self._concurrency:
+            return None
+        return max(0.0, state.sleeping[0][0] - now) if state.sleeping else None
+
+    def _group_window(self, chat_id: int) -> Window | None:
+        if self._limits is None or chat_id >= 0:  # private chats have no per-minute limit
+            return None
+        window = self._groups.get(chat_id)
+        if window is None:
+            window = self._groups[chat_id] = Window(self._limits.group, self._limits.group_period)
+        return window
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _send(self, entry: Entry) -> None:
+        key = entry.lane  # the entry changes lanes if its chat moves to a new id
+        try:
+            await self._deliver(entry)
+        except Exception:  # the sender must outlive any one call; the row is tried again
+            log.exception("outbox row %d failed unexpectedly", entry.id)
+            entry.due = time.monotonic() + MAX_BACKOFF
+        finally:
+            self._sending -= 1
+            self._state.busy.discard(key)
+            if entry.due > time.monotonic():
+                self._state.sleep(entry.lane, entry.due)
+            self._state.offer(key)
+            self._state.offer(entry.lane)
+            self._wake.set()
+
+    # -- one call ---------------------------------------------------------------------------
+
+    async def _deliver(self, entry: Entry) -> None:
+        async with self._database.transaction() as session:
+            row = await claim(session, entry.id, datetime.now(UTC))
+            if row is not None:
+                session.expunge(row)
+        if row is None:  # sent, dropped, or taken by another sender meanwhile
+            self._state.remove(entry)
+            return
+        try:
+            result = await self._call(row)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            log.info("flood limit in chat %s: waiting %.0f s", row.chat_id, seconds)
+            await self._retry(entry, seconds)
+        except Forbidden:
+            log.info("chat %s blocked or removed the bot: its queue is dropped", row.chat_id)
+            await self._blocked(row.chat_id)
+        except ChatMigrated as exc:
+            await self._migrated(entry, int(exc.new_chat_id))
+        except BadRequest as exc:
+            log.warning("%s to chat %s refused (%s): dropped", row.method, row.chat_id, exc)
+            await self._dropped(entry, row)
+        except TelegramError as exc:
+            backoff = min(MAX_BACKOFF, 0.5 * 2 ** min(row.attempts, 8))
+            log.warning(
+                "%s to chat %s failed (%s: %s); retrying in %.0f s",
+                row.method,
+                row.chat_id,
+                type(exc).__name__,
+                exc,
+                backoff,
+            )
+            await self._retry(entry, backoff)
+        else:
+            await self._sent(entry, row, result)
+
+    async def _call(self, row: OutboxMessage) -> Any:
+        params = dict(row.payload)
+        if row.method != "answerCallbackQuery":
+            params["chat_id"] = row.chat_id
+        if row.method == "sendPhoto" and "chart" in params:
+            async with self._drawing:
+                png = await asyncio.to_thread(self._draw, params.pop("chart"))
+            params["photo"] = InputFile(png, filename="agora.png")
+        if row.method == "sendDocument" and row.attachment is not None:
+            params["document"] = InputFile(row.attachment, filename=params.pop("filename"))
+        return await self._bot.do_api_request(
+            row.method,
+            api_kwargs=params,
+            return_type=Message if row.method in MESSAGE_METHODS else None,
+        )
+
+    async def _retry(self, entry: Entry, seconds: float) -> None:
+        async with self._database.transaction() as session:
+            await release(session, entry.id)
+        entry.due = time.monotonic() + seconds
+
+    async def _sent(self, entry: Entry, row: OutboxMessage, result: Any) -> None:
+        now = datetime.now(UTC)
+        async with self._database.transaction() as session:
+            await finish(session, row.id, ROW_SENT, now)
+            effect = row.effect or {}
+            kind = effect.get("kind")
+            if kind == "poll" and isinstance(result, Message) and result.poll is not None:
+                await record_posted_poll(
+                    session,
+                    poll_id=result.poll.id,
+                    chat_id=row.chat_id,
+                    message_id=result.message_id,
+                    article_id=effect["article_id"],
+                    question_key=effect["question_key"],
+                    language=effect["language"],
+                    anonymous=effect["anonymous"],
+                    multiple=effect["multiple"],
+                    option_ids=[option.persistent_id for option in result.poll.options],
+                    posted_at=result.date,
+                )
+            elif kind == "summary" and isinstance(result, Message):
+                await record_summary_post(
+                    session, row.chat_id, result.message_id, effect["article_id"]
+                )
+            elif kind == "digest" and effect.get("last"):
+                await finish_digest(session, effect["digest_id"], SENT, now)
+        self._state.remove(entry)
+
+    async def _dropped(self, entry: Entry, row: OutboxMessage) -> None:
+        fallback: OutboxMessage | None = None
+        async with self._database.transaction() as session:
+            await finish(session, row.id, DROPPED, datetime.now(UTC))
+            await self._after_drop(session, row)
+            effect = row.effect or {}
+            if "fallback" in effect:
+                fallback = new_message(
+                    row.chat_id,
+                    "sendMessage",
+                    effect["fallback"],
+                    priority=row.priority,
+                    now=datetime.now(UTC),
+                )
+                session.add(fallback)
+        self._state.remove(entry)
+        if fallback is not None:
+            self.notify([fallback])
+
+    @staticmethod
+    async def _after_drop(session: AsyncSession, row: OutboxMessage) -> None:
+        effect = row.effect or {}
+        if effect.get("kind") == "digest":
+            await finish_digest(session, effect["digest_id"], FAILED, None)
+
+    async def _blocked(self, chat_id: int) -> None:
+        async with self._database.transaction() as session:
+            for row in await drop_chat(session, chat_id, datetime.now(UTC)):
+                await self._after_drop(session, row)
+            await deactivate_chat(session, chat_id)
+        for instant in (False, True):
+            for entry in list(self._state.lanes.get((chat_id, instant), [])):
+                self._state.remove(entry)
+        self.on_blocked(chat_id)
+
+    async def _migrated(self, entry: Entry, new_id: int) -> None:
+        """The group became a supergroup: move it, and send its queue to the new id."""
+        old_id = entry.chat_id
+        async with self._database.transaction() as session:
+            chat = await migrate_chat(session, old_id, new_id)
+            await readdress(session, old_id, new_id)
+            await release(session, entry.id)
+        log.info("chat %s became supergroup %s: its queue follows", old_id, new_id)
+        for instant in (False, True):
+            for entry in list(self._state.lanes.get((old_id, instant), [])):
+                self._state.remove(entry)
+                entry.chat_id = new_id
+                self._state.add(entry)
+        self.on_migrated(old_id, chat)
+
+    async def _purge(self) -> None:
+        async with self._database.transaction() as session:
+            purged = await purge(session, datetime.now(UTC) - KEEP_DONE)
+        now = time.monotonic()
+        for chat_id in [c for c, window in self._groups.items() if window.unused(now)]:
+            del self._groups[chat_id]
+        if purged:
+            log.info("outbox: %d old rows purged", purged)

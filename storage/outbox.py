@@ -1,0 +1,154 @@
+"""The outbox: Telegram calls written by the transaction that decided them, and their fate.
+
+Query functions only (they never commit): the sender (bot.sender) claims a pending row, makes
+the call outside any transaction, then marks the row sent or dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+
+PENDING, SENT, DROPPED = "pending", "sent", "dropped"
+CLAIM = timedelta(minutes=2)
+
+
+def new_message(
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    *,
+    priority: int,
+    now: datetime,
+    effect: dict[str, Any] | None = None,
+    attachment: bytes | None = None,
+) -> OutboxMessage:
+    return OutboxMessage(
+        chat_id=chat_id,
+        priority=priority,
+        method=method,
+        payload=payload,
+        attachment=attachment,
+        effect=effect,
+        status=PENDING,
+        attempts=0,
+        created_at=now,
+    )
+
+
+async def pending_messages(session: AsyncSession) -> list[tuple[int, int, int, str]]:
+    """(id, chat, priority, method) of every pending row, oldest first."""
+    rows = await session.execute(
+        select(
+            OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.priority, OutboxMessage.method
+        )
+        .where(OutboxMessage.status == PENDING)
+        .order_by(OutboxMessage.id)
+    )
+    return [(id_, chat, priority, method) for id_, chat, priority, method in rows]
+
+
+async def claim(session: AsyncSession, message_id: int, now: datetime) -> OutboxMessage | None:
+    """Take a pending row for sending, unless another sender holds it (skipped, not waited
+    for, on PostgreSQL) or it is no longer pending."""
+    row = await session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == PENDING,
+            (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    if row is not None:
+        row.claimed_until = now + CLAIM
+        row.attempts += 1
+    return row
+
+
+async def release_claims(session: AsyncSession) -> int:
+    """Forget every claim: the sender starting now is the only one (see README)."""
+    done = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.claimed_until.is_not(None))
+        .values(claimed_until=None)
+    )
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def release(session: AsyncSession, message_id: int) -> None:
+    """Give a claimed row back, to be tried again."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(claimed_until=None)
+    )
+
+
+async def finish(session: AsyncSession, message_id: int, status: str, now: datetime) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=status, done_at=now, claimed_until=None)
+    )
+
+
+async def drop_chat(session: AsyncSession, chat_id: int, now: datetime) -> list[OutboxMessage]:
+    """Drop every pending row of a chat the bot can no longer write to; returns them."""
+    rows = list(
+        await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.chat_id == chat_id, OutboxMessage.status == PENDING
+            )
+        )
+    )
+    for row in rows:
+        row.status, row.done_at, row.claimed_until = DROPPED, now, None
+    return rows
+
+
+async def readdress(session: AsyncSession, old_id: int, new_id: int) -> None:
+    """Send what was queued for a group to the supergroup it became."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.chat_id == old_id, OutboxMessage.status == PENDING)
+        .values(chat_id=new_id)
+    )
+
+
+async def purge(session: AsyncSession, before: datetime) -> int:
+    """Delete rows sent or dropped before `before`."""
+    done = await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status != PENDING, OutboxMessage.done_at < before
+        )
+    )
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def queued_polls(session: AsyncSession, chat_id: int, article_id: str) -> bool:
+    """Whether polls of the article are waiting to be posted in the chat."""
+    effects = await session.scalars(
+        select(OutboxMessage.effect).where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == PENDING,
+            OutboxMessage.method == "sendPoll",
+        )
+    )
+    return any(effect and effect.get("article_id") == article_id for effect in effects)
+
+
+async def summary(session: AsyncSession) -> tuple[dict[tuple[str, int], int], datetime | None]:
+    """Rows per (status, priority), and when the oldest pending row was queued."""
+    rows = await session.execute(
+        select(OutboxMessage.status, OutboxMessage.priority, func.count()).group_by(
+            OutboxMessage.status, OutboxMessage.priority
+        )
+    )
+    oldest = await session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == PENDING)
+    )
+    return {(status, priority): int(count) for status, priority, count in rows}, oldest
