@@ -4,8 +4,9 @@ answers to people first, within Telegram's flood limits in every window.
 Every chat has two lanes: its messages, sent one at a time in the order they were queued,
 and its reactions and callback answers, which are not group messages and need no order. The
 next call made is the head of a lane, the most urgent first (priority, then age), among the
-lanes that are idle, due, and whose group still has room in its minute; at most `overall`
-messages leave in any second, and at most `concurrency` calls are in flight.
+lanes that are idle, due, and whose group still has room in its minute; at most `concurrency`
+calls are in flight, and at most `overall` messages leave in any second, the most urgent of
+those ready first (`Pacer`).
 
 A call is made outside any transaction: the row is claimed (FOR UPDATE SKIP LOCKED on
 PostgreSQL), the call made, then the row marked sent in a short transaction together with
@@ -105,6 +106,39 @@ class Window:
         return self.wait(now) == 0.0 and not self._times
 
 
+class Pacer:
+    """Grants the overall flood limit's slots, the most urgent waiting call first.
+
+    A slot is taken right before the HTTP request (after the row is claimed and a chart
+    drawn), so the window counts requests when they leave, not when they were scheduled."""
+
+    def __init__(self, window: Window) -> None:
+        self._window = window
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def slot(self, priority: int, order: int) -> None:
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, order, future))
+        self._grant()
+        await future
+
+    def _grant(self) -> None:
+        self._timer = None
+        now = time.monotonic()
+        while self._waiting:
+            wait = self._window.wait(now)
+            if wait > 0:
+                if self._timer is None:
+                    loop = asyncio.get_running_loop()
+                    self._timer = loop.call_later(wait, self._grant)
+                return
+            _, _, future = heapq.heappop(self._waiting)
+            if not future.done():  # a cancelled waiter gives its turn away
+                self._window.take(now)
+                future.set_result(None)
+
+
 @dataclass(slots=True, eq=False)
 class Entry:
     """What the sender keeps in memory of a pending row (the payload stays in the database)."""
@@ -176,7 +210,7 @@ class Sender:
         self._draw = draw
         self._drawing = asyncio.Semaphore(drawing_threads)
         self._concurrency = limits.concurrency if limits else 32
-        self._overall = Window(limits.overall, 1.0) if limits else None
+        self._pacer = Pacer(Window(limits.overall, 1.0)) if limits else None
         self._groups: dict[int, Window] = {}
         self._state = _Lanes()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -272,14 +306,10 @@ class Sender:
             wait = head.due - now
             if wait <= 0 and head.method not in INSTANT_METHODS:
                 group = self._group_window(head.chat_id)
-                wait = group.wait(now) if group is not None else 0.0
-                if wait <= 0 and self._overall is not None:
-                    overall = self._overall.wait(now)
-                    if overall > 0:
-                        return overall  # the most urgent call waits for the next slot
-                    self._overall.take(now)
-                if wait <= 0 and group is not None:
-                    group.take(now)
+                if group is not None:
+                    wait = group.wait(now)
+                    if wait <= 0:
+                        group.take(now)
             heapq.heappop(state.ready)
             if wait > 0:
                 state.sleep(key, now + wait)
@@ -369,6 +399,8 @@ class Sender:
             params["photo"] = InputFile(png, filename="agora.png")
         if row.method == "sendDocument" and row.attachment is not None:
             params["document"] = InputFile(row.attachment, filename=params.pop("filename"))
+        if self._pacer is not None and row.method not in INSTANT_METHODS:
+            await self._pacer.slot(row.priority, row.id)
         return await self._bot.do_api_request(
             row.method,
             api_kwargs=params,

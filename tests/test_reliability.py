@@ -56,11 +56,18 @@ async def test_a_failing_handler_answers_and_keeps_the_others(agora, api: FakeBo
     # A command from a user whose rights the server cannot tell (unknown chat member lookup).
     group = api.group(-100201, "Débat")
     member = api.user(11, "Max")
-    api.fail_next("getChatMember", 400, "Bad Request: user not found")
+    api.fail_next("getChatAdministrators", 400, "Bad Request: chat not found")
     [sorry] = await agora.command(group, member, "/sondage")
     assert sorry["text"] == "Désolé, une erreur s'est produite. Réessayez un peu plus tard."
     [help_text] = await agora.command(group, member, "/aide")
     assert "Commandes" in help_text["text"]
+
+
+async def sent_count(api: FakeBotAPI, method: str, count: int, chat_id: int | None = None) -> None:
+    """Wait (60 s at most) until the bot made `count` calls of `method`."""
+    async with asyncio.timeout(60):
+        while len(api.sent(chat_id=chat_id, method=method)) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 def bot_process(api: FakeBotAPI, database_url: str) -> asyncio.subprocess.Process:
@@ -93,6 +100,7 @@ async def test_sigkill_during_a_vote_storm_counts_every_vote_once(
     api.set_admin(group["id"], admin)
     process = await bot_process(api, database_url)
     await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
+    await sent_count(api, "sendPoll", 6)
     polls = [m["poll"] for m in api.sent(method="sendPoll")]
     assert len(polls) == 6
 
@@ -174,6 +182,7 @@ async def test_sigkill_right_after_a_digest_never_sends_it_twice(
     earlier = (local - timedelta(minutes=2)).strftime("%H:%M")
     process = await bot_process(api, database_url)
     await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
+    await sent_count(api, "sendPoll", 6)
     poll = api.sent(method="sendPoll")[0]["poll"]["id"]
     api.vote(poll, api.user(700, "V"), [1])
     api.send_text(group, admin, f"/fuseau {zone}")
@@ -200,7 +209,9 @@ async def test_sigkill_right_after_a_digest_never_sends_it_twice(
     await process.communicate()
     texts = [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
     assert len(texts) == 1
-    assert len(api.sent(chat_id=group["id"], method="sendPhoto")) == 1
+    # The chart was out but not yet marked sent when the bot was killed: it may go out once
+    # more after the restart (at least once, never zero times), never the digest again.
+    assert len(api.sent(chat_id=group["id"], method="sendPhoto")) in (1, 2)
 
 
 async def test_updates_the_bot_does_not_handle_change_nothing(agora, api: FakeBotAPI) -> None:

@@ -1,0 +1,191 @@
+"""The outbox and the per-chat lanes: answers first, each chat in order, one busy chat never
+holding up the others, failures of a send, and what `python -m bot outbox` reports."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import outbox
+from bot.outbox import Priority
+from bot.services import SERVICES_KEY
+from bot.settings import Settings
+from storage.models import OutboxMessage, PostedPoll
+from tests.botapi.server import FakeBotAPI
+from tests.harness import Agora, start_agora
+
+
+async def queue_texts(agora: Agora, rows: list[tuple[int, str, Priority]]) -> None:
+    """Queue text messages as a handler or a digest would: in one unit of work."""
+    async with agora.app.bot_data[SERVICES_KEY].work.unit():
+        for chat_id, text, priority in rows:
+            outbox.send_text(chat_id, text, priority=priority)
+
+
+async def until_sent(api: FakeBotAPI, chat_id: int, count: int = 1, timeout: float = 5) -> None:
+    async with asyncio.timeout(timeout):
+        while len(api.sent(chat_id=chat_id)) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+async def test_an_answer_overtakes_500_digest_messages(
+    api: FakeBotAPI, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"rate_limit": True})
+    readers = [api.private_chat(api.user(20_000 + n, f"R{n}")) for n in range(500)]
+    async with start_agora(api, settings) as agora:
+        await queue_texts(
+            agora, [(chat["id"], f"digest {n}", Priority.DIGEST) for n, chat in enumerate(readers)]
+        )
+        alice = api.user(1001, "Alice", language_code="fr")
+        api.send_text(api.private_chat(alice), alice, "/aide")
+        await until_sent(api, alice["id"])
+        order = [m["chat"]["id"] for m in api.sent(method="sendMessage")]
+        before = order.index(alice["id"])
+        # At most the calls already in flight went first, out of 500 queued before it.
+        assert before <= 40, f"{before} digest messages went before the answer"
+        assert len(order) < 250
+
+
+async def test_each_chat_in_order_whatever_the_priority(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100700, "Débat")
+    await queue_texts(
+        agora,
+        [
+            (group["id"], "first (a digest)", Priority.DIGEST),
+            (group["id"], "second (a poll)", Priority.POLL),
+            (group["id"], "third (an answer)", Priority.ANSWER),
+        ],
+    )
+    await agora.sent_out()
+    assert [m["text"] for m in api.sent(chat_id=group["id"])] == [
+        "first (a digest)",
+        "second (a poll)",
+        "third (an answer)",
+    ]
+
+
+async def test_a_group_at_its_flood_limit_holds_up_no_one_else(
+    api: FakeBotAPI, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"rate_limit": True})
+    group = api.group(-100701, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    async with start_agora(api, settings) as agora:
+        for _ in range(16):  # the group already got 16 messages this minute
+            await agora.command(group, admin, "/aide")
+        api.send_text(group, admin, "/sondage")  # 7 messages: 3 wait for the next minute
+        await until_sent(api, group["id"], 16 + 4)
+        people = [api.user(3000 + n, f"P{n}") for n in range(10)]
+        for person in people:
+            api.send_text(api.private_chat(person), person, "/aide")
+        for person in people:
+            await until_sent(api, person["id"], timeout=3)
+            assert "Commandes" in api.sent(chat_id=person["id"])[0]["text"]
+        # The group's last polls still wait for its minute, recorded as they go out.
+        assert len(api.sent(chat_id=group["id"], method="sendPoll")) == 3
+        assert len(await agora.polls(group["id"])) == 3
+        assert agora.sender.queued() == 3
+
+
+async def test_a_second_poll_command_while_the_first_is_queued(
+    api: FakeBotAPI, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"rate_limit": True})
+    group = api.group(-100702, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    async with start_agora(api, settings) as agora:
+        for _ in range(19):
+            await agora.command(group, admin, "/aide")
+        api.send_text(group, admin, "/sondage")  # the intro goes, the polls wait a minute
+        await until_sent(api, group["id"], 20)
+        update_id = api.send_text(group, admin, "/sondage")
+        await api.wait_acked(update_id)
+        async with AsyncSession(agora.engine) as session:
+            queued = await session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.status == "pending", OutboxMessage.method == "sendPoll"
+                )
+            )
+        assert queued == 6  # not twelve: the second /sondage queued no poll
+        assert agora.sender.queued() == 7  # the six polls, then the answer, in the chat's order
+
+
+async def test_a_refused_call_is_dropped_and_the_chat_goes_on(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    alice = api.user(1001, "Alice", language_code="fr")
+    chat = api.private_chat(alice)
+    api.fail_next("sendMessage", 400, "Bad Request: can't parse entities", chat_id=alice["id"])
+    assert await agora.command(chat, alice, "/aide") == []
+    [answer] = await agora.command(chat, alice, "/aide")
+    assert "Commandes" in answer["text"]
+    async with AsyncSession(agora.engine) as session:
+        statuses = list(await session.scalars(select(OutboxMessage.status).order_by(
+            OutboxMessage.id)))
+    assert statuses == ["dropped", "sent"]
+
+
+async def test_network_errors_and_flood_waits_are_retried(agora: Agora, api: FakeBotAPI) -> None:
+    alice = api.user(1001, "Alice", language_code="fr")
+    chat = api.private_chat(alice)
+    api.fail_next("sendMessage", 502, "Bad Gateway", chat_id=alice["id"])
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1,
+                  chat_id=alice["id"])
+    [answer] = await agora.command(chat, alice, "/aide")
+    assert "Commandes" in answer["text"]
+    calls = [c for c in api.calls_of("sendMessage") if c.get("chat_id") == alice["id"]]
+    assert len(calls) == 3
+
+
+async def test_a_blocked_chat_drops_its_queue(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100703, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    await agora.command(group, admin, "/aide")
+    api.block_chat(group["id"])
+    await queue_texts(agora, [(group["id"], f"message {n}", Priority.ANSWER) for n in range(5)])
+    await agora.sent_out()
+    async with AsyncSession(agora.engine) as session:
+        pending = await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status == "pending"
+            )
+        )
+    assert pending == 0
+    assert len(api.calls_of("sendMessage")) == 1 + 1  # one answer, one refused: no retries
+    chat = await agora.chat(group["id"])
+    assert chat is not None
+    assert chat.active is False
+
+
+async def test_polls_recorded_as_they_go_out(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100704, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    api.fail_next("sendPoll", 400, "Bad Request: poll can't be sent", chat_id=group["id"])
+    sent = await agora.command(group, admin, "/sondage")
+    polls = [m["poll"] for m in sent if "poll" in m]
+    assert len(polls) == 5  # the first was refused; the others went out, each recorded
+    async with AsyncSession(agora.engine) as session:
+        stored = set(await session.scalars(select(PostedPoll.poll_id)))
+    assert stored == {poll["id"] for poll in polls}
+
+
+async def test_undelivered_messages_go_out_after_a_restart(
+    api: FakeBotAPI, settings: Settings
+) -> None:
+    alice = api.user(1001, "Alice", language_code="fr")
+    api.fail_next("sendMessage", 502, "Bad Gateway", chat_id=alice["id"])
+    async with start_agora(api, settings) as agora:
+        await api.wait_acked(api.send_text(api.private_chat(alice), alice, "/aide"))
+        assert agora.sender.queued() == 1  # waiting to be tried again
+    assert api.sent(chat_id=alice["id"]) == []
+    async with start_agora(api, settings) as agora:
+        await agora.sent_out()
+        [answer] = api.sent(chat_id=alice["id"])
+        assert "Commandes" in answer["text"]
