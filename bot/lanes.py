@@ -32,6 +32,15 @@ ATTEMPTS = 3  # tries of an update whose transaction failed, per batch
 GIVE_UP = 6  # failed tries after which an update is reported and skipped
 
 
+def lane_of(update: Update) -> int | None:
+    """The chat whose lane handles the update (None: handled with the poll answers). A
+    group's last message, saying it became a supergroup, goes in the supergroup's lane."""
+    message = update.effective_message
+    if message is not None and message.migrate_to_chat_id:
+        return message.migrate_to_chat_id
+    return update.effective_chat.id if update.effective_chat is not None else None
+
+
 class HandlerFailed(Exception):
     """A handler raised: the update's unit is rolled back and the user told."""
 
@@ -61,10 +70,11 @@ class Dispatcher:
         for update_id, update in batch:
             if update_id in done:
                 continue
-            if update is None or update.effective_chat is None:
+            lane = lane_of(update) if update is not None else None
+            if update is None or lane is None:
                 chatless.append((update_id, update))
             else:
-                chats[update.effective_chat.id].append((update_id, update))
+                chats[lane].append((update_id, update))
         settled = await self._chatless(chatless)
         lanes = await asyncio.gather(*(self._lane(updates) for updates in chats.values()))
         return settled and all(lanes)

@@ -30,7 +30,9 @@ async def resolve_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Record the chat on first contact and make its language current for this update."""
     settings = services(context).settings
     language: str = settings.default_language
-    chat, user = update.effective_chat, update.effective_user
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if message is not None and message.migrate_to_chat_id:
+        chat = None  # the group's last message, once it became a supergroup: nothing to record
     if chat is not None and chat.type != ChatType.CHANNEL:
         user_language = None
         if chat.type == ChatType.PRIVATE and user is not None:

@@ -24,8 +24,8 @@ async def queue_texts(agora: Agora, rows: list[tuple[int, str, Priority]]) -> No
             outbox.send_text(chat_id, text, priority=priority)
 
 
-async def until_sent(api: FakeBotAPI, chat_id: int, count: int = 1, timeout: float = 5) -> None:
-    async with asyncio.timeout(timeout):
+async def until_sent(api: FakeBotAPI, chat_id: int, count: int = 1, within: float = 5) -> None:
+    async with asyncio.timeout(within):
         while len(api.sent(chat_id=chat_id)) < count:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
 
@@ -83,7 +83,7 @@ async def test_a_group_at_its_flood_limit_holds_up_no_one_else(
         for person in people:
             api.send_text(api.private_chat(person), person, "/aide")
         for person in people:
-            await until_sent(api, person["id"], timeout=3)
+            await until_sent(api, person["id"], within=3)
             assert "Commandes" in api.sent(chat_id=person["id"])[0]["text"]
         # The group's last polls still wait for its minute, recorded as they go out.
         assert len(api.sent(chat_id=group["id"], method="sendPoll")) == 3

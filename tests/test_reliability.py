@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.settings import Settings
-from storage.models import Ballot, PollTally
+from storage.models import Ballot, PollTally, PostedPoll, SentDigest
 from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
 from tests.harness import start_agora, totals_match_tallies
@@ -70,13 +70,15 @@ async def sent_count(api: FakeBotAPI, method: str, count: int, chat_id: int | No
             await asyncio.sleep(0.01)
 
 
-def bot_process(api: FakeBotAPI, database_url: str) -> asyncio.subprocess.Process:
+def bot_process(
+    api: FakeBotAPI, database_url: str, *, rate_limit: bool = False
+) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": api.url,
         "DATABASE_URL": database_url,
-        "RATE_LIMIT": "false",
+        "RATE_LIMIT": "true" if rate_limit else "false",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
@@ -236,3 +238,115 @@ async def test_updates_the_bot_does_not_handle_change_nothing(agora, api: FakeBo
     assert "Commandes" in answer["text"]
     assert api.acked_offset > ids[-1]
     assert api.sent(chat_id=channel["id"]) == []
+
+
+async def kill(process: asyncio.subprocess.Process) -> None:
+    process.kill()  # SIGKILL: no chance to finish anything
+    await process.wait()
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+
+
+async def test_sigkill_during_a_poll_command_completes_it_after_restart(
+    api: FakeBotAPI, database_url: str
+) -> None:
+    group = api.group(-100500, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    process = await bot_process(api, database_url, rate_limit=True)
+    for _ in range(16):  # the group's minute is nearly used up: the last polls must wait
+        await api.wait_acked(api.send_text(group, admin, "/aide"), timeout=60)
+    api.send_text(group, admin, "/sondage")
+    await sent_count(api, "sendPoll", 3, chat_id=group["id"])
+    await asyncio.sleep(0.5)  # the third is recorded (killed sooner, it would go out twice)
+    await kill(process)  # three polls out, three waiting for the group's next minute
+
+    process = await bot_process(api, database_url)
+    await sent_count(api, "sendPoll", 6, chat_id=group["id"])
+    await api.wait_acked(api.send_text(group, admin, "/aide"), timeout=60)
+    await stop(process)
+    questions = Counter(m["poll"]["question"] for m in api.sent(group["id"], "sendPoll"))
+    assert len(questions) == 6  # every question posted: the missing ones only
+    assert sum(questions.values()) == 6
+    intros = [m for m in api.sent(group["id"]) if m.get("text", "").startswith("🗳")]
+    assert len(intros) == 1
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        stored = await connection.scalar(select(func.count()).select_from(PostedPoll))
+    await engine.dispose()
+    assert stored == 6
+
+
+async def test_sigkill_during_a_burst_of_answers_loses_none(
+    api: FakeBotAPI, database_url: str
+) -> None:
+    people = [api.user(4000 + n, f"P{n}", language_code="fr") for n in range(90)]
+    process = await bot_process(api, database_url, rate_limit=True)
+    await api.wait_acked(api.send_text(api.private_chat(people[0]), people[0], "/aide"), 60)
+    for person in people[1:]:
+        api.send_text(api.private_chat(person), person, "/aide")
+    async with asyncio.timeout(60):
+        while len(api.sent(method="sendMessage")) < 30:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+    await kill(process)  # 28 answers a second: most are still to go
+    answered = len(api.sent(method="sendMessage"))
+    assert answered < 80, "the burst ended before the kill; nothing was tested"
+
+    process = await bot_process(api, database_url)
+    async with asyncio.timeout(60):
+        while any(not api.sent(chat_id=p["id"]) for p in people):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    await stop(process)
+    counts = Counter(m["chat"]["id"] for m in api.sent(method="sendMessage"))
+    assert all(counts[p["id"]] >= 1 for p in people)  # no answer lost
+    # Only an answer sent just before the kill, not yet marked, may go out twice.
+    assert sum(counts.values()) - len(people) <= 24
+
+
+async def test_sigkill_during_a_digest_fan_out_sends_each_digest(
+    api: FakeBotAPI, database_url: str
+) -> None:
+    zone, local = zone_in_daytime()
+    earlier = (local - timedelta(minutes=2)).strftime("%H:%M")
+    groups = [api.group(-100600 - n, f"G{n}") for n in range(60)]
+    admin = api.user(10, "Ada")
+    process = await bot_process(api, database_url)
+    for group in groups:
+        api.set_admin(group["id"], admin)
+        api.send_text(group, admin, f"/fuseau {zone}")
+        last = api.send_text(group, admin, f"/bilan {earlier}")
+    await api.wait_acked(last, timeout=60)
+    await kill(process)
+    sent_before = len(api.sent())
+
+    # Back after the hour: 60 digests due at once, at 28 messages a second; killed mid-way.
+    process = await bot_process(api, database_url, rate_limit=True)
+    async with asyncio.timeout(60):
+        while len(api.sent()) < sent_before + 20:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+    await kill(process)
+    assert len(api.sent()) < sent_before + 55, "the fan-out ended before the kill"
+
+    process = await bot_process(api, database_url)
+    def digests_in(group: dict) -> int:
+        return sum("Bilan du" in m.get("text", "") for m in api.sent(chat_id=group["id"]))
+
+    async with asyncio.timeout(60):
+        while any(digests_in(group) == 0 for group in groups):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    await api.wait_acked(api.send_text(groups[0], admin, "/aide"), timeout=60)
+    await stop(process)
+    counts = [digests_in(group) for group in groups]
+    assert min(counts) == 1  # every group got its digest
+    assert sum(counts) - len(groups) <= 24  # a few sent just before the kill may repeat
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(SentDigest.chat_id, SentDigest.status))
+        records = list(rows)
+    await engine.dispose()
+    assert sorted(chat for chat, _ in records) == sorted(g["id"] for g in groups)
+    assert {status for _, status in records} == {"sent"}
