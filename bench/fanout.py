@@ -35,8 +35,6 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
 from telegram.ext import JobQueue
 
 from bench.seed import (
@@ -48,12 +46,15 @@ from bench.seed import (
     small_groups,
     spread,
 )
-from bot.chart import render_chart
+from bot.admins import AdminCache
 from bot.content import load_library
+from bot.digest import draw_chart
 from bot.scheduler import ComposedDigest, DigestScheduler, system_clock
+from bot.sender import Sender
 from bot.services import Services
 from bot.settings import Settings
-from storage.db import create_engine, create_sessionmaker, migrate
+from bot.transaction import Work
+from storage.db import Database, create_engine, migrate
 from storage.models import Chat, SentDigest
 from storage.queries import article_results
 from tests.botapi.server import FakeBotAPI
@@ -296,7 +297,7 @@ class Digests:
     label: str
     votes: int
     scheduler: DigestScheduler
-    sessionmaker: async_sessionmaker[AsyncSession]
+    database: Database
     cold: list[float] = field(default_factory=list)
     warm: list[float] = field(default_factory=list)
     peak_kib: float = math.nan
@@ -307,10 +308,10 @@ class Digests:
 
 async def open_digests(label: str, votes: int, chats: int, folder: Path) -> Digests:
     url = sqlite_url(folder / f"compute-{label}.db")
-    engine = create_engine(url)
-    await migrate(engine)
+    database = Database(url)
+    await database.migrate()
     seeded = await seed(
-        engine,
+        database.engine,
         chats=chats,
         voters=spread(votes, chats, 6),
         ballots=True,
@@ -323,18 +324,23 @@ async def open_digests(label: str, votes: int, chats: int, folder: Path) -> Dige
         flush=True,
     )
     settings = Settings(bot_token=TOKEN, database_url=url)  # type: ignore[arg-type]
-    services = Services(settings, load_library(), engine, create_sessionmaker(engine))
-    # compose() never touches the bot nor the job queue.
-    scheduler = DigestScheduler(
-        services, cast(Bot, None), cast(JobQueue[Any], None), clock=system_clock
+    # compose() never touches the sender nor the job queue.
+    services = Services(
+        settings,
+        load_library(),
+        database,
+        Work(database, lambda rows: None),
+        cast(Sender, None),
+        AdminCache(),
     )
-    return Digests(label, seeded.ballots, scheduler, services.sessionmaker)
+    scheduler = DigestScheduler(services, cast(JobQueue[Any], None), clock=system_clock)
+    return Digests(label, seeded.ballots, scheduler, database)
 
 
 async def compose(digests: Digests, chat: int, *, cold: bool) -> tuple[float, ComposedDigest]:
     """Seconds one compose takes, in a transaction like a delivery's."""
     day = datetime.now(ZoneInfo(TIMEZONE)).date()
-    async with digests.sessionmaker() as session, session.begin():
+    async with digests.database.transaction() as session:
         found = await session.get(Chat, chat)
         assert found is not None, chat
         if cold:
@@ -359,7 +365,7 @@ async def measure(sets: list[Digests], chats: int, samples: int) -> None:
     # The part of a cold compose that reads every chat's tallies (the all-chats numbers).
     for _ in range(10):
         for digests in sets:
-            async with digests.sessionmaker() as session, session.begin():
+            async with digests.database.transaction() as session:
                 start = time.perf_counter()
                 await article_results(session, ARTICLE_ID)
                 digests.everywhere.append(time.perf_counter() - start)
@@ -372,10 +378,10 @@ async def measure(sets: list[Digests], chats: int, samples: int) -> None:
     for digests in sets:
         _, digest = await compose(digests, picked[0], cold=False)
         assert digest.chart is not None, "the chart needs votes"
-        digests.png_bytes = len(render_chart(*digest.chart))
+        digests.png_bytes = len(draw_chart(digest.chart))
         for _ in range(10):
             start = time.perf_counter()
-            render_chart(*digest.chart)
+            draw_chart(digest.chart)
             digests.chart.append(time.perf_counter() - start)
 
 
@@ -389,7 +395,7 @@ async def compute_all(chats: int, votes: int, samples: int, folder: Path) -> lis
         await measure(sets, chats, samples)
     finally:
         for digests in sets:
-            await digests.scheduler._services.engine.dispose()
+            await digests.database.dispose()
     return sets
 
 

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` runs the bot, `python -m bot check` validates the content."""
+"""Command line: `python -m bot` runs the bot, `python -m bot check` validates the content,
+`python -m bot outbox` says what is waiting to be sent."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["run", "check"],
+        choices=["run", "check", "outbox"],
         default="run",
-        help="run the bot (default), or check the articles and settings and exit",
+        help="run the bot (default), check the articles and settings, or show the outbox",
     )
     return parser.parse_args(argv)
 
@@ -48,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"agora: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+
+    if arguments.command == "outbox":
+        from bot.sender import describe_outbox
+
+        print(asyncio.run(describe_outbox(settings.database_url)))
+        return 0
 
     # Opt in to python-telegram-bot's timedelta durations (RetryAfter.retry_after), which
     # otherwise warn on every flood-control answer.

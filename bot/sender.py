@@ -43,6 +43,7 @@ from storage.models import Chat, OutboxMessage
 from storage.opinions import record_summary_post
 from storage.outbox import (
     DROPPED,
+    PENDING,
     claim,
     drop_chat,
     finish,
@@ -54,6 +55,7 @@ from storage.outbox import (
     release_claims,
 )
 from storage.outbox import SENT as ROW_SENT
+from storage.outbox import summary as outbox_summary
 from storage.queries import deactivate_chat, record_posted_poll
 
 log = logging.getLogger(__name__)
@@ -498,3 +500,26 @@ class Sender:
             del self._groups[chat_id]
         if purged:
             log.info("outbox: %d old rows purged", purged)
+
+
+async def describe_outbox(database_url: str) -> str:
+    """One line for operators: what waits to be sent, and what was sent or dropped lately."""
+    database = Database(database_url)
+    try:
+        await database.migrate()
+        async with database.read() as session:
+            counts, oldest = await outbox_summary(session)
+    finally:
+        await database.dispose()
+    waiting = {priority: n for (status, priority), n in counts.items() if status == PENDING}
+    total = sum(waiting.values())
+    line = (
+        f"outbox: {total:,} waiting (answers {waiting.get(0, 0):,}, polls {waiting.get(1, 0):,}, "
+        f"digests {waiting.get(2, 0):,})"
+    )
+    if oldest is not None:
+        age = (datetime.now(UTC) - oldest.replace(tzinfo=oldest.tzinfo or UTC)).total_seconds()
+        line += f", the oldest queued {age:,.0f} s ago"
+    sent = sum(n for (status, _), n in counts.items() if status == ROW_SENT)
+    dropped = sum(n for (status, _), n in counts.items() if status == DROPPED)
+    return line + f"; kept from the last {KEEP_DONE.days} days: {sent:,} sent, {dropped:,} dropped"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -98,3 +99,34 @@ def test_the_wheel_carries_catalogs_articles_and_migrations(tmp_path: Path) -> N
     )
     assert probe.stdout.splitlines()[0] == "Ce groupe"
     assert str(target) in probe.stdout
+
+
+def test_outbox_status_line(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
+    empty = run_bot("outbox", cwd=tmp_path, BOT_TOKEN=SECRET, DATABASE_URL=url)
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout.strip() == (
+        "outbox: 0 waiting (answers 0, polls 0, digests 0); "
+        "kept from the last 3 days: 0 sent, 0 dropped"
+    )
+
+    async def queue() -> None:
+        from bot import outbox
+        from bot.outbox import Priority
+        from bot.transaction import Work
+        from storage.db import Database
+
+        database = Database(url)
+        await database.migrate()
+        async with Work(database, lambda rows: None).unit():
+            outbox.send_text(1, "a reply")
+            for chat in range(2, 5):
+                outbox.send_text(-chat, "a digest", priority=Priority.DIGEST)
+        await database.dispose()
+
+    asyncio.run(queue())
+    waiting = run_bot("outbox", cwd=tmp_path, BOT_TOKEN=SECRET, DATABASE_URL=url)
+    assert waiting.stdout.startswith(
+        "outbox: 4 waiting (answers 1, polls 0, digests 3), the oldest queued "
+    )
+    assert SECRET not in waiting.stdout + waiting.stderr
