@@ -27,7 +27,8 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,65 +80,84 @@ def quiet_raw_calls() -> None:
 
 @dataclass(frozen=True, slots=True)
 class FloodLimits:
-    """Telegram's limits, with a margin for requests that reach it later than they left."""
+    """Telegram's limits: messages in any second overall, and to one group in any minute."""
 
-    overall: int = 28  # messages in any second (Telegram: 30)
-    group: int = 20  # messages to one group in any `group_period` (Telegram: 20 a minute)
-    group_period: float = 61.0
+    overall: int = 30
+    group: int = 20
+    group_period: float = 60.0
     concurrency: int = 24  # calls in flight
 
 
-class Window:
-    """A sliding window: at most `capacity` events in any `period` seconds."""
+class Occupancy:
+    """At most `capacity` calls in any `period` seconds, as Telegram counts them.
+
+    Telegram counts a call at some moment between when it leaves and when its answer comes
+    back, which network and event-loop delays make unknowable. So a call occupies a place
+    from the moment it is allowed until `period` seconds after its answer: then any window
+    of `period` seconds on Telegram's side holds at most `capacity` calls, whatever the delays.
+    (The last call allowed into such a window found every earlier one still in place.)
+    """
 
     def __init__(self, capacity: int, period: float) -> None:
         self.capacity, self.period = capacity, period
-        self._times: deque[float] = deque()
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # when each answered call frees its place
 
-    def wait(self, now: float) -> float:
-        """Seconds until one more event fits (0 when it fits now)."""
-        times = self._times
-        while times and times[0] <= now - self.period:
-            times.popleft()
-        return 0.0 if len(times) < self.capacity else times[0] + self.period - now
+    def wait(self, now: float) -> float | None:
+        """Seconds until a place frees (0: one is free now; None: when a call is answered)."""
+        answered = self._answered
+        while answered and answered[0] <= now:
+            answered.popleft()
+        if self._in_flight + len(answered) < self.capacity:
+            return 0.0
+        return answered[0] - now if answered else None
 
-    def take(self, now: float) -> None:
-        self._times.append(now)
+    def take(self) -> None:
+        self._in_flight += 1
+
+    def done(self, now: float) -> None:
+        self._in_flight -= 1
+        self._answered.append(now + self.period)
 
     def unused(self, now: float) -> bool:
-        return self.wait(now) == 0.0 and not self._times
+        return self.wait(now) == 0.0 and not self._in_flight and not self._answered
 
 
 class Pacer:
-    """Grants the overall flood limit's slots, the most urgent waiting call first.
+    """Grants the overall limit's places, the most urgent waiting call first. A place is
+    taken right before the HTTP request (after the row is claimed and a chart drawn)."""
 
-    A slot is taken right before the HTTP request (after the row is claimed and a chart
-    drawn), so the window counts requests when they leave, not when they were scheduled."""
-
-    def __init__(self, window: Window) -> None:
-        self._window = window
+    def __init__(self, occupancy: Occupancy) -> None:
+        self._occupancy = occupancy
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
 
-    async def slot(self, priority: int, order: int) -> None:
+    @asynccontextmanager
+    async def place(self, priority: int, order: int) -> AsyncIterator[None]:
         future = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (priority, order, future))
         self._grant()
         await future
+        try:
+            yield
+        finally:
+            self._occupancy.done(time.monotonic())
+            self._grant()
 
     def _grant(self) -> None:
-        self._timer = None
-        now = time.monotonic()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         while self._waiting:
-            wait = self._window.wait(now)
+            wait = self._occupancy.wait(time.monotonic())
+            if wait is None:
+                return  # an answer will call again
             if wait > 0:
-                if self._timer is None:
-                    loop = asyncio.get_running_loop()
-                    self._timer = loop.call_later(wait, self._grant)
+                self._timer = asyncio.get_running_loop().call_later(wait, self._grant)
                 return
             _, _, future = heapq.heappop(self._waiting)
             if not future.done():  # a cancelled waiter gives its turn away
-                self._window.take(now)
+                self._occupancy.take()
                 future.set_result(None)
 
 
@@ -212,8 +232,8 @@ class Sender:
         self._draw = draw
         self._drawing = asyncio.Semaphore(drawing_threads)
         self._concurrency = limits.concurrency if limits else 32
-        self._pacer = Pacer(Window(limits.overall, 1.0)) if limits else None
-        self._groups: dict[int, Window] = {}
+        self._pacer = Pacer(Occupancy(limits.overall, 1.0)) if limits else None
+        self._groups: dict[int, Occupancy] = {}
         self._state = _Lanes()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._sending = 0  # calls in flight (a task leaves `_in_flight` a little later)
@@ -307,36 +327,40 @@ class Sender:
             head = lane[0]
             wait = head.due - now
             if wait <= 0 and head.method not in INSTANT_METHODS:
-                group = self._group_window(head.chat_id)
+                group = self._group(head.chat_id)
                 if group is not None:
-                    wait = group.wait(now)
+                    free = group.wait(now)
+                    wait = 1.0 if free is None else free
                     if wait <= 0:
-                        group.take(now)
+                        group.take()
+            else:
+                group = None
             heapq.heappop(state.ready)
             if wait > 0:
                 state.sleep(key, now + wait)
                 continue
             state.busy.add(key)
             self._sending += 1
-            self._spawn(self._send(head))
+            self._spawn(self._send(head, group))
         if self._sending >= self._concurrency:
             return None
         return max(0.0, state.sleeping[0][0] - now) if state.sleeping else None
 
-    def _group_window(self, chat_id: int) -> Window | None:
+    def _group(self, chat_id: int) -> Occupancy | None:
         if self._limits is None or chat_id >= 0:  # private chats have no per-minute limit
             return None
-        window = self._groups.get(chat_id)
-        if window is None:
-            window = self._groups[chat_id] = Window(self._limits.group, self._limits.group_period)
-        return window
+        group = self._groups.get(chat_id)
+        if group is None:
+            limits = self._limits
+            group = self._groups[chat_id] = Occupancy(limits.group, limits.group_period)
+        return group
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _send(self, entry: Entry) -> None:
+    async def _send(self, entry: Entry, group: Occupancy | None) -> None:
         key = entry.lane  # the entry changes lanes if its chat moves to a new id
         try:
             await self._deliver(entry)
@@ -344,6 +368,8 @@ class Sender:
             log.exception("outbox row %d failed unexpectedly", entry.id)
             entry.due = time.monotonic() + MAX_BACKOFF
         finally:
+            if group is not None:
+                group.done(time.monotonic())
             self._sending -= 1
             self._state.busy.discard(key)
             if entry.due > time.monotonic():
@@ -401,13 +427,14 @@ class Sender:
             params["photo"] = InputFile(png, filename="agora.png")
         if row.method == "sendDocument" and row.attachment is not None:
             params["document"] = InputFile(row.attachment, filename=params.pop("filename"))
-        if self._pacer is not None and row.method not in INSTANT_METHODS:
-            await self._pacer.slot(row.priority, row.id)
-        return await self._bot.do_api_request(
-            row.method,
-            api_kwargs=params,
-            return_type=Message if row.method in MESSAGE_METHODS else None,
-        )
+        async with AsyncExitStack() as places:
+            if self._pacer is not None and row.method not in INSTANT_METHODS:
+                await places.enter_async_context(self._pacer.place(row.priority, row.id))
+            return await self._bot.do_api_request(
+                row.method,
+                api_kwargs=params,
+                return_type=Message if row.method in MESSAGE_METHODS else None,
+            )
 
     async def _retry(self, entry: Entry, seconds: float) -> None:
         async with self._database.transaction() as session:
