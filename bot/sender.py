@@ -28,6 +28,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -230,7 +231,8 @@ class Sender:
         self._database = database
         self._limits = limits
         self._draw = draw
-        self._drawing = asyncio.Semaphore(drawing_threads)
+        # Charts are drawn in a few threads of their own: it bounds memory (a canvas is ~10 MB).
+        self._drawing = ThreadPoolExecutor(drawing_threads, thread_name_prefix="agora-chart")
         self._concurrency = limits.concurrency if limits else 32
         self._pacer = Pacer(Occupancy(limits.overall, 1.0)) if limits else None
         self._groups: dict[int, Occupancy] = {}
@@ -273,6 +275,7 @@ class Sender:
             await self._task
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        self._drawing.shutdown(wait=False)
 
     def notify(self, rows: Iterable[OutboxMessage]) -> None:
         """Rows committed by a unit of work: send them."""
@@ -422,8 +425,8 @@ class Sender:
         if row.method != "answerCallbackQuery":
             params["chat_id"] = row.chat_id
         if row.method == "sendPhoto" and "chart" in params:
-            async with self._drawing:
-                png = await asyncio.to_thread(self._draw, params.pop("chart"))
+            loop = asyncio.get_running_loop()
+            png = await loop.run_in_executor(self._drawing, self._draw, params.pop("chart"))
             params["photo"] = InputFile(png, filename="agora.png")
         if row.method == "sendDocument" and row.attachment is not None:
             params["document"] = InputFile(row.attachment, filename=params.pop("filename"))

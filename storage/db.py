@@ -30,7 +30,8 @@ def create_engine(url: str, *, writer: bool = True) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # Writers take turns (see Database): a few connections are enough for either engine.
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=2, max_overflow=4)
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
