@@ -27,13 +27,14 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
@@ -71,6 +72,9 @@ MESSAGE_METHODS = frozenset(
 KEEP_DONE = timedelta(days=3)
 PURGE_EVERY = 3600.0
 MAX_BACKOFF = 60.0
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def quiet_raw_calls() -> None:
@@ -162,6 +166,46 @@ class Pacer:
                 future.set_result(None)
 
 
+class Coalescer(Generic[T, R]):
+    """Runs many small pieces of database work in few transactions: what arrives while one
+    transaction runs goes into the next, so a busy sender commits a batch, an idle one at once.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        work: Callable[[AsyncSession, list[T]], Awaitable[list[R]]],
+    ) -> None:
+        self._database = database
+        self._work = work
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._running = False
+
+    async def __call__(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if not self._running:
+            self._running = True
+            asyncio.get_running_loop().create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    async with self._database.transaction() as session:
+                        results = await self._work(session, [item for item, _ in batch])
+                except Exception as exc:  # each caller gets the failure
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    future.set_result(result)
+        finally:
+            self._running = False
+
+
 @dataclass(slots=True, eq=False)
 class Entry:
     """What the sender keeps in memory of a pending row (the payload stays in the database)."""
@@ -237,6 +281,9 @@ class Sender:
         self._pacer = Pacer(Occupancy(limits.overall, 1.0)) if limits else None
         self._groups: dict[int, Occupancy] = {}
         self._state = _Lanes()
+        # Claims and marks of many calls share transactions (see Coalescer).
+        self._claims = Coalescer(database, self._claim_rows)
+        self._marks = Coalescer(database, self._mark_sent)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._sending = 0  # calls in flight (a task leaves `_in_flight` a little later)
         self._wake = asyncio.Event()
@@ -384,10 +431,7 @@ class Sender:
     # -- one call ---------------------------------------------------------------------------
 
     async def _deliver(self, entry: Entry) -> None:
-        async with self._database.transaction() as session:
-            row = await claim(session, entry.id, datetime.now(UTC))
-            if row is not None:
-                session.expunge(row)
+        row = await self._claims(entry.id)
         if row is None:  # sent, dropped, or taken by another sender meanwhile
             self._state.remove(entry)
             return
@@ -418,7 +462,8 @@ class Sender:
             )
             await self._retry(entry, backoff)
         else:
-            await self._sent(entry, row, result)
+            await self._marks((row, result))
+            self._state.remove(entry)
 
     async def _call(self, row: OutboxMessage) -> Any:
         params = dict(row.payload)
@@ -444,38 +489,58 @@ class Sender:
             await release(session, entry.id)
         entry.due = time.monotonic() + seconds
 
-    async def _sent(self, entry: Entry, row: OutboxMessage, result: Any) -> None:
+    @staticmethod
+    async def _claim_rows(session: AsyncSession, ids: list[int]) -> list[OutboxMessage | None]:
+        rows = await claim(session, ids, datetime.now(UTC))
+        for row in rows.values():
+            session.expunge(row)
+        return [rows.get(id_) for id_ in ids]
+
+    @staticmethod
+    async def _mark_sent(
+        session: AsyncSession, sent: list[tuple[OutboxMessage, Any]]
+    ) -> list[None]:
+        """Mark rows sent and record what their calls taught, in one transaction."""
         now = datetime.now(UTC)
-        async with self._database.transaction() as session:
-            await finish(session, row.id, ROW_SENT, now)
-            effect = row.effect or {}
-            kind = effect.get("kind")
-            if kind == "poll" and isinstance(result, Message) and result.poll is not None:
-                await record_posted_poll(
-                    session,
-                    poll_id=result.poll.id,
-                    chat_id=row.chat_id,
-                    message_id=result.message_id,
-                    article_id=effect["article_id"],
-                    question_key=effect["question_key"],
-                    language=effect["language"],
-                    anonymous=effect["anonymous"],
-                    multiple=effect["multiple"],
-                    option_ids=[option.persistent_id for option in result.poll.options],
-                    posted_at=result.date,
-                )
-            elif kind == "summary" and isinstance(result, Message):
-                await record_summary_post(
-                    session, row.chat_id, result.message_id, effect["article_id"]
-                )
-            elif kind == "digest" and effect.get("last"):
-                await finish_digest(session, effect["digest_id"], SENT, now)
-        self._state.remove(entry)
+        await finish(session, [row.id for row, _ in sent], ROW_SENT, now)
+        for row, result in sent:
+            if row.effect:
+                try:
+                    async with session.begin_nested():
+                        await Sender._record(session, row, result, now)
+                except SQLAlchemyError:  # the message is out: keep it marked sent
+                    log.exception("could not record what outbox row %d taught", row.id)
+        return [None] * len(sent)
+
+    @staticmethod
+    async def _record(
+        session: AsyncSession, row: OutboxMessage, result: Any, now: datetime
+    ) -> None:
+        effect = row.effect or {}
+        kind = effect.get("kind")
+        if kind == "poll" and isinstance(result, Message) and result.poll is not None:
+            await record_posted_poll(
+                session,
+                poll_id=result.poll.id,
+                chat_id=row.chat_id,
+                message_id=result.message_id,
+                article_id=effect["article_id"],
+                question_key=effect["question_key"],
+                language=effect["language"],
+                anonymous=effect["anonymous"],
+                multiple=effect["multiple"],
+                option_ids=[option.persistent_id for option in result.poll.options],
+                posted_at=result.date,
+            )
+        elif kind == "summary" and isinstance(result, Message):
+            await record_summary_post(session, row.chat_id, result.message_id, effect["article_id"])
+        elif kind == "digest" and effect.get("last"):
+            await finish_digest(session, effect["digest_id"], SENT, now)
 
     async def _dropped(self, entry: Entry, row: OutboxMessage) -> None:
         fallback: OutboxMessage | None = None
         async with self._database.transaction() as session:
-            await finish(session, row.id, DROPPED, datetime.now(UTC))
+            await finish(session, [row.id], DROPPED, datetime.now(UTC))
             await self._after_drop(session, row)
             effect = row.effect or {}
             if "fallback" in effect:

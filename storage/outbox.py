@@ -53,22 +53,27 @@ async def pending_messages(session: AsyncSession) -> list[tuple[int, int, int, s
     return [(id_, chat, priority, method) for id_, chat, priority, method in rows]
 
 
-async def claim(session: AsyncSession, message_id: int, now: datetime) -> OutboxMessage | None:
-    """Take a pending row for sending, unless another sender holds it (skipped, not waited
-    for, on PostgreSQL) or it is no longer pending."""
-    row = await session.scalar(
+async def claim(
+    session: AsyncSession, message_ids: list[int], now: datetime
+) -> dict[int, OutboxMessage]:
+    """Take pending rows for sending, but those another sender holds (skipped, not waited
+    for, on PostgreSQL) or that are no longer pending."""
+    rows = await session.scalars(
         select(OutboxMessage)
         .where(
-            OutboxMessage.id == message_id,
+            OutboxMessage.id.in_(message_ids),
             OutboxMessage.status == PENDING,
             (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now),
         )
         .with_for_update(skip_locked=True)
     )
-    if row is not None:
+    taken = {}
+    for row in rows:
         row.claimed_until = now + CLAIM
         row.attempts += 1
-    return row
+        taken[row.id] = row
+    await session.flush()
+    return taken
 
 
 async def release_claims(session: AsyncSession) -> int:
@@ -88,10 +93,12 @@ async def release(session: AsyncSession, message_id: int) -> None:
     )
 
 
-async def finish(session: AsyncSession, message_id: int, status: str, now: datetime) -> None:
+async def finish(
+    session: AsyncSession, message_ids: list[int], status: str, now: datetime
+) -> None:
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
+        .where(OutboxMessage.id.in_(message_ids))
         .values(status=status, done_at=now, claimed_until=None)
     )
 
