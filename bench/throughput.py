@@ -24,6 +24,7 @@ from tests.botapi.server import FakeBotAPI
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHbenchTokenNotRealxxxxxxxxxxxxxxxxxx"
 ADMIN_ID = 42
+QUESTIONS = 6
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -97,6 +98,11 @@ async def bench_bare(votes: int) -> tuple[float, float]:
     return votes / elapsed, memory
 
 
+def all_chats_totals(api: FakeBotAPI, chat_id: int, after: int) -> list[str]:
+    text = "\n".join(m.get("text", "") for m in api.sent(chat_id=chat_id)[after:])
+    return re.findall(r"Toutes les conversations\xa0: ([\d\u202f\xa0 ]+) votants", text)
+
+
 async def bench_agora(votes: int, database_url: str) -> tuple[float, float]:
     api = FakeBotAPI(TOKEN)
     await api.start()
@@ -105,6 +111,9 @@ async def bench_agora(votes: int, database_url: str) -> tuple[float, float]:
     api.set_admin(group["id"], admin)
     process = await spawn(api, "-m", "bot", database_url=database_url)
     await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
+    async with asyncio.timeout(60):  # the polls go out once the command is committed
+        while len(api.sent(method="sendPoll")) < QUESTIONS:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
     polls = [m["poll"] for m in api.sent(method="sendPoll")]
     start = time.perf_counter()
     push_votes(api, polls, votes)
@@ -115,8 +124,9 @@ async def bench_agora(votes: int, database_url: str) -> tuple[float, float]:
     while True:
         sent_before = len(api.sent(chat_id=group["id"]))
         await api.wait_acked(api.send_text(group, admin, "/resultats"), timeout=600)
-        text = "\n".join(m.get("text", "") for m in api.sent(chat_id=group["id"])[sent_before:])
-        totals = re.findall(r"Toutes les conversations\xa0: ([\d\u202f\xa0 ]+) votants", text)
+        async with asyncio.timeout(60):  # every question's line of the answer
+            while len(totals := all_chats_totals(api, group["id"], sent_before)) < QUESTIONS:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
         total = sum(int(re.sub(r"\D", "", t)) for t in totals)
         if total >= votes or time.perf_counter() > deadline:
             break

@@ -117,9 +117,10 @@ def encode_png(rgba: npt.NDArray[np.uint8]) -> bytes:
     compressor = zlib.compressobj(PNG_COMPRESSION)
     band = np.zeros((min(height, PNG_BAND), 1 + 3 * width), dtype=np.uint8)  # filter 0: none
     pieces = []
+    pixels = band[:, 1:].reshape(len(band), width, 3)  # a view: one copy per band
     for top in range(0, height, PNG_BAND):
         rows = rgba[top : top + PNG_BAND, :, :3]
-        band[: len(rows), 1:] = rows.reshape(len(rows), 3 * width)
+        pixels[: len(rows)] = rows
         pieces.append(compressor.compress(band[: len(rows)].data))
     pieces.append(compressor.flush())
     return b"".join(

@@ -3,8 +3,8 @@
 Each update is handled in its own short unit of work (bot.transaction), which also records
 it as handled, so that a redelivery after a crash is skipped. Poll answers and other updates
 without a chat are handled together in one unit (answers applied in bulk, storage.ballots),
-before the chats' lanes. A batch is settled, and may be acknowledged to Telegram, once every
-update in it has committed.
+before the chats' lanes. Once every update of a batch has committed, the batch's last id is
+recorded (and the handled ids below it forgotten), and Telegram may be told to forget it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot import outbox
 from bot.admins import AdminCache, AdminsUnknown
 from bot.i18n import _
 from bot.transaction import Work
-from storage.queries import handled_among, mark_handled
+from storage.queries import acknowledge_updates, handled_among, mark_handled
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ class Dispatcher:
         self._failures: Counter[int] = Counter()
 
     async def handle(self, batch: list[tuple[int, Update | None]]) -> bool:
-        """Handle a batch (an update None could not be read); True once all are committed."""
+        """Handle a batch (an update None could not be read) and record it as done; True once
+        all of it is committed, and Telegram may be told to forget it."""
+        last = max(update_id for update_id, _ in batch)
         async with self._work.database.read() as session:
             done = await handled_among(session, [update_id for update_id, _ in batch])
         chatless: list[tuple[int, Update | None]] = []
@@ -75,12 +77,21 @@ class Dispatcher:
                 chatless.append((update_id, update))
             else:
                 chats[lane].append((update_id, update))
-        settled = await self._chatless(chatless)
+        # A batch of poll answers alone (a vote storm) commits in one transaction, with the
+        # batch's acknowledgement; otherwise the lanes follow, then the acknowledgement.
+        settled = await self._chatless(chatless, last if not chats else None)
+        if not chats:
+            return settled
         lanes = await asyncio.gather(*(self._lane(updates) for updates in chats.values()))
-        return settled and all(lanes)
+        if not (settled and all(lanes)):
+            return False
+        async with self._work.database.transaction() as session:
+            await acknowledge_updates(session, last)
+        return True
 
-    async def _chatless(self, updates: list[tuple[int, Update | None]]) -> bool:
-        """Poll answers and the like, in one unit; one by one if any of them fails."""
+    async def _chatless(self, updates: list[tuple[int, Update | None]], last: int | None) -> bool:
+        """Poll answers and the like, in one unit (which acknowledges the batch up to `last`,
+        if given); one by one if any of them fails."""
         if not updates:
             return True
         try:
@@ -90,13 +101,19 @@ class Dispatcher:
                         await self._app.process_update(update)
                     if unit.failure is not None:
                         raise HandlerFailed from unit.failure
-                await mark_handled(unit.session, [update_id for update_id, _ in updates])
+                if last is not None:
+                    await acknowledge_updates(unit.session, last)
+                else:
+                    await mark_handled(unit.session, [update_id for update_id, _ in updates])
             return True
         except (HandlerFailed, SQLAlchemyError, OSError) as exc:
             log.warning("batch of %d updates failed (%r): one by one", len(updates), exc)
         settled = True
         for update_id, update in updates:
             settled = await self._one(update_id, update) and settled
+        if settled and last is not None:
+            async with self._work.database.transaction() as session:
+                await acknowledge_updates(session, last)
         return settled
 
     async def _lane(self, updates: list[tuple[int, Update]]) -> bool:

@@ -24,7 +24,7 @@ from telegram.ext import Application
 from bot.lanes import Dispatcher
 from bot.sender import quiet_raw_calls
 from storage.db import Database
-from storage.queries import LAST_UPDATE_ID, acknowledge_updates, get_state
+from storage.queries import LAST_UPDATE_ID, get_state
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +132,11 @@ class CommitThenAckPoller:
             if isinstance(update_id, int) and update_id > self._committed:
                 batch.append((update_id, self._parse(item)))
             # else: acknowledged before a restart; Telegram sends it again, we skip it
-        if batch and not await self._dispatcher.handle(batch):
+        if not batch:
+            return
+        if not await self._dispatcher.handle(batch):
             raise BatchNotSettled
-        last = max([self._committed, *(update_id for update_id, _ in batch)])
-        if last > self._committed:
-            async with self._database.transaction() as session:
-                await acknowledge_updates(session, last)
-            self._committed = last
+        self._committed = max(update_id for update_id, _ in batch)
 
     def _parse(self, item: dict[str, Any]) -> Update | None:
         try:

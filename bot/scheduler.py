@@ -202,7 +202,14 @@ class DigestScheduler:
         ]
         if missed:
             log.info("sending %d digests missed while the bot was down", len(missed))
-        await asyncio.gather(*(self.deliver(chat_id, daily=True) for chat_id in missed))
+        # A few workers take the chats in turn (not one waiting task per chat: thousands).
+        chats_left = iter(missed)
+
+        async def worker() -> None:
+            for chat_id in chats_left:
+                await self.deliver(chat_id, daily=True)
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENT_DELIVERIES)))
 
     async def _on_time(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
         job = cast(Job[Any], context.job)

@@ -90,7 +90,7 @@ class FloodLimits:
     overall: int = 30
     group: int = 20
     group_period: float = 60.0
-    concurrency: int = 24  # calls in flight
+    concurrency: int = 16  # calls in flight
 
 
 class Occupancy:

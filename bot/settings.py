@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     digest_time: time = Field(default=time(9, 0), description="Default digest time, HH:MM.")
     log_level: str = Field(default="INFO", description="Python logging level.")
     rate_limit: bool = Field(
-        default=True, description="Respect Telegram's flood limits (AIORateLimiter)."
+        default=True, description="Pace sends within Telegram's flood limits."
     )
 
     @field_validator("bot_token")

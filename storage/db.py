@@ -44,6 +44,7 @@ def create_engine(url: str, *, writer: bool = True) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA cache_size=-1024")  # 1 MiB a connection: the OS caches the file
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
