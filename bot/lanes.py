@@ -23,7 +23,7 @@ from bot import outbox
 from bot.admins import AdminCache, AdminsUnknown
 from bot.i18n import _
 from bot.transaction import Work
-from storage.queries import acknowledge_updates, handled_among, mark_handled
+from storage.queries import acknowledge_updates, handled_among, last_handled, mark_handled
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,20 @@ class Dispatcher:
         self._admins = admins
         self._slots = asyncio.Semaphore(lanes)
         self._failures: Counter[int] = Counter()
+        # Updates above this id were never fetched before, so cannot have been handled: only
+        # a batch fetched again (after a crash or a failed batch) needs the database's word.
+        self._seen: int | None = None
 
     async def handle(self, batch: list[tuple[int, Update | None]]) -> bool:
         """Handle a batch (an update None could not be read) and record it as done; True once
         all of it is committed, and Telegram may be told to forget it."""
         last = max(update_id for update_id, _ in batch)
         async with self._work.database.read() as session:
-            done = await handled_among(session, [update_id for update_id, _ in batch])
+            if self._seen is None:
+                self._seen = await last_handled(session)
+            again = [update_id for update_id, _ in batch if update_id <= self._seen]
+            done = await handled_among(session, again)
+        self._seen = max(self._seen, last)
         chatless: list[tuple[int, Update | None]] = []
         chats: defaultdict[int, list[tuple[int, Update]]] = defaultdict(list)
         for update_id, update in batch:

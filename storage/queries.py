@@ -41,6 +41,12 @@ async def handled_among(session: AsyncSession, update_ids: Sequence[int]) -> set
     return set(found)
 
 
+async def last_handled(session: AsyncSession) -> int:
+    """The highest update id handled so far (0 if none)."""
+    found = await session.scalar(select(func.max(HandledUpdate.update_id)))
+    return max(found or 0, await get_state(session, LAST_UPDATE_ID) or 0)
+
+
 async def mark_handled(session: AsyncSession, update_ids: Sequence[int]) -> None:
     if update_ids:
         await session.execute(insert(HandledUpdate), [{"update_id": u} for u in update_ids])
