@@ -581,10 +581,10 @@ class Sender:
             await release(session, entry.id)
         log.info("chat %s became supergroup %s: its queue follows", old_id, new_id)
         for instant in (False, True):
-            for entry in list(self._state.lanes.get((old_id, instant), [])):
-                self._state.remove(entry)
-                entry.chat_id = new_id
-                self._state.add(entry)
+            for queued in list(self._state.lanes.get((old_id, instant), [])):
+                self._state.remove(queued)
+                queued.chat_id = new_id
+                self._state.add(queued)
         self.on_migrated(old_id, chat)
 
     async def _purge(self) -> None:

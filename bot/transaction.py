@@ -81,10 +81,6 @@ def current_unit() -> UnitOfWork:
     return unit
 
 
-def current_session() -> AsyncSession:
-    return current_unit().session
-
-
 def with_session(
     handler: Callable[Concatenate[AsyncSession, P], Coroutine[Any, Any, R]],
 ) -> Callable[P, Coroutine[Any, Any, R]]:
