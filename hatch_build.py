@@ -1,4 +1,8 @@
-"""Build hook: compile the gettext catalogs (.po → .mo) into the wheel."""
+"""Build hook: compile the gettext catalogs (.po → .mo) into the wheel, and add the articles.
+
+Only the article files themselves (`articles/*.toml`, what `bot.content` loads) ship: the
+third-party texts under `articles/sources/` stay in the source tree, for the tests.
+"""
 
 from __future__ import annotations
 
@@ -26,3 +30,5 @@ class CompileCatalogs(BuildHookInterface):  # type: ignore[type-arg]
                 write_mo(mo_file, catalog)
             target = f"bot/_data/locales/{language}/LC_MESSAGES/{po_path.stem}.mo"
             build_data["force_include"][str(mo_path)] = target
+        for article in sorted(Path(self.root, "articles").glob("*.toml")):
+            build_data["force_include"][str(article)] = f"bot/_data/articles/{article.name}"
