@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 
 from bot.content import ContentError, load_library
-from bot.settings import ConfigError, describe_settings, load_settings
+from bot.settings import ConfigError, StartupError, describe_settings, load_settings
 
 EXIT_CONFIG = 2
 
@@ -40,15 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     except ContentError as exc:
         print(f"agora: invalid article: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    if arguments.command == "check":
-        for article in library.articles:
-            print(f"ok: {article.id} ({len(article.questions)} questions)")
-        return 0
     try:
-        settings = load_settings()
+        settings = load_settings(token_required=arguments.command != "check")
     except ConfigError as exc:
         print(f"agora: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if arguments.command == "check":
+        for article in library.articles:
+            print(f"ok: {article.id} ({len(article.questions)} questions)")
+        print("ok: settings" + ("" if settings else " (BOT_TOKEN is not set: needed to run)"))
+        return 0
+    assert settings is not None
 
     if arguments.command == "outbox":
         from bot.sender import describe_outbox
@@ -63,8 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     from bot.app import serve
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_level, settings.bot_token.get_secret_value())
-    asyncio.run(serve(settings))
+    configure_logging(settings.log_level, settings.secrets())
+    try:
+        asyncio.run(serve(settings))
+    except StartupError as exc:
+        print(f"agora: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception:  # logged through the filter that hides the secrets, not printed raw
+        logging.getLogger("bot").exception("Agora stopped on an unexpected error")
+        return 1
     return 0
 
 

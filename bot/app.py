@@ -12,10 +12,13 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand
+from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
@@ -28,7 +31,7 @@ from bot.polling import CommitThenAckPoller
 from bot.scheduler import DIGESTS_KEY, Clock, DigestScheduler, system_clock
 from bot.sender import FloodLimits, Sender
 from bot.services import SERVICES_KEY, Services
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 from bot.transaction import Work
 from storage.db import Database
 
@@ -52,12 +55,51 @@ def build_application(settings: Settings) -> AgoraApp:
     return app
 
 
+async def open_database(url: str) -> Database:
+    """The database, migrated; a StartupError naming what failed (never the password)."""
+    parsed = make_url(url)
+    try:
+        database = Database(url)
+        await database.migrate()
+    except (OSError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        if parsed.password:
+            reason = reason.replace(str(parsed.password), "<secret>")
+        if parsed.get_backend_name() == "sqlite":
+            where = f"the SQLite database {parsed.database} (is its folder writable?)"
+        else:
+            where = f"PostgreSQL at {parsed.host}:{parsed.port or 5432}, database {parsed.database}"
+        raise StartupError(f"cannot open {where}: {reason}") from None
+    return database
+
+
+async def connect(app: AgoraApp, stopping: asyncio.Event) -> bool:
+    """Reach Telegram (getMe), trying again with a growing delay while it cannot be reached;
+    False if asked to stop meanwhile. A token Telegram rejects is final."""
+    delay = 1.0
+    while True:
+        try:
+            await app.initialize()
+            return True
+        except InvalidToken:
+            raise StartupError(
+                "BOT_TOKEN was rejected by Telegram (revoked or mistyped?): "
+                "get a token from @BotFather"
+            ) from None
+        except (NetworkError, RetryAfter) as exc:
+            log.warning(
+                "Telegram cannot be reached (%s); trying again in %.0f s", type(exc).__name__, delay
+            )
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=delay)
+            return False
+        delay = min(60.0, delay * 2)
+
+
 async def start_services(
-    app: AgoraApp, settings: Settings, library: Library, clock: Clock
+    app: AgoraApp, settings: Settings, library: Library, clock: Clock, database: Database
 ) -> Services:
-    """Open the database, migrate it, and publish the bot's command menus."""
-    database = Database(settings.database_url)
-    await database.migrate()
+    """Start the sender and the digest schedule, and publish the bot's command menus."""
     limits = FloodLimits() if settings.rate_limit else None
     sender = Sender(app.bot, database, limits=limits, draw=draw_chart)
     found = Services(
@@ -80,13 +122,22 @@ async def start_services(
 
 @asynccontextmanager
 async def running(
-    settings: Settings, library: Library | None = None, clock: Clock = system_clock
-) -> AsyncIterator[tuple[AgoraApp, CommitThenAckPoller]]:
-    """Start the bot, its sender and its digest schedule; the caller starts the poller. On
-    exit, finish the batch and the calls in hand, and stop."""
+    settings: Settings,
+    library: Library | None = None,
+    clock: Clock = system_clock,
+    stopping: asyncio.Event | None = None,
+) -> AsyncIterator[tuple[AgoraApp, CommitThenAckPoller] | None]:
+    """Open the database (first: its errors show before Telegram is contacted), reach
+    Telegram, start the sender and the digest schedule; the caller starts the poller. Yields
+    None if `stopping` was set while Telegram could not be reached. On exit, finish the batch
+    and the calls in hand, and stop."""
+    database = await open_database(settings.database_url)
     app = build_application(settings)
-    await app.initialize()
-    found = await start_services(app, settings, library or load_library(), clock)
+    if not await connect(app, stopping or asyncio.Event()):
+        await database.dispose()
+        yield None
+        return
+    found = await start_services(app, settings, library or load_library(), clock, database)
     await app.start()
     await found.sender.start()
     await app.bot_data[DIGESTS_KEY].start()
@@ -109,7 +160,10 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with running(settings) as (app, poller):
+    async with running(settings, stopping=stop) as started:
+        if started is None:
+            return
+        app, poller = started
         log.info("Agora is running as @%s", app.bot.username)
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({stopping, poller.start()}, return_when=asyncio.FIRST_COMPLETED)

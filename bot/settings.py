@@ -9,15 +9,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 # A token as @BotFather hands it out: the bot's numeric id, a colon, a 35-character secret.
 _TOKEN_SHAPE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./data/agora.db"
+SUPPORTED_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is safe to print (never holds a secret)."""
+
+
+class StartupError(Exception):
+    """The bot cannot start (database unreachable, token rejected…); the message is one line,
+    safe to print (never holds a secret)."""
 
 
 class Settings(BaseSettings):
@@ -39,10 +47,17 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Europe/Paris", description="Default time zone of digests.")
     digest_time: time = Field(default=time(9, 0), description="Default digest time, HH:MM.")
-    log_level: str = Field(default="INFO", description="Python logging level.")
+    log_level: str = Field(
+        default="INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )
     rate_limit: bool = Field(
         default=True, description="Pace sends within Telegram's flood limits."
     )
+
+    def secrets(self) -> list[str]:
+        """What must never be printed: the token, and the database password if any."""
+        password = make_url(self.database_url).password
+        return [self.bot_token.get_secret_value(), *([str(password)] if password else [])]
 
     @field_validator("bot_token")
     @classmethod
@@ -61,7 +76,19 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        return async_database_url(value)
+        url = async_database_url(value)
+        if not url.startswith(SUPPORTED_DATABASES):
+            raise ValueError(
+                "not supported: use sqlite:///path/to/agora.db or postgresql://user@host/db"
+            )
+        return url
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError("must be one of " + ", ".join(LOG_LEVELS))
+        return value.strip().upper()
 
     @field_validator("timezone")
     @classmethod
@@ -85,8 +112,10 @@ def async_database_url(url: str) -> str:
     return url
 
 
-def load_settings() -> Settings:
-    """Read the settings, turning validation errors into one readable line without secrets."""
+def load_settings(*, token_required: bool = True) -> Settings | None:
+    """Read the settings, turning validation errors into one readable line without secrets.
+    With `token_required` False (`python -m bot check`), a missing token alone is no error
+    and gives None."""
     try:
         return Settings()  # type: ignore[call-arg]
     except ValidationError as exc:
@@ -94,20 +123,33 @@ def load_settings() -> Settings:
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "settings"
             if error["type"] == "missing":
-                problems.append(f"{name} is not set")
+                if name != "BOT_TOKEN" or token_required:
+                    problems.append(f"{name} is not set")
             elif name == "BOT_TOKEN":
                 problems.append(
                     "BOT_TOKEN is malformed (expected <bot id>:<secret> from @BotFather)"
                 )
             else:
-                problems.append(f"{name} is invalid: {error['msg']}")
-        raise ConfigError("; ".join(problems)) from None
+                message = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(f"{name} is invalid: {message}")
+        if problems:
+            raise ConfigError("; ".join(problems)) from None
+        return None
 
 
 def describe_settings() -> str:
     """The settings as a help text, for `python -m bot --help`."""
     lines = []
     for name, field in Settings.model_fields.items():
-        default = "" if field.is_required() else f" (default: {field.get_default()})"
+        default = "" if field.is_required() else f" (default: {written(field.get_default())})"
         lines.append(f"  {name.upper():<18} {field.description}{default}")
     return "\n".join(lines)
+
+
+def written(value: object) -> str:
+    """A default as one writes it in the environment: 09:00, true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return str(value)

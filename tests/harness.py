@@ -152,7 +152,9 @@ class Agora:
 async def start_agora(
     api: FakeBotAPI, settings: Settings, clock: FakeClock | None = None
 ) -> AsyncIterator[Agora]:
-    async with running(settings, clock=clock or system_clock) as (app, poller):
+    async with running(settings, clock=clock or system_clock) as started:
+        assert started is not None
+        app, poller = started
         poller.start()
         engine = create_async_engine(settings.database_url)
         try:
