@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.app import serve
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_level, settings.secrets())
+    configure_logging(settings.log_level, settings.secrets(), settings.log_format)
     try:
         asyncio.run(serve(settings))
     except StartupError as exc:

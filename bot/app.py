@@ -27,6 +27,7 @@ from bot.commands import all_menus
 from bot.content import Library, load_library
 from bot.digest import draw_chart
 from bot.lanes import Dispatcher
+from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller
 from bot.scheduler import DIGESTS_KEY, Clock, DigestScheduler, system_clock
 from bot.sender import FloodLimits, Sender
@@ -143,9 +144,13 @@ async def running(
     await app.bot_data[DIGESTS_KEY].start()
     dispatcher = Dispatcher(app, found.work, found.admins)
     poller = CommitThenAckPoller(app, found.database, dispatcher)
+    monitor = MetricsServer(found.database, found.sender.backlog)
+    if settings.metrics_port is not None:
+        await monitor.start("0.0.0.0", settings.metrics_port)  # every interface: for scrapers
     try:
         yield app, poller
     finally:
+        await monitor.stop()
         app.bot_data[DIGESTS_KEY].stop()
         await poller.close()
         await found.sender.stop()

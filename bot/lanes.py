@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -19,7 +20,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import outbox
+from bot import metrics, outbox
 from bot.admins import AdminCache, AdminsUnknown
 from bot.i18n import _
 from bot.transaction import Work
@@ -112,6 +113,11 @@ class Dispatcher:
                     await acknowledge_updates(unit.session, last)
                 else:
                     await mark_handled(unit.session, [update_id for update_id, _ in updates])
+            for _update_id, update in updates:
+                kind = metrics.update_type(update)
+                metrics.UPDATES.labels(kind).inc()
+                if kind == "poll_answer":
+                    metrics.VOTES.inc()
             return True
         except (HandlerFailed, SQLAlchemyError, OSError) as exc:
             log.warning("batch of %d updates failed (%r): one by one", len(updates), exc)
@@ -133,6 +139,7 @@ class Dispatcher:
     async def _one(self, update_id: int, update: Update | None) -> bool:
         """Handle one update in its own unit; False if it could not be committed."""
         for attempt in range(ATTEMPTS):
+            started = time.perf_counter()
             try:
                 async with self._work.unit() as unit:
                     if update is not None:
@@ -142,6 +149,11 @@ class Dispatcher:
                     if unit.failure is not None:
                         raise HandlerFailed from unit.failure
                     await mark_handled(unit.session, [update_id])
+                metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
+                kind = metrics.update_type(update)
+                metrics.UPDATES.labels(kind).inc()
+                if kind == "poll_answer":
+                    metrics.VOTES.inc()
                 return True
             except AdminsUnknown as missing:
                 try:  # outside any transaction
@@ -163,6 +175,8 @@ class Dispatcher:
     ) -> bool:
         """Log a failed update, tell its sender in their language, and skip it from now on."""
         log.error("update %d failed", update_id, exc_info=error)
+        metrics.HANDLER_ERRORS.inc()
+        metrics.UPDATES.labels(metrics.update_type(update)).inc()
         self._failures.pop(update_id, None)
         try:
             async with self._work.unit() as unit:

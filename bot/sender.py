@@ -40,6 +40,7 @@ from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot import metrics
 from storage.db import Database
 from storage.digests import FAILED, SENT, finish_digest, migrate_chat
 from storage.models import Chat, OutboxMessage
@@ -214,6 +215,7 @@ class Entry:
     chat_id: int
     priority: int
     method: str
+    queued: float  # when the row was written, epoch seconds
     due: float = 0.0  # monotonic time before which it is not tried again
 
     @property
@@ -303,8 +305,9 @@ class Sender:
             purged = await purge(session, datetime.now(UTC) - KEEP_DONE)
         async with self._database.read() as session:
             pending = await pending_messages(session)
-        for id_, chat_id, priority, method in pending:
-            self._state.add(Entry(id_, chat_id, priority, method))
+        for id_, chat_id, priority, method, queued in pending:
+            at = queued.replace(tzinfo=queued.tzinfo or UTC).timestamp()  # SQLite: naive UTC
+            self._state.add(Entry(id_, chat_id, priority, method, at))
         if pending or released or purged:
             log.info(
                 "outbox: %d calls to make (%d interrupted), %d old rows purged",
@@ -327,7 +330,8 @@ class Sender:
     def notify(self, rows: Iterable[OutboxMessage]) -> None:
         """Rows committed by a unit of work: send them."""
         for row in rows:
-            self._state.add(Entry(row.id, row.chat_id, row.priority, row.method))
+            entry = Entry(row.id, row.chat_id, row.priority, row.method, row.created_at.timestamp())
+            self._state.add(entry)
         self._idle.clear()
         self._wake.set()
 
@@ -343,6 +347,11 @@ class Sender:
 
     def queued(self) -> int:
         return len(self._state)
+
+    def backlog(self) -> tuple[int, float | None]:
+        """Calls waiting, and when the oldest of them was queued (epoch seconds)."""
+        entries = [entry for lane in self._state.lanes.values() for entry in lane]
+        return len(entries), min((entry.queued for entry in entries), default=None)
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -441,6 +450,7 @@ class Sender:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
             log.info("flood limit in chat %s: waiting %.0f s", row.chat_id, seconds)
+            metrics.FLOOD_WAITS.inc()
             await self._retry(entry, seconds)
         except Forbidden:
             log.info("chat %s blocked or removed the bot: its queue is dropped", row.chat_id)
@@ -463,6 +473,7 @@ class Sender:
             await self._retry(entry, backoff)
         else:
             await self._marks((row, result))
+            metrics.SENT.labels(row.method).inc()
             self._state.remove(entry)
 
     async def _call(self, row: OutboxMessage) -> Any:
@@ -536,6 +547,7 @@ class Sender:
             await record_summary_post(session, row.chat_id, result.message_id, effect["article_id"])
         elif kind == "digest" and effect.get("last"):
             await finish_digest(session, effect["digest_id"], SENT, now)
+            metrics.DIGESTS.labels("sent").inc()
 
     async def _dropped(self, entry: Entry, row: OutboxMessage) -> None:
         fallback: OutboxMessage | None = None
@@ -561,6 +573,7 @@ class Sender:
         effect = row.effect or {}
         if effect.get("kind") == "digest":
             await finish_digest(session, effect["digest_id"], FAILED, None)
+            metrics.DIGESTS.labels("failed").inc()
 
     async def _blocked(self, chat_id: int) -> None:
         async with self._database.transaction() as session:

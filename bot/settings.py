@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     rate_limit: bool = Field(
         default=True, description="Pace sends within Telegram's flood limits."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text, or as one JSON object each (json)."
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics (Prometheus) and /healthz on this port (off when unset).",
+    )
 
     def secrets(self) -> list[str]:
         """What must never be printed: the token, and the database password if any."""
@@ -148,6 +157,8 @@ def describe_settings() -> str:
 
 def written(value: object) -> str:
     """A default as one writes it in the environment: 09:00, true."""
+    if value is None:
+        return "unset"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, time):

@@ -41,16 +41,22 @@ def new_message(
     )
 
 
-async def pending_messages(session: AsyncSession) -> list[tuple[int, int, int, str]]:
-    """(id, chat, priority, method) of every pending row, oldest first."""
+async def pending_messages(
+    session: AsyncSession,
+) -> list[tuple[int, int, int, str, datetime]]:
+    """(id, chat, priority, method, queued at) of every pending row, oldest first."""
     rows = await session.execute(
         select(
-            OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.priority, OutboxMessage.method
+            OutboxMessage.id,
+            OutboxMessage.chat_id,
+            OutboxMessage.priority,
+            OutboxMessage.method,
+            OutboxMessage.created_at,
         )
         .where(OutboxMessage.status == PENDING)
         .order_by(OutboxMessage.id)
     )
-    return [(id_, chat, priority, method) for id_, chat, priority, method in rows]
+    return [(id_, chat, priority, method, at) for id_, chat, priority, method, at in rows]
 
 
 async def claim(

@@ -1,0 +1,111 @@
+"""Metrics for whoever runs the bot (Prometheus text format) and a health check, served on
+METRICS_PORT when it is set: GET /metrics and GET /healthz.
+
+The counters follow prometheus-client's conventions (`_total`, base units, no personal data
+and no unbounded ids in labels). /healthz answers from the bot's own event loop, so it
+answers only while the loop runs; 200 when the database answers too, 503 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import text
+from telegram import Update
+
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+UPDATES = Counter("agora_updates_total", "Updates handled, by type.", ["type"])
+HANDLER_ERRORS = Counter("agora_handler_errors_total", "Updates whose handler failed.")
+VOTES = Counter("agora_votes_applied_total", "Poll answers committed.")
+SENT = Counter("agora_messages_sent_total", "Telegram calls made, by method.", ["method"])
+FLOOD_WAITS = Counter("agora_flood_waits_total", "429 answers received from Telegram.")
+DIGESTS = Counter("agora_digests_total", "Digests finished, by outcome.", ["outcome"])
+OUTBOX_PENDING = Gauge("agora_outbox_pending", "Telegram calls waiting to be made.")
+OUTBOX_OLDEST = Gauge("agora_outbox_oldest_seconds", "Age of the oldest call waiting.")
+UPDATE_SECONDS = Histogram(
+    "agora_update_seconds",
+    "Time to handle one update of a chat, from its transaction's start to its commit "
+    "(poll answers are applied in bulk, not timed one by one).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+KINDS = (
+    "message",
+    "edited_message",
+    "callback_query",
+    "poll_answer",
+    "poll",
+    "my_chat_member",
+    "chat_member",
+)
+
+
+def update_type(update: Update | None) -> str:
+    """The update's kind, from a short fixed list (anything else is "other")."""
+    if update is not None:
+        for kind in KINDS:
+            if getattr(update, kind, None) is not None:
+                return kind
+    return "other"
+
+
+class MetricsServer:
+    """GET /metrics and GET /healthz on a port, from the bot's event loop."""
+
+    def __init__(self, database: Database, outbox: Callable[[], tuple[int, float | None]]):
+        self._database = database
+        self._outbox = outbox  # (calls waiting, when the oldest was queued, epoch seconds)
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._serve, host, port)
+        log.info("metrics on http://%s:%d/metrics, health on /healthz", host, port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(10):
+                request = await reader.readline()
+                while (await reader.readline()).strip():
+                    pass  # headers: nothing to read in them
+                parts = request.decode("latin-1").split()
+                path = parts[1] if len(parts) > 1 else ""
+                status, content_type, body = await self._answer(parts[0] if parts else "", path)
+                writer.write(
+                    f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def _answer(self, method: str, path: str) -> tuple[str, str, bytes]:
+        if method != "GET":
+            return "405 Method Not Allowed", "text/plain", b"GET only\n"
+        if path == "/metrics":
+            waiting, oldest = self._outbox()
+            OUTBOX_PENDING.set(waiting)
+            OUTBOX_OLDEST.set(max(0.0, time.time() - oldest) if oldest is not None else 0.0)
+            return "200 OK", CONTENT_TYPE_LATEST, generate_latest()
+        if path == "/healthz":
+            try:
+                async with asyncio.timeout(2), self._database.read() as session:
+                    await session.execute(text("SELECT 1"))
+            except Exception as exc:  # any failure to answer is "unhealthy", said in the body
+                return "503 Service Unavailable", "text/plain", f"{type(exc).__name__}\n".encode()
+            return "200 OK", "text/plain", b"ok\n"
+        return "404 Not Found", "text/plain", b"/metrics or /healthz\n"
