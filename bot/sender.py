@@ -424,7 +424,9 @@ class Sender:
         try:
             await self._deliver(entry)
         except Exception:  # the sender must outlive any one call; the row is tried again
-            log.exception("outbox row %d failed unexpectedly", entry.id)
+            log.exception(
+                "outbox row %d failed unexpectedly", entry.id, extra={"chat_id": entry.chat_id}
+            )
             entry.due = time.monotonic() + MAX_BACKOFF
         finally:
             if group is not None:
@@ -449,16 +451,31 @@ class Sender:
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            log.info("flood limit in chat %s: waiting %.0f s", row.chat_id, seconds)
+            log.info(
+                "flood limit in chat %s: waiting %.0f s",
+                row.chat_id,
+                seconds,
+                extra={"chat_id": row.chat_id},
+            )
             metrics.FLOOD_WAITS.inc()
             await self._retry(entry, seconds)
         except Forbidden:
-            log.info("chat %s blocked or removed the bot: its queue is dropped", row.chat_id)
+            log.info(
+                "chat %s blocked or removed the bot: its queue is dropped",
+                row.chat_id,
+                extra={"chat_id": row.chat_id},
+            )
             await self._blocked(row.chat_id)
         except ChatMigrated as exc:
             await self._migrated(entry, int(exc.new_chat_id))
         except BadRequest as exc:
-            log.warning("%s to chat %s refused (%s): dropped", row.method, row.chat_id, exc)
+            log.warning(
+                "%s to chat %s refused (%s): dropped",
+                row.method,
+                row.chat_id,
+                exc,
+                extra={"chat_id": row.chat_id},
+            )
             await self._dropped(entry, row)
         except TelegramError as exc:
             backoff = min(MAX_BACKOFF, 0.5 * 2 ** min(row.attempts, 8))
@@ -469,6 +486,7 @@ class Sender:
                 type(exc).__name__,
                 exc,
                 backoff,
+                extra={"chat_id": row.chat_id},
             )
             await self._retry(entry, backoff)
         else:
