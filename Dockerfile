@@ -14,6 +14,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite+aiosqlite:////data/agora.db \
+    METRICS_PORT=9090 \
     MPLCONFIGDIR=/tmp/matplotlib
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin agora \
     && mkdir -p /data && chown agora:agora /data
@@ -23,5 +24,9 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
 USER agora
 WORKDIR /data
 VOLUME ["/data"]
+# /metrics for Prometheus; /healthz answers while the bot's loop runs and its database answers.
+EXPOSE 9090
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['METRICS_PORT'], timeout=4)"
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]
