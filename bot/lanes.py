@@ -120,7 +120,9 @@ class Dispatcher:
                     metrics.VOTES.inc()
             return True
         except (HandlerFailed, SQLAlchemyError, OSError) as exc:
-            log.warning("batch of %d updates failed (%r): one by one", len(updates), exc)
+            log.warning(
+                "batch of %d updates failed (%s): one by one", len(updates), type(exc).__name__
+            )
         settled = True
         for update_id, update in updates:
             settled = await self._one(update_id, update) and settled
@@ -166,7 +168,9 @@ class Dispatcher:
                 self._failures[update_id] += 1
                 if self._failures[update_id] >= GIVE_UP:
                     return await self._report(update_id, update, exc)
-                log.warning("update %d not committed (%r); trying again", update_id, exc)
+                log.warning(
+                    "update %d not committed (%s); trying again", update_id, type(exc).__name__
+                )
                 await asyncio.sleep(0.1 * 2**attempt)
         return False
 

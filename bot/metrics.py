@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 UPDATES = Counter("agora_updates_total", "Updates handled, by type.", ["type"])
 HANDLER_ERRORS = Counter("agora_handler_errors_total", "Updates whose handler failed.")
 VOTES = Counter("agora_votes_applied_total", "Poll answers committed.")
-SENT = Counter("agora_messages_sent_total", "Telegram calls made, by method.", ["method"])
+SENT = Counter(
+    "agora_messages_sent_total",
+    "Telegram calls made, by method and kind (answer, poll, digest).",
+    ["method", "kind"],
+)
 FLOOD_WAITS = Counter("agora_flood_waits_total", "429 answers received from Telegram.")
 DIGESTS = Counter("agora_digests_total", "Digests finished, by outcome.", ["outcome"])
 OUTBOX_PENDING = Gauge("agora_outbox_pending", "Telegram calls waiting to be made.")

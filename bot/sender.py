@@ -70,6 +70,8 @@ INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
 MESSAGE_METHODS = frozenset(
     {"sendMessage", "sendPoll", "sendPhoto", "sendDocument", "editMessageText"}
 )
+#: What a row's priority says it is, for the metrics (see bot.outbox.Priority).
+KINDS = {0: "answer", 1: "poll", 2: "digest"}
 KEEP_DONE = timedelta(days=3)
 PURGE_EVERY = 3600.0
 MAX_BACKOFF = 60.0
@@ -491,7 +493,7 @@ class Sender:
             await self._retry(entry, backoff)
         else:
             await self._marks((row, result))
-            metrics.SENT.labels(row.method).inc()
+            metrics.SENT.labels(row.method, KINDS.get(row.priority, "other")).inc()
             self._state.remove(entry)
 
     async def _call(self, row: OutboxMessage) -> Any:

@@ -26,12 +26,15 @@ def create_engine(url: str, *, writer: bool = True) -> AsyncEngine:
     """An engine for `url`; SQLite files get their folder, WAL mode and real transactions
     (taking the write lock up front for a `writer`, deferred for a reader)."""
     parsed = make_url(url)
+    # hide_parameters: an error message never shows the values (names, opinions) of a query.
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # Writers take turns (see Database): a few connections are enough for either engine.
-    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=2, max_overflow=4)
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_size=2, max_overflow=4, hide_parameters=True
+    )
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")

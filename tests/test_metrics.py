@@ -60,8 +60,9 @@ async def test_metrics_follow_a_small_scenario(api: FakeBotAPI, settings: Settin
         assert moved("agora_updates_total", 'type="poll_answer"') == 3
         assert moved("agora_votes_applied_total") == 3
         assert moved("agora_handler_errors_total") == 1
-        assert moved("agora_messages_sent_total", 'method="sendPoll"') == 6
-        assert moved("agora_messages_sent_total", 'method="sendMessage"') == 3  # help, intro, sorry
+        assert moved("agora_messages_sent_total", 'kind="poll",method="sendPoll"') == 6
+        # The help, the polls' introduction and the "sorry" of the failed update:
+        assert moved("agora_messages_sent_total", 'kind="answer",method="sendMessage"') == 3
         assert sample(after, "agora_outbox_pending") == 0
         assert moved("agora_update_seconds_count") == 2  # the chats' commits; votes go in bulk
         async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
