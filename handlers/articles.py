@@ -28,8 +28,13 @@ async def list_articles(
         marker = " ✅ <i>{}</i>".format(_("current")) if article.id == current.id else ""
         title, day = escape(article.title[language]), format_long_date(article.source_date)
         lines.append(f"• <code>{escape(article.id)}</code> — {title} ({day}){marker}")
-    lines += ["", _("Choose one with /{article} <id>.").format(article=ARTICLE.name(language))]
-    reply(update, "\n".join(lines).replace("<id>", "&lt;id&gt;"))
+    lines += [
+        "",
+        _("Choose one with /{article} {argument}.").format(
+            article=ARTICLE.name(language), argument=escape(_(ARTICLE.arguments))
+        ),
+    ]
+    reply(update, "\n".join(lines))
 
 
 @with_session
@@ -43,13 +48,15 @@ async def choose_article(
     if not context.args:
         reply(
             update,
-            _("The current article is “{title}”. To change it: /{article} <id> (see /{articles}).")
-            .format(
+            _(
+                "The current article is “{title}”. To change it: /{article} {argument} "
+                "(see /{articles})."
+            ).format(
                 title=escape(current_article(context, chat).title[language]),
                 article=ARTICLE.name(language),
+                argument=escape(_(ARTICLE.arguments)),
                 articles=ARTICLES.name(language),
-            )
-            .replace("<id>", "&lt;id&gt;"),
+            ),
         )
         return
     if not is_admin(update, context):

@@ -49,9 +49,11 @@ def status_text(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
     upcoming = format_datetime(digests(context).next_time(chat), format="full", locale=language)
     text += "\n" + _("Next one: {when}.").format(when=upcoming)
     return text + "\n" + _(
-        "Change: /{digest} off · /{digest} HH:MM · /{digest} now · /{timezone} <zone>"
-    ).format(digest=DIGEST.name(language), timezone=TIMEZONE.name(language)).replace(
-        "<zone>", "&lt;zone&gt;"
+        "Change: /{digest} off · /{digest} HH:MM · /{digest} now · /{timezone} {argument}"
+    ).format(
+        digest=DIGEST.name(language),
+        timezone=TIMEZONE.name(language),
+        argument=escape(_("<zone>")),
     )
 
 
