@@ -142,7 +142,7 @@ async def running(
     await app.start()
     await found.sender.start()
     await app.bot_data[DIGESTS_KEY].start()
-    dispatcher = Dispatcher(app, found.work, found.admins)
+    dispatcher = Dispatcher(app, found.work, found.admins, settings.default_language)
     poller = CommitThenAckPoller(app, found.database, dispatcher)
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:

@@ -22,7 +22,7 @@ from telegram.ext import Application
 
 from bot import metrics, outbox
 from bot.admins import AdminCache, AdminsUnknown
-from bot.i18n import _
+from bot.i18n import _, using_language
 from bot.transaction import Work
 from storage.queries import acknowledge_updates, handled_among, last_handled, mark_handled
 
@@ -54,11 +54,15 @@ class Dispatcher:
         app: Application[Any, Any, Any, Any, Any, Any],
         work: Work,
         admins: AdminCache,
+        default_language: str,
         lanes: int = LANES,
     ) -> None:
         self._app = app
         self._work = work
         self._admins = admins
+        # Each update starts in the default language (the handlers then pick the chat's) and
+        # leaves nothing behind for the next one.
+        self._language = default_language
         self._slots = asyncio.Semaphore(lanes)
         self._failures: Counter[int] = Counter()
         # Updates above this id were never fetched before, so cannot have been handled: only
@@ -87,7 +91,8 @@ class Dispatcher:
                 chats[lane].append((update_id, update))
         # A batch of poll answers alone (a vote storm) commits in one transaction, with the
         # batch's acknowledgement; otherwise the lanes follow, then the acknowledgement.
-        settled = await self._chatless(chatless, last if not chats else None)
+        with using_language(self._language):
+            settled = await self._chatless(chatless, last if not chats else None)
         if not chats:
             return settled
         lanes = await asyncio.gather(*(self._lane(updates) for updates in chats.values()))
@@ -140,6 +145,10 @@ class Dispatcher:
 
     async def _one(self, update_id: int, update: Update | None) -> bool:
         """Handle one update in its own unit; False if it could not be committed."""
+        with using_language(self._language):  # a failure is told in the chat's language
+            return await self._attempts(update_id, update)
+
+    async def _attempts(self, update_id: int, update: Update | None) -> bool:
         for attempt in range(ATTEMPTS):
             started = time.perf_counter()
             try:

@@ -19,7 +19,7 @@ from bot.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat
 from storage.models import Chat
 
-_TIME = re.compile(r"^(\d{1,2})[:hH](\d{2})$")
+_TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")
 
 
 def parse_time(text: str) -> str | None:

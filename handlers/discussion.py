@@ -15,6 +15,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot import outbox
+from bot.arguments import number
 from bot.callbacks import Callback, decode, encode
 from bot.commands import DELETE, EXPORT, FORGETME, OPINION, OPINIONS, SUMMARY
 from bot.content import Article
@@ -302,10 +303,11 @@ async def listing_page(
     assert query is not None
     fields = decode(Callback.OPINIONS, query.data, 2)
     chat = await stored_chat(session, update.effective_chat) if update.effective_chat else None
-    if fields is None or chat is None or not fields[1].isdigit():
+    page_number = number(fields[1]) if fields is not None else None
+    if fields is None or chat is None or page_number is None:
         answer_query(update, _("This button is no longer valid."))
         return
-    article_id, page = fields[0], int(fields[1])
+    article_id, page = fields[0], page_number
     if article_id != current_article(context, chat).id:
         answer_query(update, _("This button is no longer valid."))
         return
@@ -331,8 +333,9 @@ async def delete_command(
     language = current_language()
     chat = await stored_chat(session, update.effective_chat)
     opinion = None
-    if context.args and context.args[0].lstrip("#").isdigit():
-        opinion = await opinion_by_id(session, chat.id, int(context.args[0].lstrip("#")))
+    given = number(context.args[0].removeprefix("#")) if context.args else None
+    if given is not None:
+        opinion = await opinion_by_id(session, chat.id, given)
     elif message.reply_to_message is not None:
         opinion = await opinion_by_message(session, chat.id, message.reply_to_message.message_id)
     if opinion is None:
@@ -491,10 +494,11 @@ async def forget_button(
     query = update.callback_query
     assert query is not None
     fields = decode(Callback.FORGET, query.data, 2)
-    if fields is None or not fields[0].isdigit() or fields[1] not in {"yes", "no"}:
+    asker = number(fields[0]) if fields is not None else None
+    if fields is None or asker is None or fields[1] not in {"yes", "no"}:
         answer_query(update, _("This button is no longer valid."))
         return
-    if int(fields[0]) != query.from_user.id:
+    if asker != query.from_user.id:
         answer_query(update, _("Only the person who asked can answer this."), show_alert=True)
         return
     if fields[1] == "no":

@@ -308,3 +308,21 @@ async def test_redelivered_opinion_is_stored_once(agora: Agora, api: FakeBotAPI)
     await agora.command(chat, alice, "/aide")
     async with AsyncSession(agora.engine) as session:
         assert await session.scalar(select(func.count()).select_from(Opinion)) == 1
+
+
+async def test_numbers_in_other_scripts_get_the_usage_not_an_error(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    group, admin = admin_group(api, chat_id=-100790)
+    await agora.command(group, admin, "/avis Un avis à garder")
+    [kept] = await opinions(agora)
+    arabic_one, double_struck_one = "\u0661", "\U0001d7d9"
+    for argument in ("²", f"#{kept.id}²", arabic_one, double_struck_one, "-1", "9" * 23):
+        [answer] = await agora.command(group, admin, f"/supprimer {argument}")
+        assert answer["text"].startswith("Répondez avec /supprimer à l'avis à supprimer")
+    arabic_time = "\u0661\u0662:\u0663\u0660"  # 12:30 in Arabic-Indic digits
+    [bad_time] = await agora.command(group, admin, f"/bilan {arabic_time}")
+    assert bad_time["text"].startswith(f"«{NBSP}{arabic_time}{NBSP}» n'est pas compris")
+    assert [o.id for o in await opinions(agora)] == [kept.id]
+    [removed] = await agora.command(group, admin, f"/supprimer #{kept.id}")
+    assert removed["text"] == f"Avis n°{kept.id} supprimé."
