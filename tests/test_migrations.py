@@ -62,3 +62,22 @@ async def test_totals_are_filled_from_existing_polls(database_url: str) -> None:
     assert votes == {0: 3, 1: 4}
     await totals_match_tallies(engine)
     await engine.dispose()
+
+
+def schema_differences(connection: Connection) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_the_models_and_the_migrations_agree(database_url: str) -> None:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(schema_differences)
+    await engine.dispose()
+    assert differences == []
