@@ -68,6 +68,16 @@ def _when(
     return str(format_datetime(moment, format="short", tzinfo=zone, locale=current_language()))
 
 
+def author_of(message: Message) -> tuple[int, str] | None:
+    """Who wrote the message: the channel or the group itself for "send as" and anonymous
+    administrators (whose user account is shared by all of them), else the person."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id, message.sender_chat.effective_name or ""
+    if message.from_user is not None:
+        return message.from_user.id, message.from_user.first_name
+    return None
+
+
 def opinion_text(message: Message) -> str:
     """The opinion in a message: its text, without the command that introduced it."""
     text = message.text or ""
@@ -108,18 +118,20 @@ def acknowledge(update: Update) -> None:
 async def record(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target
 ) -> None:
-    message, user = update.effective_message, update.effective_user
+    message = update.effective_message
     assert message is not None
     assert update.effective_chat is not None
-    if user is None:
+    author = author_of(message)
+    if author is None:
         return
+    author_id, author_name = author
     text = opinion_text(message)
     if not check_text(update, text):
         return
     chat = await stored_chat(session, update.effective_chat)
     if await opinion_by_message(session, chat.id, message.message_id) is not None:
         return  # already stored (a redelivered update)
-    recent = await recent_opinions(session, chat.id, user.id, message.date - RATE_WINDOW)
+    recent = await recent_opinions(session, chat.id, author_id, message.date - RATE_WINDOW)
     if len(recent) >= RATE_COUNT:
         again = recent[-RATE_COUNT] + RATE_WINDOW
         reply(
@@ -137,8 +149,8 @@ async def record(
             message_id=message.message_id,
             article_id=target.article_id,
             question_key=target.question_key,
-            user_id=user.id,
-            author=user.first_name[:128],
+            user_id=author_id,
+            author=author_name[:128],
             text=text,
             created_at=message.date,
         ),
@@ -327,7 +339,7 @@ async def delete_command(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
     """Remove an opinion: in reply to it, or by its number (admins, or its author)."""
-    message, user = update.effective_message, update.effective_user
+    message = update.effective_message
     assert message is not None
     assert update.effective_chat is not None
     language = current_language()
@@ -347,7 +359,8 @@ async def delete_command(
             ).format(delete=DELETE.name(language), opinions=OPINIONS.name(language)),
         )
         return
-    is_author = user is not None and user.id == opinion.user_id
+    author = author_of(message)
+    is_author = author is not None and author[0] == opinion.user_id
     if not is_author and not is_admin(update, context):
         reply(
             update, _("Only the group's administrators or its author can remove an opinion.")

@@ -326,3 +326,32 @@ async def test_numbers_in_other_scripts_get_the_usage_not_an_error(
     assert [o.id for o in await opinions(agora)] == [kept.id]
     [removed] = await agora.command(group, admin, f"/supprimer #{kept.id}")
     assert removed["text"] == f"Avis n°{kept.id} supprimé."
+
+
+async def test_channels_and_anonymous_admins_are_their_own_authors(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    group, admin = admin_group(api, chat_id=-100791)
+    news = {"id": -1001791, "type": "channel", "title": "Actu <Nord>"}
+    sport = {"id": -1001792, "type": "channel", "title": "Sport"}
+    for _ in range(5):  # the most one author may post in ten minutes
+        await agora.command(group, None, "/avis La position de la rédaction", sender_chat=news)
+    # Another channel is another author: not held back by the first one's limit.
+    assert await agora.command(group, None, "/avis Notre avis", sender_chat=sport) == []
+    [limited] = await agora.command(group, None, "/avis Encore un", sender_chat=news)
+    assert limited["text"].startswith("Vous avez donné 5 avis ces 10 dernières minutes.")
+    stored = await opinions(agora)
+    assert [(o.user_id, o.author) for o in stored[-2:]] == [
+        (news["id"], "Actu <Nord>"),
+        (sport["id"], "Sport"),
+    ]
+    # One channel cannot remove another's opinion; it can remove its own.
+    [refused] = await agora.command(group, None, f"/supprimer {stored[-1].id}", sender_chat=news)
+    assert refused["text"].startswith("Seuls les administrateurs du groupe ou son auteur")
+    [own] = await agora.command(group, None, f"/supprimer {stored[-1].id}", sender_chat=sport)
+    assert own["text"] == f"Avis n°{stored[-1].id} supprimé."
+    # An anonymous administrator writes as the group, and may moderate.
+    await agora.command(group, None, "/avis Avis de la modération", sender_chat=group)
+    assert (await opinions(agora))[-1].author == "Débat"
+    [removed] = await agora.command(group, None, f"/supprimer {stored[0].id}", sender_chat=group)
+    assert removed["text"] == f"Avis n°{stored[0].id} supprimé."
