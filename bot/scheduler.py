@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
 from telegram.ext import CallbackContext, Job, JobQueue
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 JOB_PREFIX = "digest:"
 DIGESTS_KEY = "agora_digests"
 CONCURRENT_DELIVERIES = 2  # digests composed at once (short transactions, no network)
+RETRY_DELAY = timedelta(minutes=1)  # after a database failure, before nothing was recorded
+MAX_RETRIES = 5
 ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
 
 Clock = Callable[[], datetime]
@@ -73,6 +76,7 @@ def system_clock() -> datetime:
 
 class Outcome(enum.Enum):
     QUEUED = "queued"
+    RETRYING = "retrying"
     ALREADY_SENT = "already sent"
     SKIPPED = "skipped"
 
@@ -255,14 +259,40 @@ class DigestScheduler:
             chart = chart_spec(article, numbers, day, private) if has_votes(numbers) else None
             return ComposedDigest(numbers, parts, chart, caption(day, private))
 
-    async def deliver(self, chat_id: int, *, daily: bool) -> Outcome:
+    async def deliver(self, chat_id: int, *, daily: bool, attempt: int = 0) -> Outcome:
         """Compose one chat's digest, record it and queue its messages, in one transaction;
-        the sender delivers them (after answers to people) and marks the digest sent."""
+        the sender delivers them (after answers to people) and marks the digest sent. If the
+        database fails meanwhile, nothing is recorded and the digest is tried again later."""
         async with self._slots:
-            return await self._deliver(chat_id, daily=daily)
+            try:
+                return await self._deliver(chat_id, daily=daily)
+            except SQLAlchemyError as exc:
+                if attempt >= MAX_RETRIES or self._stopping:
+                    log.error("digest for chat %s given up (%s)", chat_id, type(exc).__name__)
+                    return Outcome.SKIPPED
+                log.warning(
+                    "digest for chat %s not recorded (%s); trying again in %s",
+                    chat_id,
+                    type(exc).__name__,
+                    RETRY_DELAY,
+                )
+                self._jobs.run_once(
+                    self._retry,
+                    when=RETRY_DELAY,
+                    name=f"digest-retry:{chat_id}",
+                    chat_id=chat_id,
+                    data=(daily, attempt + 1),
+                )
+                return Outcome.RETRYING
+
+    async def _retry(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        job = cast(Job[Any], context.job)
+        daily, attempt = cast(tuple[bool, int], job.data)
+        if job.chat_id is not None:
+            await self.deliver(job.chat_id, daily=daily, attempt=attempt)
 
     async def _deliver(self, chat_id: int, *, daily: bool) -> Outcome:
-        now = self.clock()
+        now = self.clock().astimezone(UTC)  # stored in UTC (SQLite keeps no offset)
         async with self._services.work.unit() as unit:
             session = unit.session
             chat = await session.get(Chat, chat_id)

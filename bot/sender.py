@@ -75,6 +75,7 @@ KINDS = {0: "answer", 1: "poll", 2: "digest"}
 KEEP_DONE = timedelta(days=3)
 PURGE_EVERY = 3600.0
 MAX_BACKOFF = 60.0
+GIVE_UP = 3  # unexpected failures of one row before it is dropped
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -219,6 +220,7 @@ class Entry:
     method: str
     queued: float  # when the row was written, epoch seconds
     due: float = 0.0  # monotonic time before which it is not tried again
+    failures: int = 0  # unexpected failures (not Telegram's answers)
 
     @property
     def lane(self) -> tuple[int, bool]:
@@ -425,11 +427,15 @@ class Sender:
         key = entry.lane  # the entry changes lanes if its chat moves to a new id
         try:
             await self._deliver(entry)
-        except Exception:  # the sender must outlive any one call; the row is tried again
+        except Exception:  # the sender must outlive any one call: try again, then give up
             log.exception(
                 "outbox row %d failed unexpectedly", entry.id, extra={"chat_id": entry.chat_id}
             )
-            entry.due = time.monotonic() + MAX_BACKOFF
+            entry.failures += 1
+            if entry.failures < GIVE_UP:
+                entry.due = time.monotonic() + MAX_BACKOFF
+            else:
+                await self._give_up(entry)
         finally:
             if group is not None:
                 group.done(time.monotonic())
@@ -587,6 +593,21 @@ class Sender:
         self._state.remove(entry)
         if fallback is not None:
             self.notify([fallback])
+
+    async def _give_up(self, entry: Entry) -> None:
+        """Drop a row whose sending keeps failing in Agora itself (a chart that cannot be
+        drawn, say): its digest ends failed rather than "sending" forever."""
+        try:
+            async with self._database.transaction() as session:
+                row = await session.get(OutboxMessage, entry.id)
+                if row is not None and row.status == PENDING:
+                    await finish(session, [row.id], DROPPED, datetime.now(UTC))
+                    await self._after_drop(session, row)
+        except SQLAlchemyError:
+            log.exception("could not drop outbox row %d", entry.id)
+            entry.due = time.monotonic() + MAX_BACKOFF
+            return
+        self._state.remove(entry)
 
     @staticmethod
     async def _after_drop(session: AsyncSession, row: OutboxMessage) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime, format_time
@@ -17,8 +18,10 @@ from bot.scheduler import chat_time, chat_zone, digests
 from bot.services import services
 from bot.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat
+from storage.digests import cancel_queued_digests, last_on_demand
 from storage.models import Chat
 
+NOW_INTERVAL = timedelta(minutes=10)  # between two digests on demand in one chat
 _TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")
 
 
@@ -84,10 +87,24 @@ async def digest_command(
         return
     scheduler = digests(context)
     if word in DIGEST_NOW:
+        last = await last_on_demand(session, chat.id)
+        now = scheduler.clock()
+        if last is not None and now < last.replace(tzinfo=last.tzinfo or UTC) + NOW_INTERVAL:
+            again = last.replace(tzinfo=last.tzinfo or UTC) + NOW_INTERVAL
+            zone = chat_zone(chat, services(context).settings)
+            reply(
+                update,
+                _("A digest was sent a moment ago. The next one on demand is possible at "
+                  "{time}.").format(
+                    time=format_time(again, format="short", tzinfo=zone, locale=language)
+                ),
+            )
+            return
         current_unit().on_commit(lambda: scheduler.send_now(chat.id))
         return
     if word in DIGEST_OFF:
         chat.digest_enabled = False
+        await cancel_queued_digests(session, chat.id, datetime.now(UTC))
     else:
         chat.digest_enabled = True
         if new_time is not None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Chat, Opinion, OutboxMessage, PostedPoll, SentDigest, SummaryPost
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
+DIGEST_PRIORITY = 2  # outbox rows of digests (bot.outbox.Priority.DIGEST)
 
 
 async def subscribed_chats(session: AsyncSession) -> list[Chat]:
@@ -103,3 +104,30 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat 
     await session.delete(old)
     await session.flush()
     return new
+
+
+async def last_on_demand(session: AsyncSession, chat_id: int) -> datetime | None:
+    """When the chat last asked for a digest outside the daily one ("/digest now")."""
+    return await session.scalar(
+        select(func.max(SentDigest.started_at)).where(
+            SentDigest.chat_id == chat_id, SentDigest.daily_date.is_(None)
+        )
+    )
+
+
+async def cancel_queued_digests(session: AsyncSession, chat_id: int, now: datetime) -> int:
+    """Drop the chat's digest messages still waiting to be sent; their digests end failed."""
+    rows = list(
+        await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.priority == DIGEST_PRIORITY,
+            )
+        )
+    )
+    for row in rows:
+        row.status, row.done_at = "dropped", now
+        if row.effect and row.effect.get("kind") == "digest":
+            await finish_digest(session, row.effect["digest_id"], FAILED, None)
+    return len(rows)

@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
+from storage.models import OutboxMessage
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora, FakeClock, start_agora
 
@@ -382,3 +385,44 @@ async def test_a_day_can_be_claimed_only_once(agora: Agora, api: FakeBotAPI) -> 
             ))
     assert claims[0] is not None
     assert claims[1] is None
+
+
+async def test_digest_now_is_throttled_per_chat(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin = await subscribed_group(agora, api, chat_id=-100960)
+    clock.set("2026-11-26 10:02")
+    await agora.command(group, admin, "/bilan now")
+    await agora.until(lambda: agora.digest_settled(0))
+    assert len(await agora.digests_of(group["id"])) == 1
+    agora.new_messages()
+    [refused] = await agora.command(group, admin, "/bilan maintenant")
+    assert refused["text"] == (
+        "Un bilan vient d'être envoyé. Le prochain à la demande sera possible à 10:12."
+    )
+    clock.set("2026-11-26 10:13")
+    await agora.command(group, admin, "/bilan now")
+    await agora.until(lambda: agora.digest_settled(1))
+    assert len(await agora.digests_of(group["id"])) == 2
+
+
+async def test_turning_the_digest_off_cancels_one_waiting_to_be_sent(
+    api: FakeBotAPI, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"rate_limit": True})
+    async with start_agora(api, settings, clock) as agora:
+        group, admin = await subscribed_group(agora, api, chat_id=-100961)
+        while len(api.sent(chat_id=group["id"])) < 20:  # the group's minute is used up
+            await agora.command(group, admin, "/aide")
+        clock.set("2026-11-26 09:00")
+        assert (await agora.digests.deliver(group["id"], daily=True)).value == "queued"
+        update_id = api.send_text(group, admin, "/bilan off")
+        await api.wait_acked(update_id)
+        [record] = await agora.digests_of(group["id"])
+        assert record.status == "failed"
+        async with AsyncSession(agora.engine) as session:
+            waiting = list(await session.scalars(
+                select(OutboxMessage.method).where(OutboxMessage.status == "pending")
+            ))
+        assert waiting == ["sendMessage"]  # the answer to /bilan off; no digest any more
+    assert not [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]

@@ -331,7 +331,7 @@ async def test_numbers_in_other_scripts_get_the_usage_not_an_error(
 async def test_channels_and_anonymous_admins_are_their_own_authors(
     agora: Agora, api: FakeBotAPI
 ) -> None:
-    group, admin = admin_group(api, chat_id=-100791)
+    group, _admin = admin_group(api, chat_id=-100791)
     news = {"id": -1001791, "type": "channel", "title": "Actu <Nord>"}
     sport = {"id": -1001792, "type": "channel", "title": "Sport"}
     for _ in range(5):  # the most one author may post in ten minutes
