@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -33,7 +34,12 @@ def create_engine(url: str, *, writer: bool = True) -> AsyncEngine:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # Writers take turns (see Database): a few connections are enough for either engine.
     engine = create_async_engine(
-        url, connect_args={"timeout": 30}, pool_size=2, max_overflow=4, hide_parameters=True
+        url,
+        connect_args={"timeout": 30},
+        poolclass=AsyncAdaptedQueuePool,  # named: SQLAlchemy before 2.0.38 chose NullPool
+        pool_size=2,
+        max_overflow=4,
+        hide_parameters=True,
     )
     sync_engine = engine.sync_engine
 
