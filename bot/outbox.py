@@ -120,10 +120,15 @@ def send_document(
 
 
 def send_chart(
-    chat_id: int, chart: dict[str, Any], caption: str, *, effect: dict[str, Any] | None = None
+    chat_id: int,
+    chart: dict[str, Any],
+    caption: str,
+    *,
+    thread: int | None = None,
+    effect: dict[str, Any] | None = None,
 ) -> OutboxMessage:
     """A photo drawn by the sender just before it goes out (see bot.digest.draw_chart)."""
-    payload = {"chart": chart, "caption": caption}
+    payload = {"chart": chart, "caption": caption, **_placement(thread, None)}
     return queue(chat_id, "sendPhoto", payload, priority=Priority.DIGEST, effect=effect)
 
 

@@ -316,10 +316,22 @@ class DigestScheduler:
             count = len(digest.parts) + (digest.chart is not None)
             for index, part in enumerate(digest.parts):
                 effect = {"kind": "digest", "digest_id": record.id, "last": index == count - 1}
-                outbox.send_text(chat.id, part, priority=Priority.DIGEST, effect=effect)
+                outbox.send_text(
+                    chat.id,
+                    part,
+                    thread=chat.digest_thread_id,
+                    priority=Priority.DIGEST,
+                    effect=effect,
+                )
             if digest.chart is not None:
                 effect = {"kind": "digest", "digest_id": record.id, "last": True}
-                outbox.send_chart(chat.id, digest.chart, digest.caption, effect=effect)
+                outbox.send_chart(
+                    chat.id,
+                    digest.chart,
+                    digest.caption,
+                    thread=chat.digest_thread_id,
+                    effect=effect,
+                )
         return Outcome.QUEUED
 
     def moved(self, old_id: int, chat: Chat | None) -> None:

@@ -17,7 +17,7 @@ from bot.i18n import _, current_language
 from bot.scheduler import chat_time, chat_zone, digests
 from bot.services import services
 from bot.transaction import current_unit, with_session
-from handlers.common import command, is_admin, reply, stored_chat
+from handlers.common import command, is_admin, reply, stored_chat, thread_of
 from storage.digests import cancel_queued_digests, last_on_demand
 from storage.models import Chat
 
@@ -107,6 +107,7 @@ async def digest_command(
         await cancel_queued_digests(session, chat.id, datetime.now(UTC))
     else:
         chat.digest_enabled = True
+        chat.digest_thread_id = thread_of(update)  # the topic it is turned on in, in a forum
         if new_time is not None:
             chat.digest_time = new_time
     current_unit().on_commit(lambda: scheduler.arm(chat))

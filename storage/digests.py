@@ -97,6 +97,7 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat 
         new = Chat(id=new_id, type="supergroup", title=old.title, active=True)
         session.add(new)
     for attribute in ("language", "article_id", "digest_enabled", "digest_time", "timezone"):
+        # (not digest_thread_id: a group that just became a supergroup has no topics yet)
         setattr(new, attribute, getattr(old, attribute))
     await session.flush()
     for model in (PostedPoll, SentDigest, Opinion, SummaryPost, OutboxMessage):

@@ -43,6 +43,8 @@ class Chat(Base):
     digest_enabled: Mapped[bool] = mapped_column(default=False)
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"; None: the default
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the default
+    # The forum topic the digest was turned on in (None: the chat itself, or General).
+    digest_thread_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class PostedPoll(Base):

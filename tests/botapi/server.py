@@ -1029,13 +1029,20 @@ class FakeBotAPI:
         self.bot_status.setdefault(chat["id"], "member")
         return dict(chat)
 
-    def group(self, chat_id: int, title: str, type: str = "supergroup") -> JSON:
-        """A group, supergroup or channel the bot is a member of (registered on the server)."""
+    def group(
+        self, chat_id: int, title: str, type: str = "supergroup", *, forum: bool = False
+    ) -> JSON:
+        """A group, supergroup or channel the bot is a member of (registered on the server);
+        a `forum` supergroup has topics."""
         if chat_id >= 0:
             raise ValueError("group chat ids are negative (e.g. -100123 for supergroups)")
         if type not in ("group", "supergroup", "channel"):
             raise ValueError(f"unknown chat type {type!r}")
+        if forum and type != "supergroup":
+            raise ValueError("only supergroups can be forums")
         chat: JSON = {"id": chat_id, "title": title, "type": type}
+        if forum:
+            chat["is_forum"] = True
         self.chats[chat_id] = chat
         self.bot_status.setdefault(chat_id, "member")
         self.admins.setdefault(chat_id, {})
@@ -1103,8 +1110,10 @@ class FakeBotAPI:
         reply_to_message_id: int | None = None,
         edit: bool = False,
         message_id: int | None = None,
+        topic: int | None = None,
     ) -> int:
-        """Pushes a text message (or its edit) from ``user`` in ``chat``; returns the update_id."""
+        """Pushes a text message (or its edit) from ``user`` in ``chat`` (in a forum's
+        ``topic``, given by the id of the message that opened it); returns the update_id."""
         stored_chat = self._register_chat(chat)
         chat_id = stored_chat["id"]
         if user is not None:
@@ -1134,6 +1143,11 @@ class FakeBotAPI:
             message["from"] = dict(user)
         message["chat"] = dict(stored_chat)
         message["date"] = date
+        if topic is not None:
+            if not stored_chat.get("is_forum"):
+                raise ValueError(f"chat {chat_id} is not a forum")
+            message["message_thread_id"] = topic
+            message["is_topic_message"] = True
         if edit:
             message["edit_date"] = now
         if reply_to_message_id is not None:
@@ -1533,6 +1547,11 @@ class FakeBotAPI:
             message["reply_to_message"] = reply
         if call.params.get("protect_content"):
             message["has_protected_content"] = True
+        thread = call.params.get("message_thread_id")
+        if thread not in (None, "", 0, "0") and chat.get("is_forum"):
+            # Telegram: a message sent into a forum topic belongs to it.
+            message["message_thread_id"] = int(thread)
+            message["is_topic_message"] = True
         message.update({k: v for k, v in content.items() if v not in (None, [], "")})
         if markup is not None:
             message["reply_markup"] = markup
