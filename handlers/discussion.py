@@ -19,7 +19,7 @@ from bot.arguments import number
 from bot.callbacks import Callback, decode, encode
 from bot.commands import DELETE, EXPORT, FORGETME, OPINION, OPINIONS, SUMMARY
 from bot.content import Article
-from bot.formatting import escape
+from bot.formatting import MESSAGE_LIMIT, Pages, escape, telegram_length, utf16_length
 from bot.i18n import _, current_language, ngettext
 from bot.scheduler import chat_zone
 from bot.services import services
@@ -37,14 +37,15 @@ from handlers.common import (
 from storage.ballots import Answer
 from storage.models import Chat, Opinion
 from storage.opinions import (
+    ListedOpinion,
     Target,
     add_opinion,
     chat_ballots,
     chat_opinions,
     delete_user_opinions,
+    listed_opinions,
     opinion_by_id,
     opinion_by_message,
-    opinions_page,
     recent_opinions,
     reply_target,
     user_ballots,
@@ -55,8 +56,8 @@ log = logging.getLogger(__name__)
 
 MIN_LENGTH, MAX_LENGTH = 3, 1000
 RATE_COUNT, RATE_WINDOW = 5, timedelta(minutes=10)
-PAGE_SIZE = 6
 REACTION = "👍"
+WIDEST_PAGE = 999_999  # the listing's header is measured as "(page 999999 of 999999)"
 
 
 def _when(
@@ -66,6 +67,17 @@ def _when(
     if time_only:
         return str(format_time(moment, format="short", tzinfo=zone, locale=current_language()))
     return str(format_datetime(moment, format="short", tzinfo=zone, locale=current_language()))
+
+
+def _widest_when(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The most UTF-16 units a date written by `_when` takes in the chat's language (two-digit
+    months, days and hours). Listings measure each date at this width: formatting every
+    opinion's date just to measure it would cost more than the rest of the listing."""
+    zone = chat_zone(chat, services(context).settings)
+    return max(
+        utf16_length(_when(datetime(2099, 12, 31, hour, 59, tzinfo=zone), chat, context))
+        for hour in (10, 12, 23)
+    )
 
 
 def author_of(message: Message) -> tuple[int, str] | None:
@@ -227,44 +239,56 @@ async def opinion_edited(
 # -- listing -------------------------------------------------------------------------------
 
 
+def listing_header(article: Article, page: int, pages: int) -> str:
+    header = "💬 <b>{}</b>".format(
+        escape(_("Opinions — {title}").format(title=article.title[current_language()]))
+    )
+    if pages > 1:
+        header += " " + _("(page {page} of {pages})").format(page=page + 1, pages=pages)
+    return header
+
+
+def heading_block(article: Article, key: str | None) -> str:
+    """The title of a group of opinions: a question, or the whole article."""
+    question = article.question(key) if key else None
+    if question is None:
+        title = _("On the article")
+    else:
+        number = [q.key for q in article.questions].index(question.key) + 1
+        title = f"{number}. {question.text[current_language()]}"
+    return f"\n\n<b>{escape(title)}</b>"
+
+
+def entry_block(opinion: ListedOpinion, when: str) -> str:
+    return f"\n<i>#{opinion.id} · {escape(opinion.author)}, {when}</i>\n{escape(opinion.text)}"
+
+
 def listing_text(
     article: Article,
-    opinions: list[Opinion],
+    opinions: list[ListedOpinion],
     page: int,
     pages: int,
     chat: Chat,
     context: ContextTypes.DEFAULT_TYPE,
 ) -> str:
-    language = current_language()
-    lines = [
-        "💬 <b>{}</b>".format(escape(_("Opinions — {title}").format(title=article.title[language])))
-    ]
-    if pages > 1:
-        lines[0] += " " + _("(page {page} of {pages})").format(page=page + 1, pages=pages)
+    """One page of the listing: its header, then its opinions, each group of opinions on
+    one question under that question's title (repeated at the top of each page)."""
+    text = listing_header(article, page, pages)
     if not opinions:
-        lines.append(
-            _(
+        return (
+            text
+            + "\n"
+            + _(
                 "No opinion yet. Reply to a poll or to the summary, or write /{opinion} "
                 "followed by your text."
-            ).format(opinion=OPINION.name(language))
+            ).format(opinion=OPINION.name(current_language()))
         )
-        return "\n".join(lines)
-    numbers = {q.key: n for n, q in enumerate(article.questions, 1)}
-    heading = None
-    for opinion in opinions:
-        key = opinion.question_key
-        if key != heading or heading is None:
-            heading = key
-            question = article.question(key) if key else None
-            title = (
-                f"{numbers[question.key]}. {question.text[language]}"
-                if question is not None
-                else _("On the article")
-            )
-            lines += ["", f"<b>{escape(title)}</b>"]
-        author, when = escape(opinion.author), _when(opinion.created_at, chat, context)
-        lines.append(f"<i>#{opinion.id} · {author}, {when}</i>\n{escape(opinion.text)}")
-    return "\n".join(lines)
+    blocks = []
+    for index, opinion in enumerate(opinions):
+        if index == 0 or opinion.question_key != opinions[index - 1].question_key:
+            blocks.append(heading_block(article, opinion.question_key))
+        blocks.append(entry_block(opinion, _when(opinion.created_at, chat, context)))
+    return text + "".join(blocks)
 
 
 def listing_keyboard(article: Article, page: int, pages: int) -> InlineKeyboardMarkup | None:
@@ -287,14 +311,33 @@ def listing_keyboard(article: Article, page: int, pages: int) -> InlineKeyboardM
 async def listing(
     session: AsyncSession, context: ContextTypes.DEFAULT_TYPE, chat: Chat, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None, int]:
+    """Page `page` of the chat's listing, its buttons, and how many pages there are.
+
+    Pages are cut by size: each holds as many opinions as fit in one message, counted as
+    Telegram counts (see bot.formatting.telegram_length), with the page's header measured
+    at its widest and each date at its widest. Every opinion is measured, in listing order,
+    so that page k always holds the same opinions for the same data."""
     article = current_article(context, chat)
     keys = [q.key for q in article.questions]
-    opinions, total = await opinions_page(
-        session, chat.id, article.id, keys, offset=page * PAGE_SIZE, limit=PAGE_SIZE
-    )
-    pages = max(1, -(-total // PAGE_SIZE))
-    text = listing_text(article, opinions, page, pages, chat, context)
-    return text, listing_keyboard(article, page, pages), pages
+    header = telegram_length(listing_header(article, WIDEST_PAGE, WIDEST_PAGE))
+    when = _widest_when(chat, context)
+    headings: dict[str | None, int] = {}
+    pages = Pages(MESSAGE_LIMIT - header)
+    shown: list[ListedOpinion] = []
+    previous: ListedOpinion | None = None
+    async for opinion in listed_opinions(session, chat.id, article.id, keys):
+        key = opinion.question_key
+        if key not in headings:
+            headings[key] = telegram_length(heading_block(article, key))
+        entry = telegram_length(entry_block(opinion, "")) + when
+        new_group = previous is None or previous.question_key != key
+        alone = headings[key] + entry
+        if pages.add(alone, alone if new_group else entry) == page:
+            shown.append(opinion)
+        previous = opinion
+    count = max(1, pages.count)
+    text = listing_text(article, shown, page, count, chat, context)
+    return text, listing_keyboard(article, page, count), count
 
 
 async def send_listing(

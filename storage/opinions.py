@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ballot, Opinion, PostedPoll, SummaryPost
+
+BATCH = 500  # rows fetched at a time by the streamed queries
 
 
 async def record_summary_post(
@@ -85,27 +88,36 @@ def _in_article_order(question_keys: Sequence[str]) -> ColumnElement[int]:
     )
 
 
-async def opinions_page(
-    session: AsyncSession,
-    chat_id: int,
-    article_id: str,
-    question_keys: Sequence[str],
-    *,
-    offset: int,
-    limit: int,
-) -> tuple[list[Opinion], int]:
-    """One page of the chat's opinions on the article, grouped by question, newest first
-    within a question; and how many there are in all."""
-    where = (Opinion.chat_id == chat_id, Opinion.article_id == article_id)
-    total = await session.scalar(select(func.count()).select_from(Opinion).where(*where)) or 0
-    found = await session.scalars(
-        select(Opinion)
-        .where(*where)
+class ListedOpinion(NamedTuple):
+    """What a listing or an export shows of an opinion."""
+
+    id: int
+    question_key: str | None
+    author: str
+    created_at: datetime
+    text: str
+
+
+_LISTED = (Opinion.id, Opinion.question_key, Opinion.author, Opinion.created_at, Opinion.text)
+
+
+async def listed_opinions(
+    session: AsyncSession, chat_id: int, article_id: str, question_keys: Sequence[str]
+) -> AsyncGenerator[ListedOpinion, None]:
+    """The chat's opinions on the article in listing order: grouped by question (the whole
+    article first), newest first within a question. Streamed, a batch at a time."""
+    result = await session.stream(
+        select(*_LISTED)
+        .where(Opinion.chat_id == chat_id, Opinion.article_id == article_id)
         .order_by(_in_article_order(question_keys), Opinion.created_at.desc(), Opinion.id.desc())
-        .offset(offset)
-        .limit(limit)
+        .execution_options(yield_per=BATCH)
     )
-    return list(found), int(total)
+    try:
+        async for rows in result.partitions():
+            for id_, key, author, created_at, text in rows:
+                yield ListedOpinion(id_, key, author, created_at, text)
+    finally:
+        await result.close()
 
 
 async def opinions_after(

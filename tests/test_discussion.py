@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Opinion
-from tests.botapi.server import FakeBotAPI
+from tests.botapi.server import FakeBotAPI, utf16_len
 from tests.harness import Agora, totals_match_tallies
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -96,10 +96,13 @@ async def test_limits_in_both_languages(agora: Agora, api: FakeBotAPI) -> None:
 async def test_listing_is_grouped_paginated_and_escaped(agora: Agora, api: FakeBotAPI) -> None:
     group, admin = admin_group(api)
     polls = await polls_in(agora, api, group, admin)
+    padding = " " + "développé " * 60  # 9 opinions of 600 characters need two pages
     for n in range(8):
         author = api.user(100 + n, f"<i>Auteur{n}</i>")
         target = polls[n % 2]["message_id"]
-        await agora.command(group, author, f"Opinion {n} & co", reply_to_message_id=target)
+        await agora.command(
+            group, author, f"Opinion {n} & co{padding}", reply_to_message_id=target
+        )
     await agora.command(group, api.user(200, "Zoé"), "/avis Sur l'article entier")
     [page1] = await agora.command(group, admin, "/avis")
     assert page1["text"].startswith("💬 Avis — Crise à la tête d'OpenAI")
@@ -355,3 +358,52 @@ async def test_channels_and_anonymous_admins_are_their_own_authors(
     assert (await opinions(agora))[-1].author == "Débat"
     [removed] = await agora.command(group, None, f"/supprimer {stored[0].id}", sender_chat=group)
     assert removed["text"] == f"Avis n°{stored[0].id} supprimé."
+
+
+def listed_ids(text: str) -> list[int]:
+    """The opinion numbers a listing page shows, from its "#12 · author, date" lines."""
+    return [int(found) for found in re.findall(r"^#(\d+) · ", text, flags=re.M)]
+
+
+async def test_listing_pages_fit_telegram_limit_whatever_the_opinions(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    group, admin = admin_group(api, chat_id=-100792)
+    polls = await polls_in(agora, api, group, admin)
+    for n in range(14):
+        # 1,000 characters: 1,333 UTF-16 units (an emoji counts two), 3,300 of HTML escaped.
+        text = (f"Avis {n} " + "😀<&" * 400)[:1000]
+        author = api.user(300 + n, "🦄" * 30 + f" <&> {n}")
+        if n % 4 == 0:
+            await agora.command(group, author, f"/avis {text}")
+        else:
+            await agora.command(group, author, text, reply_to_message_id=polls[n % 3]["message_id"])
+    stored = {o.id for o in await opinions(agora)}
+    assert len(stored) == 14
+
+    [first] = await agora.command(group, admin, "/avis")
+    message_id, pages, buttons = first["message_id"], [first["text"]], []
+    markup = first.get("reply_markup")
+    while markup is not None and markup["inline_keyboard"][0][-1]["text"] == "Plus anciens ▶":
+        older = markup["inline_keyboard"][0][-1]["callback_data"]
+        buttons.append(older)
+        await agora.settle(api.callback_query(group, admin, message_id, older))
+        edited = api.messages[(group["id"], message_id)]  # a refused edit leaves the old page
+        pages.append(edited["text"])
+        markup = edited.get("reply_markup")
+    count = len(pages)
+    assert count >= 5  # about three such opinions fit in a message
+    for number, page in enumerate(pages, 1):
+        assert f"(page {number} sur {count})" in page
+        assert utf16_len(page) <= 4096  # as Telegram counts: entities parsed, emoji twice
+    shown = [found for page in pages for found in listed_ids(page)]
+    assert sorted(shown) == sorted(stored)  # every opinion, exactly once
+
+    # The same button shows the same opinions again; one past the end is answered politely.
+    await agora.settle(api.callback_query(group, admin, message_id, buttons[0]))
+    assert listed_ids(api.messages[(group["id"], message_id)]["text"]) == listed_ids(pages[1])
+    stale = buttons[0].rsplit(":", 1)[0] + f":{count}"
+    edits = len(api.calls_of("editMessageText"))
+    await agora.settle(api.callback_query(group, admin, message_id, stale))
+    assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n'est plus valable."
+    assert len(api.calls_of("editMessageText")) == edits
