@@ -3,9 +3,8 @@ the CSV export and the right to be forgotten."""
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
 from babel.dates import format_datetime, format_time
@@ -19,8 +18,9 @@ from bot.arguments import number
 from bot.callbacks import Callback, decode, encode
 from bot.commands import DELETE, EXPORT, FORGETME, OPINION, OPINIONS, SUMMARY
 from bot.content import Article
+from bot.export import Cell, CsvFile
 from bot.formatting import MESSAGE_LIMIT, Pages, escape, telegram_length, utf16_length
-from bot.i18n import _, current_language, ngettext
+from bot.i18n import _, current_language, format_number, ngettext
 from bot.scheduler import chat_zone
 from bot.services import services
 from bot.transaction import current_unit, with_session
@@ -42,6 +42,8 @@ from storage.opinions import (
     add_opinion,
     chat_ballots,
     chat_opinions,
+    count_ballots,
+    count_opinions,
     delete_user_opinions,
     listed_opinions,
     opinion_by_id,
@@ -428,10 +430,10 @@ async def export_command(
     chat = await stored_chat(session, update.effective_chat)
     article = current_article(context, chat)
     language = current_language()
-    delimiter = ";" if language == "fr" else ","  # what spreadsheets expect in each locale
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(
+    keys = [q.key for q in article.questions]
+    # What spreadsheets expect in each locale; the file is capped (see bot.export).
+    table = CsvFile(";" if language == "fr" else ",")
+    table.add(
         [
             _("type"),
             _("number"),
@@ -444,12 +446,12 @@ async def export_command(
             _("text"),
         ]
     )
-    numbers = {q.key: n for n, q in enumerate(article.questions, 1)}
+    numbers = {key: n for n, key in enumerate(keys, 1)}
     tallies = await article_results(session, article.id, chat.id)
     for question in article.questions:
         tally = tallies.get(question.key)
         for index, option in enumerate(question.options[language]):
-            writer.writerow(
+            table.add(
                 [
                     _("result"),
                     numbers[question.key],
@@ -462,27 +464,13 @@ async def export_command(
                     "",
                 ]
             )
-    for poll, ballot in await chat_ballots(session, chat.id, article.id):
-        asked = article.question(poll.question_key)
-        if asked is None:
-            continue
-        writer.writerow(
-            [
-                _("answer"),
-                numbers[asked.key],
-                asked.text[language],
-                " | ".join(asked.options[language][i] for i in ballot.options),
-                "",
-                "",
-                ballot.voter_name or "",
-                _iso(ballot.answered_at, chat, context),
-                "",
-            ]
-        )
-    for opinion in await chat_opinions(session, chat.id, article.id):
-        about = article.question(opinion.question_key) if opinion.question_key else None
-        writer.writerow(
-            [
+    # Opinions before the named answers: under the cap, what is cut is the bulk whose counts
+    # the result rows already give.
+    answers = opinions = 0
+    async with aclosing(chat_opinions(session, chat.id, article.id)) as listed:
+        async for opinion in listed:
+            about = article.question(opinion.question_key) if opinion.question_key else None
+            row: list[Cell] = [
                 _("opinion"),
                 numbers[about.key] if about else "",
                 about.text[language] if about else _("On the article"),
@@ -493,13 +481,53 @@ async def export_command(
                 _iso(opinion.created_at, chat, context),
                 opinion.text,
             ]
+            if not table.add(row):
+                break
+            opinions += 1
+    if not table.full:
+        async with aclosing(chat_ballots(session, chat.id, article.id, keys)) as ballots:
+            async for ballot in ballots:
+                asked = article.question(ballot.question_key)
+                assert asked is not None  # only the article's questions are read
+                row = [
+                    _("answer"),
+                    numbers[asked.key],
+                    asked.text[language],
+                    " | ".join(asked.options[language][i] for i in ballot.options),
+                    "",
+                    "",
+                    ballot.voter_name or "",
+                    _iso(ballot.answered_at, chat, context),
+                    "",
+                ]
+                if not table.add(row):
+                    break
+                answers += 1
+    caption = _("Results and opinions — {title}").format(title=article.title[language])
+    note: list[Cell] | None = None
+    if table.full:
+        left_answers = max(0, await count_ballots(session, chat.id, article.id, keys) - answers)
+        left_opinions = max(0, await count_opinions(session, chat.id, article.id) - opinions)
+        cut = _(
+            "Incomplete file: an export stops at {size} MB; {answers} and {opinions} are not "
+            "included."
+        ).format(
+            size=format_number(table.limit / 1024 / 1024),
+            answers=ngettext("{count} answer", "{count} answers", left_answers).format(
+                count=format_number(left_answers)
+            ),
+            opinions=ngettext("{count} opinion", "{count} opinions", left_opinions).format(
+                count=format_number(left_opinions)
+            ),
         )
+        note = [_("note"), "", "", "", "", "", "", "", cut]
+        caption += "\n" + cut
     day = datetime.now(UTC).astimezone(chat_zone(chat, services(context).settings)).date()
     outbox.send_document(
         chat.id,
-        buffer.getvalue().encode("utf-8-sig"),
+        table.finish(note),
         f"agora-{article.id}-{day.isoformat()}.csv",
-        _("Results and opinions — {title}").format(title=article.title[language]),
+        caption,
         thread=thread_of(update),
     )
 

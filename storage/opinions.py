@@ -136,26 +136,81 @@ async def opinions_after(
     return int(count), list(newest)
 
 
-async def chat_opinions(session: AsyncSession, chat_id: int, article_id: str) -> list[Opinion]:
-    found = await session.scalars(
-        select(Opinion)
+async def chat_opinions(
+    session: AsyncSession, chat_id: int, article_id: str
+) -> AsyncGenerator[ListedOpinion, None]:
+    """The chat's opinions on the article, oldest first. Streamed, a batch at a time (close
+    the iterator if you stop early: `contextlib.aclosing`)."""
+    result = await session.stream(
+        select(*_LISTED)
         .where(Opinion.chat_id == chat_id, Opinion.article_id == article_id)
         .order_by(Opinion.created_at, Opinion.id)
+        .execution_options(yield_per=BATCH)
     )
-    return list(found)
+    try:
+        async for rows in result.partitions():
+            for id_, key, author, created_at, text in rows:
+                yield ListedOpinion(id_, key, author, created_at, text)
+    finally:
+        await result.close()
+
+
+async def count_opinions(session: AsyncSession, chat_id: int, article_id: str) -> int:
+    found = await session.scalar(
+        select(func.count())
+        .select_from(Opinion)
+        .where(Opinion.chat_id == chat_id, Opinion.article_id == article_id)
+    )
+    return int(found or 0)
+
+
+class NamedAnswer(NamedTuple):
+    question_key: str
+    options: list[int]
+    voter_name: str | None
+    answered_at: datetime
+
+
+def _of_chat_article(
+    chat_id: int, article_id: str, question_keys: Sequence[str]
+) -> tuple[ColumnElement[bool], ...]:
+    return (
+        PostedPoll.chat_id == chat_id,
+        PostedPoll.article_id == article_id,
+        PostedPoll.question_key.in_(question_keys),
+    )
 
 
 async def chat_ballots(
-    session: AsyncSession, chat_id: int, article_id: str
-) -> list[tuple[PostedPoll, Ballot]]:
-    """Every named answer in the chat's polls on the article (anonymous polls have none)."""
-    rows = await session.execute(
-        select(PostedPoll, Ballot)
+    session: AsyncSession, chat_id: int, article_id: str, question_keys: Sequence[str]
+) -> AsyncGenerator[NamedAnswer, None]:
+    """Every named answer in the chat's polls on the article's questions (anonymous polls
+    have none), poll by poll. Streamed, a batch at a time."""
+    result = await session.stream(
+        select(PostedPoll.question_key, Ballot.options, Ballot.voter_name, Ballot.answered_at)
         .join(Ballot, Ballot.poll_id == PostedPoll.poll_id)
-        .where(PostedPoll.chat_id == chat_id, PostedPoll.article_id == article_id)
+        .where(*_of_chat_article(chat_id, article_id, question_keys))
         .order_by(PostedPoll.message_id, Ballot.answered_at)
+        .execution_options(yield_per=BATCH)
     )
-    return [(poll, ballot) for poll, ballot in rows]
+    try:
+        async for rows in result.partitions():
+            for key, options, name, answered_at in rows:
+                yield NamedAnswer(key, list(options), name, answered_at)
+    finally:
+        await result.close()
+
+
+async def count_ballots(
+    session: AsyncSession, chat_id: int, article_id: str, question_keys: Sequence[str]
+) -> int:
+    found = await session.scalar(
+        select(func.count())
+        .select_from(PostedPoll)
+        .join(Ballot, Ballot.poll_id == PostedPoll.poll_id)
+        .where(*_of_chat_article(chat_id, article_id, question_keys))
+    )
+    return int(found or 0)
 
 
 async def user_ballots(session: AsyncSession, user_id: int) -> list[str]:

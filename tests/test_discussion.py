@@ -6,9 +6,11 @@ import csv
 import io
 import re
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import export
 from storage.models import Opinion
 from tests.botapi.server import FakeBotAPI, utf16_len
 from tests.harness import Agora, totals_match_tallies
@@ -407,3 +409,79 @@ async def test_listing_pages_fit_telegram_limit_whatever_the_opinions(
     await agora.settle(api.callback_query(group, admin, message_id, stale))
     assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n'est plus valable."
     assert len(api.calls_of("editMessageText")) == edits
+
+
+def exported_rows(api: FakeBotAPI, delimiter: str = ";") -> list[list[str]]:
+    data = api.calls_of("sendDocument")[-1]["document"]
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter))
+
+
+async def test_export_cells_never_become_formulas(agora: Agora, api: FakeBotAPI) -> None:
+    group, admin = admin_group(api, chat_id=-100793)
+    polls = await polls_in(agora, api, group, admin)
+    names = ['=HYPERLINK("http://x.example";"clic")', "+33 6 12", "-2+3", "@SUM(A1)", "\tTab"]
+    names += ["\r=1+1", "Léa = 1 + 1", "'déjà cité"]
+    for n, name in enumerate(names):
+        await agora.vote(polls[0]["poll"]["id"], api.user(60 + n, name), [0])
+    said = [
+        ("=cmd|' /C calc'!A0", "=1+1 et voilà"),
+        ("Zoé", "-moins; et + encore"),
+        ("Paul", "@tous : débattons"),
+        ("Inès", "Rien à signaler = ok"),
+    ]
+    for n, (author, text) in enumerate(said):
+        await agora.command(
+            group, api.user(70 + n, author), text, reply_to_message_id=polls[1]["message_id"]
+        )
+    await agora.command(group, admin, "/exporter")
+    rows = exported_rows(api)
+    formula = ("=", "+", "-", "@", "\t", "\r")
+    assert sorted(r[6] for r in rows if r[0] == "réponse") == sorted(
+        "'" + name if name.startswith(formula) else name for name in names
+    )
+    assert [(r[6], r[8]) for r in rows if r[0] == "avis"] == [
+        ("'=cmd|' /C calc'!A0", "'=1+1 et voilà"),
+        ("Zoé", "'-moins; et + encore"),
+        ("Paul", "'@tous : débattons"),
+        ("Inès", "Rien à signaler = ok"),  # only the first character matters
+    ]
+    assert not any(cell.startswith(formula) for row in rows for cell in row)
+
+
+async def test_export_is_capped_and_says_what_it_leaves_out(
+    agora: Agora, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = export.NOTE_ROOM + 8000  # the results (36 rows) and some of the 40 answers
+    monkeypatch.setattr(export, "LIMIT", limit)
+    group, admin = admin_group(api, chat_id=-100794)
+    polls = await polls_in(agora, api, group, admin)
+    for n in range(40):
+        await agora.vote(polls[1]["poll"]["id"], api.user(400 + n, f"Votant {n}"), [n % 3])
+    for n in range(3):
+        await agora.command(
+            group, api.user(500 + n, "Léa"), "Un avis", reply_to_message_id=polls[0]["message_id"]
+        )
+    [document] = await agora.command(group, admin, "/exporter")
+    data = api.calls_of("sendDocument")[-1]["document"]
+    assert len(data) <= limit
+    rows = exported_rows(api)
+    answers = [r for r in rows if r[0] == "réponse"]
+    assert 0 < len(answers) < 40
+    assert len([r for r in rows if r[0] == "résultat"]) == 36
+    assert len([r for r in rows if r[0] == "avis"]) == 3  # opinions go before named answers
+    note = rows[-1]
+    assert note[0] == "remarque"
+    assert re.fullmatch(
+        rf"Fichier incomplet{NBSP}: un export s'arrête à [\d,]+{NBSP}Mo{NBSP}; "
+        rf"{40 - len(answers)} réponses et 0 avis n'y figurent pas\.",
+        note[8],
+    )
+    assert document["caption"].endswith("\n" + note[8])
+
+    # Under the cap, the same export is whole and says nothing of the kind.
+    monkeypatch.setattr(export, "LIMIT", 10 * 1024 * 1024)
+    [whole] = await agora.command(group, admin, "/exporter")
+    rows = exported_rows(api)
+    assert len([r for r in rows if r[0] in {"réponse", "avis"}]) == 43
+    assert "remarque" not in {r[0] for r in rows}
+    assert "\n" not in whole["caption"]
