@@ -398,6 +398,9 @@ async def test_listing_pages_fit_telegram_limit_whatever_the_opinions(
     for number, page in enumerate(pages, 1):
         assert f"(page {number} sur {count})" in page
         assert utf16_len(page) <= 4096  # as Telegram counts: entities parsed, emoji twice
+        assert page.splitlines().count("Sur l'article") <= 1  # a group's title, once a page
+    assert listed_ids(pages[0])[:2] == sorted(listed_ids(pages[0])[:2], reverse=True)
+    assert pages[0].splitlines()[2] == "Sur l'article"  # its two opinions under one title
     shown = [found for page in pages for found in listed_ids(page)]
     assert sorted(shown) == sorted(stored)  # every opinion, exactly once
 
