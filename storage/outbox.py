@@ -102,10 +102,11 @@ async def release(session: AsyncSession, message_id: int) -> None:
 async def finish(
     session: AsyncSession, message_ids: list[int], status: str, now: datetime
 ) -> None:
+    """Rows sent or dropped; a file they carried is not kept (an export can be 10 MiB)."""
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(message_ids))
-        .values(status=status, done_at=now, claimed_until=None)
+        .values(status=status, done_at=now, claimed_until=None, attachment=None)
     )
 
 

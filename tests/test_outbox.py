@@ -220,3 +220,15 @@ async def test_admin_rights_are_read_outside_the_transaction_and_cached(
     [english] = await agora.command(group, max_, "/langue en")
     assert english["text"].startswith("From now on I speak English")
     assert len(api.calls_of("getChatAdministrators")) == 2
+
+
+async def test_a_file_is_not_kept_once_sent(agora: Agora, api: FakeBotAPI) -> None:
+    alice = api.user(1001, "Alice", language_code="fr")
+    [document] = await agora.command(api.private_chat(alice), alice, "/exporter")
+    assert "document" in document
+    async with AsyncSession(agora.engine) as session:
+        row = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.method == "sendDocument")
+        )
+    assert row is not None
+    assert (row.status, row.attachment) == ("sent", None)
