@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,18 +106,13 @@ async def listed_opinions(
 ) -> AsyncGenerator[ListedOpinion, None]:
     """The chat's opinions on the article in listing order: grouped by question (the whole
     article first), newest first within a question. Streamed, a batch at a time."""
-    result = await session.stream(
-        select(*_LISTED)
-        .where(Opinion.chat_id == chat_id, Opinion.article_id == article_id)
-        .order_by(_in_article_order(question_keys), Opinion.created_at.desc(), Opinion.id.desc())
-        .execution_options(yield_per=BATCH)
-    )
-    try:
-        async for rows in result.partitions():
-            for id_, key, author, created_at, text in rows:
-                yield ListedOpinion(id_, key, author, created_at, text)
-    finally:
-        await result.close()
+    async for opinion in _stream(
+        session,
+        chat_id,
+        article_id,
+        (_in_article_order(question_keys), Opinion.created_at.desc(), Opinion.id.desc()),
+    ):
+        yield opinion
 
 
 async def opinions_after(
@@ -141,10 +136,18 @@ async def chat_opinions(
 ) -> AsyncGenerator[ListedOpinion, None]:
     """The chat's opinions on the article, oldest first. Streamed, a batch at a time (close
     the iterator if you stop early: `contextlib.aclosing`)."""
+    async for opinion in _stream(session, chat_id, article_id, (Opinion.created_at, Opinion.id)):
+        yield opinion
+
+
+async def _stream(
+    session: AsyncSession, chat_id: int, article_id: str, order: tuple[Any, ...]
+) -> AsyncGenerator[ListedOpinion, None]:
+    """The chat's opinions on the article in `order`, a batch at a time."""
     result = await session.stream(
         select(*_LISTED)
         .where(Opinion.chat_id == chat_id, Opinion.article_id == article_id)
-        .order_by(Opinion.created_at, Opinion.id)
+        .order_by(*order)
         .execution_options(yield_per=BATCH)
     )
     try:
