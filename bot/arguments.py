@@ -7,10 +7,28 @@ script's digits: a number here is ASCII digits, nothing else.
 from __future__ import annotations
 
 import re
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 _NUMBER = re.compile(r"[0-9]{1,18}")
 
 
-def number(text: str) -> int | None:
-    """A non-negative whole number written with ASCII digits, else None."""
-    return int(text) if _NUMBER.fullmatch(text) else None
+def number(text: str, most: int = 10**18 - 1) -> int | None:
+    """A whole number from 0 to `most` written with ASCII digits, else None (`most` is the
+    largest the column it is looked up in holds: PostgreSQL's INTEGER stops at 2**31 - 1)."""
+    value = int(text) if _NUMBER.fullmatch(text) else None
+    return value if value is not None and value <= most else None
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def time_zone(text: str) -> ZoneInfo | None:
+    """The IANA time zone named `text` ("Europe/Paris"), else None.
+
+    Only names of the time zone database: `ZoneInfo` alone would also try to open a folder of
+    it ("Europe") or a name too long for a file, and raise OSError rather than say "unknown".
+    """
+    return ZoneInfo(text) if text in _zones() else None

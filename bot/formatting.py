@@ -18,6 +18,12 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def echo(typed: str, limit: int = 32) -> str:
+    """What someone typed, quoted back in an answer: cut to `limit` characters (with "…") so
+    that a long argument cannot push the answer past Telegram's limits, then escaped."""
+    return escape(typed if len(typed) <= limit else typed[: limit - 1] + "…")
+
+
 def bar(share: float) -> str:
     """A ten-segment text bar for a share in [0, 1] (longer shares are capped)."""
     filled = round(min(max(share, 0.0), 1.0) * BAR_WIDTH)
@@ -59,6 +65,12 @@ def telegram_length(text: str) -> int:
         return utf16_length(_ENTITY.sub(_decoded, text))
     # Each named entity counts one: fast, as entities cannot overlap (each ends at its ";").
     return utf16_length(text) - sum(text.count(name) * (len(name) - 1) for name in _NAMED_ENTITIES)
+
+
+def plain_text(text: str) -> str:
+    """The text Telegram shows for an HTML message: tags removed, entities decoded, and the
+    surrounding white space trimmed as Telegram trims it."""
+    return _ENTITY.sub(_decoded, _TAG.sub("", text)).strip()
 
 
 class Pages:

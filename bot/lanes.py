@@ -46,6 +46,14 @@ class HandlerFailed(Exception):
     """A handler raised: the update's unit is rolled back and the user told."""
 
 
+def transient(error: BaseException) -> bool:
+    """Whether a handler's error may pass if the update is tried again: the database's, or a
+    connection's (an OSError naming no file). A file error is a defect, reported at once."""
+    return isinstance(error, SQLAlchemyError) or (
+        isinstance(error, OSError) and error.filename is None
+    )
+
+
 class Dispatcher:
     """Handles batches of updates for the poller."""
 
@@ -155,8 +163,11 @@ class Dispatcher:
                 async with self._work.unit() as unit:
                     if update is not None:
                         await self._app.process_update(update)
-                    if isinstance(unit.failure, AdminsUnknown | SQLAlchemyError | OSError):
-                        raise unit.failure
+                    failure = unit.failure
+                    if failure is not None and (
+                        isinstance(failure, AdminsUnknown) or transient(failure)
+                    ):
+                        raise failure
                     if unit.failure is not None:
                         raise HandlerFailed from unit.failure
                     await mark_handled(unit.session, [update_id])

@@ -7,7 +7,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from bot.commands import ARTICLE, ARTICLES, SUMMARY
-from bot.formatting import escape
+from bot.formatting import echo, escape
 from bot.i18n import _, current_language, format_long_date
 from bot.services import services
 from bot.transaction import with_session
@@ -67,7 +67,7 @@ async def choose_article(
         reply(
             update,
             _("There is no article “{id}”. See the list with /{articles}.").format(
-                id=escape(context.args[0][:64]), articles=ARTICLES.name(language)
+                id=echo(context.args[0], 64), articles=ARTICLES.name(language)
             ),
         )
         return

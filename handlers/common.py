@@ -11,18 +11,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CommandHandler, ContextTypes, filters
 
 from bot import outbox
 from bot.content import Article
-from bot.formatting import split_blocks
+from bot.formatting import plain_text, split_blocks
 from bot.i18n import normalize_language, set_language
 from bot.scheduler import digests
 from bot.services import services
 from bot.transaction import current_unit
 from storage.models import Chat, OutboxMessage
+from storage.outbox import last_edit
 from storage.queries import ensure_chat, get_chat
 
 
@@ -139,11 +140,27 @@ def answer_query(update: Update, text: str | None = None, *, show_alert: bool = 
     outbox.answer_callback(lane, query.id, text, show_alert=show_alert)
 
 
-def edit_query_message(
-    update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None
+async def edit_query_message(
+    session: AsyncSession,
+    update: Update,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """Replace the text of the message whose button was pressed."""
+    """Replace the text of the message whose button was pressed, unless it already says so (a
+    double tap, or a button still on screen: Telegram refuses an edit that changes nothing) or
+    has no text to replace (button data sent with a poll or a photo by a modified client)."""
     query = update.callback_query
     assert query is not None
-    if query.message is not None:
-        outbox.edit_text(query.message.chat.id, query.message.message_id, text, reply_markup)
+    message = query.message
+    if not isinstance(message, Message) or message.text is None:
+        return
+    markup = reply_markup.to_dict() if reply_markup is not None else None
+    queued = await last_edit(session, message.chat.id, message.message_id)
+    if queued is not None:
+        shown, shown_markup = plain_text(queued["text"]), queued.get("reply_markup")
+    else:
+        shown = message.text
+        shown_markup = message.reply_markup.to_dict() if message.reply_markup else None
+    if (shown, shown_markup) == (plain_text(text), markup):
+        return
+    outbox.edit_text(message.chat.id, message.message_id, text, reply_markup)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
+from bot.arguments import time_zone
 from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
-from bot.formatting import escape
+from bot.formatting import echo, escape
 from bot.i18n import _, current_language
 from bot.scheduler import chat_time, chat_zone, digests
 from bot.services import services
@@ -79,7 +79,7 @@ async def digest_command(
             _(
                 "“{value}” is not understood. Use /{digest} on, /{digest} off, /{digest} now, "
                 "or a time such as /{digest} 18:30 (00:00 to 23:59)."
-            ).format(value=escape(word[:32]), digest=DIGEST.name(language)),
+            ).format(value=echo(word), digest=DIGEST.name(language)),
         )
         return
     if not is_admin(update, context):
@@ -134,22 +134,21 @@ async def timezone_command(
             .format(zone=escape(zone.key), now=now, timezone=TIMEZONE.name(language)),
         )
         return
+    if not is_admin(update, context):
+        reply(update, _("Sorry, only the group's administrators can change the digest."))
+        return
     name = context.args[0].strip()
-    try:
-        zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    chosen = time_zone(name)
+    if chosen is None:
         reply(
             update,
             _(
                 "“{zone}” is not a time zone I know. Use an IANA name such as Europe/Paris, "
                 "America/Montreal or Africa/Dakar."
-            ).format(zone=escape(name[:64])),
+            ).format(zone=echo(name, 64)),
         )
         return
-    if not is_admin(update, context):
-        reply(update, _("Sorry, only the group's administrators can change the digest."))
-        return
-    chat.timezone = zone.key
+    chat.timezone = chosen.key
     scheduler = digests(context)
     current_unit().on_commit(lambda: scheduler.arm(chat))
     reply(update, status_text(chat, context))

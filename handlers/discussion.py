@@ -35,7 +35,7 @@ from handlers.common import (
     thread_of,
 )
 from storage.ballots import Answer
-from storage.models import Chat, Opinion
+from storage.models import INTEGER_MAX, Chat, Opinion
 from storage.opinions import (
     ListedOpinion,
     Target,
@@ -373,7 +373,7 @@ async def listing_page(
         answer_query(update, _("This button is no longer valid."))
         return
     answer_query(update)
-    edit_query_message(update, text, keyboard)
+    await edit_query_message(session, update, text, keyboard)
 
 
 # -- moderation ----------------------------------------------------------------------------
@@ -390,7 +390,7 @@ async def delete_command(
     language = current_language()
     chat = await stored_chat(session, update.effective_chat)
     opinion = None
-    given = number(context.args[0].removeprefix("#")) if context.args else None
+    given = number(context.args[0].removeprefix("#"), INTEGER_MAX) if context.args else None
     if given is not None:
         opinion = await opinion_by_id(session, chat.id, given)
     elif message.reply_to_message is not None:
@@ -587,7 +587,7 @@ async def forget_button(
         return
     if fields[1] == "no":
         answer_query(update)
-        edit_query_message(update, _("Nothing was deleted."))
+        await edit_query_message(session, update, _("Nothing was deleted."))
         return
     unit = current_unit()
     polls = await user_ballots(session, query.from_user.id)
@@ -597,7 +597,7 @@ async def forget_button(
     await unit.answers.apply(session)
     opinions = await delete_user_opinions(session, query.from_user.id)
     answer_query(update)
-    edit_query_message(update, 
+    await edit_query_message(session, update, 
         _("Done: {votes} and {opinions} deleted.").format(
             votes=ngettext("{count} vote", "{count} votes", len(polls)).format(count=len(polls)),
             opinions=ngettext("{count} opinion", "{count} opinions", opinions).format(

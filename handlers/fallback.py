@@ -9,6 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     filters,
@@ -17,7 +18,7 @@ from telegram.ext import (
 from bot.commands import HELP
 from bot.i18n import _, current_language
 from bot.transaction import active_unit
-from handlers.common import reply
+from handlers.common import answer_query, reply
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,12 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     )
 
 
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a press no other handler took (a button of another version, forged data), so the
+    person's client stops waiting: Telegram asks bots to answer every callback query."""
+    answer_query(update, _("This button is no longer valid."))
+
+
 async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Hand a handler's failure to the update's unit of work, which rolls back and tells the
     user (see bot.lanes); an error outside any update (a job) is logged."""
@@ -66,4 +73,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
             plain_text,
         )
     )
+    app.add_handler(CallbackQueryHandler(unknown_button))
     app.add_error_handler(report_error)

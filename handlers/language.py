@@ -92,7 +92,7 @@ async def language_button(
     chat.language = code
     set_language(code)
     answer_query(update)
-    edit_query_message(update, confirmation())
+    await edit_query_message(session, update, confirmation())
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

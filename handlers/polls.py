@@ -11,7 +11,7 @@ from telegram.ext import Application, ContextTypes, PollAnswerHandler, PollHandl
 
 from bot import outbox
 from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
-from bot.formatting import escape
+from bot.formatting import echo, escape
 from bot.i18n import _, current_language
 from bot.transaction import current_unit, with_session
 from handlers.common import command, current_article, is_admin, reply, stored_chat, thread_of
@@ -35,7 +35,7 @@ async def post_polls(
         reply(
             update,
             _("Unknown option “{option}”. Use /{poll} or /{poll} {anonymous}.").format(
-                option=escape(unknown[0]),
+                option=echo(unknown[0]),
                 poll=POLL.name(language),
                 anonymous=_("anonymous"),
             ),
@@ -50,13 +50,20 @@ async def post_polls(
     first = await first_poll_message(session, chat.id, article.id)
     if first is not None:
         # A second set of polls would split the answers and count some people twice.
-        outbox.send_text(
-            chat.id,
-            _("The polls of this article are already posted in this chat (here is the first "
-              "one). Results: /{results}").format(results=RESULTS.name(language)),
-            thread=thread_of(update),
-            reply_to=first,
-        )
+        if first > 0:
+            outbox.send_text(
+                chat.id,
+                _("The polls of this article are already posted in this chat (here is the first "
+                  "one). Results: /{results}").format(results=RESULTS.name(language)),
+                thread=thread_of(update),
+                reply_to=first,
+            )
+        else:  # posted before the group became a supergroup: no message to point to
+            reply(
+                update,
+                _("The polls of this article are already posted in this chat. Results: "
+                  "/{results}").format(results=RESULTS.name(language)),
+            )
         return
     if await queued_polls(session, chat.id, article.id):
         reply(

@@ -86,6 +86,9 @@ async def finish_digest(
     )
 
 
+FORMER_GROUP = 2**40  # subtracted from the message ids of a group that became a supergroup
+
+
 async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat | None:
     """Move a group that became a supergroup to its new id, with its settings, polls and
     digests. Returns the new chat, or None when there was nothing to move (already done)."""
@@ -100,8 +103,16 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat 
         # (not digest_thread_id: a group that just became a supergroup has no topics yet)
         setattr(new, attribute, getattr(old, attribute))
     await session.flush()
-    for model in (PostedPoll, SentDigest, Opinion, SummaryPost, OutboxMessage):
+    for model in (SentDigest, OutboxMessage):
         await session.execute(update(model).where(model.chat_id == old_id).values(chat_id=new_id))
+    # The supergroup numbers its messages from 1 again: the group's messages keep their order
+    # but move below zero, where no message of the supergroup will ever meet them.
+    for message in (PostedPoll, Opinion, SummaryPost):
+        await session.execute(
+            update(message)
+            .where(message.chat_id == old_id)
+            .values(chat_id=new_id, message_id=message.message_id - FORMER_GROUP)
+        )
     await session.delete(old)
     await session.flush()
     return new

@@ -127,6 +127,9 @@ class SentDigest(Base):
     numbers: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+INTEGER_MAX = 2**31 - 1  # the largest INTEGER (Opinion.id) PostgreSQL holds
+
+
 class Opinion(Base):
     """What someone wrote about the article or one of its questions, in one chat."""
 

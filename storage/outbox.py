@@ -166,3 +166,21 @@ async def summary(session: AsyncSession) -> tuple[dict[tuple[str, int], int], da
         select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == PENDING)
     )
     return {(status, priority): int(count) for status, priority, count in rows}, oldest
+
+
+async def last_edit(
+    session: AsyncSession, chat_id: int, message_id: int, *, recent: int = 50
+) -> dict[str, Any] | None:
+    """The parameters of the last edit queued for a message (pending or sent) among the chat's
+    `recent` last edits: what the message says, or will once it is sent; None if unknown."""
+    payloads = await session.scalars(
+        select(OutboxMessage.payload)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.method == "editMessageText",
+            OutboxMessage.status != DROPPED,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(recent)
+    )
+    return next((p for p in payloads if p.get("message_id") == message_id), None)

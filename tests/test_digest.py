@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from storage.models import OutboxMessage
+from storage.models import Opinion, OutboxMessage
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora, FakeClock, start_agora
 
@@ -268,6 +268,34 @@ async def test_upgraded_group_keeps_settings_language_and_votes(
     clock.set("2026-11-26 09:00")
     [text, _photo] = await agora.fire_digest(-100900900)
     assert "This group: 2 voters" in text["text"]
+
+
+async def test_upgraded_group_polls_are_not_the_supergroup_messages_of_the_same_id(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    """The supergroup numbers its messages from 1 again: a reply to its first messages is no
+    reply to the group's polls, and /poll says the polls are posted without pointing to one."""
+    group, admin = await subscribed_group(agora, api, chat_id=-902)
+    await agora.command(group, admin, "/lang en")
+    await agora.command(group, admin, "/poll")
+    first_poll = min(p.message_id for p in await agora.polls(-902))
+    await agora.settle(api.migrate(-902, -100902902))
+    supergroup = api.chats[-100902902]
+    while api.last_message_id(-100902902) < first_poll:
+        await agora.command(supergroup, admin, "/help")
+    member = api.user(77, "Max")
+    answers = await agora.command(
+        supergroup, member, "A reply to a help message", reply_to_message_id=first_poll
+    )
+    assert answers == []
+    async with AsyncSession(agora.engine) as session:
+        assert (await session.scalars(select(Opinion))).all() == []
+    [pointer] = await agora.command(supergroup, admin, "/poll")
+    assert pointer["text"] == (
+        "The polls of this article are already posted in this chat. Results: /results"
+    )
+    assert "reply_to_message" not in pointer
+    assert len(await agora.polls(-100902902)) == 6
 
 
 async def test_send_to_an_upgraded_group_follows_it(

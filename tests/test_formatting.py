@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import random
 
-from bot.formatting import Pages, bar, escape, split_blocks, telegram_length
+from bot.formatting import (
+    Pages,
+    bar,
+    echo,
+    escape,
+    plain_text,
+    split_blocks,
+    telegram_length,
+)
 from tests.botapi.server import parse_html, utf16_len
 
 
@@ -84,3 +92,20 @@ def test_pages_are_packed_greedily_and_the_same_every_time() -> None:
     # 4 + 3 + 3 = 10 fits, a fourth does not; an item too long alone gets its own page.
     assert place(sizes) == [0, 0, 0, 1, 1, 2, 3]
     assert place(sizes) == place(sizes)
+
+
+def test_plain_text_is_the_text_telegram_shows() -> None:
+    samples = [
+        "<b>Avis n°12</b> — « texte »\n<i>Ada</i>",
+        "  a &amp; b &lt;c&gt; &quot;d&quot; &#128512; &#x1F600; <code>x</code>  ",
+        '<a href="https://example.org/?a=1&amp;b=2">lien</a> 🗳',
+    ]
+    for html in samples:
+        assert plain_text(html) == parse_html(html)[0].strip()
+
+
+def test_what_someone_typed_is_echoed_short_and_inert() -> None:
+    assert echo("public") == "public"
+    assert echo("<b>" * 20) == "&lt;b&gt;" * 10 + "&lt;…"  # cut, then escaped: no half entity
+    assert echo("🗳" * 2000, 64) == "🗳" * 63 + "…"
+    assert telegram_length(echo("🗳" * 2000)) == 63  # 31 emoji counting two, and "…"

@@ -29,12 +29,8 @@ TEST_DATABASE_URL) adds it.
 CI runs a fixed, derandomized set of examples (about ten seconds per test);
 AGORA_FUZZ_EXAMPLES=300 runs more of them, and AGORA_FUZZ_RANDOM=1 new ones at every run.
 
-Defects the fuzzer found are pinned by the `test_defect_*` tests at the end, marked
-xfail(strict=True). So that the fuzzer keeps looking for new ones, it steers clear of them
-("Known defects" below): it does not send what triggers some (a time zone naming a folder;
-on PostgreSQL, /delete with a number beyond 32 bits; a supergroup's message ids meeting its
-former group's), and tolerates what the others do (edits Telegram refuses after a press,
-presses of an unknown kind left unanswered).
+Defects the fuzzer found are pinned by the `test_found_*` tests at the end, each the shortest
+sequence of updates that showed it.
 """
 
 from __future__ import annotations
@@ -51,7 +47,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, note, settings
@@ -59,9 +54,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import Callback
 from bot.commands import COMMANDS
 from bot.settings import Settings, async_database_url
+from storage.digests import FORMER_GROUP
 from storage.models import Ballot, Chat, Opinion, PollTally, PostedPoll
 from tests.botapi.server import (
     CHANNEL_BOT,
@@ -277,7 +272,7 @@ class World:
         else:
             query["game_short_name"] = "agora"  # a game button: not the bot's business
         self.api.callback_queries[query_id] = query
-        if data is not None and not unanswered_kind(data):
+        if data is not None:
             self.queries.add(query_id)
         return self.push("callback_query", query)
 
@@ -368,12 +363,11 @@ class World:
         await self.check_opinions()
 
     def expected(self, refusal: Refusal) -> bool:
-        """Refusals the bot is built to receive, or that known defects cause."""
+        """Refusals the bot is built to receive."""
         if refusal.code == 403 and chat_of(refusal) in self.once_removed:
             return True  # sends in flight when the bot was removed: its queue is dropped
-        if self.moved and "upgraded to a supergroup" in refusal.description:
-            return True  # the sender follows the group to its supergroup
-        return known_refusal(refusal)
+        # The sender follows a group to its supergroup.
+        return bool(self.moved) and "upgraded to a supergroup" in refusal.description
 
     async def check_polls(self) -> None:
         async with AsyncSession(self.agora.engine) as session:
@@ -408,8 +402,10 @@ class World:
         """Each opinion is what its author wrote in its message (in the chat, or in the group
         the chat was before it became a supergroup)."""
         for opinion in (await self.opinions()).values():
-            chats = [opinion.chat_id, self.moved.get(opinion.chat_id)]
-            written = [self.posted.get((chat, opinion.message_id)) for chat in chats]
+            written = [self.posted.get((opinion.chat_id, opinion.message_id))]
+            if opinion.chat_id in self.moved:  # written in the group, before it moved
+                former = opinion.message_id + FORMER_GROUP
+                written.append(self.posted.get((self.moved[opinion.chat_id], former)))
             assert any(
                 posted is not None
                 and posted.author == opinion.user_id
@@ -727,7 +723,7 @@ async def say(
     entities = data.draw(st.none() | entities_for(text), label="entities") if text else None
     topic = data.draw(st.sampled_from([None, 1, 2**31 - 1]), label="topic")
     thread = topic if chat.get("is_forum") else None
-    if not text or known_defect(world, text):
+    if not text:
         return
     settings_before = await world.chat_settings(chat["id"])
     opinions_before = await world.opinions()
@@ -1051,9 +1047,7 @@ async def migrate(world: World, data: st.DataObject) -> None:
     update_id = world.api.migrate(old, new)
     world.chats["B"] = world.api.chats[new]
     world.focus = new if world.focus == old else world.focus
-    # The supergroup's message ids start again at 1; they must not meet the group's (see
-    # test_defect_a_supergroup_message_is_taken_for_the_group_message_of_the_same_id).
-    world.api._last_message_id[new] += world.api._last_message_id[old]
+    # The supergroup numbers its messages from 1 again, as Telegram does.
     await world.settle(update_id)
 
 
@@ -1136,24 +1130,7 @@ def mix(**weights: int) -> list[str]:
     return [kind for kind, weight in weights.items() for _ in range(weight)]
 
 
-# --------------------------------------------------------------------------- known defects
-
-
-def unanswered_kind(data: str) -> bool:
-    """Button data of no kind the bot knows is never answered (see
-    test_defect_a_button_of_no_known_kind_is_never_answered)."""
-    return not any(data.startswith(f"{kind.value}:") for kind in Callback)
-
-
-def known_refusal(refusal: Refusal) -> bool:
-    """An edit Telegram refuses after a button press: the same content again (a double tap,
-    a stale button), or a message without text (forged data on a poll): see
-    test_defect_a_double_tap_edits_a_message_to_what_it_already_says and
-    test_defect_forged_button_data_edits_a_poll."""
-    return refusal.method == "editMessageText" and (
-        "message is not modified" in refusal.description
-        or "there is no text in the message to edit" in refusal.description
-    )
+# --------------------------------------------------------------------------- helpers
 
 
 def arguments_of(text: str, *names: str) -> list[str] | None:
@@ -1166,34 +1143,6 @@ def arguments_of(text: str, *names: str) -> list[str] | None:
     if name.lower() not in names or (bot and bot.lower() != "agora_test_bot"):
         return None
     return text.split()[1:]
-
-
-def zone_is_a_folder(text: str) -> bool:
-    """/timezone with a folder of the time zone database, or a name too long for a file:
-    see test_defect_a_time_zone_naming_a_folder_is_an_error."""
-    args = arguments_of(text, "timezone", "fuseau")
-    if not args:
-        return False
-    try:
-        ZoneInfo(args[0].strip())
-    except OSError:
-        return True
-    except (ValueError, KeyError):  # not a zone (ZoneInfoNotFoundError is a KeyError)
-        return False
-    return False
-
-
-def number_beyond_32_bits(text: str) -> bool:
-    """/delete with an opinion number PostgreSQL's integer cannot hold: see
-    test_defect_delete_with_a_number_beyond_32_bits."""
-    args = arguments_of(text, "delete", "supprimer")
-    number = args[0].removeprefix("#") if args else ""
-    return re.fullmatch(r"[0-9]{1,18}", number) is not None and int(number) >= 2**31
-
-
-def known_defect(world: World, text: str) -> bool:
-    """Whether sending `text` would only find again a defect pinned below."""
-    return zone_is_a_folder(text) or (world.postgresql and number_beyond_32_bits(text))
 
 
 # --------------------------------------------------------------------------- the fuzz tests
@@ -1248,38 +1197,22 @@ async def test_any_answers_and_buttons(
 
 
 # --------------------------------------------------------------------------- defects found
-# Each test states the right behaviour, fails today, and will pass once the defect is fixed
-# (strict: then remove its mark, and the exclusion in "Known defects" above). They run on
-# SQLite and, like the rest of the suite, on PostgreSQL when TEST_DATABASE_URL is set.
+# What the fuzzer found, each as the shortest sequence of updates that showed it, on SQLite
+# and, like the rest of the suite, on PostgreSQL when TEST_DATABASE_URL is set.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/digest.py timezone_command catches ZoneInfoNotFoundError and ValueError "
-    "but not the OSError ZoneInfo raises for a folder of the time zone database "
-    "(IsADirectoryError: /fuseau Europe) or a name too long for a file (/fuseau aaa…, 256+ "
-    "bytes); bot/lanes.py takes an OSError for a database failure, tries the update 6 times, "
-    "then answers 'Sorry, something went wrong'",
-)
-async def test_defect_a_time_zone_naming_a_folder_is_an_error(database_url: str) -> None:
+async def test_found_a_time_zone_naming_a_folder_is_unknown(database_url: str) -> None:
     async with fresh_world(database_url) as world:
         ada, chat = world.users["ada"], world.chats["@ada"]
         answers = {}
         for name in ("Europe", "a" * 300):
             [answers[name]] = await world.agora.command(chat, ada, f"/fuseau {name}")
-        for name, answer in answers.items():
-            assert answer["text"].startswith(f"« {name[:64]} » n'est pas un fuseau horaire")
+        assert answers["Europe"]["text"].startswith("«\xa0Europe\xa0» n'est pas un fuseau horaire")
+        cut = "a" * 63 + "…"  # what was typed, cut: the answer stays short
+        assert answers["a" * 300]["text"].startswith(f"«\xa0{cut}\xa0» n'est pas un fuseau horaire")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two presses of one button (a double tap, or a button still on screen) edit its "
-    "message twice to the same content; Telegram refuses the second edit (400 'message is "
-    "not modified'), which the sender logs and drops: handlers/language.py language_button "
-    "(and forget_button, listing_page in handlers/discussion.py) edit without checking that "
-    "the message changes",
-)
-async def test_defect_a_double_tap_edits_a_message_to_what_it_already_says(
+async def test_found_a_double_tap_edits_the_message_once(
     database_url: str,
 ) -> None:
     async with fresh_world(database_url) as world:
@@ -1289,16 +1222,11 @@ async def test_defect_a_double_tap_edits_a_message_to_what_it_already_says(
         await world.settle(world.press(chat, bob, keyboard, "lang:en"))
         await world.agora.sent_out()
         assert world.refusals == []
+        edited = world.api.messages[chat["id"], keyboard["message_id"]]
+        assert edited["text"].startswith("From now on I speak English in this chat.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="button data of a known kind sent with a message that has no text (Telegram warns "
-    "that the message may not carry the button: a modified client, here on a poll) makes the "
-    "bot edit that message's text; Telegram refuses (400 'there is no text in the message to "
-    "edit'): handlers/common.py edit_query_message edits whatever message the press came from",
-)
-async def test_defect_forged_button_data_edits_a_poll(database_url: str) -> None:
+async def test_found_forged_button_data_on_a_poll_edits_nothing(database_url: str) -> None:
     async with fresh_world(database_url) as world:
         bob, group = world.users["bob"], world.chats["A"]
         poll = world.api.sent(group["id"], "sendPoll")[0]
@@ -1307,33 +1235,18 @@ async def test_defect_forged_button_data_edits_a_poll(database_url: str) -> None
         assert world.refusals == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a press whose data is of no kind the bot knows (a button of another version, "
-    "forged or oversized data) matches no CallbackQueryHandler, so it is never answered and "
-    "the person's client shows its progress bar until it gives up; Telegram asks bots to "
-    "answer every callback query: handlers/ registers no fallback CallbackQueryHandler",
-)
-async def test_defect_a_button_of_no_known_kind_is_never_answered(database_url: str) -> None:
+async def test_found_a_button_of_no_known_kind_is_answered(database_url: str) -> None:
     async with fresh_world(database_url) as world:
         bob, chat = world.users["bob"], world.chats["@bob"]
         [summary] = world.api.sent(chat["id"])
         await world.settle(world.press(chat, bob, summary, "vote:1"))
         await world.agora.sent_out()
         query_id = list(world.api.callback_queries)[-1]
-        assert query_id in world.api.callback_answers
+        assert world.api.callback_answers[query_id]["text"] == "This button is no longer valid."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage/digests.py migrate_chat moves opinions, polls and summaries to the "
-    "supergroup's id with the message ids they had in the group, but the supergroup numbers "
-    "its messages from 1 again: storage/opinions.py opinion_by_message (and reply_target) "
-    "then take a new message for the group's message of the same id, so editing it rewrites "
-    "someone else's opinion, /delete in reply to it removes that opinion, a reply to it can "
-    "count as an opinion on a poll, and an opinion written in it is dropped as already stored",
-)
-async def test_defect_a_supergroup_message_is_taken_for_the_group_message_of_the_same_id(
+
+async def test_found_a_supergroup_message_is_not_its_former_group_message_of_the_same_id(
     database_url: str,
 ) -> None:
     async with fresh_world(database_url) as world:
@@ -1355,21 +1268,8 @@ async def test_defect_a_supergroup_message_is_taken_for_the_group_message_of_the
         )
 
 
-async def test_defect_delete_with_a_number_beyond_32_bits(
-    request: pytest.FixtureRequest, database_url: str
-) -> None:
-    """Fine on SQLite; on PostgreSQL, an opinion number of 2**31 or more is an error."""
-    if database_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="bot/arguments.py number() accepts 18 digits, but opinions.id is an "
-                "INTEGER (storage/models.py Opinion.id): on PostgreSQL, "
-                "storage/opinions.py opinion_by_id with 2147483648 raises asyncpg's 'value "
-                "out of int32 range', which bot/lanes.py takes for a database failure: 6 "
-                "tries, then 'Sorry, something went wrong'",
-            )
-        )
+async def test_found_delete_with_a_number_beyond_32_bits(database_url: str) -> None:
+    """PostgreSQL's INTEGER stops at 2**31 - 1: a larger number is no opinion's."""
     async with fresh_world(database_url) as world:
         ada, group = world.users["ada"], world.chats["A"]
         [answer] = await world.agora.command(group, ada, "/supprimer 2147483648")

@@ -84,6 +84,9 @@ async def test_unknown_poll_option_is_explained(agora: Agora, api: FakeBotAPI) -
     alice = api.user(12, "Alice", language_code="en")
     [answer] = await agora.command(api.private_chat(alice), alice, "/poll public")
     assert answer["text"] == "Unknown option “public”. Use /poll or /poll anonymous."
+    [answer] = await agora.command(api.private_chat(alice), alice, "/poll " + "🗳" * 2000)
+    cut = "🗳" * 31 + "…"  # what was typed is quoted back cut, not 4,000 UTF-16 units long
+    assert answer["text"] == f"Unknown option “{cut}”. Use /poll or /poll anonymous."
 
 
 async def test_votes_change_retract_and_count_once(agora: Agora, api: FakeBotAPI) -> None:

@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.lanes import transient
 from bot.sender import FloodLimits
 from bot.settings import Settings
 from storage.models import Ballot, PollTally, PostedPoll, SentDigest
@@ -352,3 +354,14 @@ async def test_sigkill_during_a_digest_fan_out_sends_each_digest(
     await engine.dispose()
     assert sorted(chat for chat, _ in records) == sorted(g["id"] for g in groups)
     assert {status for _, status in records} == {"sent"}
+
+
+def test_only_database_and_connection_errors_are_tried_again() -> None:
+    """A handler's error that may pass (the database is busy, its connection dropped) has the
+    update tried again; a file error (a defect) is reported at once, not tried six times."""
+    busy = OperationalError("UPDATE chats", {}, Exception("database is locked"))
+    assert transient(busy)
+    assert transient(ConnectionRefusedError(111, "Connect call failed"))
+    assert transient(OSError("Multiple exceptions: [Errno 111] Connect call failed"))
+    assert not transient(IsADirectoryError(21, "Is a directory", "/usr/share/zoneinfo/Europe"))
+    assert not transient(ValueError("a defect"))
