@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from babel import Locale
 from babel.numbers import format_decimal
 
 from bot.chart import ChartLabels, ChartQuestion, render_chart
@@ -64,14 +66,18 @@ def has_votes(numbers: Numbers) -> bool:
 
 def signed_points(points: float) -> str:
     """A change in percentage points: "+2,1 pts" / "+2.1 pts"."""
-    value = format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=current_language())
-    return ngettext("{value} pt", "{value} pts", 2 if abs(points) >= 2 else 1).format(value=value)
+    language = current_language()
+    value = format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=language)
+    # The language's plural rule for a number shown with one decimal: "1,5 pt" in French,
+    # but "1.0 pts" in English, where only a bare 1 is singular.
+    one = Locale.parse(language).plural_form(Decimal(f"{abs(points):.1f}")) == "one"
+    return ngettext("{value} pt", "{value} pts", 1 if one else 2).format(value=value)
 
 
 def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
     voters = voters_text(now.voters)
-    if before is None:
-        return voters
+    if before is None or now.voters == before.voters:
+        return voters  # no "+0"
     return _("{voters} ({change} since the last digest)").format(
         voters=voters, change=format_decimal(now.voters - before.voters, format="+#,##0;-#,##0",
                                              locale=current_language())
@@ -85,8 +91,9 @@ def leader_line(question: Question, now: QuestionTally, before: QuestionTally | 
         return ""
     leader = ranking[0]
     line = f"{escape(question.options[language][leader])} — {format_share(now.share(leader))}"
-    if before is not None and before.voters:
-        line += f" ({signed_points((now.share(leader) - before.share(leader)) * 100)})"
+    change = (now.share(leader) - before.share(leader)) * 100 if before and before.voters else 0
+    if round(change, 1):  # no "+0.0 pt"
+        line += f" ({signed_points(change)})"
     return _("Leading: {line}").format(line=line)
 
 
@@ -181,7 +188,7 @@ def digest_blocks(
     opinions = opinions_block(news) if news is not None else None
     if not has_votes(numbers):
         invitation = _(
-            "Nobody has answered yet. Post the polls with /{poll} and tell us what you think!"
+            "No answers yet. Post the polls with /{poll} and invite everyone to vote."
         ).format(poll=POLL.name(language))
         return [heading, invitation] + ([opinions] if opinions else [])
     blocks = [heading]
@@ -230,7 +237,7 @@ def chart_labels(day: date, private: bool) -> ChartLabels:
     title = _("Results of this chat — {date}") if private else _("Results of this group — {date}")
     return ChartLabels(
         title=title.format(date=format_long_date(day)),
-        no_votes=_("No votes yet"),
+        no_votes=_("No answers yet"),
         voters=partial(voters_in, language),
         share=partial(share_in, language),
     )

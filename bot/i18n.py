@@ -6,12 +6,12 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import NumberPattern, format_decimal, parse_pattern
@@ -107,3 +107,14 @@ def format_share(share: float) -> str:
 def format_long_date(day: date) -> str:
     """ "jeudi 26 novembre 2026" / "Thursday, November 26, 2026"."""
     return str(format_date(day, format="full", locale=_current.get()))
+
+
+def format_day_time(moment: datetime) -> str:
+    """ "jeudi 26 novembre à 18:30" / "Thursday, November 26 at 6:30 PM", in the moment's own
+    time zone: the locale's day-and-month pattern, with the weekday in full."""
+    locale = Locale.parse(_current.get())
+    pattern = locale.datetime_skeletons["MMMMEd"].pattern.replace("E", "EEEE")
+    return gettext("{date} at {time}").format(
+        date=format_date(moment, pattern, locale=locale),
+        time=format_time(moment, format="short", locale=locale),
+    )

@@ -60,7 +60,9 @@ async def choose_article(
         )
         return
     if not is_admin(update, context):
-        reply(update, _("Sorry, only the group's administrators can change the article."))
+        reply(
+            update, _("Only the group's administrators can change the article: ask one of them.")
+        )
         return
     article = services(context).library.get(context.args[0].strip().lower())
     if article is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from babel.dates import format_datetime, format_time
+from babel.dates import format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, ContextTypes
@@ -13,7 +13,7 @@ from telegram.ext import Application, ContextTypes
 from bot.arguments import time_zone
 from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.formatting import echo, escape
-from bot.i18n import _, current_language
+from bot.i18n import _, current_language, format_day_time
 from bot.scheduler import chat_time, chat_zone, digests
 from bot.services import services
 from bot.transaction import current_unit, with_session
@@ -44,12 +44,12 @@ def status_text(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
     if not chat.digest_enabled:
         return _(
             "Daily digest: <b>off</b>. Turn it on with /{digest} on, or choose its time with "
-            "/{digest} 18:30 (now {time}, time zone {zone})."
+            "/{digest} 18:30. Scheduled time: {time} ({zone})."
         ).format(digest=DIGEST.name(language), time=at, zone=escape(zone))
     text = _("Daily digest: <b>on</b>, every day at {time} ({zone}).").format(
         time=at, zone=escape(zone)
     )
-    upcoming = format_datetime(digests(context).next_time(chat), format="full", locale=language)
+    upcoming = format_day_time(digests(context).next_time(chat))
     text += "\n" + _("Next one: {when}.").format(when=upcoming)
     return text + "\n" + _(
         "Change: /{digest} off · /{digest} HH:MM · /{digest} now · /{timezone} {argument}"
@@ -77,13 +77,15 @@ async def digest_command(
         reply(
             update,
             _(
-                "“{value}” is not understood. Use /{digest} on, /{digest} off, /{digest} now, "
+                "I don't understand “{value}”. Use /{digest} on, /{digest} off, /{digest} now, "
                 "or a time such as /{digest} 18:30 (00:00 to 23:59)."
             ).format(value=echo(word), digest=DIGEST.name(language)),
         )
         return
     if not is_admin(update, context):
-        reply(update, _("Sorry, only the group's administrators can change the digest."))
+        reply(
+            update, _("Only the group's administrators can change the digest: ask one of them.")
+        )
         return
     scheduler = digests(context)
     if word in DIGEST_NOW:
@@ -125,17 +127,17 @@ async def timezone_command(
     settings = services(context).settings
     if not context.args:
         zone = chat_zone(chat, settings)
-        now = format_datetime(
-            digests(context).clock(), format="short", tzinfo=zone, locale=language
-        )
+        now = format_time(digests(context).clock(), format="short", tzinfo=zone, locale=language)
         reply(
             update,
-            _("Time zone: {zone} (it is {now} there). Change it with /{timezone} Europe/Paris.")
+            _("Time zone: {zone} (local time: {now}). Change it with /{timezone} Europe/Paris.")
             .format(zone=escape(zone.key), now=now, timezone=TIMEZONE.name(language)),
         )
         return
     if not is_admin(update, context):
-        reply(update, _("Sorry, only the group's administrators can change the digest."))
+        reply(
+            update, _("Only the group's administrators can change the digest: ask one of them.")
+        )
         return
     name = context.args[0].strip()
     chosen = time_zone(name)
@@ -143,8 +145,8 @@ async def timezone_command(
         reply(
             update,
             _(
-                "“{zone}” is not a time zone I know. Use an IANA name such as Europe/Paris, "
-                "America/Montreal or Africa/Dakar."
+                "I don't know the time zone “{zone}”. Write it as Continent/City, for example "
+                "Europe/Paris, America/Montreal or Africa/Dakar."
             ).format(zone=echo(name, 64)),
         )
         return

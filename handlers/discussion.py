@@ -262,7 +262,8 @@ def heading_block(article: Article, key: str | None) -> str:
 
 
 def entry_block(opinion: ListedOpinion, when: str) -> str:
-    return f"\n<i>#{opinion.id} · {escape(opinion.author)}, {when}</i>\n{escape(opinion.text)}"
+    number = _("#{id}").format(id=opinion.id)
+    return f"\n<i>{number} · {escape(opinion.author)}, {when}</i>\n{escape(opinion.text)}"
 
 
 def listing_text(
@@ -425,7 +426,9 @@ async def export_command(
     """Send this chat's results and opinions as a CSV file (admins only in groups)."""
     assert update.effective_chat is not None
     if not is_admin(update, context):
-        reply(update, _("Sorry, only the group's administrators can export the results."))
+        reply(
+            update, _("Only the group's administrators can export the results: ask one of them.")
+        )
         return
     chat = await stored_chat(session, update.effective_chat)
     article = current_article(context, chat)
@@ -563,9 +566,10 @@ async def forget_command(
     )
     reply(
         update,
-        _("This deletes all your votes and opinions, in every chat. Are you sure, {name}?").format(
-            name=escape(user.first_name)
-        ),
+        _(
+            "This deletes all your votes and opinions, in every chat, and cannot be undone. "
+            "Are you sure, {name}?"
+        ).format(name=escape(user.first_name)),
         reply_markup=keyboard,
     )
 

@@ -63,7 +63,9 @@ async def language_command(
         )
         return
     if not is_admin(update, context):
-        reply(update, _("Sorry, only the group's administrators can change the language."))
+        reply(
+            update, _("Only the group's administrators can change the language: ask one of them.")
+        )
         return
     chat = await stored_chat(session, update.effective_chat)
     chat.language = code
@@ -84,8 +86,10 @@ async def language_button(
         answer_query(update, _("This button is no longer valid."))
         return
     if not is_admin(update, context):
-        answer_query(update, 
-            _("Sorry, only the group's administrators can change the language."), show_alert=True
+        answer_query(
+            update,
+            _("Only the group's administrators can change the language: ask one of them."),
+            show_alert=True,
         )
         return
     chat = await stored_chat(session, update.effective_chat)

@@ -41,9 +41,6 @@ async def post_polls(
             ),
         )
         return
-    if not is_admin(update, context):
-        reply(update, _("Sorry, only the group's administrators can post the polls."))
-        return
     anonymous = bool(arguments)
     chat = await stored_chat(session, update.effective_chat)
     article = current_article(context, chat)
@@ -72,6 +69,11 @@ async def post_polls(
             .format(results=RESULTS.name(language)),
         )
         return
+    if not is_admin(update, context):  # members are first shown the polls, if posted
+        reply(
+            update, _("Only the group's administrators can post the polls: ask one of them.")
+        )
+        return
     intro = (
         _("Anonymous polls: only the totals are counted.")
         if anonymous
@@ -82,7 +84,9 @@ async def post_polls(
         "🗳 <b>{title}</b>\n{intro}\n{hint}".format(
             title=escape(article.title[language]),
             intro=intro,
-            hint=_("Results: /{results}").format(results=RESULTS.name(language)),
+            hint=_("Reply to a poll to give your opinion · Results: /{results}").format(
+                results=RESULTS.name(language)
+            ),
         ),
     )
     for question in article.questions:

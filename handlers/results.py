@@ -37,7 +37,7 @@ def question_block(
     ]
     if question.multiple:
         lines.append(
-            "<i>{}</i>".format(_("Several answers allowed: shares add up to more than 100%."))
+            "<i>{}</i>".format(_("Several answers allowed: shares can add up to more than 100%."))
         )
     for index, option in enumerate(question.options[language]):
         share = here.share(index)

@@ -23,9 +23,9 @@ def summary_text(article: Article) -> str:
                 escape(_("Events up to {date}").format(date=format_long_date(article.source_date)))
             ),
             escape(article.summary[language]),
-            _("Give your opinion: /{poll} · See the results: /{results}").format(
-                poll=POLL.name(language), results=RESULTS.name(language)
-            ),
+            _(
+                "Reply to this message to give your opinion · Polls: /{poll} · Results: /{results}"
+            ).format(poll=POLL.name(language), results=RESULTS.name(language)),
         ]
     )
 

@@ -21,7 +21,7 @@ async def test_help_in_french_by_default_and_in_english_for_english_users(
     bob = api.user(1002, "Bob", language_code="en-GB")
     [fr] = await agora.command(api.private_chat(alice), alice, "/aide")
     [en] = await agora.command(api.private_chat(bob), bob, "/help")
-    assert "débattre d'un article" in fr["text"]
+    assert "débattez d'un article" in fr["text"]
     assert "/resume — le résumé de l'article" in fr["text"]
     assert "/sondage [anonyme]" in fr["text"]
     assert "discuss a news article" in en["text"]
@@ -55,10 +55,17 @@ async def test_summary_in_both_languages(agora: Agora, api: FakeBotAPI) -> None:
     assert fr["text"].startswith("📰 Crise à la tête d'OpenAI")
     assert "Emmett Shear" in fr["text"]
     assert f"95{NBSP}%" in fr["text"]
-    assert "Faits jusqu'au lundi 20 novembre 2023" in fr["text"]
+    assert "Situation au lundi 20 novembre 2023" in fr["text"]
     assert en["text"].startswith("📰 Crisis at the top of OpenAI")
     assert "723 of 778" in en["text"]
     assert "Events up to Monday, November 20, 2023" in en["text"]
+    assert fr["text"].endswith(
+        f"Répondez à ce message pour donner votre avis · Sondages{NBSP}: /sondage · "
+        f"Résultats{NBSP}: /resultats"
+    )
+    assert en["text"].endswith(
+        "Reply to this message to give your opinion · Polls: /poll · Results: /results"
+    )
     assert len(fr["text"]) <= 4096
     assert len(en["text"]) <= 4096
     # The title is bold: the message went out in HTML.
@@ -112,7 +119,8 @@ async def test_only_admins_change_a_group_language(agora: Agora, api: FakeBotAPI
     api.set_admin(group["id"], admin)
     [refused] = await agora.command(group, member, "/langue en")
     assert (
-        refused["text"] == "Désolé, seuls les administrateurs du groupe peuvent changer la langue."
+        refused["text"] == "Seuls les administrateurs du groupe peuvent changer la langue\u00a0: "
+        "demandez-le à l'un d'eux."
     )
     [still_fr] = await agora.command(group, member, "/help")
     assert "Commandes" in still_fr["text"]
@@ -172,7 +180,8 @@ async def test_only_admins_choose_a_group_article(agora: Agora, api: FakeBotAPI)
     api.set_admin(group["id"], admin)
     [refused] = await agora.command(group, member, "/article openai-board-2023-11")
     assert refused["text"] == (
-        "Désolé, seuls les administrateurs du groupe peuvent changer d'article."
+        "Seuls les administrateurs du groupe peuvent changer d'article\u00a0: "
+        "demandez-le à l'un d'eux."
     )
     [chosen] = await agora.command(group, admin, "/article openai-board-2023-11")
     assert chosen["text"].startswith("Cette conversation débat désormais de")

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.digest import signed_points
+from bot.i18n import using_language
 from bot.settings import Settings
 from storage.models import Opinion, OutboxMessage
 from tests.botapi.server import FakeBotAPI
@@ -51,14 +53,17 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
     api.set_admin(group["id"], admin)
     [status] = await agora.command(group, member, "/bilan")
     assert status["text"].startswith(f"Bilan quotidien{NBSP}: désactivé.")
-    assert "actuellement 09:00, fuseau Europe/Paris" in status["text"]
+    assert "Heure prévue\u00a0: 09:00 (Europe/Paris)" in status["text"]
 
     [bad_time] = await agora.command(group, admin, "/bilan 25:99")
-    assert bad_time["text"].startswith(f"«{NBSP}25:99{NBSP}» n'est pas compris.")
+    assert bad_time["text"].startswith(f"Je n'ai pas compris «{NBSP}25:99{NBSP}».")
     [bad_word] = await agora.command(group, admin, "/bilan bientôt")
     assert f"«{NBSP}bientôt{NBSP}»" in bad_word["text"]
     [bad_zone] = await agora.command(group, admin, "/fuseau Mars/Olympus")
-    assert bad_zone["text"].startswith(f"«{NBSP}Mars/Olympus{NBSP}» n'est pas un fuseau")
+    assert bad_zone["text"].startswith(
+        f"Je ne connais pas le fuseau horaire «{NBSP}Mars/Olympus{NBSP}». Écrivez-le au format "
+        "Continent/Ville, par exemple Europe/Paris"
+    )
     chat = await agora.chat(group["id"])
     assert chat is not None
     assert (chat.digest_enabled, chat.digest_time, chat.timezone) == (False, None, None)
@@ -66,7 +71,8 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
 
     [refused] = await agora.command(group, member, "/bilan on")
     assert refused["text"] == (
-        "Désolé, seuls les administrateurs du groupe peuvent modifier le bilan."
+        "Seuls les administrateurs du groupe peuvent modifier le bilan\u00a0: "
+        "demandez-le à l'un d'eux."
     )
     assert agora.digests.job(group["id"]) is None
 
@@ -74,12 +80,18 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
     assert on["text"].startswith(
         f"Bilan quotidien{NBSP}: activé, chaque jour à 18:30 (Europe/Paris)."
     )
+    assert f"Prochain envoi{NBSP}: jeudi 26 novembre à 18:30." in on["text"]
+    assert f"Modifier{NBSP}: /bilan non · /bilan HH:MM · /bilan maintenant" in on["text"]
     job = agora.digests.job(group["id"])
     assert job is not None
     assert job.next_t.astimezone(PARIS).strftime("%H:%M") == "18:30"
 
     [zone] = await agora.command(group, admin, "/fuseau America/Montreal")
     assert "18:30 (America/Montreal)" in zone["text"]
+    [shown] = await agora.command(group, member, "/fuseau")
+    assert shown["text"].startswith(
+        f"Fuseau horaire{NBSP}: America/Montreal (heure locale{NBSP}: 02:00)."
+    )
     job = agora.digests.job(group["id"])
     assert job is not None
     assert job.next_t.astimezone(ZoneInfo("America/Montreal")).strftime("%H:%M") == "18:30"
@@ -94,15 +106,18 @@ async def test_settings_in_english(agora: Agora, api: FakeBotAPI) -> None:
     chat = api.private_chat(bob)
     [bad] = await agora.command(chat, bob, "/digest soon")
     assert bad["text"] == (
-        "“soon” is not understood. Use /digest on, /digest off, /digest now, or a time such as "
+        "I don't understand “soon”. Use /digest on, /digest off, /digest now, or a time such as "
         "/digest 18:30 (00:00 to 23:59)."
     )
     [bad_zone] = await agora.command(chat, bob, "/timezone Mars/Olympus")
-    assert bad_zone["text"].startswith("“Mars/Olympus” is not a time zone I know.")
+    assert bad_zone["text"].startswith(
+        "I don't know the time zone “Mars/Olympus”. Write it as Continent/City"
+    )
     [on] = await agora.command(chat, bob, "/digest on")
     assert on["text"].startswith("Daily digest: on, every day at 9:00\u202fAM (Europe/Paris).")
     [zone] = await agora.command(chat, bob, "/timezone")
-    assert zone["text"].startswith("Time zone: Europe/Paris (it is ")
+    assert zone["text"].startswith("Time zone: Europe/Paris (local time: 8:00\u202fAM).")
+    assert "Next one: Thursday, November 26 at 9:00\u202fAM." in on["text"]
 
 
 async def test_digest_content_chart_and_once_a_day(
@@ -142,6 +157,7 @@ async def test_digest_content_chart_and_once_a_day(
     [text, _photo] = await agora.fire_digest(group["id"])
     assert "Bilan du vendredi 27 novembre 2026" in text["text"]
     assert f"Ce groupe{NBSP}: 5 votants (+2 depuis le dernier bilan)" in text["text"]
+    assert "(+0 " not in text["text"]  # the questions nobody answered since show no change
     # Leader: option 1 now 3/5 = 60 %; it had 1/3 = 33.3 % in the previous digest.
     assert (
         f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 60,0{NBSP}% (+26,7 pts)"
@@ -157,8 +173,8 @@ async def test_digest_in_english_without_votes_has_no_chart(
     [message] = await agora.fire_digest(group["id"])
     assert message["text"] == (
         "🗞 Digest of Thursday, November 26, 2026\nCrisis at the top of OpenAI: Sam Altman's "
-        "firing sparks chaos\n\nNobody has answered yet. Post the polls with /poll and tell us "
-        "what you think!"
+        "firing sparks chaos\n\nNo answers yet. Post the polls with /poll and invite everyone "
+        "to vote."
     )
     assert api.calls_of("sendPhoto") == []
 
@@ -325,7 +341,7 @@ async def test_greeting_when_added_and_stop_when_removed(agora: Agora, api: Fake
     [hello] = await agora.settle(api.my_chat_member(group, ada, "left", "member"))
     assert hello["text"].startswith(f"Bonjour{NNBSP}! Je suis Agora")
     assert "/resume" in hello["text"]
-    assert "/bilan on" in hello["text"]
+    assert "/bilan oui" in hello["text"]
     # Being promoted is not joining again: no second greeting.
     assert await agora.settle(api.my_chat_member(group, ada, "member", "administrator")) == []
     chat = await agora.chat(group["id"])
@@ -454,3 +470,14 @@ async def test_turning_the_digest_off_cancels_one_waiting_to_be_sent(
             ))
         assert waiting == ["sendMessage"]  # the answer to /bilan off; no digest any more
     assert not [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
+
+
+def test_changes_in_points_follow_each_language_plural_rule() -> None:
+    """French: singular below 2 ("1,5 pt"); English: singular for a bare 1 only, never with a
+    decimal shown ("+1.0 pts")."""
+    with using_language("fr"):
+        assert [signed_points(p) for p in (1.5, -0.4, 2.0, 26.7)] == [
+            "+1,5 pt", "-0,4 pt", "+2,0 pts", "+26,7 pts"
+        ]
+    with using_language("en"):
+        assert [signed_points(p) for p in (1.5, 1.0, -0.4)] == ["+1.5 pts", "+1.0 pts", "-0.4 pts"]

@@ -53,6 +53,13 @@ async def test_admin_posts_six_bilingual_polls(agora: Agora, api: FakeBotAPI) ->
     )
     assert pointer["reply_to_message"]["message_id"] == sent[1]["message_id"]
     assert len(await agora.polls(group["id"])) == 6
+    # A member asking for them is shown the way to them too, not told off.
+    [shown] = await agora.command(group, api.user(11, "Max"), "/sondage")
+    assert shown["text"] == pointer["text"]
+    assert shown["reply_to_message"]["message_id"] == sent[1]["message_id"]
+    assert sent[0]["text"].endswith(
+        "Répondez à un sondage pour donner votre avis · Résultats\u00a0: /resultats"
+    )
 
     english_group = api.group(-100108, "Debate")
     api.set_admin(english_group["id"], admin)
@@ -68,7 +75,8 @@ async def test_members_are_refused_politely(agora: Agora, api: FakeBotAPI) -> No
     [refusal] = await agora.command(group, member, "/sondage")
     assert (
         refusal["text"]
-        == "Désolé, seuls les administrateurs du groupe peuvent publier les sondages."
+        == "Seuls les administrateurs du groupe peuvent publier les sondages\u00a0: "
+        "demandez-le à l'un d'eux."
     )
     assert await agora.polls(group["id"]) == []
 
@@ -169,13 +177,13 @@ async def test_results_here_and_everywhere_with_locale_formats(
 
     fr_results = "\n".join(m["text"] for m in await agora.command(fr_group, admin, "/resultats"))
     assert f"Ce groupe{NBSP}: 29 votants · Toutes les conversations{NBSP}: 32 votants" in fr_results
-    assert f"████░░░░░░ 37,9{NBSP}% (11) · tous{NBSP}: 43,8{NBSP}% (14)" in fr_results
-    assert f"██████░░░░ 62,1{NBSP}% (18) · tous{NBSP}: 56,2{NBSP}% (18)" in fr_results
+    assert f"████░░░░░░ 37,9{NBSP}% (11) · partout{NBSP}: 43,8{NBSP}% (14)" in fr_results
+    assert f"██████░░░░ 62,1{NBSP}% (18) · partout{NBSP}: 56,2{NBSP}% (18)" in fr_results
     assert f"Ce groupe{NBSP}: 0 votant" in fr_results
 
     en_results = "\n".join(m["text"] for m in await agora.command(en_group, admin, "/results"))
     assert "This group: 3 voters · All chats: 32 voters" in en_results
-    assert "██████████ 100.0% (3) · all: 43.8% (14)" in en_results
+    assert "██████████ 100.0% (3) · everywhere: 43.8% (14)" in en_results
     assert "A worrying governance crisis" in en_results
 
 
