@@ -9,8 +9,14 @@ import logging
 import os
 import sys
 
-from bot.content import ContentError, load_library
-from bot.settings import ConfigError, StartupError, describe_settings, load_settings
+from bot.content import ContentError, packaged_articles, scan
+from bot.settings import (
+    ConfigError,
+    StartupError,
+    articles_dir_setting,
+    describe_settings,
+    load_settings,
+)
 
 EXIT_CONFIG = 2
 
@@ -37,7 +43,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
-        library = load_library()
+        packaged_articles()
     except ContentError as exc:
         print(f"agora: invalid article: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -47,10 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agora: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if arguments.command == "check":
-        for article in library.articles:
-            print(f"ok: {article.id} ({len(article.questions)} questions)")
-        print("ok: settings" + ("" if settings else " (BOT_TOKEN is not set: needed to run)"))
-        return 0
+        return check(settings is not None)
     assert settings is not None
 
     if arguments.command == "outbox":
@@ -76,6 +79,22 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("bot").exception("Agora stopped on an unexpected error")
         return 1
     return 0
+
+
+def check(token_set: bool) -> int:
+    """Validate every article (packaged and ARTICLES_DIR's) and the settings: one line per
+    article, one per error naming the file and the field; exit code 2 if any error."""
+    folder = articles_dir_setting()
+    found = scan(folder)
+    for article in found.library.articles:
+        retired = ", retired" if article.retired else ""
+        print(f"ok: {article.id} ({len(article.questions)} questions{retired}) — {article.where}")
+    for error in found.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if not folder.is_dir():
+        print(f"note: ARTICLES_DIR {folder} does not exist yet (no article added)")
+    print("ok: settings" + ("" if token_set else " (BOT_TOKEN is not set: needed to run)"))
+    return EXIT_CONFIG if found.errors else 0
 
 
 if __name__ == "__main__":

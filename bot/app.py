@@ -24,7 +24,7 @@ from telegram.ext import Application, ApplicationBuilder
 import handlers
 from bot.admins import AdminCache
 from bot.commands import all_menus
-from bot.content import Library, load_library
+from bot.content import Library, scan
 from bot.digest import draw_chart
 from bot.lanes import Dispatcher
 from bot.metrics import MetricsServer
@@ -138,7 +138,12 @@ async def running(
         await database.dispose()
         yield None
         return
-    found = await start_services(app, settings, library or load_library(), clock, database)
+    if library is None:
+        loaded = scan(settings.articles_dir)
+        for error in loaded.errors:
+            log.error("article left out: %s", error)
+        library = loaded.library
+    found = await start_services(app, settings, library, clock, database)
     await app.start()
     await found.sender.start()
     await app.bot_data[DIGESTS_KEY].start()

@@ -18,13 +18,13 @@ from handlers.common import command, current_article, is_admin, reply, stored_ch
 async def list_articles(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
-    """List the available articles, marking the chat's current one."""
+    """List the available articles (not the retired ones), marking the chat's current one."""
     assert update.effective_chat is not None
     language = current_language()
     chat = await stored_chat(session, update.effective_chat)
     current = current_article(context, chat)
     lines = ["📚 <b>{}</b>".format(_("Articles"))]
-    for article in services(context).library.articles:
+    for article in services(context).library.listed:
         marker = " ✅ <i>{}</i>".format(_("current")) if article.id == current.id else ""
         title, day = escape(article.title[language]), format_long_date(article.source_date)
         lines.append(f"• <code>{escape(article.id)}</code> — {title} ({day}){marker}")
