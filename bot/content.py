@@ -156,7 +156,7 @@ def _to_fill(value: Any, field: str) -> Iterator[str]:
         for key, item in value.items():
             yield from _to_fill(item, f"{field}.{key}" if field else key)
     elif isinstance(value, list):
-        marked = [i for i, item in enumerate(value, 1) if any(_to_fill(item, ""))]
+        marked = any(next(_to_fill(item, "?"), None) for item in value)
         if marked and all(isinstance(item, dict) for item in value):
             for i, item in enumerate(value, 1):
                 yield from _to_fill(item, f"{field}[{i}]")
