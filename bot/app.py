@@ -29,6 +29,7 @@ from bot.digest import draw_chart
 from bot.lanes import Dispatcher
 from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller
+from bot.reload import RELOADER_KEY, ArticleReloader
 from bot.scheduler import DIGESTS_KEY, Clock, DigestScheduler, system_clock
 from bot.sender import FloodLimits, Sender
 from bot.services import SERVICES_KEY, Services
@@ -147,6 +148,12 @@ async def running(
     await app.start()
     await found.sender.start()
     await app.bot_data[DIGESTS_KEY].start()
+    articles = ArticleReloader(found)
+    app.bot_data[RELOADER_KEY] = articles
+    assert app.job_queue is not None
+    articles.start(app.job_queue)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, articles.request)
     dispatcher = Dispatcher(app, found.work, found.admins, settings.default_language)
     poller = CommitThenAckPoller(app, found.database, dispatcher)
     monitor = MetricsServer(found.database, found.sender.backlog)
@@ -155,6 +162,7 @@ async def running(
     try:
         yield app, poller
     finally:
+        loop.remove_signal_handler(signal.SIGHUP)
         await monitor.stop()
         app.bot_data[DIGESTS_KEY].stop()
         await poller.close()
