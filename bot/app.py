@@ -23,6 +23,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 import handlers
 from bot.admins import AdminCache
+from bot.announcements import ANNOUNCER_KEY, Announcer
 from bot.commands import all_menus
 from bot.content import Library, scan
 from bot.digest import draw_chart
@@ -148,10 +149,14 @@ async def running(
     await app.start()
     await found.sender.start()
     await app.bot_data[DIGESTS_KEY].start()
-    articles = ArticleReloader(found)
+    announcer = Announcer(found, clock)
+    app.bot_data[ANNOUNCER_KEY] = announcer
+    articles = ArticleReloader(found, announcer.on_library)
     app.bot_data[RELOADER_KEY] = articles
     assert app.job_queue is not None
     articles.start(app.job_queue)
+    announcer.start(app.job_queue)
+    await announcer.on_library(found.library)  # new since the last run: announced now
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, articles.request)
     dispatcher = Dispatcher(app, found.work, found.admins, settings.default_language)

@@ -231,6 +231,10 @@ class Library:
         """The latest article, or the newest of all when every one is retired."""
         return self.latest or self.articles[0]
 
+    def current(self, follows_latest: bool, chosen: str | None) -> Article:
+        """A chat's article: the latest if it follows it, else its choice while it exists."""
+        return self.newest if follows_latest else (self.get(chosen) or self.newest)
+
 
 @dataclass(frozen=True, slots=True)
 class Scan:

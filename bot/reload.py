@@ -102,7 +102,6 @@ class ArticleReloader:
             changed = sorted(i for i in after.keys() & before.keys() if after[i] != before[i])
             self._services.library = library
             self._signature = signature
-            self.reloads += 1
             log.info(
                 "articles reloaded (%s): %d in all, %d added, %d changed, %d removed, %d left out",
                 reason,
@@ -118,8 +117,11 @@ class ArticleReloader:
                     "it stays: to hide an article but keep its results, set retired = true",
                     article_id,
                 )
-            if self._on_change is not None:
-                await self._on_change(library)
+            try:
+                if self._on_change is not None:
+                    await self._on_change(library)
+            finally:
+                self.reloads += 1
             return library
 
 

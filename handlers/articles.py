@@ -1,4 +1,4 @@
-"""/articles and /article <id>: list the articles and choose the chat's current one."""
+"""/articles and /article <id>|latest: list the articles; keep one, or follow the latest."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
-from bot.commands import ARTICLE, ARTICLES, SUMMARY
+from bot.commands import ARTICLE, ARTICLES, LATEST_WORDS, SUMMARY
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_long_date
 from bot.services import services
@@ -62,7 +62,23 @@ async def choose_article(
     if not is_admin(update, context):
         reply(update, _("Sorry, only the group's administrators can change the article."))
         return
-    article = services(context).library.get(context.args[0].strip().lower())
+    library = services(context).library
+    wanted = context.args[0].strip().lower()
+    if wanted in LATEST_WORDS:
+        latest = library.latest
+        if latest is None:
+            reply(update, _("There is no article to follow: every article is retired."))
+            return
+        chat.follows_latest = True
+        reply(
+            update,
+            _(
+                "This chat now follows the latest article, “{title}”; it will be told when a "
+                "new one comes. Read the summary with /{summary}."
+            ).format(title=escape(latest.title[language]), summary=SUMMARY.name(language)),
+        )
+        return
+    article = library.get(wanted)
     if article is None:
         reply(
             update,
@@ -72,6 +88,7 @@ async def choose_article(
         )
         return
     chat.article_id = article.id
+    chat.follows_latest = False
     reply(
         update,
         _("This chat now discusses “{title}”. Read the summary with /{summary}.").format(

@@ -9,7 +9,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat, Opinion, OutboxMessage, PostedPoll, SentDigest, SummaryPost
+from storage.models import (
+    Announcement,
+    Chat,
+    Opinion,
+    OutboxMessage,
+    PostedPoll,
+    SentDigest,
+    SummaryPost,
+)
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 DIGEST_PRIORITY = 2  # outbox rows of digests (bot.outbox.Priority.DIGEST)
@@ -96,11 +104,13 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat 
     if new is None:
         new = Chat(id=new_id, type="supergroup", title=old.title, active=True)
         session.add(new)
-    for attribute in ("language", "article_id", "digest_enabled", "digest_time", "timezone"):
+    for attribute in (
+        "language", "article_id", "follows_latest", "digest_enabled", "digest_time", "timezone"
+    ):
         # (not digest_thread_id: a group that just became a supergroup has no topics yet)
         setattr(new, attribute, getattr(old, attribute))
     await session.flush()
-    for model in (PostedPoll, SentDigest, Opinion, SummaryPost, OutboxMessage):
+    for model in (PostedPoll, SentDigest, Opinion, SummaryPost, OutboxMessage, Announcement):
         await session.execute(update(model).where(model.chat_id == old_id).values(chat_id=new_id))
     await session.delete(old)
     await session.flush()

@@ -28,6 +28,8 @@ async def sighup(agora: Agora) -> None:
     async with asyncio.timeout(10):
         while reloader(agora).reloads == before:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+    await agora.sent_out()
+    agora.new_messages()  # (an announcement of a new article, tested elsewhere)
 
 
 async def test_sighup_takes_valid_files_and_logs_invalid_ones(
@@ -53,6 +55,9 @@ async def test_sighup_takes_valid_files_and_logs_invalid_ones(
     assert "next-news" in listing["text"]
     assert "gone-news" not in listing["text"]  # retired
     assert "broken-news" not in listing["text"]
+    # The chat never chose: it follows the latest article, the new one (not the retired one).
+    [summary] = await agora.command(chat, alice, "/resume")
+    assert summary["text"].startswith("📰 Article next-news")
     [refused] = await agora.command(chat, alice, "/article broken-news")
     assert "Aucun article" in refused["text"]
 
