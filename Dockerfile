@@ -14,6 +14,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite+aiosqlite:////data/agora.db \
+    ARTICLES_DIR=/data/articles \
     METRICS_PORT=9090 \
     MPLCONFIGDIR=/tmp/matplotlib
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin agora \

@@ -23,12 +23,14 @@ from telegram.ext import Application, ApplicationBuilder
 
 import handlers
 from bot.admins import AdminCache
+from bot.announcements import ANNOUNCER_KEY, Announcer
 from bot.commands import all_menus
-from bot.content import Library, load_library
+from bot.content import Library, scan
 from bot.digest import draw_chart
 from bot.lanes import Dispatcher
 from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller
+from bot.reload import RELOADER_KEY, ArticleReloader
 from bot.scheduler import DIGESTS_KEY, Clock, DigestScheduler, system_clock
 from bot.sender import FloodLimits, Sender
 from bot.services import SERVICES_KEY, Services
@@ -138,10 +140,25 @@ async def running(
         await database.dispose()
         yield None
         return
-    found = await start_services(app, settings, library or load_library(), clock, database)
+    if library is None:
+        loaded = scan(settings.articles_dir)
+        for error in loaded.errors:
+            log.error("article left out: %s", error)
+        library = loaded.library
+    found = await start_services(app, settings, library, clock, database)
     await app.start()
     await found.sender.start()
     await app.bot_data[DIGESTS_KEY].start()
+    announcer = Announcer(found, clock)
+    app.bot_data[ANNOUNCER_KEY] = announcer
+    articles = ArticleReloader(found, announcer.on_library)
+    app.bot_data[RELOADER_KEY] = articles
+    assert app.job_queue is not None
+    articles.start(app.job_queue)
+    announcer.start(app.job_queue)
+    await announcer.on_library(found.library)  # new since the last run: announced now
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, articles.request)
     dispatcher = Dispatcher(app, found.work, found.admins, settings.default_language)
     poller = CommitThenAckPoller(app, found.database, dispatcher)
     monitor = MetricsServer(found.database, found.sender.backlog)
@@ -150,6 +167,7 @@ async def running(
     try:
         yield app, poller
     finally:
+        loop.remove_signal_handler(signal.SIGHUP)
         await monitor.stop()
         app.bot_data[DIGESTS_KEY].stop()
         await poller.close()

@@ -35,7 +35,9 @@ SUMMARY = Command("summary", "resume", N_("the article's summary"))
 POLL = Command("poll", "sondage", N_("post the article's questions as polls"), N_("[anonymous]"))
 RESULTS = Command("results", "resultats", N_("the results, here and in all chats"))
 ARTICLES = Command("articles", "articles", N_("the articles available"))
-ARTICLE = Command("article", "article", N_("choose the article to discuss"), N_("<id>"))
+ARTICLE = Command(
+    "article", "article", N_("choose the article to discuss"), N_("<id|latest>")
+)
 LANG = Command("lang", "langue", N_("choose the language: fr or en"), N_("[fr|en]"))
 DIGEST = Command(
     "digest", "bilan", N_("the daily digest: on, off, a time, or now"), N_("[on|off|HH:MM|now]")
@@ -62,6 +64,7 @@ ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})
 DIGEST_ON = frozenset({"on", "oui", "yes", "activer", "marche"})
 DIGEST_OFF = frozenset({"off", "non", "no", "désactiver", "desactiver", "arrêt", "arret"})
 DIGEST_NOW = frozenset({"now", "maintenant"})
+LATEST_WORDS = frozenset({"latest", "dernier", "derniere", "dernière"})
 
 
 def menu(language: str) -> list[tuple[str, str]]:

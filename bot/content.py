@@ -1,10 +1,16 @@
-"""Articles: loading and validating the data files, one per article, that the polls come from."""
+"""Articles: loading and validating the data files, one per article, that the polls come from.
+
+The packaged articles ship with the bot; `ARTICLES_DIR` adds any number of `*.toml` files
+beside them (ids unique across both). A packaged file that is invalid is a broken
+installation; a file of the folder that is invalid is reported and left out (see `scan`).
+"""
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,8 @@ MAX_MESSAGE = 4096
 NEUTRAL_OPTION = {"fr": "Sans opinion", "en": "No opinion"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+#: What the scaffold (bot.scaffold) writes in every field a person must fill in.
+TO_FILL = "✎ TO FILL"
 _KIND_NAMES = {
     str: "string",
     list: "list",
@@ -51,6 +59,17 @@ class Article:
     title: dict[str, str]
     summary: dict[str, str]
     questions: tuple[Question, ...]
+    # Hidden from /articles and never followed as the latest; its data stays available.
+    retired: bool = False
+    path: Path | None = None  # the file it was read from
+    packaged: bool = False
+
+    @property
+    def where(self) -> str:
+        """The file, as `check` and the logs name it."""
+        if self.path is None:
+            return self.id
+        return f"{self.path.name} (packaged)" if self.packaged else str(self.path)
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
@@ -92,6 +111,13 @@ def parse_article(path: Path) -> Article:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ContentError(f"{path.name}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ContentError(f"{path.name}: cannot be read: {exc.strerror or exc}") from None
+    unfilled = list(_to_fill(data, ""))
+    if unfilled:
+        raise ContentError(
+            f"{path.name}: {', '.join(unfilled)}: still to fill in (marked {TO_FILL!r})"
+        )
 
     article_id = reader.get(data, "id", str, "")
     if not _ID.match(article_id):
@@ -115,7 +141,27 @@ def parse_article(path: Path) -> Article:
     duplicate = next((k for k in keys if keys.count(k) > 1), None)
     if duplicate:
         raise reader.fail("questions", f"key {duplicate!r} is used twice")
-    return Article(article_id, source_date, title, summary, questions)
+    retired = data.get("retired", False)
+    if not isinstance(retired, bool):
+        raise reader.fail("retired", f"expected a {_KIND_NAMES[bool]}")
+    return Article(article_id, source_date, title, summary, questions, retired, path)
+
+
+def _to_fill(value: Any, field: str) -> Iterator[str]:
+    """The fields (as `check` names them) still holding the scaffold's mark."""
+    if isinstance(value, str):
+        if TO_FILL in value:
+            yield field
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _to_fill(item, f"{field}.{key}" if field else key)
+    elif isinstance(value, list):
+        marked = any(next(_to_fill(item, "?"), None) for item in value)
+        if marked and all(isinstance(item, dict) for item in value):
+            for i, item in enumerate(value, 1):
+                yield from _to_fill(item, f"{field}[{i}]")
+        elif marked:
+            yield field
 
 
 def _text(reader: _Reader, value: Any, field: str, limit: int) -> str:
@@ -163,7 +209,7 @@ def _question(reader: _Reader, raw: Any, where: str) -> Question:
 
 @dataclass(frozen=True, slots=True)
 class Library:
-    """Every article, newest first."""
+    """Every article, newest first (retired ones included: their results stay readable)."""
 
     articles: tuple[Article, ...]
 
@@ -171,20 +217,120 @@ class Library:
         return next((a for a in self.articles if a.id == article_id), None)
 
     @property
+    def listed(self) -> tuple[Article, ...]:
+        """What /articles shows: every article but the retired ones."""
+        return tuple(a for a in self.articles if not a.retired)
+
+    @property
+    def latest(self) -> Article | None:
+        """The newest article that is not retired: what following chats discuss."""
+        return next((a for a in self.articles if not a.retired), None)
+
+    @property
     def newest(self) -> Article:
-        return self.articles[0]
+        """The latest article, or the newest of all when every one is retired."""
+        return self.latest or self.articles[0]
+
+    def current(self, follows_latest: bool, chosen: str | None) -> Article:
+        """A chat's article: the latest if it follows it, else its choice while it exists."""
+        return self.newest if follows_latest else (self.get(chosen) or self.newest)
 
 
-def load_library(folder: Path | None = None) -> Library:
-    """Load and validate every `*.toml` article of `folder` (default: the packaged articles)."""
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """The articles found, and what was wrong with the files left out (one line each)."""
+
+    library: Library
+    errors: tuple[str, ...]
+
+
+def read_folder(folder: Path) -> dict[Path, Article | ContentError]:
+    """Every `*.toml` of `folder`, read and validated one by one (a missing folder: none)."""
+    if not folder.is_dir():
+        return {}
+    found: dict[Path, Article | ContentError] = {}
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            found[path] = parse_article(path)
+        except ContentError as exc:
+            found[path] = exc
+    return found
+
+
+def packaged_articles(folder: Path | None = None) -> list[Article]:
+    """The articles that ship with the bot; any error here is fatal (a broken install)."""
     folder = folder or data_dir("articles")
     paths = sorted(folder.glob("*.toml"))
     if not paths:
         raise ContentError(f"{folder}: no article (*.toml) found")
-    articles = [parse_article(path) for path in paths]
+    articles = []
+    for path in paths:
+        article = parse_article(path)
+        articles.append(replace(article, packaged=True))
     ids = [a.id for a in articles]
     duplicate = next((i for i in ids if ids.count(i) > 1), None)
     if duplicate:
-        raise ContentError(f"{folder}: two files use the id {duplicate!r}")
-    articles.sort(key=lambda a: (a.source_date, a.id), reverse=True)
-    return Library(tuple(articles))
+        first, second = [a.path.name for a in articles if a.id == duplicate and a.path][:2]
+        raise ContentError(f"{first} and {second} both use the id {duplicate!r}")
+    return articles
+
+
+def assemble(
+    packaged: list[Article],
+    folder: dict[Path, Article | ContentError],
+    previous: Library | None = None,
+) -> Scan:
+    """The library from the packaged articles and the folder's files. An invalid file is left
+    out, or keeps its previously loaded version (`previous`, on a reload); of two files with
+    one id, the one already loaded (else the packaged one, else the first by name) stays and
+    the other is an error naming both."""
+    errors: list[str] = []
+    before = {a.path: a for a in previous.articles} if previous is not None else {}
+    candidates: list[Article] = []
+    for path, result in folder.items():
+        if isinstance(result, ContentError):
+            kept = before.get(path)
+            kept_note = " (its previous version stays loaded)" if kept is not None else ""
+            errors.append(f"{path}: {_without_name(result, path)}{kept_note}")
+            if kept is not None:
+                candidates.append(kept)
+        else:
+            candidates.append(result)
+    # Who keeps a contested id: whoever had it already.
+    holders = {a.id: a.path for a in before.values()}
+    candidates.sort(key=lambda a: (holders.get(a.id) != a.path, str(a.path)))
+    chosen = {a.id: a for a in packaged}
+    for article in candidates:
+        other = chosen.get(article.id)
+        if other is not None:
+            errors.append(
+                f"{article.where}: id: {article.id!r} is already used by {other.where}; "
+                "this file is left out"
+            )
+            continue
+        chosen[article.id] = article
+    ordered = sorted(chosen.values(), key=lambda a: (a.source_date, a.id), reverse=True)
+    return Scan(Library(tuple(ordered)), tuple(errors))
+
+
+def scan(articles_dir: Path | None, previous: Library | None = None) -> Scan:
+    """The packaged articles and those of `articles_dir` (see `assemble`)."""
+    return assemble(
+        packaged_articles(), read_folder(articles_dir) if articles_dir else {}, previous
+    )
+
+
+def load_library(folder: Path | None = None) -> Library:
+    """Load and validate every `*.toml` article of `folder` (default: the packaged articles)."""
+    return Library(
+        tuple(
+            sorted(
+                packaged_articles(folder), key=lambda a: (a.source_date, a.id), reverse=True
+            )
+        )
+    )
+
+
+def _without_name(error: ContentError, path: Path) -> str:
+    """An error's text without the file name it starts with (the caller names the path)."""
+    return str(error).removeprefix(f"{path.name}: ")

@@ -16,7 +16,7 @@ from babel import Locale
 from babel.numbers import format_decimal
 
 from bot.chart import ChartLabels, ChartQuestion, render_chart
-from bot.commands import POLL, RESULTS
+from bot.commands import ARTICLE, POLL, RESULTS
 from bot.content import Article, Question
 from bot.formatting import bar, escape, voters_text
 from bot.i18n import (
@@ -178,13 +178,23 @@ def digest_blocks(
     day: date,
     private: bool,
     news: OpinionNews | None = None,
+    newer: Article | None = None,
 ) -> list[str]:
-    """The digest's text, as blocks that `split_blocks` can pack into messages."""
+    """The digest's text, as blocks that `split_blocks` can pack into messages: it names the
+    chat's article, and says so when a newer one (`newer`) is available."""
     language = current_language()
     heading = "🗞 <b>{}</b>\n{}".format(
         escape(_("Digest of {date}").format(date=format_long_date(day))),
         escape(article.title[language]),
     )
+    if newer is not None:
+        heading += "\n" + _(
+            "A newer article is available: “{title}”. To discuss it: /{article} {latest}"
+        ).format(
+            title=escape(newer.title[language]),
+            article=ARTICLE.name(language),
+            latest=_("latest"),
+        )
     opinions = opinions_block(news) if news is not None else None
     if not has_votes(numbers):
         invitation = _(

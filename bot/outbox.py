@@ -2,7 +2,7 @@
 
 Nothing here touches the network. Each function adds an outbox row to the current unit's
 transaction; the sender (bot.sender) makes the call once the transaction has committed.
-Priorities: answers to people first, then polls, then digests.
+Priorities: answers to people first, then polls, then digests, then announcements.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class Priority(IntEnum):
     ANSWER = 0  # replies, reactions, callback answers, files people asked for
     POLL = 1
     DIGEST = 2
+    ANNOUNCEMENT = 3  # a new article, told to the chats that follow the latest
 
 
 def queue(

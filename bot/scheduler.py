@@ -242,7 +242,13 @@ class DigestScheduler:
         Reads only the tallies (one row per option of each poll), so its cost does not grow
         with the number of votes."""
         private = chat.type == ChatType.PRIVATE
-        article = self._library.get(chat.article_id) or self._library.newest
+        article = self._library.current(chat.follows_latest, chat.article_id)
+        latest = self._library.latest
+        newer = (
+            latest
+            if latest is not None and latest.source_date > article.source_date
+            else None
+        )
         here = await article_results(session, article.id, chat.id)
         numbers = to_numbers(here, await self._everywhere(session, article.id))
         previous = await previous_digest(session, chat.id)
@@ -253,7 +259,13 @@ class DigestScheduler:
         with using_language(chat_language(chat, self._settings)):
             parts = split_blocks(
                 digest_blocks(
-                    article, numbers, previous.numbers if previous else None, day, private, news
+                    article,
+                    numbers,
+                    previous.numbers if previous else None,
+                    day,
+                    private,
+                    news,
+                    newer,
                 )
             )
             chart = chart_spec(article, numbers, day, private) if has_votes(numbers) else None

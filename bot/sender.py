@@ -71,7 +71,7 @@ MESSAGE_METHODS = frozenset(
     {"sendMessage", "sendPoll", "sendPhoto", "sendDocument", "editMessageText"}
 )
 #: What a row's priority says it is, for the metrics (see bot.outbox.Priority).
-KINDS = {0: "answer", 1: "poll", 2: "digest"}
+KINDS = {0: "answer", 1: "poll", 2: "digest", 3: "announcement"}
 KEEP_DONE = timedelta(days=3)
 PURGE_EVERY = 3600.0
 MAX_BACKOFF = 60.0
@@ -664,7 +664,7 @@ async def describe_outbox(database_url: str) -> str:
     total = sum(waiting.values())
     line = (
         f"outbox: {total:,} waiting (answers {waiting.get(0, 0):,}, polls {waiting.get(1, 0):,}, "
-        f"digests {waiting.get(2, 0):,})"
+        f"digests {waiting.get(2, 0):,}, announcements {waiting.get(3, 0):,})"
     )
     if oldest is not None:
         age = (datetime.now(UTC) - oldest.replace(tzinfo=oldest.tzinfo or UTC)).total_seconds()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -56,6 +57,11 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as text, or as one JSON object each (json)."
+    )
+    articles_dir: Path = Field(
+        default=Path("data/articles"),
+        description="Folder of articles (*.toml) beside the packaged ones; reloaded on SIGHUP "
+        "and when it changes.",
     )
     metrics_port: int | None = Field(
         default=None,
@@ -143,6 +149,19 @@ def load_settings(*, token_required: bool = True) -> Settings | None:
         if problems:
             raise ConfigError("; ".join(problems)) from None
         return None
+
+
+class _ArticlesSetting(BaseSettings):
+    """ARTICLES_DIR alone, for the commands that need no token (check, new-article)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    articles_dir: Path = Settings.model_fields["articles_dir"].default
+
+
+def articles_dir_setting() -> Path:
+    """ARTICLES_DIR as the bot would read it, without requiring the other settings."""
+    return _ArticlesSetting().articles_dir
 
 
 def describe_settings() -> str:

@@ -1,4 +1,4 @@
-"""/articles and /article <id>: list the articles and choose the chat's current one."""
+"""/articles and /article <id>|latest: list the articles; keep one, or follow the latest."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
-from bot.commands import ARTICLE, ARTICLES, SUMMARY
+from bot.commands import ARTICLE, ARTICLES, LATEST_WORDS, SUMMARY
 from bot.formatting import echo, escape
 from bot.i18n import _, current_language, format_long_date
 from bot.services import services
@@ -18,13 +18,13 @@ from handlers.common import command, current_article, is_admin, reply, stored_ch
 async def list_articles(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> None:
-    """List the available articles, marking the chat's current one."""
+    """List the available articles (not the retired ones), marking the chat's current one."""
     assert update.effective_chat is not None
     language = current_language()
     chat = await stored_chat(session, update.effective_chat)
     current = current_article(context, chat)
     lines = ["📚 <b>{}</b>".format(_("Articles"))]
-    for article in services(context).library.articles:
+    for article in services(context).library.listed:
         marker = " ✅ <i>{}</i>".format(_("current")) if article.id == current.id else ""
         title, day = escape(article.title[language]), format_long_date(article.source_date)
         lines.append(f"• <code>{escape(article.id)}</code> — {title} ({day}){marker}")
@@ -64,7 +64,23 @@ async def choose_article(
             update, _("Only the group's administrators can change the article: ask one of them.")
         )
         return
-    article = services(context).library.get(context.args[0].strip().lower())
+    library = services(context).library
+    wanted = context.args[0].strip().lower()
+    if wanted in LATEST_WORDS:
+        latest = library.latest
+        if latest is None:
+            reply(update, _("There is no article to follow: every article is retired."))
+            return
+        chat.follows_latest = True
+        reply(
+            update,
+            _(
+                "This chat now follows the latest article, “{title}”; it will be told when a "
+                "new one comes. Read the summary with /{summary}."
+            ).format(title=escape(latest.title[language]), summary=SUMMARY.name(language)),
+        )
+        return
+    article = library.get(wanted)
     if article is None:
         reply(
             update,
@@ -74,6 +90,7 @@ async def choose_article(
         )
         return
     chat.article_id = article.id
+    chat.follows_latest = False
     reply(
         update,
         _("This chat now discusses “{title}”. Read the summary with /{summary}.").format(

@@ -63,9 +63,8 @@ async def stored_chat(session: AsyncSession, chat: TelegramChat) -> Chat:
 
 
 def current_article(context: ContextTypes.DEFAULT_TYPE, chat: Chat) -> Article:
-    """The chat's chosen article, or the newest when the choice no longer exists."""
-    library = services(context).library
-    return library.get(chat.article_id) or library.newest
+    """The latest article if the chat follows it, else its choice (while it exists)."""
+    return services(context).library.current(chat.follows_latest, chat.article_id)
 
 
 def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

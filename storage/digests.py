@@ -9,7 +9,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat, Opinion, OutboxMessage, PostedPoll, SentDigest, SummaryPost
+from storage.models import (
+    Announcement,
+    Chat,
+    Opinion,
+    OutboxMessage,
+    PostedPoll,
+    SentDigest,
+    SummaryPost,
+)
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 DIGEST_PRIORITY = 2  # outbox rows of digests (bot.outbox.Priority.DIGEST)
@@ -99,11 +107,13 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat 
     if new is None:
         new = Chat(id=new_id, type="supergroup", title=old.title, active=True)
         session.add(new)
-    for attribute in ("language", "article_id", "digest_enabled", "digest_time", "timezone"):
+    for attribute in (
+        "language", "article_id", "follows_latest", "digest_enabled", "digest_time", "timezone"
+    ):
         # (not digest_thread_id: a group that just became a supergroup has no topics yet)
         setattr(new, attribute, getattr(old, attribute))
     await session.flush()
-    for model in (SentDigest, OutboxMessage):
+    for model in (SentDigest, OutboxMessage, Announcement):
         await session.execute(update(model).where(model.chat_id == old_id).values(chat_id=new_id))
     # The supergroup numbers its messages from 1 again: the group's messages keep their order
     # but move below zero, where no message of the supergroup will ever meet them.

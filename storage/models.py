@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +37,9 @@ class Chat(Base):
     title: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str | None] = mapped_column(String(8))
     article_id: Mapped[str | None] = mapped_column(String(64))
+    # True: the chat discusses the latest article (article_id is ignored); False: the one it
+    # chose with /article <id>.
+    follows_latest: Mapped[bool] = mapped_column(default=True, server_default=true())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # The Telegram language of the person in a private chat, for messages sent unprompted.
@@ -219,3 +223,34 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class KnownArticle(Base):
+    """An article the bot has loaded at least once: one that is not here yet is new, and is
+    announced to the chats that follow the latest article."""
+
+    __tablename__ = "known_articles"
+
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Announcement(Base):
+    """A new article announced (or to be announced) to one following chat: the primary key
+    makes it once per chat and article, whatever restarts happen."""
+
+    __tablename__ = "announcements"
+    __table_args__ = (Index("ix_announcements_status_due", "status", "due_at"),)
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("chats.id", onupdate="CASCADE", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Not before 08:00 in the chat's time zone.
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # waiting (until due_at), queued (its message is in the outbox), skipped (no longer
+    # relevant when due: the chat chose an article, left, or a newer one came).
+    status: Mapped[str] = mapped_column(String(8), default="waiting")

@@ -51,13 +51,22 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 
 @pytest.fixture
-def settings(api: FakeBotAPI, database_url: str) -> Settings:
+def articles_dir(tmp_path: Path) -> Path:
+    """The bot's ARTICLES_DIR: an empty folder until a test writes articles into it."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def settings(api: FakeBotAPI, database_url: str, articles_dir: Path) -> Settings:
     return Settings(
         bot_token=TOKEN,  # type: ignore[arg-type]
         telegram_api_url=api.url,
         database_url=database_url,
         default_language="fr",
         rate_limit=False,
+        articles_dir=articles_dir,
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -106,7 +106,7 @@ def test_outbox_status_line(tmp_path: Path) -> None:
     empty = run_bot("outbox", cwd=tmp_path, BOT_TOKEN=SECRET, DATABASE_URL=url)
     assert empty.returncode == 0, empty.stderr
     assert empty.stdout.strip() == (
-        "outbox: 0 waiting (answers 0, polls 0, digests 0); "
+        "outbox: 0 waiting (answers 0, polls 0, digests 0, announcements 0); "
         "kept from the last 3 days: 0 sent, 0 dropped"
     )
 
@@ -127,6 +127,6 @@ def test_outbox_status_line(tmp_path: Path) -> None:
     asyncio.run(queue())
     waiting = run_bot("outbox", cwd=tmp_path, BOT_TOKEN=SECRET, DATABASE_URL=url)
     assert waiting.stdout.startswith(
-        "outbox: 4 waiting (answers 1, polls 0, digests 3), the oldest queued "
+        "outbox: 4 waiting (answers 1, polls 0, digests 3, announcements 0), the oldest queued "
     )
     assert SECRET not in waiting.stdout + waiting.stderr

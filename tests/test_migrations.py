@@ -81,3 +81,26 @@ async def test_the_models_and_the_migrations_agree(database_url: str) -> None:
         differences = await connection.run_sync(schema_differences)
     await engine.dispose()
     assert differences == []
+
+
+async def test_existing_chats_follow_the_latest_article(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade_to("0006"))
+        await connection.execute(
+            text(
+                "INSERT INTO chats (id, type, active, digest_enabled, article_id) "
+                "VALUES (-1, 'group', true, false, 'openai-board-2023-11')"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO summary_posts (chat_id, message_id, article_id) "
+                "VALUES (-1, 1, 'openai-board-2023-11')"
+            )
+        )
+    await migrate(engine)  # with rows pointing at the chat: no table rebuilt under them
+    async with engine.connect() as connection:
+        follows = await connection.scalar(text("SELECT follows_latest FROM chats"))
+    assert follows in (True, 1)
+    await engine.dispose()
