@@ -2,9 +2,9 @@
 
 When the library gains articles the database has never seen (at start-up or on a reload),
 they are recorded as known, and if the latest article is one of them, every following chat
-gets one waiting announcement, due at once or, during the chat's night (before 08:00 in its
-time zone), at 08:00. The first library ever recorded is the starting point: nothing in it
-is announced.
+gets one waiting announcement, due at once or, during the chat's night (22:00 to 08:00 in
+its time zone), at the next 08:00. The first library ever recorded is the starting point:
+nothing in it is announced.
 
 Due announcements are queued in the outbox (lowest priority: after answers, polls and
 digests, paced by the sender like every message) in the same transaction that marks them
@@ -44,16 +44,18 @@ log = logging.getLogger(__name__)
 
 ANNOUNCER_KEY = "agora_announcer"
 MORNING = time(8, 0)  # announcements wait for this hour in the chat's time zone
+EVENING = time(22, 0)  # from this hour on, they wait for the next morning
 BATCH = 200  # announcements queued per transaction
 LOOK_EVERY = timedelta(minutes=1)
 
 
 def due_time(now: datetime, zone: ZoneInfo) -> datetime:
-    """Now, or 08:00 in `zone` if it is earlier than that there (in UTC)."""
+    """Now, or the next 08:00 in `zone` if it is night there (in UTC)."""
     local = now.astimezone(zone)
-    if local.time() >= MORNING:
+    if MORNING <= local.time() < EVENING:
         return now.astimezone(UTC)
-    return datetime.combine(local.date(), MORNING, tzinfo=zone).astimezone(UTC)
+    day = local.date() + timedelta(days=1) if local.time() >= EVENING else local.date()
+    return datetime.combine(day, MORNING, tzinfo=zone).astimezone(UTC)
 
 
 def first_paragraph(text: str) -> str:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bot.announcements import ANNOUNCER_KEY, Announcer
+from bot.announcements import ANNOUNCER_KEY, Announcer, due_time
 from bot.reload import RELOADER_KEY
 from bot.settings import Settings
 from storage.models import Announcement
@@ -125,3 +127,16 @@ async def test_announcements_wait_for_the_morning_across_a_restart(
         assert await announcer.send_due() == 0
     assert len(announcements(api, paris["id"])) == 1
     assert len(announcements(api, tokyo["id"])) == 1
+
+
+def test_the_night_is_from_ten_in_the_evening_to_eight_in_the_morning() -> None:
+    paris = ZoneInfo("Europe/Paris")
+
+    def at(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=paris)
+
+    assert due_time(at("2026-11-27 09:15"), paris) == at("2026-11-27 09:15")
+    assert due_time(at("2026-11-27 21:59"), paris) == at("2026-11-27 21:59")
+    assert due_time(at("2026-11-27 22:00"), paris) == at("2026-11-28 08:00")
+    assert due_time(at("2026-11-27 23:30"), paris) == at("2026-11-28 08:00")
+    assert due_time(at("2026-11-28 06:30"), paris) == at("2026-11-28 08:00")
