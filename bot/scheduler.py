@@ -20,9 +20,8 @@ import logging
 import time as monotonic_time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +43,7 @@ from bot.digest import (
 )
 from bot.formatting import split_blocks
 from bot.i18n import using_language
+from bot.localtime import chat_language, chat_time, chat_zone
 from bot.outbox import Priority
 from bot.services import Services
 from bot.settings import Settings
@@ -79,21 +79,6 @@ class Outcome(enum.Enum):
     RETRYING = "retrying"
     ALREADY_SENT = "already sent"
     SKIPPED = "skipped"
-
-
-def chat_zone(chat: Chat, settings: Settings) -> ZoneInfo:
-    return ZoneInfo(chat.timezone or settings.timezone)
-
-
-def chat_time(chat: Chat, settings: Settings) -> time:
-    if chat.digest_time:
-        hours, minutes = chat.digest_time.split(":")
-        return time(int(hours), int(minutes))
-    return settings.digest_time
-
-
-def chat_language(chat: Chat, settings: Settings) -> str:
-    return chat.language or chat.user_language or settings.default_language
 
 
 @dataclass(frozen=True, slots=True)

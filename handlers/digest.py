@@ -14,7 +14,8 @@ from bot.arguments import time_zone
 from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.formatting import echo, escape
 from bot.i18n import _, current_language, format_day_time
-from bot.scheduler import chat_time, chat_zone, digests
+from bot.localtime import chat_time, chat_zone
+from bot.scheduler import digests
 from bot.services import services
 from bot.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat, thread_of

@@ -423,7 +423,7 @@ def chat_of(refusal: Refusal) -> int | None:
 
 
 def opinion_text(text: str) -> str:
-    """What the bot keeps of a message as an opinion (handlers.discussion.opinion_text)."""
+    """What the bot keeps of a message as an opinion (bot.opinions.opinion_text)."""
     if text.startswith("/"):
         text = text.partition(" ")[2] if " " in text else ""
     return text.strip()
