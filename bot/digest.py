@@ -26,6 +26,7 @@ from bot.i18n import (
     ngettext,
     using_language,
 )
+from bot.verdicts import confidence, verdict
 from storage.queries import QuestionTally
 
 LEADING_OPTIONS = 3
@@ -79,15 +80,15 @@ def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
 
 
 def leader_line(question: Question, now: QuestionTally, before: QuestionTally | None) -> str:
-    language = current_language()
+    """Who leads, if the margin of error allows naming a leader, with its change in points."""
     ranking = now.ranking()
     if not ranking:
         return ""
-    leader = ranking[0]
-    line = f"{escape(question.options[language][leader])} — {format_share(now.share(leader))}"
+    shift = ""
     if before is not None and before.voters:
-        line += f" ({signed_points((now.share(leader) - before.share(leader)) * 100)})"
-    return _("Leading: {line}").format(line=line)
+        leader = ranking[0]
+        shift = f" ({signed_points((now.share(leader) - before.share(leader)) * 100)})"
+    return verdict(question, now, shift)
 
 
 def question_block(
@@ -231,6 +232,9 @@ def chart_labels(day: date, private: bool) -> ChartLabels:
     return ChartLabels(
         title=title.format(date=format_long_date(day)),
         no_votes=_("No votes yet"),
+        note=_("Black lines: the margin of error of each share ({confidence} confidence).").format(
+            confidence=confidence()
+        ),
         voters=partial(voters_in, language),
         share=partial(share_in, language),
     )

@@ -12,6 +12,7 @@ from bot.content import Article, Question
 from bot.formatting import bar, escape, voters_text
 from bot.i18n import _, current_language, format_number, format_share
 from bot.transaction import with_session
+from bot.verdicts import verdict
 from handlers.common import command, current_article, reply_blocks, stored_chat
 from storage.queries import QuestionTally, article_results
 
@@ -47,6 +48,16 @@ def question_block(
                 bar=bar(share),
                 here=share_text(here, index),
                 everywhere=_("all: {share}").format(share=share_text(everywhere, index)),
+            )
+        )
+    if here.voters:
+        lines.append(verdict(question, here))
+    if everywhere.voters and everywhere != here:
+        lines.append(
+            "<i>{}</i>".format(
+                _("{scope}: {verdict}").format(
+                    scope=_("All chats"), verdict=verdict(question, everywhere)
+                )
             )
         )
     return "\n".join(lines)
