@@ -7,6 +7,7 @@ from telegram.ext import Application, TypeHandler
 
 from handlers import (
     articles,
+    crosstab,
     digest,
     discussion,
     fallback,
@@ -28,6 +29,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         summary,
         polls,
         results,
+        crosstab,
         discussion,
         articles,
         language,

@@ -38,7 +38,9 @@ def test_a_leader_is_named_only_outside_the_margin_of_error(
     assert (lead.reading, lead.first) == (reading, first)
 
 
-async def vote_many(agora: Agora, api: FakeBotAPI, poll: str, choices: list[int], base: int) -> None:
+async def vote_many(
+    agora: Agora, api: FakeBotAPI, poll: str, choices: list[int], base: int
+) -> None:
     """Every answer at once; wait for the last one only (updates are handled in order)."""
     last = 0
     for offset, option in enumerate(choices):
