@@ -151,6 +151,14 @@ async def test_digest_content_chart_and_once_a_day(
         f"entre 62,1{NBSP}% et 96,3{NBSP}% avec une confiance de 95{NBSP}%."
     ) in text["text"]
 
+    # /resultats the same day: each share's change since the previous day's digest.
+    results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
+    assert (
+        f"Entre parenthèses{NBSP}: l'évolution depuis le bilan du jeudi 26 novembre 2026."
+    ) in results
+    assert f"█░░░░░░░░░ 13,3{NBSP}% (2, -53,3 pts)" in results
+    assert f"█████████░ 86,7{NBSP}% (13, +53,3 pts)" in results
+
 
 async def test_digest_in_english_without_votes_has_no_chart(
     agora: Agora, api: FakeBotAPI, clock: FakeClock
