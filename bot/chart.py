@@ -23,6 +23,8 @@ from matplotlib.font_manager import get_font
 from matplotlib.ft2font import LoadFlags
 from matplotlib.transforms import Affine2D
 
+from bot.insights import wilson
+
 
 @dataclass(frozen=True, slots=True)
 class ChartQuestion:
@@ -42,6 +44,7 @@ class ChartLabels:
     no_votes: str
     voters: Callable[[int], str]
     share: Callable[[float], str]
+    note: str = ""  # under the title: what the error bars mean
 
 
 # The layout is computed in design pixels at DPI, top-down from the top-left corner. A figure
@@ -75,6 +78,7 @@ DESCENT = 0.25
 CAP = 0.73
 
 TITLE_GAP = 18  # below the figure title
+NOTE_GAP = 6  # between the title and its note
 PANEL_GAP = 40  # between panels; a hairline rule sits in its middle
 VOTERS_GAP = 4  # between a question and its voters line
 ROWS_GAP = 10  # between the voters line and the first bar
@@ -86,6 +90,8 @@ LABEL_MIN, LABEL_MAX = 160, 430
 VALUE_MAX = 260
 
 INK = "#111827"
+WHISKER = "#1f2937"  # the 95 % interval drawn across a bar
+WHISKER_CAP = 12  # height of its end ticks
 TEXT = "#374151"
 MUTED = "#6b7280"
 FAINT = "#9ca3af"
@@ -140,9 +146,14 @@ def render_chart(questions: Sequence[ChartQuestion], labels: ChartLabels) -> byt
             raise ValueError(f"{len(question.options)} options but {len(question.votes)} votes")
     panels = [_Panel.of(question, labels) for question in questions]
     title = _wrap(labels.title, TITLE_WRAP)
+    note = _wrap(labels.note, QUESTION_WRAP) if labels.note else []
 
     # Vertical layout first: it follows from the line counts alone.
-    y = MARGIN + _block(len(title), TITLE_SIZE) + TITLE_GAP
+    y = MARGIN + _block(len(title), TITLE_SIZE)
+    note_top = y + NOTE_GAP
+    if note:
+        y = note_top + _block(len(note), VOTERS_SIZE)
+    y += TITLE_GAP
     for index, panel in enumerate(panels):
         y = panel.place(y + (PANEL_GAP if index else 0))
     height = max(y + MARGIN, WIDTH / MAX_RATIO)
@@ -154,6 +165,8 @@ def render_chart(questions: Sequence[ChartQuestion], labels: ChartLabels) -> byt
     lettering = _Lettering(scale=scale, height=height)
     inner = WIDTH - 2 * MARGIN
     lettering.block(title, MARGIN, MARGIN, size=TITLE_SIZE, bold=True, color=INK, width=inner)
+    if note:
+        lettering.block(note, MARGIN, note_top, size=VOTERS_SIZE, color=MUTED, width=inner)
 
     # Horizontal layout: the option labels' column is as wide as its widest label needs.
     label_stamps = [
@@ -174,6 +187,7 @@ def render_chart(questions: Sequence[ChartQuestion], labels: ChartLabels) -> byt
     tracks: list[list[tuple[float, float]]] = []
     bars: list[list[tuple[float, float]]] = []
     rules: list[list[tuple[float, float]]] = []
+    whiskers: list[list[tuple[float, float]]] = []
     labels_left = iter(label_stamps)
     values_left = iter(value_stamps)
     for index, panel in enumerate(panels):
@@ -203,8 +217,16 @@ def render_chart(questions: Sequence[ChartQuestion], labels: ChartLabels) -> byt
             end = bars_left + unit * panel.shares[option]
             if end > bars_left:
                 bars.append(_box(bars_left, top, end, bottom))
+            low, high = (bars_left + unit * bound for bound in panel.intervals[option])
+            cap = WHISKER_CAP / 2
+            whiskers += [
+                [(low, middle), (high, middle)],
+                [(low, middle - cap), (low, middle + cap)],
+                [(high, middle - cap), (high, middle + cap)],
+            ]
             lettering.centred(
-                [next(values_left)], end + VALUE_GAP, middle, size=VALUE_SIZE, color=TEXT
+                [next(values_left)], max(end, high) + VALUE_GAP, middle, size=VALUE_SIZE,
+                color=TEXT,
             )
         if not panel.counted and panel.middles:
             middle = (panel.middles[0] + panel.middles[-1]) / 2
@@ -218,6 +240,9 @@ def render_chart(questions: Sequence[ChartQuestion], labels: ChartLabels) -> byt
             PolyCollection(boxes, facecolors=colour, edgecolors="none", transform=place)
         )
     figure.add_artist(LineCollection(rules, colors=RULE, linewidths=1, transform=place))
+    figure.add_artist(
+        LineCollection(whiskers, colors=WHISKER, linewidths=1.5, transform=place)
+    )
     figure.add_artist(lettering)
 
     canvas.draw()  # type: ignore[no-untyped-call]
@@ -237,6 +262,7 @@ class _Panel:
     voters: str
     option_lines: list[list[str]]
     shares: list[float]
+    intervals: list[tuple[float, float]]  # 95 % Wilson intervals of the shares
     values: list[str]
     no_votes: str
     counted: bool
@@ -253,6 +279,7 @@ class _Panel:
             voters=_drawable(labels.voters(question.voters)),
             option_lines=[_wrap(option, OPTION_WRAP) for option in question.options],
             shares=shares,
+            intervals=[wilson(min(count, voters), voters) for count in votes],
             values=[
                 _drawable(f"{labels.share(share)} ({count})")
                 for share, count in zip(shares, votes, strict=True)

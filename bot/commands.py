@@ -34,6 +34,10 @@ HELP = Command("help", "aide", N_("what the bot does, and its commands"))
 SUMMARY = Command("summary", "resume", N_("the article's summary"))
 POLL = Command("poll", "sondage", N_("post the article's questions as polls"), N_("[anonymous]"))
 RESULTS = Command("results", "resultats", N_("the results, here and in all chats"))
+CROSSTAB = Command(
+    "crosstab", "croiser", N_("how the answers to two questions go together"), N_("A B")
+)
+GROUPS = Command("groups", "camps", N_("opinion groups among the voters"), N_("[all]"))
 ARTICLES = Command("articles", "articles", N_("the articles available"))
 ARTICLE = Command(
     "article", "article", N_("choose the article to discuss"), N_("<id|latest>")
@@ -56,8 +60,8 @@ EXPORT = Command("export", "exporter", N_("this chat's results and opinions as a
 FORGETME = Command("forgetme", "oublier", N_("delete all your votes and opinions"))
 
 COMMANDS: tuple[Command, ...] = (
-    HELP, SUMMARY, POLL, RESULTS, OPINION, OPINIONS, DELETE, EXPORT, FORGETME, ARTICLES,
-    ARTICLE, LANG, DIGEST, TIMEZONE,
+    HELP, SUMMARY, POLL, RESULTS, CROSSTAB, GROUPS, OPINION, OPINIONS, DELETE, EXPORT,
+    FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE,
 )
 
 ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})
@@ -65,6 +69,7 @@ DIGEST_ON = frozenset({"on", "oui", "yes", "activer", "marche"})
 DIGEST_OFF = frozenset({"off", "non", "no", "désactiver", "desactiver", "arrêt", "arret"})
 DIGEST_NOW = frozenset({"now", "maintenant"})
 LATEST_WORDS = frozenset({"latest", "dernier", "derniere", "dernière"})
+ALL_CHATS_WORDS = frozenset({"all", "tous", "toutes", "tout"})
 
 
 def menu(language: str) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from bot.i18n import (
     ngettext,
     using_language,
 )
+from bot.verdicts import confidence, verdict
 from storage.queries import QuestionTally
 
 LEADING_OPTIONS = 3
@@ -85,16 +86,17 @@ def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
 
 
 def leader_line(question: Question, now: QuestionTally, before: QuestionTally | None) -> str:
-    language = current_language()
+    """Who leads, if the margin of error allows naming a leader, with its change in points."""
     ranking = now.ranking()
     if not ranking:
         return ""
-    leader = ranking[0]
-    line = f"{escape(question.options[language][leader])} — {format_share(now.share(leader))}"
-    change = (now.share(leader) - before.share(leader)) * 100 if before and before.voters else 0
-    if round(change, 1):  # no "+0.0 pt"
-        line += f" ({signed_points(change)})"
-    return _("Leading: {line}").format(line=line)
+    shift = ""
+    if before is not None and before.voters:
+        leader = ranking[0]
+        change = (now.share(leader) - before.share(leader)) * 100
+        if round(change, 1):  # no "+0.0 pt"
+            shift = f" ({signed_points(change)})"
+    return verdict(question, now, shift)
 
 
 def question_block(
@@ -248,6 +250,9 @@ def chart_labels(day: date, private: bool) -> ChartLabels:
     return ChartLabels(
         title=title.format(date=format_long_date(day)),
         no_votes=_("No answers yet"),
+        note=_("Black lines: the margin of error of each share ({confidence} confidence).").format(
+            confidence=confidence()
+        ),
         voters=partial(voters_in, language),
         share=partial(share_in, language),
     )

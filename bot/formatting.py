@@ -24,10 +24,10 @@ def echo(typed: str, limit: int = 32) -> str:
     return escape(typed if len(typed) <= limit else typed[: limit - 1] + "…")
 
 
-def bar(share: float) -> str:
-    """A ten-segment text bar for a share in [0, 1] (longer shares are capped)."""
-    filled = round(min(max(share, 0.0), 1.0) * BAR_WIDTH)
-    return "█" * filled + "░" * (BAR_WIDTH - filled)
+def bar(share: float, width: int = BAR_WIDTH) -> str:
+    """A text bar of `width` segments for a share in [0, 1] (longer shares are capped)."""
+    filled = round(min(max(share, 0.0), 1.0) * width)
+    return "█" * filled + "░" * (width - filled)
 
 
 def voters_text(count: int) -> str:

@@ -7,10 +7,12 @@ from telegram.ext import Application, TypeHandler
 
 from handlers import (
     articles,
+    crosstab,
     digest,
     export,
     fallback,
     forget,
+    groups,
     help,
     language,
     listing,
@@ -32,6 +34,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         summary,
         polls,
         results,
+        crosstab,
+        groups,
         opinions,
         listing,
         moderation,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
@@ -9,19 +11,34 @@ from telegram.ext import Application, ContextTypes
 
 from bot.commands import POLL, RESULTS
 from bot.content import Article, Question
+from bot.digest import Numbers, read_tally, signed_points
 from bot.formatting import bar, escape, voters_text
-from bot.i18n import _, current_language, format_number, format_share
+from bot.i18n import _, current_language, format_long_date, format_number, format_share
+from bot.localtime import chat_zone
+from bot.scheduler import digests
+from bot.services import services
 from bot.transaction import with_session
+from bot.verdicts import verdict
 from handlers.common import command, current_article, reply_blocks, stored_chat
+from storage.digests import digest_before
 from storage.queries import QuestionTally, article_results
 
 
-def share_text(tally: QuestionTally, index: int) -> str:
-    return f"{format_share(tally.share(index))} ({format_number(tally.votes.get(index, 0))})"
+def share_text(tally: QuestionTally, index: int, before: QuestionTally | None = None) -> str:
+    """ "37,9 % (11)", and with `before` its change in points: "37,9 % (11, +2,1 pts)"."""
+    count = format_number(tally.votes.get(index, 0))
+    if before is not None and before.voters:
+        count += ", " + signed_points((tally.share(index) - before.share(index)) * 100)
+    return f"{format_share(tally.share(index))} ({count})"
 
 
 def question_block(
-    number: int, question: Question, here: QuestionTally, everywhere: QuestionTally, private: bool
+    number: int,
+    question: Question,
+    here: QuestionTally,
+    everywhere: QuestionTally,
+    private: bool,
+    before: QuestionTally | None = None,
 ) -> str:
     """One question: its text, voter counts, then per option a bar, here and in all chats."""
     language = current_language()
@@ -45,8 +62,18 @@ def question_block(
         lines.append(
             "<code>{bar}</code> {here} · {everywhere}".format(
                 bar=bar(share),
-                here=share_text(here, index),
+                here=share_text(here, index, before),
                 everywhere=_("all: {share}").format(share=share_text(everywhere, index)),
+            )
+        )
+    if here.voters:
+        lines.append(verdict(question, here))
+    if everywhere.voters and everywhere != here:
+        lines.append(
+            "<i>{}</i>".format(
+                _("{scope}: {verdict}").format(
+                    scope=_("All chats"), verdict=verdict(question, everywhere)
+                )
             )
         )
     return "\n".join(lines)
@@ -57,6 +84,8 @@ def results_blocks(
     here: dict[str, QuestionTally],
     everywhere: dict[str, QuestionTally],
     private: bool,
+    previous: Numbers | None = None,
+    since: date | None = None,
 ) -> list[str]:
     language = current_language()
     blocks = [
@@ -69,6 +98,12 @@ def results_blocks(
             )
         )
         return blocks
+    if previous is not None and since is not None:
+        blocks[0] += "\n<i>{}</i>".format(
+            _("In brackets: the change since the digest of {date}.").format(
+                date=format_long_date(since)
+            )
+        )
     for number, question in enumerate(article.questions, 1):
         blocks.append(
             question_block(
@@ -77,6 +112,7 @@ def results_blocks(
                 here.get(question.key, QuestionTally()),
                 everywhere.get(question.key, QuestionTally()),
                 private,
+                read_tally(previous, "chat", question.key),
             )
         )
     return blocks
@@ -92,8 +128,21 @@ async def show_results(
     article = current_article(context, chat)
     here = await article_results(session, article.id, chat.id)
     everywhere = await article_results(session, article.id)
+    # Trends: each share's change since the chat's latest digest before today (its numbers
+    # are recorded with it); none without a digest.
+    scheduler = digests(context)
+    today = scheduler.clock().astimezone(chat_zone(chat, services(context).settings)).date()
+    previous = await digest_before(session, chat.id, today)
     reply_blocks(
-        update, results_blocks(article, here, everywhere, chat.type == ChatType.PRIVATE)
+        update,
+        results_blocks(
+            article,
+            here,
+            everywhere,
+            chat.type == ChatType.PRIVATE,
+            previous.numbers if previous is not None else None,
+            previous.local_date if previous is not None else None,
+        ),
     )
 
 

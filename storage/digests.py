@@ -56,6 +56,20 @@ async def previous_digest(session: AsyncSession, chat_id: int) -> SentDigest | N
     )
 
 
+async def digest_before(session: AsyncSession, chat_id: int, day: date) -> SentDigest | None:
+    """The chat's latest digest sent before `day` (local dates), for the change since then."""
+    return await session.scalar(
+        select(SentDigest)
+        .where(
+            SentDigest.chat_id == chat_id,
+            SentDigest.status == SENT,
+            SentDigest.local_date < day,
+        )
+        .order_by(SentDigest.local_date.desc(), SentDigest.started_at.desc())
+        .limit(1)
+    )
+
+
 async def claim_digest(
     session: AsyncSession,
     *,

@@ -131,7 +131,9 @@ async def test_digest_content_chart_and_once_a_day(
     assert text["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026\nCrise à la tête d'OpenAI")
     assert f"Ce groupe{NBSP}: 3 votants" in text["text"]
     assert f"███████░░░ 66,7{NBSP}% (2) Une crise de gouvernance inquiétante" in text["text"]
-    assert f"En tête{NBSP}: Une crise de gouvernance inquiétante — 66,7{NBSP}%" in text["text"]
+    # Three voters: no leader is named, whatever the shares.
+    assert f"Seulement 3 votants{NBSP}: trop peu pour en tirer des conclusions." in text["text"]
+    assert "En tête" not in text["text"]
     assert f"Toutes les conversations{NBSP}: 3 votants" in text["text"]
     assert "photo" in photo
     assert photo["caption"] == "Résultats de ce groupe au jeudi 26 novembre 2026"
@@ -148,20 +150,30 @@ async def test_digest_content_chart_and_once_a_day(
     assert outcome.value == "already sent"
     assert agora.new_messages() == []
 
-    # Next day: two more voters, and the change since the previous digest.
+    # Next day: twelve more voters, and the change since the previous digest.
     polls = [m["poll"] for m in api.sent(method="sendPoll")]
-    await agora.vote(polls[0]["id"], api.user(6000, "N1"), [1])
-    await agora.vote(polls[0]["id"], api.user(6001, "N2"), [1])
+    for offset in range(12):
+        await agora.vote(polls[0]["id"], api.user(6000 + offset, f"N{offset}"), [1])
     agora.new_messages()
     clock.set("2026-11-27 09:00")
     [text, _photo] = await agora.fire_digest(group["id"])
     assert "Bilan du vendredi 27 novembre 2026" in text["text"]
-    assert f"Ce groupe{NBSP}: 5 votants (+2 depuis le dernier bilan)" in text["text"]
+    assert f"Ce groupe{NBSP}: 15 votants (+12 depuis le dernier bilan)" in text["text"]
     assert "(+0 " not in text["text"]  # the questions nobody answered since show no change
-    # Leader: option 1 now 3/5 = 60 %; it had 1/3 = 33.3 % in the previous digest.
+    # Leader: option 1 now 13/15 = 86.7 % (Wilson 62.1-96.3 %, clear of option 0's 2/15,
+    # 3.7-37.9 %); it had 1/3 = 33.3 % in the previous digest.
     assert (
-        f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 60,0{NBSP}% (+26,7 pts)"
+        f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 86,7{NBSP}% (+53,3 pts), "
+        f"entre 62,1{NBSP}% et 96,3{NBSP}% avec une confiance de 95{NBSP}%."
     ) in text["text"]
+
+    # /resultats the same day: each share's change since the previous day's digest.
+    results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
+    assert (
+        f"Entre parenthèses{NBSP}: l'évolution depuis le bilan du jeudi 26 novembre 2026."
+    ) in results
+    assert f"█░░░░░░░░░ 13,3{NBSP}% (2, -53,3 pts)" in results
+    assert f"█████████░ 86,7{NBSP}% (13, +53,3 pts)" in results
 
 
 async def test_digest_in_english_without_votes_has_no_chart(

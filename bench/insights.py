@@ -1,0 +1,152 @@
+"""Insights at scale: /crosstab, /groups and the trend in /results for one group of 100,000
+voters who answered six questions (600,000 named answers), against 10,000 voters measured in
+the same run. SQLite, like the other benchmarks.
+
+    python -m bench.insights [--voters 100000] [--baseline 10000] [--samples 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+
+from bench.seed import article, chat_id, poll_id, seed, spread
+from bot.crosstab import CrossTab, mask, strongest_link
+from bot.digest import to_numbers
+from bot.i18n import using_language
+from bot.opinion_groups import BallotsBuilder, describe
+from handlers.results import results_blocks
+from storage.db import Database
+from storage.digests import digest_before
+from storage.insights import answer_pairs, named_answers
+from storage.models import SentDigest
+from storage.queries import article_results
+
+
+async def timed(
+    run: Callable[[], Awaitable[Any]], samples: int
+) -> tuple[list[float], float, Any]:
+    """Durations of `samples` runs, the peak of Python allocations during one more, and its
+    result."""
+    durations = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await run()
+        durations.append(time.perf_counter() - started)
+    tracemalloc.start()
+    result = await run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return durations, peak / 2**20, result
+
+
+async def measure(voters: int, samples: int, folder: Path) -> dict[str, Any]:
+    url = f"sqlite+aiosqlite:///{folder / f'insights-{voters}.db'}"
+    database = Database(url)
+    await database.migrate()
+    seeded = await seed(
+        database.engine, chats=1, voters=spread(voters * 6, 1, 6), ballots=True,
+        digest_time="09:00",
+    )
+    source = article()
+    options = [q.option_count for q in source.questions]
+    # Fourteen daily digests, for the trend.
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            insert(SentDigest.__table__),
+            [
+                {
+                    "chat_id": chat_id(0),
+                    "local_date": date(2026, 11, 26) - timedelta(days=d),
+                    "daily_date": date(2026, 11, 26) - timedelta(days=d),
+                    "status": "sent",
+                    "started_at": datetime(2026, 11, 26, tzinfo=UTC) - timedelta(days=d),
+                    "numbers": {"chat": {}, "all": {}},
+                }
+                for d in range(1, 15)
+            ],
+        )
+    figures: dict[str, Any] = {"voters": voters, "ballots": seeded.ballots}
+
+    async def crosstab() -> Any:
+        async with database.read() as session:
+            pairs = await answer_pairs(session, [poll_id(0, 1)], [poll_id(0, 3)])
+        table = CrossTab.of(pairs, options[1], options[3])
+        return strongest_link(table, mask(table, single_answer_b=True))
+
+    figures["crosstab"] = await timed(crosstab, samples)
+
+    async def read_answers() -> Any:
+        builder = BallotsBuilder(options)
+        index = {q.key: i for i, q in enumerate(source.questions)}
+        async with database.read() as session:
+            async for user, key, chosen in named_answers(session, source.id, chat_id(0)):
+                builder.add(user, index[key], chosen)
+        return builder.build()
+
+    figures["read"] = await timed(read_answers, max(1, samples // 2))
+    ballots = figures["read"][2]
+
+    async def groups() -> Any:
+        return describe(ballots)
+
+    figures["groups"] = await timed(groups, max(1, samples // 2))
+
+    async def trend() -> Any:
+        async with database.read() as session:
+            previous = await digest_before(session, chat_id(0), date(2026, 11, 26))
+            here = await article_results(session, source.id, chat_id(0))
+            everywhere = await article_results(session, source.id)
+        assert previous is not None
+        with using_language("fr"):
+            return results_blocks(
+                source, here, everywhere, False, to_numbers(here, everywhere),
+                previous.local_date,
+            )
+
+    figures["trend"] = await timed(trend, samples)
+    await database.dispose()
+    return figures
+
+
+def ms(durations: list[float]) -> str:
+    return f"{statistics.median(durations) * 1000:.0f} ms"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--voters", type=int, default=100_000)
+    parser.add_argument("--baseline", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=5)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        base = await measure(options.baseline, options.samples, Path(folder))
+        big = await measure(options.voters, options.samples, Path(folder))
+    print(f"{'measure':<36} {big['voters']:>10,} {base['voters']:>10,} {'ratio':>7}")
+    for key, label in (
+        ("crosstab", "cross-tab (query + table + link)"),
+        ("read", "groups: read the answers"),
+        ("groups", "groups: cluster and describe"),
+        ("trend", "results with the trend"),
+    ):
+        b, s = big[key], base[key]
+        ratio = statistics.median(b[0]) / statistics.median(s[0])
+        print(f"{label + ', median':<36} {ms(b[0]):>10} {ms(s[0]):>10} {ratio:>7.2f}")
+        print(
+            f"{label + ', peak MiB':<36} {b[1]:>10.2f} {s[1]:>10.2f} {b[1] / s[1]:>7.2f}"
+        )
+    print(f"named answers: {big['ballots']:,} and {base['ballots']:,}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

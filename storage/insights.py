@@ -1,0 +1,81 @@
+"""What cross-tabulations and opinion groups read: the named answers (ballots), aggregated by
+the database wherever it can; query functions that never commit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Ballot, PostedPoll
+
+BATCH = 5000  # ballots fetched at a time when every voter's answers are needed
+
+
+@dataclass(frozen=True, slots=True)
+class AskedQuestion:
+    """How one question was asked in one chat: its polls, and whether any was anonymous."""
+
+    poll_ids: list[str]
+    anonymous: bool
+
+
+async def asked_in_chat(
+    session: AsyncSession, chat_id: int, article_id: str, question_key: str
+) -> AskedQuestion:
+    rows = await session.execute(
+        select(PostedPoll.poll_id, PostedPoll.anonymous).where(
+            PostedPoll.chat_id == chat_id,
+            PostedPoll.article_id == article_id,
+            PostedPoll.question_key == question_key,
+        )
+    )
+    polls = list(rows)
+    return AskedQuestion([poll for poll, _ in polls], any(anonymous for _, anonymous in polls))
+
+
+async def answer_pairs(
+    session: AsyncSession, polls_a: list[str], polls_b: list[str]
+) -> list[tuple[list[int], list[int], int]]:
+    """How many people gave each pair of answers (A, B) among those who answered both.
+
+    The database joins and counts: one row per distinct pair of answers comes back, so the
+    memory used does not depend on the number of voters. Answers are stored as JSON lists
+    written by the same code ("[0]", "[1, 3]"), so their text identifies them.
+    """
+    if not polls_a or not polls_b:
+        return []
+    a, b = aliased(Ballot), aliased(Ballot)
+    answer_a = cast(a.options, String).label("answer_a")
+    answer_b = cast(b.options, String).label("answer_b")
+    rows = await session.execute(
+        select(answer_a, answer_b, func.count())
+        .select_from(a)
+        .join(b, b.user_id == a.user_id)
+        .where(a.poll_id.in_(polls_a), b.poll_id.in_(polls_b))
+        .group_by(answer_a, answer_b)
+    )
+    return [(json.loads(x), json.loads(y), int(count)) for x, y, count in rows]
+
+
+async def named_answers(
+    session: AsyncSession, article_id: str, chat_id: int | None
+) -> AsyncIterator[tuple[int, str, list[int]]]:
+    """(user, question key, chosen options) of every named answer to the article's polls, in
+    one chat or (None) in all chats, ordered by user, streamed in batches."""
+    query = (
+        select(Ballot.user_id, PostedPoll.question_key, Ballot.options)
+        .join(PostedPoll, PostedPoll.poll_id == Ballot.poll_id)
+        .where(PostedPoll.article_id == article_id)
+        .order_by(Ballot.user_id, Ballot.answered_at)
+        .execution_options(yield_per=BATCH)
+    )
+    if chat_id is not None:
+        query = query.where(PostedPoll.chat_id == chat_id)
+    result = await session.stream(query)
+    async for user, key, options in result:
+        yield int(user), str(key), list(options)
