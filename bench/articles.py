@@ -28,9 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.announcements import ANNOUNCER_KEY
 from bot.content import scan
-from bot.reload import RELOADER_KEY
 from bot.settings import Settings
 from storage.models import Chat
 from tests.articles import write_article
@@ -117,7 +115,7 @@ async def announce_part(chats: int) -> None:
                 write_article(folder, "next", "next-news", source_date="2030-01-01")
                 before = len(api.sent())
                 started = time.monotonic()
-                await agora.app.bot_data[RELOADER_KEY].reload("bench")
+                await agora.app.bot_data.reloader.reload("bench")
                 queued_after = time.monotonic() - started
                 while True:
                     sent = api.sent_times()[before:]
@@ -126,7 +124,7 @@ async def announce_part(chats: int) -> None:
                         break
                     await asyncio.sleep(0.2)
                 last = max(told) - started
-                assert await agora.app.bot_data[ANNOUNCER_KEY].send_due() == 0
+                assert await agora.app.bot_data.announcer.send_due() == 0
                 per_chat = {m["chat"]["id"] for _, m in sent if m.get("text", "").startswith(HEAD)}
         finally:
             await api.stop()

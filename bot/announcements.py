@@ -43,7 +43,6 @@ from storage.announcements import (
 
 log = logging.getLogger(__name__)
 
-ANNOUNCER_KEY = "agora_announcer"
 MORNING = time(8, 0)  # announcements wait for this hour in the chat's time zone
 EVENING = time(22, 0)  # from this hour on, they wait for the next morning
 BATCH = 200  # announcements queued per transaction

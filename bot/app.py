@@ -13,35 +13,33 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand
+from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, RetryAfter
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import ApplicationBuilder, Defaults, JobQueue
 
 import handlers
 from bot.admins import AdminCache
-from bot.announcements import ANNOUNCER_KEY, Announcer
+from bot.announcements import Announcer
 from bot.commands import all_menus
 from bot.content import Library, scan
+from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
 from bot.digest import draw_chart
 from bot.lanes import Dispatcher
 from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller
-from bot.reload import RELOADER_KEY, ArticleReloader
-from bot.scheduler import DIGESTS_KEY, Clock, DigestScheduler, system_clock
+from bot.reload import ArticleReloader
+from bot.scheduler import Clock, DigestScheduler, system_clock
 from bot.sender import FloodLimits, Sender
-from bot.services import SERVICES_KEY, Services
+from bot.services import Services
 from bot.settings import Settings, StartupError
 from bot.transaction import Work
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-AgoraApp = Application[Any, Any, Any, Any, Any, Any]
-
 
 def build_application(settings: Settings) -> AgoraApp:
     """The Application with every handler; services are attached by `start_services`."""
@@ -52,6 +50,9 @@ def build_application(settings: Settings) -> AgoraApp:
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .updater(None)  # polling is ours: see bot.polling
         .connection_pool_size(64)  # the sender keeps many calls in flight
+        .context_types(CONTEXT_TYPES)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))  # every text Agora writes is HTML
+        .job_queue(JobQueue[AgoraContext]())  # typed: the builder alone loses the context
         .build()
     )
     handlers.register(app)
@@ -108,13 +109,13 @@ async def start_services(
     found = Services(
         settings, library, database, Work(database, sender.notify), sender, AdminCache()
     )
-    app.bot_data[SERVICES_KEY] = found
+    app.bot_data.services = found
     if app.job_queue is None:
         raise RuntimeError("python-telegram-bot's job-queue extra is missing")
     scheduler = DigestScheduler(found, app.job_queue, clock)
     sender.on_blocked = scheduler.disarm
     sender.on_migrated = scheduler.moved
-    app.bot_data[DIGESTS_KEY] = scheduler
+    app.bot_data.digests = scheduler
     for language, commands in all_menus().items():
         menu = [BotCommand(name, description) for name, description in commands]
         await app.bot.set_my_commands(menu, language_code=language)
@@ -148,11 +149,11 @@ async def running(
     found = await start_services(app, settings, library, clock, database)
     await app.start()
     await found.sender.start()
-    await app.bot_data[DIGESTS_KEY].start()
+    await app.bot_data.digests.start()
     announcer = Announcer(found, clock)
-    app.bot_data[ANNOUNCER_KEY] = announcer
+    app.bot_data.announcer = announcer
     articles = ArticleReloader(found, announcer.on_library)
-    app.bot_data[RELOADER_KEY] = articles
+    app.bot_data.reloader = articles
     assert app.job_queue is not None
     articles.start(app.job_queue)
     announcer.start(app.job_queue)
@@ -169,7 +170,7 @@ async def running(
     finally:
         loop.remove_signal_handler(signal.SIGHUP)
         await monitor.stop()
-        app.bot_data[DIGESTS_KEY].stop()
+        app.bot_data.digests.stop()
         await poller.close()
         await found.sender.stop()
         await app.stop()

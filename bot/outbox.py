@@ -67,7 +67,7 @@ def text_payload(
     reply_markup: InlineKeyboardMarkup | None = None,
 ) -> dict[str, Any]:
     """sendMessage's parameters for an HTML text (but the chat)."""
-    payload: dict[str, Any] = {"text": text, "parse_mode": "HTML", **_placement(thread, reply_to)}
+    payload: dict[str, Any] = {"text": text, **_placement(thread, reply_to)}
     if reply_markup is not None:
         payload["reply_markup"] = reply_markup.to_dict()
     return payload
@@ -136,7 +136,7 @@ def send_chart(
 def edit_text(
     chat_id: int, message_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> OutboxMessage:
-    payload: dict[str, Any] = {"message_id": message_id, "text": text, "parse_mode": "HTML"}
+    payload: dict[str, Any] = {"message_id": message_id, "text": text}
     if reply_markup is not None:
         payload["reply_markup"] = reply_markup.to_dict()
     return queue(chat_id, "editMessageText", payload)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from telegram.ext import CallbackContext, JobQueue
 
@@ -21,7 +21,6 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-RELOADER_KEY = "agora_articles"
 FOLDER_CHECK_EVERY = 60.0  # seconds between two looks at ARTICLES_DIR
 
 Signature = tuple[tuple[str, int, int], ...]
@@ -123,7 +122,3 @@ class ArticleReloader:
             finally:
                 self.reloads += 1
             return library
-
-
-def reloader(context: CallbackContext[Any, Any, Any, Any]) -> ArticleReloader:
-    return cast(ArticleReloader, context.bot_data[RELOADER_KEY])

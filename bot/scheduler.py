@@ -61,7 +61,6 @@ from storage.queries import QuestionTally, article_results
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "digest:"
-DIGESTS_KEY = "agora_digests"
 CONCURRENT_DELIVERIES = 2  # digests composed at once (short transactions, no network)
 RETRY_DELAY = timedelta(minutes=1)  # after a database failure, before nothing was recorded
 MAX_RETRIES = 5
@@ -336,7 +335,3 @@ class DigestScheduler:
         self.disarm(old_id)
         if chat is not None:
             self.arm(chat)
-
-
-def digests(context: CallbackContext[Any, Any, Any, Any]) -> DigestScheduler:
-    return cast(DigestScheduler, context.bot_data[DIGESTS_KEY])

@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot import metrics
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 
 #: Calls that are not messages: no order within the chat, no flood-limit slot.
 INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
+HTML_METHODS = frozenset({"sendMessage", "editMessageText"})
 #: Calls answered with the message they sent or edited.
 MESSAGE_METHODS = frozenset(
     {"sendMessage", "sendPoll", "sendPhoto", "sendDocument", "editMessageText"}
@@ -506,6 +508,11 @@ class Sender:
         params = dict(row.payload)
         if row.method != "answerCallbackQuery":
             params["chat_id"] = row.chat_id
+        defaults = self._bot.defaults if isinstance(self._bot, ExtBot) else None
+        if row.method in HTML_METHODS and defaults is not None:
+            # Texts are HTML (Defaults(parse_mode=HTML), set by bot.app): a raw API request
+            # does not get the bot's defaults, so they are applied here.
+            params.setdefault("parse_mode", defaults.parse_mode)
         if row.method == "sendPhoto" and "chart" in params:
             loop = asyncio.get_running_loop()
             png = await loop.run_in_executor(self._drawing, self._draw, params.pop("chart"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, TypeHandler
+from telegram.ext import TypeHandler
 
+from bot.context import AgoraApp
 from handlers import (
     articles,
     crosstab,
@@ -26,7 +27,7 @@ from handlers import (
 from handlers.common import resolve_chat
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     # Group -1 runs first for every update: record the chat and pick its language.
     app.add_handler(TypeHandler(Update, resolve_chat), group=-1)
     modules = (

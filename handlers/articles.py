@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, ContextTypes
 
 from bot.commands import ARTICLE, ARTICLES, LATEST_WORDS, SUMMARY
+from bot.context import AgoraApp, AgoraContext
 from bot.formatting import echo, escape
 from bot.i18n import _, current_language, format_long_date
-from bot.services import services
 from bot.transaction import with_session
 from handlers.common import command, current_article, is_admin, reply, stored_chat
 
 
 @with_session
 async def list_articles(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """List the available articles (not the retired ones), marking the chat's current one."""
     assert update.effective_chat is not None
@@ -24,7 +23,7 @@ async def list_articles(
     chat = await stored_chat(session, update.effective_chat)
     current = current_article(context, chat)
     lines = ["📚 <b>{}</b>".format(_("Articles"))]
-    for article in services(context).library.listed:
+    for article in context.services.library.listed:
         marker = " ✅ <i>{}</i>".format(_("current")) if article.id == current.id else ""
         title, day = escape(article.title[language]), format_long_date(article.source_date)
         lines.append(f"• <code>{escape(article.id)}</code> — {title} ({day}){marker}")
@@ -39,7 +38,7 @@ async def list_articles(
 
 @with_session
 async def choose_article(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Set the chat's current article (admins only in groups)."""
     assert update.effective_chat is not None
@@ -64,7 +63,7 @@ async def choose_article(
             update, _("Only the group's administrators can change the article: ask one of them.")
         )
         return
-    library = services(context).library
+    library = context.services.library
     wanted = context.args[0].strip().lower()
     if wanted in LATEST_WORDS:
         latest = library.latest
@@ -99,6 +98,6 @@ async def choose_article(
     )
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(ARTICLES.names, list_articles))
     app.add_handler(command(ARTICLE.names, choose_article))

@@ -13,23 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.ext import CommandHandler, ContextTypes, filters
+from telegram.ext import CommandHandler, filters
 
 from bot import outbox
 from bot.content import Article
+from bot.context import AgoraContext
 from bot.formatting import plain_text, split_blocks
 from bot.i18n import normalize_language, set_language
-from bot.scheduler import digests
-from bot.services import services
 from bot.transaction import current_unit
 from storage.models import Chat, OutboxMessage
 from storage.outbox import last_edit
 from storage.queries import ensure_chat, get_chat
 
 
-async def resolve_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def resolve_chat(update: Update, context: AgoraContext) -> None:
     """Record the chat on first contact and make its language current for this update."""
-    settings = services(context).settings
+    settings = context.services.settings
     language: str = settings.default_language
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if message is not None and message.migrate_to_chat_id:
@@ -44,12 +43,12 @@ async def resolve_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             chat.id,
             chat.type,
             chat.title,
-            services(context).library.newest.id,
+            context.services.library.newest.id,
             user_language,
         )
         language = stored.language or user_language or language
         if reactivated:
-            scheduler = digests(context)
+            scheduler = context.digests
             unit.on_commit(lambda: scheduler.arm(stored))
     set_language(language)
 
@@ -62,12 +61,12 @@ async def stored_chat(session: AsyncSession, chat: TelegramChat) -> Chat:
     return stored
 
 
-def current_article(context: ContextTypes.DEFAULT_TYPE, chat: Chat) -> Article:
+def current_article(context: AgoraContext, chat: Chat) -> Article:
     """The latest article if the chat follows it, else its choice (while it exists)."""
-    return services(context).library.current(chat.follows_latest, chat.article_id)
+    return context.services.library.current(chat.follows_latest, chat.article_id)
 
 
-def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_admin(update: Update, context: AgoraContext) -> bool:
     """Whether the sender may change the chat's settings: anyone in private, admins in groups
     (from the cached list of the group's administrators: see bot.admins)."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
@@ -78,7 +77,7 @@ def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         return message.sender_chat.id == chat.id
     if user is None:
         return False
-    return services(context).admins.check(chat.id, user.id)
+    return context.services.admins.check(chat.id, user.id)
 
 
 def thread_of(update: Update) -> int | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ContextTypes
 
 from bot.arguments import number
 from bot.commands import CROSSTAB, POLL, RESULTS
 from bot.content import Article, Question
+from bot.context import AgoraApp, AgoraContext
 from bot.crosstab import PRIVACY_THRESHOLD, CrossTab, Masked, mask, strongest_link
 from bot.formatting import bar, escape, voters_text
 from bot.i18n import _, current_language, format_number, format_share, ngettext
@@ -164,7 +164,7 @@ def crosstab_blocks(
 
 @with_session
 async def show_crosstab(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Cross the answers to two questions of the chat's article."""
     assert update.effective_chat is not None
@@ -211,5 +211,5 @@ async def show_crosstab(
     reply_blocks(update, crosstab_blocks(article, first, second, table, private))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(CROSSTAB.names, show_crosstab))

@@ -8,15 +8,13 @@ from datetime import UTC, datetime, timedelta
 from babel.dates import format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, ContextTypes
 
 from bot.arguments import time_zone
 from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
+from bot.context import AgoraApp, AgoraContext
 from bot.formatting import echo, escape
 from bot.i18n import _, current_language, format_day_time
 from bot.localtime import chat_time, chat_zone
-from bot.scheduler import digests
-from bot.services import services
 from bot.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat, thread_of
 from storage.digests import cancel_queued_digests, last_on_demand
@@ -37,8 +35,8 @@ def parse_time(text: str) -> str | None:
     return f"{hours:02d}:{minutes:02d}"
 
 
-def status_text(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
-    settings = services(context).settings
+def status_text(chat: Chat, context: AgoraContext) -> str:
+    settings = context.services.settings
     language = current_language()
     at = format_time(chat_time(chat, settings), format="short", locale=language)
     zone = chat_zone(chat, settings).key
@@ -50,7 +48,7 @@ def status_text(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
     text = _("Daily digest: <b>on</b>, every day at {time} ({zone}).").format(
         time=at, zone=escape(zone)
     )
-    upcoming = format_day_time(digests(context).next_time(chat))
+    upcoming = format_day_time(context.digests.next_time(chat))
     text += "\n" + _("Next one: {when}.").format(when=upcoming)
     return text + "\n" + _(
         "Change: /{digest} off · /{digest} HH:MM · /{digest} now · /{timezone} {argument}"
@@ -63,7 +61,7 @@ def status_text(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> str:
 
 @with_session
 async def digest_command(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Show the digest setting, or change it (admins only in groups)."""
     assert update.effective_chat is not None
@@ -88,13 +86,13 @@ async def digest_command(
             update, _("Only the group's administrators can change the digest: ask one of them.")
         )
         return
-    scheduler = digests(context)
+    scheduler = context.digests
     if word in DIGEST_NOW:
         last = await last_on_demand(session, chat.id)
         now = scheduler.clock()
         if last is not None and now < last.replace(tzinfo=last.tzinfo or UTC) + NOW_INTERVAL:
             again = last.replace(tzinfo=last.tzinfo or UTC) + NOW_INTERVAL
-            zone = chat_zone(chat, services(context).settings)
+            zone = chat_zone(chat, context.services.settings)
             reply(
                 update,
                 _("A digest was sent a moment ago. The next one on demand is possible at "
@@ -119,16 +117,16 @@ async def digest_command(
 
 @with_session
 async def timezone_command(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Show or set the chat's time zone (IANA name; admins only in groups)."""
     assert update.effective_chat is not None
     chat = await stored_chat(session, update.effective_chat)
     language = current_language()
-    settings = services(context).settings
+    settings = context.services.settings
     if not context.args:
         zone = chat_zone(chat, settings)
-        now = format_time(digests(context).clock(), format="short", tzinfo=zone, locale=language)
+        now = format_time(context.digests.clock(), format="short", tzinfo=zone, locale=language)
         reply(
             update,
             _("Time zone: {zone} (local time: {now}). Change it with /{timezone} Europe/Paris.")
@@ -152,11 +150,11 @@ async def timezone_command(
         )
         return
     chat.timezone = chosen.key
-    scheduler = digests(context)
+    scheduler = context.digests
     current_unit().on_commit(lambda: scheduler.arm(chat))
     reply(update, status_text(chat, context))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(DIGEST.names, digest_command))
     app.add_handler(command(TIMEZONE.names, timezone_command))

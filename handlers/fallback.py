@@ -7,15 +7,14 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.commands import HELP
+from bot.context import AgoraApp, AgoraContext
 from bot.i18n import _, current_language
 from bot.transaction import active_unit
 from handlers.common import answer_query, reply
@@ -23,7 +22,7 @@ from handlers.common import answer_query, reply
 log = logging.getLogger(__name__)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: AgoraContext) -> None:
     """Point to /help when a command addressed to the bot is not one of its own."""
     message = update.effective_message
     if message is None or message.text is None or update.effective_chat is None:
@@ -39,7 +38,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
 
 
-async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def plain_text(update: Update, context: AgoraContext) -> None:
     """In a private chat, answer free text with a pointer to the commands."""
     reply(
         update,
@@ -47,13 +46,13 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     )
 
 
-async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_button(update: Update, context: AgoraContext) -> None:
     """Answer a press no other handler took (a button of another version, forged data), so the
     person's client stops waiting: Telegram asks bots to answer every callback query."""
     answer_query(update, _("This button is no longer valid."))
 
 
-async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report_error(update: object, context: AgoraContext) -> None:
     """Hand a handler's failure to the update's unit of work, which rolls back and tells the
     user (see bot.lanes); an error outside any update (a job) is logged."""
     unit = active_unit()
@@ -64,7 +63,7 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
     raise ApplicationHandlerStop
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     # Registered last in group 0, so they only see what no other handler took.
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command))
     app.add_handler(

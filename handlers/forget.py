@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler
 
 from bot.arguments import number
 from bot.callbacks import Callback, decode, encode
 from bot.commands import FORGETME
+from bot.context import AgoraApp, AgoraContext
 from bot.formatting import escape
 from bot.i18n import _, ngettext
 from bot.opinions import forget
@@ -18,7 +19,7 @@ from handlers.common import answer_query, command, edit_query_message, reply
 
 @with_session
 async def forget_command(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Ask for confirmation before deleting everything the user gave the bot."""
     user = update.effective_user
@@ -49,7 +50,7 @@ async def forget_command(
 
 @with_session
 async def forget_button(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Carry out (or cancel) a /forgetme once its author confirms."""
     query = update.callback_query
@@ -79,6 +80,6 @@ async def forget_button(
     )
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(FORGETME.names, forget_command))
     app.add_handler(CallbackQueryHandler(forget_button, pattern=Callback.FORGET.pattern))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ContextTypes
 
 from bot.commands import ALL_CHATS_WORDS, GROUPS
 from bot.content import Article
+from bot.context import AgoraApp, AgoraContext
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_number, format_share, ngettext
 from bot.opinion_groups import MIN_GROUP, MIN_VOTERS, BallotsBuilder, OpinionGroups, describe
@@ -110,7 +110,7 @@ def groups_blocks(article: Article, found: OpinionGroups, scope: str) -> list[st
 
 @with_session
 async def show_groups(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Find opinion groups among the voters of this chat, or of all chats."""
     assert update.effective_chat is not None
@@ -165,5 +165,5 @@ async def show_groups(
     reply_blocks(update, groups_blocks(article, found, scope))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(GROUPS.names, show_groups))

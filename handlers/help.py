@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes
 
 from bot.commands import COMMANDS, HELP, SUMMARY
+from bot.context import AgoraApp, AgoraContext
 from bot.formatting import escape
 from bot.i18n import _, current_language, gettext
 from handlers.common import command, reply
@@ -36,10 +36,10 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_help(update: Update, context: AgoraContext) -> None:
     """Explain the bot and list its commands."""
     reply(update, help_text())
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(["start", *HELP.names], show_help))

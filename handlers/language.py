@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler
 
 from bot.callbacks import Callback, decode, encode
 from bot.commands import HELP, LANG
+from bot.context import AgoraApp, AgoraContext
 from bot.formatting import escape
 from bot.i18n import LANGUAGES, _, current_language, normalize_language, set_language
 from bot.transaction import with_session
@@ -45,7 +46,7 @@ def confirmation() -> str:
 
 @with_session
 async def language_command(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Offer a keyboard, or set the language given as argument (admins only in groups)."""
     assert update.effective_chat is not None
@@ -75,7 +76,7 @@ async def language_command(
 
 @with_session
 async def language_button(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Apply a choice from the language keyboard."""
     query = update.callback_query
@@ -99,6 +100,6 @@ async def language_button(
     await edit_query_message(session, update, confirmation())
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(LANG.names, language_command))
     app.add_handler(CallbackQueryHandler(language_button, pattern=Callback.LANGUAGE.pattern))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler
 
 from bot.arguments import number
 from bot.callbacks import Callback, decode
 from bot.commands import OPINIONS
+from bot.context import AgoraApp, AgoraContext
 from bot.i18n import _
 from bot.listing import listing
 from bot.localtime import chat_zone
-from bot.services import services
 from bot.transaction import with_session
 from handlers.common import (
     answer_query,
@@ -25,11 +25,11 @@ from handlers.common import (
 
 
 async def send_listing(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE, page: int
+    session: AsyncSession, update: Update, context: AgoraContext, page: int
 ) -> None:
     assert update.effective_chat is not None
     chat = await stored_chat(session, update.effective_chat)
-    zone = chat_zone(chat, services(context).settings)
+    zone = chat_zone(chat, context.services.settings)
     text, keyboard, _pages = await listing(
         session, current_article(context, chat), chat.id, zone, page
     )
@@ -38,7 +38,7 @@ async def send_listing(
 
 @with_session
 async def opinions_command(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """List the latest opinions on the chat's article."""
     await send_listing(session, update, context, page=0)
@@ -46,7 +46,7 @@ async def opinions_command(
 
 @with_session
 async def listing_page(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Turn the pages of an opinion listing; an outdated or forged button changes nothing."""
     query = update.callback_query
@@ -61,7 +61,7 @@ async def listing_page(
     if fields[0] != article.id:  # a listing of the chat's previous article
         answer_query(update, _("This button is no longer valid."))
         return
-    zone = chat_zone(chat, services(context).settings)
+    zone = chat_zone(chat, context.services.settings)
     text, keyboard, pages = await listing(session, article, chat.id, zone, page)
     if page >= pages:
         answer_query(update, _("This button is no longer valid."))
@@ -70,6 +70,6 @@ async def listing_page(
     await edit_query_message(session, update, text, keyboard)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(OPINIONS.names, opinions_command))
     app.add_handler(CallbackQueryHandler(listing_page, pattern=Callback.OPINIONS.pattern))

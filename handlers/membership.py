@@ -7,12 +7,11 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import Application, ChatMemberHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
 from bot.commands import DIGEST, SUMMARY
+from bot.context import AgoraApp, AgoraContext
 from bot.i18n import _, current_language
-from bot.scheduler import digests
-from bot.services import services
 from bot.transaction import current_unit, with_session
 from handlers.common import reply, stored_chat
 from storage.digests import migrate_chat
@@ -33,7 +32,7 @@ def greeting() -> str:
 
 @with_session
 async def membership_changed(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Greet a group the bot was added to; stop the digests of one it was removed from."""
     change = update.my_chat_member
@@ -41,8 +40,8 @@ async def membership_changed(
     chat = await stored_chat(session, change.chat)
     was_in = change.old_chat_member.status in PRESENT
     is_in = change.new_chat_member.status in PRESENT
-    scheduler = digests(context)
-    services(context).admins.forget(chat.id)  # the bot's own rights changed
+    scheduler = context.digests
+    context.services.admins.forget(chat.id)  # the bot's own rights changed
     if is_in and not was_in:
         if change.chat.type != ChatType.PRIVATE:
             reply(update, greeting())
@@ -54,7 +53,7 @@ async def membership_changed(
 
 @with_session
 async def chat_migrated(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Carry a group's settings, polls and digests over to its new supergroup id."""
     message = update.effective_message
@@ -68,18 +67,18 @@ async def chat_migrated(
     chat = await migrate_chat(session, old, new)
     if chat is not None:
         log.info("chat %s became supergroup %s", old, new)
-        scheduler = digests(context)
+        scheduler = context.digests
         current_unit().on_commit(lambda: scheduler.moved(old, chat))
 
 
-async def members_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def members_changed(update: Update, context: AgoraContext) -> None:
     """Someone's rights in a group changed: its administrators are fetched again when needed."""
     change = update.chat_member
     assert change is not None
-    services(context).admins.forget(change.chat.id)
+    context.services.admins.forget(change.chat.id)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(ChatMemberHandler(members_changed, ChatMemberHandler.CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))

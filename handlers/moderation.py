@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, ContextTypes
 
 from bot.arguments import number
 from bot.commands import DELETE, OPINIONS
+from bot.context import AgoraApp, AgoraContext
 from bot.i18n import _, current_language
 from bot.opinions import author_of
 from bot.transaction import with_session
@@ -18,7 +18,7 @@ from storage.opinions import opinion_by_id, opinion_by_message
 
 @with_session
 async def delete_command(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Remove an opinion: in reply to it, or by its number (admins, or its author)."""
     message = update.effective_message
@@ -52,5 +52,5 @@ async def delete_command(
     reply(update, _("Opinion #{id} removed.").format(id=opinion.id))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(DELETE.names, delete_command))

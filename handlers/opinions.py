@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
 from bot import outbox
 from bot.commands import OPINION, SUMMARY
+from bot.context import AgoraApp, AgoraContext
 from bot.i18n import _, current_language
 from bot.localtime import chat_zone, moment_text
 from bot.opinions import (
@@ -21,7 +22,6 @@ from bot.opinions import (
     opinion_text,
     store_opinion,
 )
-from bot.services import services
 from bot.transaction import with_session
 from handlers.common import command, current_article, reply, stored_chat, thread_of
 from handlers.listing import send_listing
@@ -31,7 +31,7 @@ REACTION = "👍"
 
 
 async def record(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE, target: Target
+    session: AsyncSession, update: Update, context: AgoraContext, target: Target
 ) -> None:
     """Store the update's message as an opinion on `target`, and thank its author."""
     message = update.effective_message
@@ -49,7 +49,7 @@ async def record(
     try:
         stored = await store_opinion(session, message, chat.id, author, text, target)
     except TooSoon as wait:
-        again = moment_text(wait.again, chat_zone(chat, services(context).settings), time_only=True)
+        again = moment_text(wait.again, chat_zone(chat, context.services.settings), time_only=True)
         reply(
             update,
             _(
@@ -70,7 +70,7 @@ async def record(
 
 @with_session
 async def reply_to_bot(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """A reply to one of the bot's polls or summaries is an opinion on that question."""
     message = update.effective_message
@@ -95,7 +95,7 @@ async def reply_to_bot(
 
 @with_session
 async def opinion_command(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """/opinion <text>: an opinion on the article; without text, the latest opinions."""
     assert update.effective_chat is not None
@@ -108,7 +108,7 @@ async def opinion_command(
 
 @with_session
 async def opinion_edited(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Editing an opinion's message updates the stored opinion."""
     message = update.edited_message
@@ -125,7 +125,7 @@ async def opinion_edited(
     opinion.edited_at = message.edit_date or datetime.now(UTC)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(OPINION.names, opinion_command))
     app.add_handler(
         MessageHandler(

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, ContextTypes, PollAnswerHandler, PollHandler
+from telegram.ext import PollAnswerHandler, PollHandler
 
 from bot import outbox
 from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
+from bot.context import AgoraApp, AgoraContext
 from bot.formatting import echo, escape
 from bot.i18n import _, current_language
 from bot.transaction import current_unit, with_session
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @with_session
 async def post_polls(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Post every closing question of the chat's article as a poll (admins only in groups)."""
     assert update.effective_chat is not None
@@ -109,7 +110,7 @@ async def post_polls(
         )
 
 
-async def store_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def store_answer(update: Update, context: AgoraContext) -> None:
     """Queue a named answer for this batch: a change replaces, an empty one retracts."""
     answer = update.poll_answer
     assert answer is not None
@@ -133,7 +134,7 @@ async def store_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 @with_session
 async def store_poll_state(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Follow an anonymous poll through the totals Telegram reports."""
     poll = update.poll
@@ -148,7 +149,7 @@ async def store_poll_state(
         log.info("ignoring the state of unknown poll %s", poll.id)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(POLL.names, post_polls))
     app.add_handler(PollAnswerHandler(store_answer))
     app.add_handler(PollHandler(store_poll_state))

@@ -7,16 +7,14 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ContextTypes
 
 from bot.commands import POLL, RESULTS
 from bot.content import Article, Question
+from bot.context import AgoraApp, AgoraContext
 from bot.digest import Numbers, read_tally, signed_points
 from bot.formatting import bar, escape, voters_text
 from bot.i18n import _, current_language, format_long_date, format_number, format_share
 from bot.localtime import chat_zone
-from bot.scheduler import digests
-from bot.services import services
 from bot.transaction import with_session
 from bot.verdicts import verdict
 from handlers.common import command, current_article, reply_blocks, stored_chat
@@ -120,7 +118,7 @@ def results_blocks(
 
 @with_session
 async def show_results(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Send the results of the chat's article."""
     assert update.effective_chat is not None
@@ -130,8 +128,8 @@ async def show_results(
     everywhere = await article_results(session, article.id)
     # Trends: each share's change since the chat's latest digest before today (its numbers
     # are recorded with it); none without a digest.
-    scheduler = digests(context)
-    today = scheduler.clock().astimezone(chat_zone(chat, services(context).settings)).date()
+    scheduler = context.digests
+    today = scheduler.clock().astimezone(chat_zone(chat, context.services.settings)).date()
     previous = await digest_before(session, chat.id, today)
     reply_blocks(
         update,
@@ -146,5 +144,5 @@ async def show_results(
     )
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(RESULTS.names, show_results))

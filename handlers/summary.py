@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, ContextTypes
 
 from bot.commands import POLL, RESULTS, SUMMARY
 from bot.content import Article
+from bot.context import AgoraApp, AgoraContext
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_long_date
 from bot.transaction import with_session
@@ -32,7 +32,7 @@ def summary_text(article: Article) -> str:
 
 @with_session
 async def show_summary(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """Send the summary of the chat's current article."""
     assert update.effective_chat is not None
@@ -42,5 +42,5 @@ async def show_summary(
     reply(update, summary_text(article), effect={"kind": "summary", "article_id": article.id})
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: AgoraApp) -> None:
     app.add_handler(command(SUMMARY.names, show_summary))

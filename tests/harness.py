@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from bot.app import running
-from bot.scheduler import DIGESTS_KEY, DigestScheduler, system_clock
+from bot.context import AgoraApp
+from bot.scheduler import DigestScheduler, system_clock
 from bot.sender import Sender
-from bot.services import SERVICES_KEY
 from bot.settings import Settings
 from storage.models import (
     Ballot,
@@ -49,16 +49,16 @@ class Agora:
     api: FakeBotAPI
     settings: Settings
     engine: AsyncEngine
-    app: Any
+    app: AgoraApp
     seen: int = field(default=0)
 
     @property
     def digests(self) -> DigestScheduler:
-        return self.app.bot_data[DIGESTS_KEY]  # type: ignore[no-any-return]
+        return self.app.bot_data.digests
 
     @property
     def sender(self) -> Sender:
-        return self.app.bot_data[SERVICES_KEY].sender  # type: ignore[no-any-return]
+        return self.app.bot_data.services.sender
 
     async def sent_out(self) -> None:
         """Wait (15 s at most) until the outbox is empty and no call is in flight."""

@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bot.announcements import ANNOUNCER_KEY, Announcer, due_time
-from bot.reload import RELOADER_KEY
+from bot.announcements import Announcer, due_time
 from bot.settings import Settings
 from storage.models import Announcement
 from tests.articles import write_article
@@ -28,7 +27,7 @@ EN_HEAD = "📰 New article"
 
 async def reload(agora: Agora) -> None:
     """SIGHUP to the bot (this process); wait for the reload and for what it queued."""
-    articles = agora.app.bot_data[RELOADER_KEY]
+    articles = agora.app.bot_data.reloader
     before = articles.reloads
     os.kill(os.getpid(), signal.SIGHUP)
     async with asyncio.timeout(10):
@@ -89,7 +88,7 @@ async def test_following_chats_get_one_announcement_each_even_after_a_restart(
         await reload(agora)  # nothing new: nothing sent
 
     async with start_agora(api, settings, clock) as agora:
-        await agora.app.bot_data[ANNOUNCER_KEY].send_due()
+        await agora.app.bot_data.announcer.send_due()
         await agora.sent_out()
         [latest] = await agora.command(keeps, ada, "/article dernier")
         assert "suit désormais le dernier article" in latest["text"]
@@ -119,7 +118,7 @@ async def test_announcements_wait_for_the_morning_across_a_restart(
 
     clock.set("2026-11-27 07:59")
     async with start_agora(api, settings, clock) as agora:
-        announcer: Announcer = agora.app.bot_data[ANNOUNCER_KEY]
+        announcer: Announcer = agora.app.bot_data.announcer
         assert await announcer.send_due() == 0
         clock.set("2026-11-27 08:00")
         assert await announcer.send_due() == 1

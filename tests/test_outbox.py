@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import outbox
 from bot.outbox import Priority
 from bot.sender import FloodLimits
-from bot.services import SERVICES_KEY
 from bot.settings import Settings
 from storage.models import OutboxMessage, PostedPoll
 from tests.botapi.server import FakeBotAPI
@@ -20,7 +19,7 @@ from tests.harness import Agora, start_agora
 
 async def queue_texts(agora: Agora, rows: list[tuple[int, str, Priority]]) -> None:
     """Queue text messages as a handler or a digest would: in one unit of work."""
-    async with agora.app.bot_data[SERVICES_KEY].work.unit():
+    async with agora.app.bot_data.services.work.unit():
         for chat_id, text, priority in rows:
             outbox.send_text(chat_id, text, priority=priority)
 

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.reload import FOLDER_CHECK_EVERY, RELOADER_KEY, ArticleReloader
-from bot.services import SERVICES_KEY
+from bot.reload import FOLDER_CHECK_EVERY, ArticleReloader
 from tests.articles import article_text, write_article
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora
 
 
 def reloader(agora: Agora) -> ArticleReloader:
-    return agora.app.bot_data[RELOADER_KEY]  # type: ignore[no-any-return]
+    return agora.app.bot_data.reloader
 
 
 async def sighup(agora: Agora) -> None:
@@ -90,10 +89,10 @@ async def test_a_changed_folder_is_reloaded_by_the_minute_check(
     assert not await watcher.check_folder()
     write_article(articles_dir, "next", "next-news", source_date="2026-11-01")
     assert await watcher.check_folder()
-    assert agora.app.bot_data[SERVICES_KEY].library.get("next-news") is not None
+    assert agora.app.bot_data.services.library.get("next-news") is not None
     assert not await watcher.check_folder()
     (articles_dir / "next.toml").write_text(
         article_text("next-news", retired=True), encoding="utf-8"
     )
     assert await watcher.check_folder()
-    assert agora.app.bot_data[SERVICES_KEY].library.get("next-news").retired
+    assert agora.app.bot_data.services.library.get("next-news").retired
