@@ -28,12 +28,13 @@ from bot.commands import all_menus
 from bot.content import Library, scan
 from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
 from bot.digest import draw_chart
+from bot.flood import FloodLimits
 from bot.lanes import Dispatcher
 from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller
 from bot.reload import ArticleReloader
 from bot.scheduler import Clock, DigestScheduler, system_clock
-from bot.sender import FloodLimits, Sender
+from bot.sender import Sender
 from bot.services import Services
 from bot.settings import Settings, StartupError
 from bot.transaction import Work

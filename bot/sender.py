@@ -26,13 +26,12 @@ import heapq
 import logging
 import time
 import warnings
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +41,8 @@ from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot import metrics
+from bot.coalescer import Coalescer
+from bot.flood import FloodLimits, Occupancy, Pacer
 from storage.db import Database
 from storage.digests import FAILED, SENT, finish_digest, migrate_chat
 from storage.models import Chat, OutboxMessage
@@ -87,129 +88,6 @@ def quiet_raw_calls() -> None:
     """Agora calls the Bot API by method name (the outbox stores names and parameters);
     python-telegram-bot warns about that use of `do_api_request`."""
     warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
-
-
-@dataclass(frozen=True, slots=True)
-class FloodLimits:
-    """Telegram's limits: messages in any second overall, and to one group in any minute."""
-
-    overall: int = 30
-    group: int = 20
-    group_period: float = 60.0
-    concurrency: int = 16  # calls in flight
-
-
-class Occupancy:
-    """At most `capacity` calls in any `period` seconds, as Telegram counts them.
-
-    Telegram counts a call at some moment between when it leaves and when its answer comes
-    back, which network and event-loop delays make unknowable. So a call occupies a place
-    from the moment it is allowed until `period` seconds after its answer: then any window
-    of `period` seconds on Telegram's side holds at most `capacity` calls, whatever the delays.
-    (The last call allowed into such a window found every earlier one still in place.)
-    """
-
-    def __init__(self, capacity: int, period: float) -> None:
-        self.capacity, self.period = capacity, period
-        self._in_flight = 0
-        self._answered: deque[float] = deque()  # when each answered call frees its place
-
-    def wait(self, now: float) -> float | None:
-        """Seconds until a place frees (0: one is free now; None: when a call is answered)."""
-        answered = self._answered
-        while answered and answered[0] <= now:
-            answered.popleft()
-        if self._in_flight + len(answered) < self.capacity:
-            return 0.0
-        return answered[0] - now if answered else None
-
-    def take(self) -> None:
-        self._in_flight += 1
-
-    def done(self, now: float) -> None:
-        self._in_flight -= 1
-        self._answered.append(now + self.period)
-
-    def unused(self, now: float) -> bool:
-        return self.wait(now) == 0.0 and not self._in_flight and not self._answered
-
-
-class Pacer:
-    """Grants the overall limit's places, the most urgent waiting call first. A place is
-    taken right before the HTTP request (after the row is claimed and a chart drawn)."""
-
-    def __init__(self, occupancy: Occupancy) -> None:
-        self._occupancy = occupancy
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._timer: asyncio.TimerHandle | None = None
-
-    @asynccontextmanager
-    async def place(self, priority: int, order: int) -> AsyncIterator[None]:
-        future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (priority, order, future))
-        self._grant()
-        await future
-        try:
-            yield
-        finally:
-            self._occupancy.done(time.monotonic())
-            self._grant()
-
-    def _grant(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        while self._waiting:
-            wait = self._occupancy.wait(time.monotonic())
-            if wait is None:
-                return  # an answer will call again
-            if wait > 0:
-                self._timer = asyncio.get_running_loop().call_later(wait, self._grant)
-                return
-            _, _, future = heapq.heappop(self._waiting)
-            if not future.done():  # a cancelled waiter gives its turn away
-                self._occupancy.take()
-                future.set_result(None)
-
-
-class Coalescer(Generic[T, R]):
-    """Runs many small pieces of database work in few transactions: what arrives while one
-    transaction runs goes into the next, so a busy sender commits a batch, an idle one at once.
-    """
-
-    def __init__(
-        self,
-        database: Database,
-        work: Callable[[AsyncSession, list[T]], Awaitable[list[R]]],
-    ) -> None:
-        self._database = database
-        self._work = work
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._running = False
-
-    async def __call__(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
-        if not self._running:
-            self._running = True
-            asyncio.get_running_loop().create_task(self._run())
-        return await future
-
-    async def _run(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                try:
-                    async with self._database.transaction() as session:
-                        results = await self._work(session, [item for item, _ in batch])
-                except Exception as exc:  # each caller gets the failure
-                    for _, future in batch:
-                        future.set_exception(exc)
-                    continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    future.set_result(result)
-        finally:
-            self._running = False
 
 
 @dataclass(slots=True, eq=False)
