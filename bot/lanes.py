@@ -227,6 +227,7 @@ class Dispatcher:
                     if unit.failure is not None:
                         raise HandlerFailed from unit.failure
                     await mark_handled(unit.session, [update_id])
+                self._failures.pop(update_id, None)
                 metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
                 kind = metrics.update_type(update)
                 metrics.UPDATES.labels(kind).inc()
@@ -242,7 +243,8 @@ class Dispatcher:
                 return await self._report(update_id, update, failed.__cause__)
             except (SQLAlchemyError, OSError) as exc:
                 self._failures[update_id] += 1
-                if self._failures[update_id] >= GIVE_UP:
+                # Delivered alone (a webhook), it is never skipped: Telegram sends it again.
+                if self._failures[update_id] >= GIVE_UP and not once:
                     return await self._report(update_id, update, exc)
                 log.warning(
                     "update %d not committed (%s); trying again", update_id, type(exc).__name__
