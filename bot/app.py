@@ -1,9 +1,11 @@
 """Assembling and running the Application: services, handlers, command menus, polling.
 
-The path of an update: bot.polling fetches a batch; bot.lanes handles it, chats in parallel,
-each update in one short transaction (bot.transaction) in which handlers/ decide, write and
-queue their messages (bot.outbox → storage.outbox); bot.sender then makes the calls, within
-Telegram's limits. Digests (bot.scheduler) queue theirs the same way.
+The path of an update: bot.polling fetches a batch (or bot.webhook receives it); bot.lanes
+handles it, chats in parallel, each update in one short transaction (bot.transaction) in which
+handlers/ decide, write and queue their messages (bot.outbox → storage.outbox); bot.sender
+then makes the calls, within Telegram's limits. Digests (bot.scheduler) queue theirs the same
+way. Of several instances on one database, only the one holding the lease sends
+(bot.leadership).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Protocol
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, Defaults, JobQueue
@@ -30,6 +33,8 @@ from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
 from bot.digest import draw_chart
 from bot.flood import FloodLimits
 from bot.lanes import Dispatcher
+from bot.leadership import Leadership
+from bot.lease import Lease
 from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller
 from bot.reload import ArticleReloader
@@ -38,9 +43,22 @@ from bot.sender import Sender
 from bot.services import Services
 from bot.settings import Settings, StartupError
 from bot.transaction import Work
+from bot.webhook import WebhookServer, webhook_path
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+class Intake(Protocol):
+    """Where updates come in: long polling (bot.polling) or webhooks (bot.webhook)."""
+
+    def start(self) -> asyncio.Task[None]: ...
+
+    async def close(self) -> None: ...
+
+
+class LeaseLost(Exception):
+    """The lease was lost while this instance sent: it stops, another one sends."""
+
 
 def build_application(settings: Settings) -> AgoraApp:
     """The Application with every handler; services are attached by `start_services`."""
@@ -65,6 +83,13 @@ async def open_database(url: str) -> Database:
     parsed = make_url(url)
     try:
         database = Database(url)
+        taken = database.claim_file()
+        if taken is not None:
+            await database.dispose()
+            raise StartupError(
+                f"another Agora instance is using the SQLite database {parsed.database} "
+                f"(it holds {taken}): stop it first; several instances need PostgreSQL"
+            )
         await database.migrate()
     except (OSError, SQLAlchemyError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -104,7 +129,8 @@ async def connect(app: AgoraApp, stopping: asyncio.Event) -> bool:
 async def start_services(
     app: AgoraApp, settings: Settings, library: Library, clock: Clock, database: Database
 ) -> Services:
-    """Start the sender and the digest schedule, and publish the bot's command menus."""
+    """Make the sender and the digest schedule (started by the instance that leads), and
+    publish the bot's command menus."""
     limits = FloodLimits() if settings.rate_limit else None
     sender = Sender(app.bot, database, limits=limits, draw=draw_chart)
     found = Services(
@@ -131,11 +157,12 @@ async def running(
     library: Library | None = None,
     clock: Clock = system_clock,
     stopping: asyncio.Event | None = None,
-) -> AsyncIterator[tuple[AgoraApp, CommitThenAckPoller] | None]:
+) -> AsyncIterator[tuple[AgoraApp, Intake] | None]:
     """Open the database (first: its errors show before Telegram is contacted), reach
-    Telegram, start the sender and the digest schedule; the caller starts the poller. Yields
-    None if `stopping` was set while Telegram could not be reached. On exit, finish the batch
-    and the calls in hand, and stop."""
+    Telegram, lead (send and run the digests) if the lease is free, and open the intake of
+    updates (webhooks: listening, and the webhook set); the caller starts the intake. Yields
+    None if `stopping` was set while Telegram could not be reached. On exit, finish the
+    updates and the calls in hand, and stop."""
     database = await open_database(settings.database_url)
     app = build_application(settings)
     if not await connect(app, stopping or asyncio.Event()):
@@ -149,38 +176,76 @@ async def running(
         library = loaded.library
     found = await start_services(app, settings, library, clock, database)
     await app.start()
-    await found.sender.start()
-    await app.bot_data.digests.start()
+    assert app.job_queue is not None
     announcer = Announcer(found, clock)
     app.bot_data.announcer = announcer
-    articles = ArticleReloader(found, announcer.on_library)
+    lease = None if database.sqlite else Lease(settings.database_url)
+    leadership = Leadership(found, app.bot_data.digests, announcer, app.job_queue, lease)
+    app.bot_data.leadership = leadership
+    articles = ArticleReloader(found, leadership.on_library)
     app.bot_data.reloader = articles
-    assert app.job_queue is not None
     articles.start(app.job_queue)
-    announcer.start(app.job_queue)
-    await announcer.on_library(found.library)  # new since the last run: announced now
+    await leadership.begin()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, articles.request)
     dispatcher = Dispatcher(app, found.work, found.admins, settings.default_language)
-    poller = CommitThenAckPoller(app, found.database, dispatcher)
+    intake: Intake
+    if settings.webhook_url is not None and settings.webhook_secret is not None:
+        intake = await open_webhook(app, settings, found.database, dispatcher)
+    else:
+        await stop_webhook(app)
+        intake = CommitThenAckPoller(app, found.database, dispatcher)
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:
         await monitor.start("0.0.0.0", settings.metrics_port)  # every interface: for scrapers
     try:
-        yield app, poller
+        yield app, intake
     finally:
         loop.remove_signal_handler(signal.SIGHUP)
         await monitor.stop()
-        app.bot_data.digests.stop()
-        await poller.close()
-        await found.sender.stop()
+        await intake.close()
+        await leadership.end()
         await app.stop()
         await app.shutdown()
         await found.database.dispose()
 
 
+async def open_webhook(
+    app: AgoraApp, settings: Settings, database: Database, dispatcher: Dispatcher
+) -> WebhookServer:
+    """Listen on HOST:PORT, then ask Telegram to post the updates to WEBHOOK_URL (pending
+    updates are kept: they are delivered, never dropped)."""
+    assert settings.webhook_url is not None
+    assert settings.webhook_secret is not None
+    secret = settings.webhook_secret.get_secret_value()
+    server = WebhookServer(
+        app, database, dispatcher, path=webhook_path(settings.webhook_url), secret=secret
+    )
+    await server.listen(settings.host, settings.port)
+    try:
+        await app.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            max_connections=settings.webhook_max_connections,
+        )
+    except BaseException:
+        await server.close()
+        raise
+    return server
+
+
+async def stop_webhook(app: AgoraApp) -> None:
+    """Polling needs no webhook: remove one left by a webhook run (its updates are kept)."""
+    info = await app.bot.get_webhook_info()
+    if info.url:
+        log.warning("a webhook was set (webhook mode before?): removed, polling instead")
+        await app.bot.delete_webhook()
+
+
 async def serve(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then finish the batch in hand and exit cleanly."""
+    """Run until SIGTERM or SIGINT, then finish the updates in hand and exit cleanly; raise
+    LeaseLost if this instance stopped because it lost the lease."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -188,9 +253,14 @@ async def serve(settings: Settings) -> None:
     async with running(settings, stopping=stop) as started:
         if started is None:
             return
-        app, poller = started
-        log.info("Agora is running as @%s", app.bot.username)
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({stopping, poller.start()}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        log.info("stopping: finishing the current batch")
+        app, intake = started
+        lost = app.bot_data.leadership.lost
+        mode = "webhooks" if settings.webhook_url else "polling"
+        log.info("Agora is running as @%s (%s)", app.bot.username, mode)
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())}
+        await asyncio.wait({*waits, intake.start()}, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
+        log.info("stopping: finishing the updates in hand")
+    if lost.is_set():
+        raise LeaseLost

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 
 if TYPE_CHECKING:
     from bot.announcements import Announcer
+    from bot.leadership import Leadership
     from bot.reload import ArticleReloader
     from bot.scheduler import DigestScheduler
     from bot.services import Services
@@ -29,13 +30,14 @@ def _published(value: T | None, what: str) -> T:
 class AgoraData:
     """The application's `bot_data`: its shared objects, set once by bot.app at start."""
 
-    __slots__ = ("_announcer", "_digests", "_reloader", "_services")
+    __slots__ = ("_announcer", "_digests", "_leadership", "_reloader", "_services")
 
     def __init__(self) -> None:
         self._services: Services | None = None
         self._digests: DigestScheduler | None = None
         self._announcer: Announcer | None = None
         self._reloader: ArticleReloader | None = None
+        self._leadership: Leadership | None = None
 
     @property
     def services(self) -> Services:
@@ -68,6 +70,15 @@ class AgoraData:
     @reloader.setter
     def reloader(self, value: ArticleReloader) -> None:
         self._reloader = value
+
+
+    @property
+    def leadership(self) -> Leadership:
+        return _published(self._leadership, "the leadership")
+
+    @leadership.setter
+    def leadership(self, value: Leadership) -> None:
+        self._leadership = value
 
 
 class AgoraContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AgoraData]):

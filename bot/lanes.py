@@ -13,6 +13,8 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,7 +26,14 @@ from bot import metrics, outbox
 from bot.admins import AdminCache, AdminsUnknown
 from bot.i18n import _, using_language
 from bot.transaction import Work
-from storage.queries import acknowledge_updates, handled_among, last_handled, mark_handled
+from storage.queries import (
+    acknowledge_updates,
+    already_handled,
+    handled_among,
+    last_handled,
+    mark_handled,
+    take_turn,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,15 @@ def lane_of(update: Update) -> int | None:
     if message is not None and message.migrate_to_chat_id:
         return message.migrate_to_chat_id
     return update.effective_chat.id if update.effective_chat is not None else None
+
+
+def turn_of(update: Update) -> int | None:
+    """Whose turn an update delivered alone (a webhook) waits for: its chat's, or for a poll
+    answer its voter's (a person's answers to a poll must be applied in order)."""
+    lane = lane_of(update)
+    if lane is None and update.poll_answer is not None and update.poll_answer.user is not None:
+        return update.poll_answer.user.id
+    return lane
 
 
 class HandlerFailed(Exception):
@@ -76,6 +94,34 @@ class Dispatcher:
         # Updates above this id were never fetched before, so cannot have been handled: only
         # a batch fetched again (after a crash or a failed batch) needs the database's word.
         self._seen: int | None = None
+        # Turns taken by updates delivered one by one (webhooks), by chat: waiting here keeps
+        # a connection free that the database's lock would otherwise hold while waiting.
+        self._turns: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def handle_one(self, update_id: int, update: Update | None) -> bool:
+        """Handle an update delivered on its own (a webhook) in its chat's turn; True once it
+        is committed, now or before: a redelivered update does nothing."""
+        key = turn_of(update) if update is not None else None
+        async with self._turn(key):
+            with using_language(self._language):
+                return await self._attempts(update_id, update, turn=key, once=True)
+
+    @asynccontextmanager
+    async def _turn(self, key: int | None) -> AsyncIterator[None]:
+        if key is None:
+            yield
+            return
+        lock, users = self._turns.get(key) or (asyncio.Lock(), 0)
+        self._turns[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[key]
+            if users == 1:
+                del self._turns[key]
+            else:
+                self._turns[key] = (lock, users - 1)
 
     async def handle(self, batch: list[tuple[int, Update | None]]) -> bool:
         """Handle a batch (an update None could not be read) and record it as done; True once
@@ -103,7 +149,9 @@ class Dispatcher:
             settled = await self._chatless(chatless, last if not chats else None)
         if not chats:
             return settled
-        lanes = await asyncio.gather(*(self._lane(updates) for updates in chats.values()))
+        lanes = await asyncio.gather(
+            *(self._lane(chat, updates) for chat, updates in chats.items())
+        )
         if not (settled and all(lanes)):
             return False
         async with self._work.database.transaction() as session:
@@ -144,23 +192,31 @@ class Dispatcher:
                 await acknowledge_updates(session, last)
         return settled
 
-    async def _lane(self, updates: list[tuple[int, Update]]) -> bool:
+    async def _lane(self, chat: int, updates: list[tuple[int, Update]]) -> bool:
         async with self._slots:
             for update_id, update in updates:
-                if not await self._one(update_id, update):
+                if not await self._one(update_id, update, chat):
                     return False  # the chat's later updates wait: order within a chat
             return True
 
-    async def _one(self, update_id: int, update: Update | None) -> bool:
+    async def _one(self, update_id: int, update: Update | None, chat: int | None = None) -> bool:
         """Handle one update in its own unit; False if it could not be committed."""
         with using_language(self._language):  # a failure is told in the chat's language
-            return await self._attempts(update_id, update)
+            return await self._attempts(update_id, update, turn=chat)
 
-    async def _attempts(self, update_id: int, update: Update | None) -> bool:
+    async def _attempts(
+        self, update_id: int, update: Update | None, *, turn: int | None, once: bool = False
+    ) -> bool:
+        """Handle the update, in the turn of `turn` (a chat, across processes); with `once`,
+        first check in the same transaction that it was not handled already."""
         for attempt in range(ATTEMPTS):
             started = time.perf_counter()
             try:
                 async with self._work.unit() as unit:
+                    if turn is not None:
+                        await take_turn(unit.session, turn)
+                    if once and await already_handled(unit.session, update_id):
+                        return True
                     if update is not None:
                         await self._app.process_update(update)
                     failure = unit.failure
@@ -171,6 +227,7 @@ class Dispatcher:
                     if unit.failure is not None:
                         raise HandlerFailed from unit.failure
                     await mark_handled(unit.session, [update_id])
+                self._failures.pop(update_id, None)
                 metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
                 kind = metrics.update_type(update)
                 metrics.UPDATES.labels(kind).inc()
@@ -186,7 +243,8 @@ class Dispatcher:
                 return await self._report(update_id, update, failed.__cause__)
             except (SQLAlchemyError, OSError) as exc:
                 self._failures[update_id] += 1
-                if self._failures[update_id] >= GIVE_UP:
+                # Delivered alone (a webhook), it is never skipped: Telegram sends it again.
+                if self._failures[update_id] >= GIVE_UP and not once:
                     return await self._report(update_id, update, exc)
                 log.warning(
                     "update %d not committed (%s); trying again", update_id, type(exc).__name__

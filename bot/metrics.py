@@ -60,6 +60,17 @@ def update_type(update: Update | None) -> str:
     return "other"
 
 
+async def database_problem(database: Database) -> str | None:
+    """None when the database answers a query within 2 s; otherwise what went wrong (the
+    error's type only: the body of /healthz is public)."""
+    try:
+        async with asyncio.timeout(2), database.read() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to answer is "unhealthy", said in the body
+        return type(exc).__name__
+    return None
+
+
 class MetricsServer:
     """GET /metrics and GET /healthz on a port, from the bot's event loop."""
 
@@ -106,10 +117,8 @@ class MetricsServer:
             OUTBOX_OLDEST.set(max(0.0, time.time() - oldest) if oldest is not None else 0.0)
             return "200 OK", CONTENT_TYPE_LATEST, generate_latest()
         if path == "/healthz":
-            try:
-                async with asyncio.timeout(2), self._database.read() as session:
-                    await session.execute(text("SELECT 1"))
-            except Exception as exc:  # any failure to answer is "unhealthy", said in the body
-                return "503 Service Unavailable", "text/plain", f"{type(exc).__name__}\n".encode()
+            problem = await database_problem(self._database)
+            if problem is not None:
+                return "503 Service Unavailable", "text/plain", f"{problem}\n".encode()
             return "200 OK", "text/plain", b"ok\n"
         return "404 Not Found", "text/plain", b"/metrics or /healthz\n"

@@ -98,6 +98,10 @@ class DigestScheduler:
         self._slots = asyncio.Semaphore(CONCURRENT_DELIVERIES)
         self._stopping = False
         self._all_chats: dict[str, tuple[float, dict[str, QuestionTally]]] = {}
+        #: Whether this process runs the daily jobs (it holds the lease, bot.leadership);
+        #: otherwise a chat's changed settings are passed on to the one that does.
+        self.leading = True
+        self.pass_on: Callable[[int], None] = lambda chat_id: None
 
     @property
     def _settings(self) -> Settings:
@@ -116,6 +120,9 @@ class DigestScheduler:
 
     def arm(self, chat: Chat) -> None:
         """(Re)schedule the chat's daily digest from its settings, or unschedule it."""
+        if not self.leading:
+            self.pass_on(chat.id)
+            return
         if not (chat.digest_enabled and chat.active):
             self.disarm(chat.id)
             return
@@ -137,6 +144,9 @@ class DigestScheduler:
         )
 
     def disarm(self, chat_id: int) -> None:
+        if not self.leading:
+            self.pass_on(chat_id)
+            return
         job = self.job(chat_id)
         if job is not None:
             job.schedule_removal()

@@ -187,19 +187,28 @@ class Sender:
         async with self._database.transaction() as session:
             released = await release_claims(session)
             purged = await purge(session, datetime.now(UTC) - KEEP_DONE)
-        async with self._database.read() as session:
-            pending = await pending_messages(session)
-        for id_, chat_id, priority, method, queued in pending:
-            at = queued.replace(tzinfo=queued.tzinfo or UTC).timestamp()  # SQLite: naive UTC
-            self._state.add(Entry(id_, chat_id, priority, method, at))
+        pending = await self.take_in()
         if pending or released or purged:
             log.info(
                 "outbox: %d calls to make (%d interrupted), %d old rows purged",
-                len(pending),
+                pending,
                 released,
                 purged,
             )
         self._task = asyncio.create_task(self._run(), name="agora-sender")
+
+    async def take_in(self, among: list[int] | None = None) -> int:
+        """Read the pending rows (or those `among` these ids) queued by another process, and
+        send them; how many were read. Rows already known are not added twice."""
+        async with self._database.read() as session:
+            pending = await pending_messages(session, among)
+        for id_, chat_id, priority, method, queued in pending:
+            at = queued.replace(tzinfo=queued.tzinfo or UTC).timestamp()  # SQLite: naive UTC
+            self._state.add(Entry(id_, chat_id, priority, method, at))
+        if pending:
+            self._idle.clear()
+            self._wake.set()
+        return len(pending)
 
     async def stop(self) -> None:
         """Finish the calls in flight; what is still queued goes out after the restart."""

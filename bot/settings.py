@@ -7,7 +7,7 @@ from datetime import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -15,6 +15,8 @@ from bot.arguments import time_zone
 
 # A token as @BotFather hands it out: the bot's numeric id, a colon, a 35-character secret.
 _TOKEN_SHAPE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+# What Telegram accepts as a webhook's secret_token.
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./data/agora.db"
 SUPPORTED_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -70,10 +72,31 @@ class Settings(BaseSettings):
         description="Serve /metrics (Prometheus) and /healthz on this port (off when unset).",
     )
 
+    webhook_url: str | None = Field(
+        default=None,
+        description="The public https URL Telegram posts updates to; when set, the bot serves "
+        "webhooks on HOST:PORT instead of polling.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Required with WEBHOOK_URL: 1 to 256 characters of A-Z, a-z, 0-9, _ and -, "
+        "sent by Telegram with every update.",
+    )
+    host: str = Field(default="0.0.0.0", description="Interface the webhook server listens on.")
+    port: int = Field(
+        default=8080, ge=1, le=65535, description="Port of the webhook server (and its /healthz)."
+    )
+    webhook_max_connections: int = Field(
+        default=40, ge=1, le=100, description="Updates Telegram may deliver at once (1 to 100)."
+    )
+
     def secrets(self) -> list[str]:
-        """What must never be printed: the token, and the database password if any."""
+        """What must never be printed: the token, the webhook secret and the database password."""
         password = make_url(self.database_url).password
-        return [self.bot_token.get_secret_value(), *([str(password)] if password else [])]
+        hidden = [self.bot_token.get_secret_value()]
+        if self.webhook_secret is not None:
+            hidden.append(self.webhook_secret.get_secret_value())
+        return [*hidden, *([str(password)] if password else [])]
 
     @field_validator("bot_token")
     @classmethod
@@ -98,6 +121,28 @@ class Settings(BaseSettings):
                 "not supported: use sqlite:///path/to/agora.db or postgresql://user@host/db"
             )
         return url
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("https://", "http://")):
+            raise ValueError("must be an https:// URL")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_SHAPE.match(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_with_url(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is not set (required with WEBHOOK_URL)")
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -139,6 +184,8 @@ def load_settings(*, token_required: bool = True) -> Settings | None:
             if error["type"] == "missing":
                 if name != "BOT_TOKEN" or token_required:
                     problems.append(f"{name} is not set")
+            elif not error["loc"]:  # a rule about several settings: its message names them
+                problems.append(str(error["msg"]).removeprefix("Value error, "))
             elif name == "BOT_TOKEN":
                 problems.append(
                     "BOT_TOKEN is malformed (expected <bot id>:<secret> from @BotFather)"

@@ -10,7 +10,7 @@ effects (a digest job re-armed) applied; a rolled-back unit leaves no trace anyw
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -51,10 +51,14 @@ class Work:
     ) -> None:
         self.database = database
         self._notify = notify
+        #: Set while another process holds the lease and sends (bot.leadership): the rows a
+        #: unit queued are announced to it, in the unit's transaction, instead of to ours.
+        self.publish: Callable[[AsyncSession, list[int]], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work made current; committed on exit, rolled back on an exception."""
+        publish = self.publish
         async with self.database.transaction() as session:
             unit = UnitOfWork(session)
             token = _unit.set(unit)
@@ -62,9 +66,11 @@ class Work:
                 yield unit
                 await unit.answers.apply(session)
                 await session.flush()
+                if unit.queued and publish is not None:
+                    await publish(session, [row.id for row in unit.queued])
             finally:
                 _unit.reset(token)
-        if unit.queued:
+        if unit.queued and publish is None:
             self._notify(unit.queued)
         for action in unit.after_commit:
             action()

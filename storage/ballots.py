@@ -148,14 +148,18 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
         await session.execute(_DELETE_BALLOT, replaced)
     if inserts:
         await session.execute(_ballots.insert(), inserts)
+    # Rows are changed in one order (table by table, keys sorted), so that concurrent
+    # transactions (webhooks, several instances) wait for each other, never deadlock.
     changes = [
         {"b_poll": poll, "b_index": index, "b_delta": delta}
-        for (poll, index), delta in tally.items()
+        for (poll, index), delta in sorted(tally.items())
         if delta
     ]
     if changes:
         await session.execute(_ADD_TO_TALLY, changes)
-    counts = [{"b_poll": poll, "b_delta": delta} for poll, delta in voters.items() if delta]
+    counts = [
+        {"b_poll": poll, "b_delta": delta} for poll, delta in sorted(voters.items()) if delta
+    ]
     if counts:
         await session.execute(_ADD_TO_VOTERS, counts)
     question_voters: Counter[QuestionKey] = Counter()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from alembic import command
 from alembic.config import Config
@@ -84,6 +85,26 @@ class Database:
         self._writers = create_sessionmaker(self.engine)
         self._readers = create_sessionmaker(self.reader)
         self._gate = asyncio.Lock() if self.sqlite else None
+        self._alone: IO[bytes] | None = None
+        self.url = url
+
+    def claim_file(self) -> Path | None:
+        """For a SQLite file: hold an exclusive lock on a file beside it for as long as the
+        bot runs, so that a second bot on the same file is refused (SQLite has no lease for
+        several instances: use PostgreSQL for that). The lock file's path if another process
+        holds it, None once held (or with PostgreSQL)."""
+        name = make_url(self.url).database
+        if not self.sqlite or not name or name == ":memory:":
+            return None
+        path = Path(name).expanduser().resolve().with_name(Path(name).name + ".lock")
+        handle = path.open("ab")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return path
+        self._alone = handle
+        return None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -108,6 +129,9 @@ class Database:
         await self.engine.dispose()
         if self.reader is not self.engine:
             await self.reader.dispose()
+        if self._alone is not None:
+            self._alone.close()  # releases the lock
+            self._alone = None
 
 
 def alembic_config() -> Config:

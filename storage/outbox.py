@@ -6,6 +6,7 @@ the call outside any transaction, then marks the row sent or dropped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,10 +43,11 @@ def new_message(
 
 
 async def pending_messages(
-    session: AsyncSession,
+    session: AsyncSession, among: Sequence[int] | None = None
 ) -> list[tuple[int, int, int, str, datetime]]:
-    """(id, chat, priority, method, queued at) of every pending row, oldest first."""
-    rows = await session.execute(
+    """(id, chat, priority, method, queued at) of every pending row (or of those `among`
+    these ids), oldest first."""
+    query = (
         select(
             OutboxMessage.id,
             OutboxMessage.chat_id,
@@ -56,6 +58,9 @@ async def pending_messages(
         .where(OutboxMessage.status == PENDING)
         .order_by(OutboxMessage.id)
     )
+    if among is not None:
+        query = query.where(OutboxMessage.id.in_(among))
+    rows = await session.execute(query)
     return [(id_, chat, priority, method, at) for id_, chat, priority, method, at in rows]
 
 

@@ -52,6 +52,21 @@ async def mark_handled(session: AsyncSession, update_ids: Sequence[int]) -> None
         await session.execute(insert(HandledUpdate), [{"update_id": u} for u in update_ids])
 
 
+async def already_handled(session: AsyncSession, update_id: int) -> bool:
+    """Whether this update was handled before: recorded, or at or below the acknowledged mark."""
+    if update_id <= (await get_state(session, LAST_UPDATE_ID) or 0):
+        return True
+    return bool(await handled_among(session, [update_id]))
+
+
+async def take_turn(session: AsyncSession, key: int) -> None:
+    """Hold a chat's turn until the transaction ends, so that no other transaction, in this
+    process or another, handles an update of the same chat meanwhile (PostgreSQL: an
+    advisory transaction lock on the chat id; SQLite has one writer at a time anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 async def acknowledge_updates(session: AsyncSession, last: int) -> None:
     """Every update up to `last` is handled: remember the mark, forget the ids below it."""
     await set_state(session, LAST_UPDATE_ID, last)

@@ -74,14 +74,14 @@ async def add_to_totals(
     """Move the totals by the given deltas (does not commit)."""
     voter_rows = [
         {"b_article": article, "b_question": question, "b_delta": delta}
-        for (article, question), delta in voters.items()
+        for (article, question), delta in sorted(voters.items())  # one order: no deadlock
         if delta
     ]
     if voter_rows:
         await session.execute(_ADD_VOTERS, voter_rows)
     vote_rows = [
         {"b_article": article, "b_question": question, "b_index": index, "b_delta": delta}
-        for (article, question, index), delta in votes.items()
+        for (article, question, index), delta in sorted(votes.items())
         if delta
     ]
     if vote_rows:

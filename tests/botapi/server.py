@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from telegram.constants import ReactionEmoji
 
@@ -548,6 +549,19 @@ class FakeBotAPI:
         self._poll_generation = 0
         self._closing = False
         self.webhook_url = ""
+        # Webhook delivery (setWebhook): POSTs each pending update to the webhook, with the
+        # secret header, until it is answered 200; a test may put a round-robin of URLs in
+        # `webhook_targets` to play a load balancer in front of several bot processes.
+        self.webhook_secret: str | None = None
+        self.webhook_max_connections = 40
+        self.webhook_targets: list[str] = []
+        self.webhook_retry_delay = 0.2
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status or 0)
+        self._webhook_last_error: tuple[int, str] | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._in_flight: dict[int, Any] = {}  # update_id -> its ordering key
+        self._retry_at: dict[int, float] = {}
+        self._next_target = 0
 
         # World state.
         self.users: dict[int, JSON] = {}
@@ -638,9 +652,14 @@ class FakeBotAPI:
         self.url = f"http://127.0.0.1:{bound[1]}"
 
     async def stop(self) -> None:
-        """Releases long polls and closes the server."""
+        """Releases long polls, stops webhook delivery and closes the server."""
         self._closing = True
         self._update_event.set()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1600,10 +1619,26 @@ class FakeBotAPI:
         return dict(self.me)
 
     def _set_webhook(self, call: _Call) -> bool:
-        self.webhook_url = str(call.params.get("url") or "")
+        url = str(call.params.get("url") or "")
+        if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = call.params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise bad_request("bad webhook: secret token contains unallowed characters")
+        connections = int(call.params.get("max_connections") or 40)
+        if not 1 <= connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        allowed = call.params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) if allowed else None
+        self.webhook_url = url
+        self.webhook_secret = str(secret) if secret is not None else None
+        self.webhook_max_connections = connections
         if call.params.get("drop_pending_updates"):
             self._drop_pending()
         self._update_event.set()
+        if url and self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._deliver_webhooks())
         return True
 
     def _drop_pending(self) -> None:
@@ -1613,6 +1648,9 @@ class FakeBotAPI:
 
     def _delete_webhook(self, call: _Call) -> bool:
         self.webhook_url = ""
+        self.webhook_secret = None
+        self._update_event.set()  # the delivery loop ends
+        self._webhook_task = None
         if call.params.get("drop_pending_updates"):
             self._drop_pending()
         return True
@@ -1621,11 +1659,100 @@ class FakeBotAPI:
         info: JSON = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
-            "pending_update_count": len(self._pending),
+            "pending_update_count": len(self._pending_ids),
         }
         if self.webhook_url:
-            info["max_connections"] = 40
+            info["max_connections"] = self.webhook_max_connections
+            info["ip_address"] = "127.0.0.1"
+            if self._allowed_updates is not None:
+                info["allowed_updates"] = sorted(self._allowed_updates)
+            if self._webhook_last_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_last_error
         return info
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    @staticmethod
+    def _order_key(kind: str, payload: JSON) -> Any:
+        """Updates with the same key are delivered one after the other, in order (a chat's,
+        or a voter's poll answers); others in parallel, up to max_connections."""
+        if kind == "poll_answer":
+            return ("user", (payload.get("user") or {}).get("id"))
+        for holder in (payload, payload.get("message") or {}):
+            chat = holder.get("chat") if isinstance(holder, dict) else None
+            if isinstance(chat, dict):
+                return ("chat", chat.get("id"))
+        return ("update", id(payload))
+
+    async def _deliver_webhooks(self) -> None:
+        """Telegram's side of webhooks: POST pending updates, forget those answered 200."""
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            posts: set[asyncio.Task[None]] = set()
+            while self.webhook_url and not self._closing:
+                now = time.monotonic()
+                busy = set(self._in_flight.values())
+                for update_id, kind, update in list(self._pending):
+                    if len(self._in_flight) >= self.webhook_max_connections:
+                        break
+                    if update_id not in self._pending_ids or update_id in self._in_flight:
+                        continue
+                    if not self._allowed(kind):
+                        self._forget(update_id)
+                        continue
+                    key = self._order_key(kind, update[kind])
+                    if key in busy:
+                        continue
+                    busy.add(key)  # later updates of the key wait, even if this one waits
+                    if self._retry_at.get(update_id, 0.0) > now:
+                        continue
+                    self._in_flight[update_id] = key
+                    post = asyncio.create_task(self._post(session, update_id, update))
+                    posts.add(post)
+                    post.add_done_callback(posts.discard)
+                while self._pending and self._pending[0][0] not in self._pending_ids:
+                    self._pending.popleft()
+                self._update_event.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.webhook_retry_delay / 2):
+                        await self._update_event.wait()
+            for post in list(posts):
+                post.cancel()
+
+    async def _post(self, session: aiohttp.ClientSession, update_id: int, update: JSON) -> None:
+        targets = self.webhook_targets or [self.webhook_url]
+        target = targets[self._next_target % len(targets)]
+        self._next_target += 1
+        headers = {"Content-Type": "application/json"}
+        if self.webhook_secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+        status = 0
+        try:
+            async with session.post(
+                target,
+                data=json.dumps(update),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=60),
+            ) as answer:
+                status = answer.status
+                await answer.read()
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            self._webhook_last_error = (int(time.time()), f"Connection failed: {exc!r}")
+        finally:
+            self._in_flight.pop(update_id, None)
+            self.webhook_deliveries.append((update_id, status))
+            if status == 200:
+                self._retry_at.pop(update_id, None)
+                self._forget(update_id)
+                self._ack_event.set()
+            else:
+                if status:
+                    self._webhook_last_error = (
+                        int(time.time()),
+                        f"Wrong response from the webhook: {status}",
+                    )
+                self._retry_at[update_id] = time.monotonic() + self.webhook_retry_delay
+            self._update_event.set()
 
     def _command_key(self, call: _Call) -> tuple[tuple[str, int | None, int | None], str]:
         scope = call.params.get("scope") or {"type": "default"}

@@ -1,0 +1,152 @@
+"""What only one instance does: send the outbox, run the daily digests, queue announcements.
+
+Every instance takes updates; the one holding the lease (bot.lease, on PostgreSQL) also
+runs the sender, the digest schedule and the announcements, so Telegram's flood limits are
+kept for the bot as a whole. The others queue their messages as usual and tell it through
+the database. With SQLite there is one instance per database file: it always leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from contextlib import suppress
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.ext import JobQueue
+
+from bot.announcements import Announcer
+from bot.content import Library
+from bot.lease import (
+    EVERYTHING,
+    OUTBOX_CHANNEL,
+    SCHEDULE_CHANNEL,
+    Lease,
+    publish_queued,
+    publish_schedule,
+    queued_ids,
+)
+from bot.scheduler import DigestScheduler
+from bot.services import Services
+from storage.queries import get_chat
+
+log = logging.getLogger(__name__)
+
+
+
+class Leadership:
+    """Runs the sending side while this process holds the lease (from `begin` to `end`)."""
+
+    def __init__(
+        self,
+        services: Services,
+        scheduler: DigestScheduler,
+        announcer: Announcer,
+        jobs: JobQueue[Any],
+        lease: Lease | None,
+    ) -> None:
+        self._services = services
+        self._scheduler = scheduler
+        self._announcer = announcer
+        self._jobs = jobs
+        self._lease = lease
+        self._stopping = asyncio.Event()
+        self._waiting: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.leading = False
+        #: Set when the lease was lost: this process must stop (another one leads now).
+        self.lost = lease.lost if lease is not None else asyncio.Event()
+
+    async def begin(self) -> None:
+        """Lead now if the lease is free (always with SQLite); otherwise follow, and keep
+        trying to take the lease in the background."""
+        if self._lease is None:
+            await self._lead()
+            return
+        self._services.work.publish = publish_queued
+        self._scheduler.leading = False
+        self._scheduler.pass_on = lambda chat_id: self._spawn(self._pass_on(chat_id))
+        if await self._lease.try_acquire():
+            await self._lead()
+        else:
+            log.info("another instance sends: this one takes updates and waits for the lease")
+            self._waiting = asyncio.create_task(self._wait(), name="agora-lease-wait")
+
+    async def _wait(self) -> None:
+        assert self._lease is not None
+        if await self._lease.acquire(self._stopping):
+            log.info("lease taken: this instance sends from now on")
+            await self._lead()
+
+    async def _lead(self) -> None:
+        if self._lease is not None:
+            # Listen before reading what is pending: nothing queued meanwhile is missed.
+            await self._lease.listen(OUTBOX_CHANNEL, self._on_queued)
+            await self._lease.listen(SCHEDULE_CHANNEL, self._on_schedule)
+        self._services.work.publish = None
+        self._scheduler.leading = True
+        self.leading = True
+        await self._services.sender.start()
+        await self._scheduler.start()
+        self._announcer.start(self._jobs)
+        await self._announcer.on_library(self._services.library)  # new since the last run
+
+    async def on_library(self, library: Library) -> None:
+        """The articles were reloaded: plan their announcements, if this process leads."""
+        if self.leading:
+            await self._announcer.on_library(library)
+
+    async def end(self) -> None:
+        """Stop leading (the calls in flight finish) and give the lease up."""
+        self._stopping.set()
+        if self._waiting is not None:
+            self._waiting.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._waiting
+        if self.leading:
+            self._scheduler.stop()
+            await self._services.sender.stop()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._lease is not None:
+            await self._lease.release()
+
+    # -- news from the other instances ------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_queued(self, payload: str) -> None:
+        self._spawn(self._take_in(queued_ids(payload)))
+
+    async def _take_in(self, ids: list[int] | None) -> None:
+        try:
+            await self._services.sender.take_in(ids)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("outbox: rows queued elsewhere not read (%s); again", type(exc).__name__)
+            await asyncio.sleep(1)
+            self._on_queued(EVERYTHING)
+
+    def _on_schedule(self, payload: str) -> None:
+        with suppress(ValueError):
+            self._spawn(self._rearm(int(payload)))
+
+    async def _rearm(self, chat_id: int) -> None:
+        async with self._services.database.read() as session:
+            chat = await get_chat(session, chat_id)
+        if chat is None:
+            self._scheduler.disarm(chat_id)
+        else:
+            self._scheduler.arm(chat)
+
+    async def _pass_on(self, chat_id: int) -> None:
+        """Tell the leading instance that a chat's digest settings changed here."""
+        try:
+            async with self._services.database.transaction() as session:
+                await publish_schedule(session, chat_id)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("digest change of chat %d not passed on (%s)", chat_id, type(exc).__name__)

@@ -1,0 +1,172 @@
+"""Two bot processes in webhook mode on one PostgreSQL database, behind a round-robin (the
+local Bot API server posting to both): the one holding the lease is killed with SIGKILL in
+the middle of a vote storm; the other takes over the sending within 15 s, every vote is
+counted once and every command answered."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from storage.models import Ballot, PollTally, PostedPoll
+from tests.botapi.server import FakeBotAPI
+from tests.conftest import TOKEN
+from tests.harness import totals_match_tallies
+from tests.test_reliability import ROOT, sent_count
+from tests.test_webhook import SECRET, free_port
+
+VOTES = 3000
+
+
+def webhook_process(
+    api: FakeBotAPI, database_url: str, port: int
+) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": api.url,
+        "DATABASE_URL": database_url,
+        "RATE_LIMIT": "false",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        "PYTHONPATH": str(ROOT),
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+        "WEBHOOK_SECRET": SECRET,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    return asyncio.create_subprocess_exec(  # type: ignore[return-value]
+        sys.executable,
+        "-m",
+        "bot",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def webhooks_set(api: FakeBotAPI, count: int) -> None:
+    async with asyncio.timeout(60):
+        while len([c for c in api.calls if c[0] == "setWebhook"]) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+Spawn = Callable[[int], Coroutine[Any, Any, asyncio.subprocess.Process]]
+
+
+@pytest.fixture
+async def spawn(api: FakeBotAPI, database_url: str) -> AsyncIterator[Spawn]:
+    """Start bot processes; those still running at the end are killed (a leftover would
+    hold the lease for the next test)."""
+    started: list[asyncio.subprocess.Process] = []
+
+    async def start(port: int) -> asyncio.subprocess.Process:
+        process = await webhook_process(api, database_url, port)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@pytest.mark.xfail(
+    reason="known defect, open: with the kill, a few votes end up miscounted (passes without "
+    "the kill); see NOTE-issue-10.md",
+    strict=False,
+)
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_the_leader_killed_in_a_vote_storm_is_replaced(
+    api: FakeBotAPI, database_url: str, spawn: Spawn
+) -> None:
+    ports = [free_port(), free_port()]
+    leader = await spawn(ports[0])
+    await webhooks_set(api, 1)  # it leads: it took the lease before listening
+    follower = await spawn(ports[1])
+    await webhooks_set(api, 2)
+    api.webhook_targets = [f"http://127.0.0.1:{port}/telegram" for port in ports]
+
+    group = api.group(-100800, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
+    await sent_count(api, "sendPoll", 6)
+    polls = [m["poll"] for m in api.sent(method="sendPoll")]
+    # The sender records a poll just after Telegram answers: votes wait for that record.
+    engine = create_async_engine(database_url)
+    async with asyncio.timeout(15):
+        while True:
+            async with engine.connect() as connection:
+                if await connection.scalar(select(func.count()).select_from(PostedPoll)) == 6:
+                    break
+            await asyncio.sleep(0.05)
+    await engine.dispose()
+
+    rng = random.Random(10)
+    final: dict[tuple[str, int], list[int]] = {}
+    ids = []
+    for i in range(VOTES):
+        poll = polls[i % 6]
+        user_id = 20_000 + rng.randrange(1000)
+        count = len(poll["options"])
+        choice = (
+            sorted(rng.sample(range(count), rng.randint(0, 3)))
+            if poll["allows_multiple_answers"]
+            else [rng.randrange(count)]
+        )
+        ids.append(api.vote(poll["id"], api.user(user_id, f"U{user_id}"), choice))
+        final[(poll["id"], user_id)] = choice
+    await api.wait_acked(ids[VOTES // 2], timeout=60)
+    leader.kill()  # SIGKILL, holding the lease, in the middle of the storm
+    killed = time.monotonic()
+    await leader.wait()
+    assert api.pending_count() > 0, "the storm ended before the kill; nothing was tested"
+
+    # Commands in ten chats: the survivor takes them, and the lease, and answers them all.
+    users = [api.user(3000 + i, f"P{i}", language_code="en") for i in range(10)]
+    asked = [api.send_text(api.private_chat(user), user, "/help") for user in users]
+    for update_id in asked:
+        await api.wait_acked(update_id, timeout=60)
+    for user in users:
+        await sent_count(api, "sendMessage", 1, chat_id=user["id"])
+    first_answer = min(
+        api.sent_times(chat_id=user["id"], method="sendMessage")[0][0] for user in users
+    )
+    print(f"first answer {first_answer - killed:.2f} s after the leader was killed")
+    assert first_answer - killed < 15
+    await api.wait_acked(ids[-1], timeout=120)
+
+    follower.send_signal(signal.SIGTERM)
+    _, stderr = await follower.communicate()
+    assert follower.returncode == 0, stderr.decode()[-2000:]
+
+    expected: Counter[tuple[str, int]] = Counter()
+    for (poll_id, _user), choice in final.items():
+        for option in choice:
+            expected[(poll_id, option)] += 1
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(PollTally.poll_id, PollTally.option_index, PollTally.votes)
+        )
+        tallies = {(poll_id, index): votes for poll_id, index, votes in rows if votes}
+        ballots = await connection.scalar(select(func.count()).select_from(Ballot))
+    await totals_match_tallies(engine)
+    await engine.dispose()
+    assert tallies == dict(expected)
+    assert ballots == sum(1 for choice in final.values() if choice)
+    for user in users:  # each command answered once
+        assert len(api.sent(chat_id=user["id"], method="sendMessage")) == 1
