@@ -8,7 +8,7 @@ Telegram's global limit allows: messages / 30 s.
 
 Part 2 (compute) composes digests in-process from a database holding 1,000,000 ballots and
 from one holding 10,000 (same groups and polls), interleaved so both see the same machine
-load: time and peak memory of `DigestScheduler.compose`, and the time to draw one chart.
+load: time and peak memory of `bot.digests.compose.compose`, and the time to draw one chart.
 The ratio 1M / 10k is about 1 when the cost does not grow with the number of votes.
 
     python -m bench.fanout [--chats 2000] [--votes 1000000] [--skip-delivery] [--skip-compute]
@@ -31,11 +31,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from telegram.ext import JobQueue
 
 from bench.seed import (
     ARTICLE_ID,
@@ -46,14 +44,11 @@ from bench.seed import (
     small_groups,
     spread,
 )
-from bot.admins import AdminCache
-from bot.content import load_library
-from bot.digest import draw_chart
-from bot.scheduler import ComposedDigest, DigestScheduler, system_clock
-from bot.sender import Sender
-from bot.services import Services
+from bot.content import Library, load_library
+from bot.digests.chart import draw_chart
+from bot.digests.compose import AllChats, ComposedDigest
+from bot.digests.compose import compose as compose_digest
 from bot.settings import Settings
-from bot.transaction import Work
 from storage.db import Database, create_engine, migrate
 from storage.models import Chat, SentDigest
 from storage.queries import article_results
@@ -296,7 +291,8 @@ class Digests:
 
     label: str
     votes: int
-    scheduler: DigestScheduler
+    library: Library
+    language: str
     database: Database
     cold: list[float] = field(default_factory=list)
     warm: list[float] = field(default_factory=list)
@@ -304,6 +300,7 @@ class Digests:
     chart: list[float] = field(default_factory=list)
     png_bytes: int = 0
     everywhere: list[float] = field(default_factory=list)
+    everywhere_numbers: AllChats = field(default_factory=AllChats)
 
 
 async def open_digests(label: str, votes: int, chats: int, folder: Path) -> Digests:
@@ -324,29 +321,24 @@ async def open_digests(label: str, votes: int, chats: int, folder: Path) -> Dige
         flush=True,
     )
     settings = Settings(bot_token=TOKEN, database_url=url)  # type: ignore[arg-type]
-    # compose() never touches the sender nor the job queue.
-    services = Services(
-        settings,
-        load_library(),
-        database,
-        Work(database, lambda rows: None),
-        cast(Sender, None),
-        AdminCache(),
+    return Digests(
+        label, seeded.ballots, load_library(), settings.default_language, database
     )
-    scheduler = DigestScheduler(services, cast(JobQueue[Any], None), clock=system_clock)
-    return Digests(label, seeded.ballots, scheduler, database)
 
 
 async def compose(digests: Digests, chat: int, *, cold: bool) -> tuple[float, ComposedDigest]:
-    """Seconds one compose takes, in a transaction like a delivery's."""
+    """Seconds one compose takes, in a transaction like a delivery's (a cold one reads every
+    chat's numbers again, as the first digest of a fan-out does)."""
     day = datetime.now(ZoneInfo(TIMEZONE)).date()
+    if cold:
+        digests.everywhere_numbers = AllChats()
     async with digests.database.transaction() as session:
         found = await session.get(Chat, chat)
         assert found is not None, chat
-        if cold:
-            digests.scheduler._all_chats.clear()
         start = time.perf_counter()
-        digest = await digests.scheduler.compose(session, found, day)
+        digest = await compose_digest(
+            session, found, day, digests.library, digests.language, digests.everywhere_numbers
+        )
         return time.perf_counter() - start, digest
 
 

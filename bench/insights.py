@@ -22,7 +22,7 @@ from sqlalchemy import insert
 
 from bench.seed import article, chat_id, poll_id, seed, spread
 from bot.crosstab import CrossTab, mask, strongest_link
-from bot.digest import to_numbers
+from bot.digests.text import to_numbers
 from bot.i18n import using_language
 from bot.opinion_groups import BallotsBuilder, describe
 from handlers.results import results_blocks

@@ -27,9 +27,8 @@ from bot.commands import POLL, SUMMARY
 from bot.content import Article, Library
 from bot.formatting import escape
 from bot.i18n import _, current_language, using_language
-from bot.localtime import chat_language
+from bot.localtime import Clock, chat_language
 from bot.outbox import Priority
-from bot.scheduler import Clock
 from bot.services import Services
 from storage.announcements import (
     QUEUED,

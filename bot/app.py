@@ -3,7 +3,7 @@
 The path of an update: bot.polling fetches a batch (or bot.webhook receives it); bot.lanes
 handles it, chats in parallel, each update in one short transaction (bot.transaction) in which
 handlers/ decide, write and queue their messages (bot.outbox → storage.outbox); bot.sender
-then makes the calls, within Telegram's limits. Digests (bot.scheduler) queue theirs the same
+then makes the calls, within Telegram's limits. Digests (bot.digests) queue theirs the same
 way. Of several instances on one database, only the one holding the lease sends
 (bot.leadership).
 """
@@ -30,15 +30,16 @@ from bot.announcements import Announcer
 from bot.commands import all_menus
 from bot.content import Library, scan
 from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
-from bot.digest import draw_chart
+from bot.digests.chart import draw_chart
+from bot.digests.schedule import DigestScheduler
 from bot.flood import FloodLimits
 from bot.lanes import Dispatcher
 from bot.leadership import Leadership
 from bot.lease import Lease
+from bot.localtime import Clock, system_clock
 from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller
 from bot.reload import ArticleReloader
-from bot.scheduler import Clock, DigestScheduler, system_clock
 from bot.sender import Sender
 from bot.services import Services
 from bot.settings import Settings, StartupError

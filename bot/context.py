@@ -13,9 +13,9 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 
 if TYPE_CHECKING:
     from bot.announcements import Announcer
+    from bot.digests.schedule import DigestScheduler
     from bot.leadership import Leadership
     from bot.reload import ArticleReloader
-    from bot.scheduler import DigestScheduler
     from bot.services import Services
 
 T = TypeVar("T")

@@ -19,6 +19,7 @@ from telegram.ext import JobQueue
 
 from bot.announcements import Announcer
 from bot.content import Library
+from bot.digests.schedule import DigestScheduler
 from bot.lease import (
     EVERYTHING,
     OUTBOX_CHANNEL,
@@ -28,9 +29,8 @@ from bot.lease import (
     publish_schedule,
     queued_ids,
 )
-from bot.scheduler import DigestScheduler
 from bot.services import Services
-from storage.queries import get_chat
+from storage.chats import get_chat
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ digests and the announcements alike."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from collections.abc import Callable
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time
@@ -13,6 +14,12 @@ from bot.formatting import utf16_length
 from bot.i18n import current_language
 from bot.settings import Settings
 from storage.models import Chat
+
+Clock = Callable[[], datetime]  # what time it is (tests move it)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def chat_zone(chat: Chat, settings: Settings) -> ZoneInfo:

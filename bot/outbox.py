@@ -128,7 +128,7 @@ def send_chart(
     thread: int | None = None,
     effect: dict[str, Any] | None = None,
 ) -> OutboxMessage:
-    """A photo drawn by the sender just before it goes out (see bot.digest.draw_chart)."""
+    """A photo drawn by the sender just before it goes out (see bot.digests.chart.draw_chart)."""
     payload = {"chart": chart, "caption": caption, **_placement(thread, None)}
     return queue(chat_id, "sendPhoto", payload, priority=Priority.DIGEST, effect=effect)
 

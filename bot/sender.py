@@ -43,8 +43,9 @@ from telegram.warnings import PTBUserWarning
 from bot import metrics
 from bot.coalescer import Coalescer
 from bot.flood import FloodLimits, Occupancy, Pacer
+from storage.chats import deactivate_chat, migrate_chat
 from storage.db import Database
-from storage.digests import FAILED, SENT, finish_digest, migrate_chat
+from storage.digests import FAILED, SENT, finish_digest
 from storage.models import Chat, OutboxMessage
 from storage.opinions import record_summary_post
 from storage.outbox import (
@@ -62,7 +63,7 @@ from storage.outbox import (
 )
 from storage.outbox import SENT as ROW_SENT
 from storage.outbox import summary as outbox_summary
-from storage.queries import deactivate_chat, record_posted_poll
+from storage.queries import record_posted_poll
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from bot.context import AgoraContext
 from bot.formatting import plain_text, split_blocks
 from bot.i18n import normalize_language, set_language
 from bot.transaction import current_unit
+from storage.chats import ensure_chat, get_chat
 from storage.models import Chat, OutboxMessage
 from storage.outbox import last_edit
-from storage.queries import ensure_chat, get_chat
 
 
 async def resolve_chat(update: Update, context: AgoraContext) -> None:

@@ -14,7 +14,7 @@ from bot.context import AgoraApp, AgoraContext
 from bot.i18n import _, current_language
 from bot.transaction import current_unit, with_session
 from handlers.common import reply, stored_chat
-from storage.digests import migrate_chat
+from storage.chats import migrate_chat
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 from bot.commands import POLL, RESULTS
 from bot.content import Article, Question
 from bot.context import AgoraApp, AgoraContext
-from bot.digest import Numbers, read_tally, signed_points
+from bot.digests.text import Numbers, read_tally, signed_points
 from bot.formatting import bar, escape, voters_text
 from bot.i18n import _, current_language, format_long_date, format_number, format_share
 from bot.localtime import chat_zone

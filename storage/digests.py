@@ -10,25 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    Announcement,
-    Chat,
-    Opinion,
     OutboxMessage,
-    PostedPoll,
     SentDigest,
-    SummaryPost,
 )
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 DIGEST_PRIORITY = 2  # outbox rows of digests (bot.outbox.Priority.DIGEST)
-
-
-async def subscribed_chats(session: AsyncSession) -> list[Chat]:
-    """Active chats whose daily digest is on."""
-    found = await session.scalars(
-        select(Chat).where(Chat.digest_enabled.is_(True), Chat.active.is_(True))
-    )
-    return list(found)
 
 
 async def has_daily_digest(session: AsyncSession, chat_id: int, day: date) -> bool:
@@ -106,40 +93,6 @@ async def finish_digest(
         .where(SentDigest.id == digest_id, SentDigest.status == SENDING)
         .values(status=status, sent_at=sent_at)
     )
-
-
-FORMER_GROUP = 2**40  # subtracted from the message ids of a group that became a supergroup
-
-
-async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat | None:
-    """Move a group that became a supergroup to its new id, with its settings, polls and
-    digests. Returns the new chat, or None when there was nothing to move (already done)."""
-    old = await session.get(Chat, old_id)
-    if old is None:
-        return None
-    new = await session.get(Chat, new_id)
-    if new is None:
-        new = Chat(id=new_id, type="supergroup", title=old.title, active=True)
-        session.add(new)
-    for attribute in (
-        "language", "article_id", "follows_latest", "digest_enabled", "digest_time", "timezone"
-    ):
-        # (not digest_thread_id: a group that just became a supergroup has no topics yet)
-        setattr(new, attribute, getattr(old, attribute))
-    await session.flush()
-    for model in (SentDigest, OutboxMessage, Announcement):
-        await session.execute(update(model).where(model.chat_id == old_id).values(chat_id=new_id))
-    # The supergroup numbers its messages from 1 again: the group's messages keep their order
-    # but move below zero, where no message of the supergroup will ever meet them.
-    for message in (PostedPoll, Opinion, SummaryPost):
-        await session.execute(
-            update(message)
-            .where(message.chat_id == old_id)
-            .values(chat_id=new_id, message_id=message.message_id - FORMER_GROUP)
-        )
-    await session.delete(old)
-    await session.flush()
-    return new
 
 
 async def last_on_demand(session: AsyncSession, chat_id: int) -> datetime | None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BotState, Chat, HandledUpdate, PollTally, PostedPoll
+from storage.models import BotState, HandledUpdate, PollTally, PostedPoll
 from storage.totals import add_to_totals, ensure_totals, read_totals
 
 log = logging.getLogger(__name__)
@@ -71,50 +71,6 @@ async def acknowledge_updates(session: AsyncSession, last: int) -> None:
     """Every update up to `last` is handled: remember the mark, forget the ids below it."""
     await set_state(session, LAST_UPDATE_ID, last)
     await session.execute(delete(HandledUpdate).where(HandledUpdate.update_id <= last))
-
-
-async def ensure_chat(
-    session: AsyncSession,
-    chat_id: int,
-    chat_type: str,
-    title: str | None,
-    article_id: str,
-    user_language: str | None = None,
-) -> tuple[Chat, bool]:
-    """The stored chat, created on first contact with the newest article as its current one,
-    and whether it was inactive (the bot had been removed or blocked) until now."""
-    chat = await session.get(Chat, chat_id)
-    if chat is None:
-        chat = Chat(
-            id=chat_id,
-            type=chat_type,
-            title=title,
-            article_id=article_id,
-            active=True,
-            user_language=user_language,
-            digest_enabled=False,
-        )
-        session.add(chat)
-        await session.flush()
-        return chat, False
-    if title is not None and chat.title != title:
-        chat.title = title
-    if user_language is not None and chat.user_language != user_language:
-        chat.user_language = user_language
-    if chat.type != chat_type:
-        chat.type = chat_type
-    reactivated = not chat.active
-    chat.active = True
-    return chat, reactivated
-
-
-async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:
-    return await session.get(Chat, chat_id)
-
-
-async def deactivate_chat(session: AsyncSession, chat_id: int) -> None:
-    """The bot can no longer write to the chat (removed, or blocked by the person)."""
-    await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False))
 
 
 async def record_posted_poll(

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from bot.app import running
 from bot.context import AgoraApp
-from bot.scheduler import DigestScheduler, system_clock
+from bot.digests.schedule import DigestScheduler
+from bot.localtime import system_clock
 from bot.sender import Sender
 from bot.settings import Settings
 from storage.models import (

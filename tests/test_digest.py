@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest import signed_points
+from bot.digests.text import signed_points
 from bot.i18n import using_language
 from bot.settings import Settings
 from storage.models import Opinion, OutboxMessage

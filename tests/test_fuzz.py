@@ -56,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import COMMANDS
 from bot.settings import Settings, async_database_url
-from storage.digests import FORMER_GROUP
+from storage.chats import FORMER_GROUP
 from storage.models import Ballot, Chat, Opinion, PollTally, PostedPoll
 from tests.botapi.server import (
     CHANNEL_BOT,

@@ -1,4 +1,4 @@
-"""The daily digest's content: numbers from the tallies, text blocks, chart data.
+"""What a digest says: its numbers (from the tallies) and its text blocks.
 
 Pure functions of the numbers (no I/O), so what a digest says is easy to test; the numbers
 are stored with each digest so the next one can show what changed.
@@ -6,16 +6,14 @@ are stored with each digest so the next one can show what changed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal
 
-from bot.chart import ChartLabels, ChartQuestion, render_chart
 from bot.commands import ARTICLE, POLL, RESULTS
 from bot.content import Article, Question
 from bot.formatting import bar, escape, voters_text
@@ -26,15 +24,13 @@ from bot.i18n import (
     format_number,
     format_share,
     ngettext,
-    using_language,
 )
-from bot.verdicts import confidence, verdict
+from bot.verdicts import verdict
 from storage.queries import QuestionTally
 
 LEADING_OPTIONS = 3
 EXCERPT_LENGTH = 120
 EXCERPTS = 2
-CAPTION_LIMIT = 1024
 
 # {"chat": {key: {"voters": n, "votes": {"0": c}}}, "all": {...}, "last_opinion": id}
 Numbers = dict[str, Any]
@@ -212,69 +208,3 @@ def digest_blocks(
         blocks.append(opinions)
     blocks.append(_("Full results: /{results}").format(results=RESULTS.name(language)))
     return blocks
-
-
-def chart_questions(article: Article, numbers: Numbers) -> list[ChartQuestion]:
-    language = current_language()
-    charts = []
-    for question in article.questions:
-        here = read_tally(numbers, "chat", question.key) or QuestionTally()
-        options = question.options[language]
-        charts.append(
-            ChartQuestion(
-                text=question.text[language],
-                options=list(options),
-                votes=[here.votes.get(i, 0) for i in range(len(options))],
-                voters=here.voters,
-            )
-        )
-    return charts
-
-
-def voters_in(language: str, count: int) -> str:
-    with using_language(language):
-        return voters_text(count)
-
-
-def share_in(language: str, share: float) -> str:
-    with using_language(language):
-        return format_share(share)
-
-
-def chart_labels(day: date, private: bool) -> ChartLabels:
-    """Translated words of the chart, bound to the current language now: the chart is drawn
-    in another process, where the language is not the chat's. Partials of module functions
-    (not closures) so that they can be pickled there."""
-    language = current_language()
-    title = _("Results of this chat — {date}") if private else _("Results of this group — {date}")
-    return ChartLabels(
-        title=title.format(date=format_long_date(day)),
-        no_votes=_("No answers yet"),
-        note=_("Black lines: the margin of error of each share ({confidence} confidence).").format(
-            confidence=confidence()
-        ),
-        voters=partial(voters_in, language),
-        share=partial(share_in, language),
-    )
-
-
-def chart_spec(article: Article, numbers: Numbers, day: date, private: bool) -> dict[str, Any]:
-    """The chart as JSON, stored in the outbox and drawn (`draw_chart`) just before sending."""
-    return {
-        "language": current_language(),
-        "day": day.isoformat(),
-        "private": private,
-        "questions": [asdict(question) for question in chart_questions(article, numbers)],
-    }
-
-
-def draw_chart(spec: dict[str, Any]) -> bytes:
-    """The PNG of a chart described by `chart_spec`."""
-    with using_language(spec["language"]):
-        labels = chart_labels(date.fromisoformat(spec["day"]), spec["private"])
-    return render_chart([ChartQuestion(**question) for question in spec["questions"]], labels)
-
-
-def caption(day: date, private: bool) -> str:
-    text = _("Results of this chat on {date}") if private else _("Results of this group on {date}")
-    return text.format(date=format_long_date(day))[:CAPTION_LIMIT]

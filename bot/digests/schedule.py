@@ -1,4 +1,4 @@
-"""Daily digests: one APScheduler job per subscribed chat, and delivery exactly once a day.
+"""When digests go: one APScheduler job per subscribed chat, delivery exactly once a day.
 
 Each subscribed chat has a daily job (python-telegram-bot's JobQueue, i.e. an APScheduler
 cron trigger in the chat's time zone, so 09:00 stays 09:00 across daylight-saving changes).
@@ -17,46 +17,22 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import time as monotonic_time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.constants import ChatType
 from telegram.ext import CallbackContext, Job, JobQueue
 
-from bot import outbox
 from bot.content import Library
-from bot.digest import (
-    EXCERPTS,
-    LAST_OPINION,
-    Numbers,
-    OpinionNews,
-    caption,
-    chart_spec,
-    digest_blocks,
-    has_votes,
-    to_numbers,
-)
-from bot.formatting import split_blocks
-from bot.i18n import using_language
-from bot.localtime import chat_language, chat_time, chat_zone
-from bot.outbox import Priority
+from bot.digests.compose import AllChats, compose
+from bot.digests.deliver import queue_digest
+from bot.localtime import Clock, chat_language, chat_time, chat_zone
 from bot.services import Services
 from bot.settings import Settings
-from storage.digests import (
-    claim_digest,
-    daily_digests_since,
-    has_daily_digest,
-    previous_digest,
-    subscribed_chats,
-)
+from storage.chats import subscribed_chats
+from storage.digests import claim_digest, daily_digests_since, has_daily_digest
 from storage.models import Chat
-from storage.opinions import opinions_after
-from storage.queries import QuestionTally, article_results
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +40,6 @@ JOB_PREFIX = "digest:"
 CONCURRENT_DELIVERIES = 2  # digests composed at once (short transactions, no network)
 RETRY_DELAY = timedelta(minutes=1)  # after a database failure, before nothing was recorded
 MAX_RETRIES = 5
-ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class Outcome(enum.Enum):
@@ -78,14 +47,6 @@ class Outcome(enum.Enum):
     RETRYING = "retrying"
     ALREADY_SENT = "already sent"
     SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class ComposedDigest:
-    numbers: Numbers
-    parts: list[str]
-    chart: dict[str, Any] | None  # see bot.digest.chart_spec
-    caption: str
 
 
 class DigestScheduler:
@@ -97,7 +58,7 @@ class DigestScheduler:
         self.clock = clock
         self._slots = asyncio.Semaphore(CONCURRENT_DELIVERIES)
         self._stopping = False
-        self._all_chats: dict[str, tuple[float, dict[str, QuestionTally]]] = {}
+        self._all_chats = AllChats()
         #: Whether this process runs the daily jobs (it holds the lease, bot.leadership);
         #: otherwise a chat's changed settings are passed on to the one that does.
         self.leading = True
@@ -221,50 +182,6 @@ class DigestScheduler:
 
     # -- delivery ---------------------------------------------------------------------------
 
-    async def _everywhere(self, session: AsyncSession, article_id: str) -> dict[str, QuestionTally]:
-        """All chats' numbers, reused for a few seconds while many digests go out at once."""
-        cached = self._all_chats.get(article_id)
-        now = monotonic_time.monotonic()
-        if cached is None or now - cached[0] > ALL_CHATS_TTL:
-            cached = (now, await article_results(session, article_id))
-            self._all_chats[article_id] = cached
-        return cached[1]
-
-    async def compose(self, session: AsyncSession, chat: Chat, day: date) -> ComposedDigest:
-        """What the chat's digest says today: numbers, text, and the chart to draw (if any).
-
-        Reads only the tallies (one row per option of each poll), so its cost does not grow
-        with the number of votes."""
-        private = chat.type == ChatType.PRIVATE
-        article = self._library.current(chat.follows_latest, chat.article_id)
-        latest = self._library.latest
-        newer = (
-            latest
-            if latest is not None and latest.source_date > article.source_date
-            else None
-        )
-        here = await article_results(session, article.id, chat.id)
-        numbers = to_numbers(here, await self._everywhere(session, article.id))
-        previous = await previous_digest(session, chat.id)
-        seen = previous.numbers.get(LAST_OPINION) if previous else None
-        count, newest = await opinions_after(session, chat.id, article.id, seen, EXCERPTS)
-        news = OpinionNews(count, [(o.author, o.text) for o in newest], previous is not None)
-        numbers[LAST_OPINION] = newest[0].id if newest else seen
-        with using_language(chat_language(chat, self._settings)):
-            parts = split_blocks(
-                digest_blocks(
-                    article,
-                    numbers,
-                    previous.numbers if previous else None,
-                    day,
-                    private,
-                    news,
-                    newer,
-                )
-            )
-            chart = chart_spec(article, numbers, day, private) if has_votes(numbers) else None
-            return ComposedDigest(numbers, parts, chart, caption(day, private))
-
     async def deliver(self, chat_id: int, *, daily: bool, attempt: int = 0) -> Outcome:
         """Compose one chat's digest, record it and queue its messages, in one transaction;
         the sender delivers them (after answers to people) and marks the digest sent. If the
@@ -307,7 +224,8 @@ class DigestScheduler:
             day = now.astimezone(chat_zone(chat, self._settings)).date()
             if daily and await has_daily_digest(session, chat.id, day):
                 return Outcome.ALREADY_SENT
-            digest = await self.compose(session, chat, day)
+            language = chat_language(chat, self._settings)
+            digest = await compose(session, chat, day, self._library, language, self._all_chats)
             record = await claim_digest(
                 session,
                 chat_id=chat.id,
@@ -318,26 +236,8 @@ class DigestScheduler:
             )
             if record is None:
                 return Outcome.ALREADY_SENT
-            # The record commits with the messages: this digest is never queued twice.
-            count = len(digest.parts) + (digest.chart is not None)
-            for index, part in enumerate(digest.parts):
-                effect = {"kind": "digest", "digest_id": record.id, "last": index == count - 1}
-                outbox.send_text(
-                    chat.id,
-                    part,
-                    thread=chat.digest_thread_id,
-                    priority=Priority.DIGEST,
-                    effect=effect,
-                )
-            if digest.chart is not None:
-                effect = {"kind": "digest", "digest_id": record.id, "last": True}
-                outbox.send_chart(
-                    chat.id,
-                    digest.chart,
-                    digest.caption,
-                    thread=chat.digest_thread_id,
-                    effect=effect,
-                )
+                # The record commits with the messages: this digest is never queued twice.
+            queue_digest(chat, digest, record.id)
         return Outcome.QUEUED
 
     def moved(self, old_id: int, chat: Chat | None) -> None:

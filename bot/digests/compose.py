@@ -1,0 +1,90 @@
+"""Composing a chat's digest for a day: a function of a session, a chat, a day and the
+articles, with no Bot and no JobQueue (the schedule calls it; the fan-out bench times it)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.constants import ChatType
+
+from bot.content import Library
+from bot.digests.chart import caption, chart_spec
+from bot.digests.text import (
+    EXCERPTS,
+    LAST_OPINION,
+    Numbers,
+    OpinionNews,
+    digest_blocks,
+    has_votes,
+    to_numbers,
+)
+from bot.formatting import split_blocks
+from bot.i18n import using_language
+from storage.digests import previous_digest
+from storage.models import Chat
+from storage.opinions import opinions_after
+from storage.queries import QuestionTally, article_results
+
+ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedDigest:
+    numbers: Numbers
+    parts: list[str]
+    chart: dict[str, Any] | None  # see bot.digests.chart.chart_spec
+    caption: str
+
+
+class AllChats:
+    """All chats' numbers of an article, reused for a few seconds while many digests go out
+    at once (2,000 digests would otherwise read every chat's tallies 2,000 times)."""
+
+    def __init__(self, ttl: float = ALL_CHATS_TTL) -> None:
+        self._ttl = ttl
+        self._cached: dict[str, tuple[float, dict[str, QuestionTally]]] = {}
+
+    async def numbers(self, session: AsyncSession, article_id: str) -> dict[str, QuestionTally]:
+        cached = self._cached.get(article_id)
+        now = time.monotonic()
+        if cached is None or now - cached[0] > self._ttl:
+            cached = (now, await article_results(session, article_id))
+            self._cached[article_id] = cached
+        return cached[1]
+
+
+async def compose(
+    session: AsyncSession,
+    chat: Chat,
+    day: date,
+    library: Library,
+    language: str,
+    everywhere: AllChats,
+) -> ComposedDigest:
+    """What the chat's digest says on `day`, in `language`: numbers, text, and the chart to
+    draw (if any). Reads only the tallies (one row per option of each poll), so its cost does
+    not grow with the number of votes."""
+    private = chat.type == ChatType.PRIVATE
+    article = library.current(chat.follows_latest, chat.article_id)
+    latest = library.latest
+    newer = latest if latest is not None and latest.source_date > article.source_date else None
+    here = await article_results(session, article.id, chat.id)
+    numbers = to_numbers(here, await everywhere.numbers(session, article.id))
+    previous = await previous_digest(session, chat.id)
+    seen = previous.numbers.get(LAST_OPINION) if previous else None
+    count, newest = await opinions_after(session, chat.id, article.id, seen, EXCERPTS)
+    news = OpinionNews(count, [(o.author, o.text) for o in newest], previous is not None)
+    numbers[LAST_OPINION] = newest[0].id if newest else seen
+    with using_language(language):
+        parts = split_blocks(
+            digest_blocks(
+                article, numbers, previous.numbers if previous else None, day, private, news,
+                newer,
+            )
+        )
+        chart = chart_spec(article, numbers, day, private) if has_votes(numbers) else None
+        return ComposedDigest(numbers, parts, chart, caption(day, private))
