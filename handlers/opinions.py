@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import MessageHandler, filters
 
@@ -30,6 +30,16 @@ from storage.opinions import Target, opinion_by_message, reply_target
 REACTION = "👍"
 
 
+def checked_text(update: Update, message: Message) -> str | None:
+    """The opinion the message holds, or None once its author is told why it cannot be one."""
+    text = opinion_text(message)
+    problem = length_problem(text)
+    if problem is not None:
+        reply(update, problem)
+        return None
+    return text
+
+
 async def record(
     session: AsyncSession, update: Update, context: AgoraContext, target: Target
 ) -> None:
@@ -40,10 +50,8 @@ async def record(
     author = author_of(message)
     if author is None:
         return
-    text = opinion_text(message)
-    problem = length_problem(text)
-    if problem is not None:
-        reply(update, problem)
+    text = checked_text(update, message)
+    if text is None:
         return
     chat = await stored_chat(session, update.effective_chat)
     try:
@@ -116,10 +124,8 @@ async def opinion_edited(
     opinion = await opinion_by_message(session, message.chat_id, message.message_id)
     if opinion is None:
         return
-    text = opinion_text(message)
-    problem = length_problem(text)
-    if problem is not None:
-        reply(update, problem)
+    text = checked_text(update, message)
+    if text is None:
         return
     opinion.text = text
     opinion.edited_at = message.edit_date or datetime.now(UTC)

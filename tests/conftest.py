@@ -4,6 +4,8 @@ local Bot API server, and the real bot running against both."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +18,7 @@ from bot.settings import Settings, async_database_url
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora, FakeClock, start_agora
 
+ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHfakeTokenForTestsOnly0123456789abcd"
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -81,6 +84,21 @@ def clock() -> FakeClock:
 async def agora(api: FakeBotAPI, settings: Settings, clock: FakeClock) -> AsyncIterator[Agora]:
     async with start_agora(api, settings, clock) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once for the tests that look into it."""
+    folder = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(folder), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [built] = folder.glob("*.whl")
+    return built
 
 
 @pytest.fixture(autouse=True)

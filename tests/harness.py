@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -197,3 +198,25 @@ async def totals_match_tallies(engine: AsyncEngine) -> None:
             select(QuestionTotal.article_id, QuestionTotal.question_key, QuestionTotal.voters)
         )
         assert {(a, q): v for a, q, v in voters} == expected_voters
+
+
+async def assert_counts_are_the_answers(
+    database_url: str, final: Mapping[tuple[str, int], Sequence[int]]
+) -> None:
+    """Every poll's tallies, ballots and the all-chats totals are exactly the last answer of
+    each voter (`final`: (poll, user) -> options; an empty choice is a retraction)."""
+    expected: Counter[tuple[str, int]] = Counter()
+    for (poll_id, _user), choice in final.items():
+        for option in choice:
+            expected[(poll_id, option)] += 1
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(PollTally.poll_id, PollTally.option_index, PollTally.votes)
+        )
+        tallies = {(poll_id, index): votes for poll_id, index, votes in rows if votes}
+        ballots = await connection.scalar(select(func.count()).select_from(Ballot))
+    await totals_match_tallies(engine)
+    await engine.dispose()
+    assert tallies == dict(expected)
+    assert ballots == sum(1 for choice in final.values() if choice)

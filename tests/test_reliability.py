@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.flood import FloodLimits
 from bot.lanes import transient
 from bot.settings import Settings
-from storage.models import Ballot, PollTally, PostedPoll, SentDigest
+from storage.models import PostedPoll, SentDigest
 from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
-from tests.harness import start_agora, totals_match_tallies
+from tests.harness import assert_counts_are_the_answers, start_agora
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_FLIGHT = FloodLimits().concurrency  # calls the sender makes at once
@@ -138,21 +138,7 @@ async def test_sigkill_during_a_vote_storm_counts_every_vote_once(
     assert process.returncode == 0, stderr.decode()[-2000:]
     assert TOKEN not in stderr.decode()
 
-    expected: Counter[tuple[str, int]] = Counter()
-    for (poll_id, _user), choice in final.items():
-        for option in choice:
-            expected[(poll_id, option)] += 1
-    engine = create_async_engine(database_url)
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(PollTally.poll_id, PollTally.option_index, PollTally.votes)
-        )
-        tallies = {(poll_id, index): votes for poll_id, index, votes in rows if votes}
-        ballots = await connection.scalar(select(func.count()).select_from(Ballot))
-    await totals_match_tallies(engine)
-    await engine.dispose()
-    assert tallies == dict(expected)
-    assert ballots == sum(1 for choice in final.values() if choice)
+    await assert_counts_are_the_answers(database_url, final)
 
 
 async def test_sigterm_finishes_the_batch_and_exits_cleanly(
