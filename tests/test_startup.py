@@ -94,10 +94,15 @@ async def test_telegram_out_of_reach_at_start_is_waited_for(tmp_path: Path) -> N
         },
         stderr=asyncio.subprocess.PIPE,
     )
-    await asyncio.sleep(4)  # tries at 0, 1 and 3 seconds
+    assert process.stderr is not None
+    waited = b""
+    while waited.count(b"trying again in") < 2:  # tries at 0, 1 and 3 seconds
+        line = await asyncio.wait_for(process.stderr.readline(), timeout=60)
+        assert line, waited.decode()  # the process ended
+        waited += line
     process.send_signal(signal.SIGTERM)
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    text = stderr.decode()
+    _, rest = await asyncio.wait_for(process.communicate(), timeout=30)
+    text = (waited + rest).decode()
     assert process.returncode == 0, text
     assert text.count("Telegram cannot be reached (NetworkError); trying again in") >= 2
     assert "Traceback" not in text
