@@ -29,6 +29,7 @@ from telegram.constants import ChatType
 from telegram.ext import CallbackContext, Job, JobQueue
 
 from bot import outbox
+from bot.chart import TREND_DAYS
 from bot.content import Library
 from bot.digest import (
     EXCERPTS,
@@ -50,6 +51,7 @@ from bot.settings import Settings
 from storage.digests import (
     claim_digest,
     daily_digests_since,
+    digests_since,
     has_daily_digest,
     previous_digest,
     subscribed_chats,
@@ -253,7 +255,11 @@ class DigestScheduler:
                     newer,
                 )
             )
-            chart = chart_spec(article, numbers, day, private) if has_votes(numbers) else None
+            chart = None
+            if has_votes(numbers):
+                since = day - timedelta(days=TREND_DAYS - 1)
+                history = await digests_since(session, chat.id, since)
+                chart = chart_spec(article, numbers, day, private, history)
             return ComposedDigest(numbers, parts, chart, caption(day, private))
 
     async def deliver(self, chat_id: int, *, daily: bool, attempt: int = 0) -> Outcome:

@@ -36,7 +36,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InputFile, Message
+from telegram import Bot, InputFile, InputMediaPhoto, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
 #: Calls answered with the message they sent or edited.
 MESSAGE_METHODS = frozenset(
-    {"sendMessage", "sendPoll", "sendPhoto", "sendDocument", "editMessageText"}
+    {"sendMessage", "sendPoll", "sendPhoto", "sendMediaGroup", "sendDocument", "editMessageText"}
 )
 #: What a row's priority says it is, for the metrics (see bot.outbox.Priority).
 KINDS = {0: "answer", 1: "poll", 2: "digest", 3: "announcement"}
@@ -273,7 +273,7 @@ class Sender:
         database: Database,
         *,
         limits: FloodLimits | None,
-        draw: Callable[[dict[str, Any]], bytes],
+        draw: Callable[[dict[str, Any]], list[bytes]],
         drawing_threads: int = 2,
     ) -> None:
         quiet_raw_calls()
@@ -506,19 +506,31 @@ class Sender:
         params = dict(row.payload)
         if row.method != "answerCallbackQuery":
             params["chat_id"] = row.chat_id
-        if row.method == "sendPhoto" and "chart" in params:
+        method = row.method
+        if method == "sendPhoto" and "chart" in params:
             loop = asyncio.get_running_loop()
-            png = await loop.run_in_executor(self._drawing, self._draw, params.pop("chart"))
-            params["photo"] = InputFile(png, filename="agora.png")
+            pages = await loop.run_in_executor(self._drawing, self._draw, params.pop("chart"))
+            if len(pages) == 1:
+                params["photo"] = InputFile(pages[0], filename="agora.png")
+            else:  # one album, the caption under its first photo
+                method, caption = "sendMediaGroup", params.pop("caption", None)
+                params["media"] = [
+                    InputMediaPhoto(
+                        InputFile(png, filename=f"agora-{number}.png", attach=True),
+                        caption=caption if number == 1 else None,
+                    )
+                    for number, png in enumerate(pages, 1)
+                ]
         if row.method == "sendDocument" and row.attachment is not None:
             params["document"] = InputFile(row.attachment, filename=params.pop("filename"))
         async with AsyncExitStack() as places:
             if self._pacer is not None and row.method not in INSTANT_METHODS:
                 await places.enter_async_context(self._pacer.place(row.priority, row.id))
+            # An album's answer is its messages (a tuple); a digest is complete all the same.
             return await self._bot.do_api_request(
-                row.method,
+                method,
                 api_kwargs=params,
-                return_type=Message if row.method in MESSAGE_METHODS else None,
+                return_type=Message if method in MESSAGE_METHODS else None,
             )
 
     async def _retry(self, entry: Entry, seconds: float) -> None:
