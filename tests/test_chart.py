@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.chart import ChartLabels, ChartQuestion, render_chart
-from bot.chart_text import advance, wrap
+from bot.chart_layout import advance, wrap
 
 NNBSP = "\u202f"
 
