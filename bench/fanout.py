@@ -198,7 +198,7 @@ async def deliver_all(chats: int, folder: Path, limit: float) -> Delivery:
                     first = now
                 if len(api.sent()) != messages:
                     messages, changed = len(api.sent()), now
-                photos = len(api.sent(method="sendPhoto"))
+                photos = api.photo_posts()
                 if photos >= chats:
                     result.complete = True
                     break
@@ -240,7 +240,7 @@ async def deliver_all(chats: int, folder: Path, limit: float) -> Delivery:
 
     sent = api.sent()
     result.messages = len(sent)
-    result.photos = len(api.sent(method="sendPhoto"))
+    result.photos = api.photo_posts()
     result.too_many_requests = api.too_many_requests
     digests = Counter(m["chat"]["id"] for m in sent if m.get("text", "").startswith(DIGEST_MARK))
     result.duplicates = sum(1 for count in digests.values() if count > 1)
@@ -370,7 +370,7 @@ async def measure(sets: list[Digests], chats: int, samples: int) -> None:
     for digests in sets:
         _, digest = await compose(digests, picked[0], cold=False)
         assert digest.chart is not None, "the chart needs votes"
-        digests.png_bytes = len(draw_chart(digest.chart))
+        digests.png_bytes = sum(map(len, draw_chart(digest.chart)))
         for _ in range(10):
             start = time.perf_counter()
             draw_chart(digest.chart)

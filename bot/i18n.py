@@ -92,16 +92,18 @@ def format_number(value: int | float) -> str:
 
 
 @cache
-def _percent_pattern(language: str) -> NumberPattern:
+def _percent_pattern(language: str, decimals: int) -> NumberPattern:
     pattern = parse_pattern(Locale.parse(language).percent_formats[None].pattern)
-    pattern.frac_prec = (1, 1)  # always one decimal: 37,9 % and 40,0 % line up in a list
+    # Always as many decimals: 37,9 % and 40,0 % line up in a list.
+    pattern.frac_prec = (decimals, decimals)
     return pattern
 
 
-def format_share(share: float) -> str:
-    """A share in [0, 1] as a percentage with one decimal, locale spacing kept ("37,9 %")."""
+def format_share(share: float, decimals: int = 1) -> str:
+    """A share in [0, 1] as a percentage with one decimal (or `decimals`), locale spacing kept
+    ("37,9 %")."""
     language = _current.get()
-    return str(_percent_pattern(language).apply(share, Locale.parse(language)))
+    return str(_percent_pattern(language, decimals).apply(share, Locale.parse(language)))
 
 
 def format_long_date(day: date) -> str:

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InputFile, Message
+from telegram import Bot, InputFile, InputMediaPhoto, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
@@ -72,7 +72,7 @@ INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
 HTML_METHODS = frozenset({"sendMessage", "editMessageText"})
 #: Calls answered with the message they sent or edited.
 MESSAGE_METHODS = frozenset(
-    {"sendMessage", "sendPoll", "sendPhoto", "sendDocument", "editMessageText"}
+    {"sendMessage", "sendPoll", "sendPhoto", "sendMediaGroup", "sendDocument", "editMessageText"}
 )
 #: What a row's priority says it is, for the metrics (see bot.outbox.Priority).
 KINDS = {0: "answer", 1: "poll", 2: "digest", 3: "announcement"}
@@ -154,7 +154,7 @@ class Sender:
         database: Database,
         *,
         limits: FloodLimits | None,
-        draw: Callable[[dict[str, Any]], bytes],
+        draw: Callable[[dict[str, Any]], list[bytes]],
         drawing_threads: int = 2,
     ) -> None:
         quiet_raw_calls()
@@ -401,19 +401,31 @@ class Sender:
             # Texts are HTML (Defaults(parse_mode=HTML), set by bot.app): a raw API request
             # does not get the bot's defaults, so they are applied here.
             params.setdefault("parse_mode", defaults.parse_mode)
-        if row.method == "sendPhoto" and "chart" in params:
+        method = row.method
+        if method == "sendPhoto" and "chart" in params:
             loop = asyncio.get_running_loop()
-            png = await loop.run_in_executor(self._drawing, self._draw, params.pop("chart"))
-            params["photo"] = InputFile(png, filename="agora.png")
+            pages = await loop.run_in_executor(self._drawing, self._draw, params.pop("chart"))
+            if len(pages) == 1:
+                params["photo"] = InputFile(pages[0], filename="agora.png")
+            else:  # one album, the caption under its first photo
+                method, caption = "sendMediaGroup", params.pop("caption", None)
+                params["media"] = [
+                    InputMediaPhoto(
+                        InputFile(png, filename=f"agora-{number}.png", attach=True),
+                        caption=caption if number == 1 else None,
+                    )
+                    for number, png in enumerate(pages, 1)
+                ]
         if row.method == "sendDocument" and row.attachment is not None:
             params["document"] = InputFile(row.attachment, filename=params.pop("filename"))
         async with AsyncExitStack() as places:
             if self._pacer is not None and row.method not in INSTANT_METHODS:
                 await places.enter_async_context(self._pacer.place(row.priority, row.id))
+            # An album's answer is its messages (a tuple); a digest is complete all the same.
             return await self._bot.do_api_request(
-                row.method,
+                method,
                 api_kwargs=params,
-                return_type=Message if row.method in MESSAGE_METHODS else None,
+                return_type=Message if method in MESSAGE_METHODS else None,
             )
 
     async def _retry(self, entry: Entry, seconds: float) -> None:

@@ -57,6 +57,23 @@ async def digest_before(session: AsyncSession, chat_id: int, day: date) -> SentD
     )
 
 
+async def digests_since(
+    session: AsyncSession, chat_id: int, day: date
+) -> list[tuple[date, dict[str, Any]]]:
+    """(local date, numbers) of the chat's digests sent on `day` or later, oldest first: the
+    chart's trends."""
+    rows = await session.execute(
+        select(SentDigest.local_date, SentDigest.numbers)
+        .where(
+            SentDigest.chat_id == chat_id,
+            SentDigest.status == SENT,
+            SentDigest.local_date >= day,
+        )
+        .order_by(SentDigest.local_date, SentDigest.started_at, SentDigest.id)
+    )
+    return [(local_date, numbers) for local_date, numbers in rows]
+
+
 async def claim_digest(
     session: AsyncSession,
     *,

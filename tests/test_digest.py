@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chart import ChartQuestion, option_value, voters_line
+from bot.digests.chart import chart_labels
 from bot.digests.text import signed_points
 from bot.i18n import using_language
 from bot.settings import Settings
 from storage.models import Opinion, OutboxMessage
-from tests.botapi.server import FakeBotAPI
+from tests.botapi.server import FakeBotAPI, image_size
 from tests.harness import Agora, FakeClock, start_agora
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -493,3 +495,93 @@ def test_changes_in_points_follow_each_language_plural_rule() -> None:
         ]
     with using_language("en"):
         assert [signed_points(p) for p in (1.5, 1.0, -0.4)] == ["+1.5 pts", "+1.0 pts", "-0.4 pts"]
+
+
+async def test_a_chart_taller_than_a_photo_goes_out_as_one_album_with_trends(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin = await subscribed_group(agora, api)
+    sent = await agora.command(group, admin, "/sondage")
+    polls = [m["poll"]["id"] for m in sent if "poll" in m]
+    assert len(polls) == 6  # opinion, firing, risks*, microsoft, board_resign, future_impact*
+    choices = {0: [[1]] * 11 + [[4]], 1: [[0]] * 6 + [[2]] * 6, 2: [[0, 1, 6]] * 12,
+               3: [[3]] * 12, 5: [[0, 5]] * 12}
+    for poll, answers in choices.items():
+        for offset, options in enumerate(answers):
+            await agora.vote(polls[poll], api.user(7000 + offset, f"V{offset}"), options)
+    agora.new_messages()
+    clock.set("2026-11-26 09:00")
+    sent = await agora.fire_digest(group["id"])
+    photos = [m for m in sent if "photo" in m]
+    assert len(photos) == 2
+    assert sent[-2:] == photos  # the album closes the digest
+    assert photos[0]["media_group_id"] == photos[1]["media_group_id"]
+    assert photos[0]["caption"] == "Résultats de ce groupe au jeudi 26 novembre 2026"
+    assert "caption" not in photos[1]
+    assert api.calls_of("sendPhoto") == []
+    [album] = api.calls_of("sendMediaGroup")
+    pages = [value for value in album.values() if isinstance(value, bytes)]
+    assert len(pages) == 2
+    for png in pages:
+        width, height = image_size(png) or (0, 0)
+        assert width == 1080
+        assert height <= 2560
+    [record] = await agora.digests_of(group["id"])
+    assert record.status == "sent"  # the album completes the digest
+
+    # What the chart shows, as the outbox holds it.
+    [first] = await chart_specs(agora)
+    opinion, firing, risks, _microsoft, board, future = first["questions"]
+    assert first["title"] == "Crise à la tête d'OpenAI\u00a0: le renvoi de Sam Altman sème le chaos"
+    assert (opinion["neutral"], opinion["leader"]) == (4, 1)  # 11 against 1: a clear lead
+    assert firing["leader"] is None  # 6 against 6: too close to call
+    assert (risks["multiple"], opinion["multiple"]) == (True, False)
+    assert future["multiple"]
+    assert future["votes"][:2] == [12, 0]
+    assert (board["voters"], board["trend"]) == (0, [])
+    assert opinion["trend"] == [[0, round(11 / 12, 4)]]  # one point: no curve yet
+
+    # The next day, twelve more voters: option 0 leads now (12 against 11, too close).
+    for offset in range(12):
+        await agora.vote(polls[0], api.user(8000 + offset, f"W{offset}"), [0])
+    agora.new_messages()
+    clock.set("2026-11-27 09:00")
+    await agora.fire_digest(group["id"])
+    [_, second] = await chart_specs(agora)
+    opinion = second["questions"][0]
+    assert opinion["leader"] is None
+    # Today's most chosen option, then and now: none of the first twelve chose it.
+    assert opinion["trend"] == [[-1, 0.0], [0, 0.5]]
+    assert second["questions"][3]["trend"] == [[-1, 1.0], [0, 1.0]]
+
+
+async def chart_specs(agora: Agora) -> list[dict]:
+    async with AsyncSession(agora.engine) as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.method == "sendPhoto").order_by(
+                OutboxMessage.id
+            )
+        )
+        return [row.payload["chart"] for row in rows]
+
+
+def test_chart_values_and_voters_lines_in_both_languages() -> None:
+    day = date(2026, 11, 26)
+    with using_language("fr"):
+        french = chart_labels("Titre", day, False)
+    with using_language("en"):
+        english = chart_labels("Title", day, True)
+    # Whole percentages below 100 voters, one decimal from 100 on; counts grouped.
+    assert option_value(french, 11, 29) == f"38{NBSP}% (11)"
+    assert option_value(french, 110, 290) == f"37,9{NBSP}% (110)"
+    assert option_value(french, 1234, 3000) == f"41,1{NBSP}% (1{NNBSP}234)"
+    assert option_value(english, 11, 29) == "38% (11)"
+    assert option_value(english, 1234, 3000) == "41.1% (1,234)"
+    many = ChartQuestion("?", ["a", "b"], [29, 20], 29, multiple=True)
+    one = ChartQuestion("?", ["a", "b"], [9, 20], 29)
+    assert voters_line(french, many) == "29 votants · plusieurs réponses possibles"
+    assert voters_line(english, many) == "29 voters · several answers allowed"
+    assert voters_line(french, one) == "29 votants"
+    assert french.subtitle == "Résultats de ce groupe — jeudi 26 novembre 2026"
+    assert english.subtitle == "Results of this chat — Thursday, November 26, 2026"
+    assert french.trend_span == "14 jours"

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
 
+from bot.chart import TREND_DAYS
 from bot.content import Library
 from bot.digests.chart import caption, chart_spec
 from bot.digests.text import (
@@ -24,7 +25,7 @@ from bot.digests.text import (
 )
 from bot.formatting import split_blocks
 from bot.i18n import using_language
-from storage.digests import previous_digest
+from storage.digests import digests_since, previous_digest
 from storage.models import Chat
 from storage.opinions import opinions_after
 from storage.queries import QuestionTally, article_results
@@ -86,5 +87,9 @@ async def compose(
                 newer,
             )
         )
-        chart = chart_spec(article, numbers, day, private) if has_votes(numbers) else None
+        chart = None
+        if has_votes(numbers):
+            since = day - timedelta(days=TREND_DAYS - 1)
+            history = await digests_since(session, chat.id, since)
+            chart = chart_spec(article, numbers, day, private, history)
         return ComposedDigest(numbers, parts, chart, caption(day, private))

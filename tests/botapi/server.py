@@ -45,7 +45,9 @@ CHANNEL_BOT: JSON = {
 DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 #: Methods that create a message; they are rate limited and gated by kicks and blocks.
-SEND_METHODS = frozenset({"sendMessage", "sendPoll", "sendPhoto", "sendDocument"})
+SEND_METHODS = frozenset(
+    {"sendMessage", "sendPoll", "sendPhoto", "sendMediaGroup", "sendDocument"}
+)
 #: Methods refused with 403 when the bot cannot write to the chat.
 GATED_METHODS = SEND_METHODS | {"sendChatAction", "editMessageText", "stopPoll"}
 
@@ -609,6 +611,7 @@ class FakeBotAPI:
             ("sendPoll", self._send_poll),
             ("stopPoll", self._stop_poll),
             ("sendPhoto", self._send_photo),
+            ("sendMediaGroup", self._send_media_group),
             ("sendDocument", self._send_document),
             ("editMessageText", self._edit_message_text),
             ("deleteMessage", self._delete_message),
@@ -1398,6 +1401,11 @@ class FakeBotAPI:
             and (wanted is None or _norm_method(name) == wanted)
         ]
 
+    def photo_posts(self, chat_id: int | None = None) -> int:
+        """How many photos the bot posted, an album counting once."""
+        albums = {m["media_group_id"] for m in self.sent(chat_id, "sendMediaGroup")}
+        return len(self.sent(chat_id, "sendPhoto")) + len(albums)
+
     def calls_of(self, method: str) -> list[JSON]:
         """The parameters of every call of `method` the bot made, oldest first."""
         wanted = _norm_method(method)
@@ -1938,37 +1946,96 @@ class FakeBotAPI:
         chat = self._resolve_chat(call)
         data, source = self._upload(call, "photo")
         caption, entities = self._media_caption(call)
-        if isinstance(source, str) and source in self._file_meta:
-            sizes = copy.deepcopy(self._file_meta[source]["photo"])
-        else:
-            if data is None:
-                if not (isinstance(source, str) and source.startswith(("http://", "https://"))):
-                    raise bad_request("wrong file identifier/HTTP URL specified")
-                data = b""
-                width, height = 1280, 720
-            else:
-                if not data:
-                    raise bad_request("file must be non-empty")
-                if len(data) > MAX_PHOTO:
-                    raise bad_request("file is too big")
-                dims = image_size(data)
-                if dims is None:
-                    raise bad_request("IMAGE_PROCESS_FAILED")
-                width, height = dims
-                if (
-                    width <= 0
-                    or height <= 0
-                    or width + height > 10000
-                    or max(width, height) / min(width, height) > 20
-                ):
-                    raise bad_request("PHOTO_INVALID_DIMENSIONS")
-            sizes = self._photo_sizes(width, height, len(data))
-            for size in sizes:
-                self.files[size["file_id"]] = data
-                self._file_meta[size["file_id"]] = {"photo": sizes}
+        sizes = self._photo(data, source)
         return self._new_bot_message(
             call, chat, photo=sizes, caption=caption, caption_entities=entities
         )
+
+    def _photo(self, data: bytes | None, source: Upload | str) -> list[JSON]:
+        """The PhotoSizes of a photo sent as a file, a file_id or a URL, checked like Telegram
+        checks them (size, image format, dimensions)."""
+        if isinstance(source, str) and source in self._file_meta:
+            if "photo" not in self._file_meta[source]:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            return copy.deepcopy(self._file_meta[source]["photo"])
+        if data is None:
+            if not (isinstance(source, str) and source.startswith(("http://", "https://"))):
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            data = b""
+            width, height = 1280, 720
+        else:
+            if not data:
+                raise bad_request("file must be non-empty")
+            if len(data) > MAX_PHOTO:
+                raise bad_request("file is too big")
+            dims = image_size(data)
+            if dims is None:
+                raise bad_request("IMAGE_PROCESS_FAILED")
+            width, height = dims
+            if (
+                width <= 0
+                or height <= 0
+                or width + height > 10000
+                or max(width, height) / min(width, height) > 20
+            ):
+                raise bad_request("PHOTO_INVALID_DIMENSIONS")
+        sizes = self._photo_sizes(width, height, len(data))
+        for size in sizes:
+            self.files[size["file_id"]] = data
+            self._file_meta[size["file_id"]] = {"photo": sizes}
+        return sizes
+
+    def _send_media_group(self, call: _Call) -> list[JSON]:
+        """An album of 2 to 10 photos (the only media this server knows), each given as
+        attach://name, a file_id or a URL, each with its own caption; answered with one
+        message per photo, all sharing a media_group_id."""
+        chat = self._resolve_chat(call)
+        media = call.params.get("media")
+        if not media:
+            raise bad_request("media to send are not specified")
+        if not isinstance(media, list) or not all(isinstance(item, dict) for item in media):
+            raise bad_request("can't parse media JSON object")
+        if len(media) < 2:
+            raise bad_request("wrong number of media in the album: 2 to 10 expected")
+        if len(media) > 10:
+            raise bad_request("too much messages to send as an album")
+        photos = []
+        for item in media:
+            if item.get("type") != "photo":
+                raise bad_request(f"media of type {item.get('type')!r} is not supported here")
+            value = item.get("media")
+            if not isinstance(value, str) or not value:
+                raise bad_request("can't parse InputMedia: media not found")
+            if value.startswith("attach://"):
+                upload = call.files.get(value[len("attach://") :])
+                if upload is None:
+                    raise bad_request("can't parse InputMedia: media not found")
+                data, source = upload.data, upload
+            else:
+                data, source = self.files.get(value), value
+            caption, entities = self._format(
+                str(item.get("caption") or ""),
+                item.get("parse_mode"),
+                item.get("caption_entities"),
+                empty_error=None,
+                too_long=(MAX_CAPTION, "message caption is too long"),
+            )
+            photos.append((self._photo(data, source), caption, entities))
+        # Every photo was accepted: the album goes out whole, its messages in order.
+        group_id = str(10**17 + self._rng.randrange(10**17))
+        album = _Call(call.method, {k: v for k, v in call.params.items() if k != "reply_markup"},
+                      call.files)
+        return [
+            self._new_bot_message(
+                album,
+                chat,
+                media_group_id=group_id,
+                photo=sizes,
+                caption=caption,
+                caption_entities=entities,
+            )
+            for sizes, caption, entities in photos
+        ]
 
     def _photo_sizes(self, width: int, height: int, file_size: int) -> list[JSON]:
         longest = max(width, height)

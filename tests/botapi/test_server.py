@@ -21,6 +21,7 @@ from telegram import (
     ChatMemberOwner,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     ReactionTypeEmoji,
     Update,
 )
@@ -515,6 +516,47 @@ async def test_photos_and_documents(api: FakeBotAPI, bot: telegram.Bot) -> None:
     assert document.document.mime_type == "text/csv"
     assert document.document.file_size == 8
     assert [m["message_id"] for m in api.sent(GROUP_ID)] == [1, 2, 3]
+
+
+@pytest.mark.asyncio
+async def test_albums(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    group = api.group(GROUP_ID, "Agora")
+    first, second = png(1080, 2560), png(1080, 1200)
+    album = await bot.send_media_group(
+        group["id"],
+        [
+            InputMediaPhoto(first, caption="<b>Résultats</b> 1/2", parse_mode="HTML"),
+            InputMediaPhoto(second),
+        ],
+    )
+    assert [m.message_id for m in album] == [1, 2]
+    assert album[0].media_group_id is not None
+    assert album[0].media_group_id == album[1].media_group_id
+    assert (album[0].caption, album[1].caption) == ("Résultats 1/2", None)
+    assert album[0].caption_entities[0].type == "bold"
+    assert [(m.photo[-1].width, m.photo[-1].height) for m in album] == [(1080, 2560), (1080, 1200)]
+    assert api.files[album[1].photo[-1].file_id] == second
+    assert [m["media_group_id"] for m in api.sent(GROUP_ID)] == [album[0].media_group_id] * 2
+    # Photos already on the server, by file_id; another album, another group id.
+    again = await bot.send_media_group(
+        group["id"], [InputMediaPhoto(m.photo[-1].file_id) for m in album]
+    )
+    assert again[0].media_group_id != album[0].media_group_id
+
+    # Each photo is checked like sendPhoto's, and the album goes out whole or not at all.
+    with pytest.raises(BadRequest, match=r"(?i)photo_invalid_dimensions"):
+        await bot.send_media_group(
+            group["id"], [InputMediaPhoto(first), InputMediaPhoto(png(30, 900))]
+        )
+    with pytest.raises(BadRequest, match=r"(?i)number of media"):
+        await bot.send_media_group(group["id"], [InputMediaPhoto(first)])
+    with pytest.raises(BadRequest, match=r"(?i)too much messages"):
+        await bot.send_media_group(group["id"], [InputMediaPhoto(second)] * 11)
+    with pytest.raises(BadRequest, match="caption is too long"):
+        await bot.send_media_group(
+            group["id"], [InputMediaPhoto(first, caption="x" * 1025), InputMediaPhoto(second)]
+        )
+    assert len(api.sent(GROUP_ID)) == 4
 
 
 @pytest.mark.asyncio
