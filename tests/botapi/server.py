@@ -956,12 +956,23 @@ class FakeBotAPI:
         return batch
 
     async def wait_acked(self, update_id: int, timeout: float = 15) -> None:  # noqa: ASYNC109
-        """Returns once the bot acknowledged ``update_id`` (getUpdates with a higher offset)."""
+        """Returns once the bot acknowledged ``update_id`` and every update before it:
+        getUpdates with a higher offset or, by webhook, each of them answered 200. Telegram
+        forgets webhook updates one by one, not in order (a chat's or a voter's updates wait
+        for their earlier one while the others go on), so the last one answered says
+        nothing about an earlier one still being sent again."""
 
         def done() -> bool:
-            return self.acked_offset > update_id or (
-                update_id < self._next_update_id and update_id not in self._pending_ids
-            )
+            if self.acked_offset > update_id:
+                return True
+            if update_id >= self._next_update_id:
+                return False
+            for pending_id, _, _ in self._pending:  # in update_id order
+                if pending_id > update_id:
+                    break
+                if pending_id in self._pending_ids:
+                    return False
+            return True
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -1728,22 +1739,12 @@ class FakeBotAPI:
                 post.cancel()
 
     async def _post(self, session: aiohttp.ClientSession, update_id: int, update: JSON) -> None:
-        targets = self.webhook_targets or [self.webhook_url]
-        target = targets[self._next_target % len(targets)]
-        self._next_target += 1
         headers = {"Content-Type": "application/json"}
         if self.webhook_secret is not None:
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
         status = 0
         try:
-            async with session.post(
-                target,
-                data=json.dumps(update),
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=60),
-            ) as answer:
-                status = answer.status
-                await answer.read()
+            status = await self._through_balancer(session, update, headers)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             self._webhook_last_error = (int(time.time()), f"Connection failed: {exc!r}")
         finally:
@@ -1761,6 +1762,35 @@ class FakeBotAPI:
                     )
                 self._retry_at[update_id] = time.monotonic() + self.webhook_retry_delay
             self._update_event.set()
+
+    async def _through_balancer(
+        self, session: aiohttp.ClientSession, update: JSON, headers: dict[str, str]
+    ) -> int:
+        """POST the update to the webhook, or with `webhook_targets` to the next of them in
+        turn, as a load balancer does: a target that refuses the connection (nothing was
+        sent) is passed over at once for the next one, each target tried once (Caddy's
+        `lb_try_duration`, nginx's `proxy_next_upstream error`), instead of failing
+        Telegram's attempt. Otherwise, with updates in parallel, the round-robin can hand one
+        update's attempts to a dead process again and again while the others' attempts take
+        the live one's turns; Telegram posts to one URL and never sees a dead process."""
+
+        async def post(target: str) -> int:
+            async with session.post(
+                target,
+                data=json.dumps(update),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=60),
+            ) as answer:
+                await answer.read()
+                return answer.status
+
+        targets = self.webhook_targets or [self.webhook_url]
+        first = self._next_target
+        self._next_target += 1
+        for tried in range(len(targets) - 1):  # each other target once, in turn
+            with contextlib.suppress(aiohttp.ClientConnectorError):
+                return await post(targets[(first + tried) % len(targets)])
+        return await post(targets[(first + len(targets) - 1) % len(targets)])
 
     def _command_key(self, call: _Call) -> tuple[tuple[str, int | None, int | None], str]:
         scope = call.params.get("scope") or {"type": "default"}

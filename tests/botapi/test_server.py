@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 import time
 import zlib
@@ -12,6 +13,7 @@ from datetime import timedelta
 import pytest
 import pytest_asyncio
 import telegram
+from aiohttp import web
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -648,3 +650,88 @@ async def test_real_application_polls_answers_and_acknowledges(api: FakeBotAPI) 
     assert api.sent(GROUP_ID, "sendPoll")[0]["poll"]["is_anonymous"] is True
     assert api.pending_count() == 0
     assert [name for name, _ in api.calls][:2] == ["getMe", "deleteWebhook"]
+
+
+class Receiver:
+    """A webhook endpoint: records the update ids posted to it; answers 500 to those in
+    `refused`, 200 to the others."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.refused: set[int] = set()
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        async def update(request: web.Request) -> web.Response:
+            update_id = (await request.json())["update_id"]
+            self.received.append(update_id)
+            return web.Response(status=500 if update_id in self.refused else 200)
+
+        app = web.Application()
+        app.router.add_post("/hook", update)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = next(a for a in self._runner.addresses if isinstance(a, tuple))[1]
+        self.url = f"http://127.0.0.1:{port}/hook"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    endpoint = Receiver()
+    await endpoint.start()
+    yield endpoint
+    await endpoint.stop()
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.asyncio
+async def test_webhook_wait_acked_waits_for_the_earlier_updates(
+    api: FakeBotAPI, bot: telegram.Bot, receiver: Receiver
+) -> None:
+    """By webhook Telegram forgets each update on its own: the last one answered 200 does not
+    mean an earlier one (another voter's, sent again after a 500) is done."""
+    api.webhook_retry_delay = 0.05
+    await bot.set_webhook(receiver.url)
+    alice, bob = api.user(11, "Alice"), api.user(12, "Bob")
+    first = api.send_text(api.private_chat(alice), alice, "/start")
+    receiver.refused.add(first)
+    last = api.send_text(api.private_chat(bob), bob, "/start")
+    async with asyncio.timeout(5):
+        while last not in receiver.received or receiver.received.count(first) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    with pytest.raises(TimeoutError):
+        await api.wait_acked(last, timeout=0.3)
+    receiver.refused.clear()
+    await api.wait_acked(last, timeout=5)
+    assert (await bot.get_webhook_info()).pending_update_count == 0
+
+
+@pytest.mark.asyncio
+async def test_webhook_balancer_passes_over_a_target_that_refuses_connections(
+    api: FakeBotAPI, bot: telegram.Bot, receiver: Receiver
+) -> None:
+    """A load balancer tries the next process when one cannot be reached (nothing was
+    sent), within Telegram's one attempt: a dead process is never handed an update again
+    and again while the live one takes the other updates in between."""
+    api.webhook_retry_delay = 0.05
+    await bot.set_webhook(receiver.url)
+    api.webhook_targets = [f"http://127.0.0.1:{closed_port()}/hook", receiver.url]
+    people = [api.user(20 + i, f"P{i}") for i in range(6)]
+    ids = [api.send_text(api.private_chat(p), p, "/start") for p in people]
+    for update_id in ids:
+        await api.wait_acked(update_id, timeout=5)
+    assert sorted(receiver.received) == ids
+    assert sorted(api.webhook_deliveries) == [(update_id, 200) for update_id in ids]
