@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -115,7 +116,9 @@ def format_day_time(moment: datetime) -> str:
     """ "jeudi 26 novembre à 18:30" / "Thursday, November 26 at 6:30 PM", in the moment's own
     time zone: the locale's day-and-month pattern, with the weekday in full."""
     locale = Locale.parse(_current.get())
-    pattern = locale.datetime_skeletons["MMMMEd"].pattern.replace("E", "EEEE")
+    # The locale's full date without its year ("EEEE d MMMM y" → "EEEE d MMMM"): the full
+    # pattern exists in every CLDR version Babel ships (the "MMMMEd" skeleton does not).
+    pattern = re.sub(r",?\s*y+", "", locale.date_formats["full"].pattern).strip()
     return gettext("{date} at {time}").format(
         date=format_date(moment, pattern, locale=locale),
         time=format_time(moment, format="short", locale=locale),

@@ -11,18 +11,18 @@ import random
 import signal
 import sys
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.models import Ballot, PollTally, PostedPoll
+from bot.lease import LEASE_KEY
+from storage.models import PostedPoll
 from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
-from tests.harness import totals_match_tallies
+from tests.harness import assert_counts_are_the_answers
 from tests.test_reliability import ROOT, sent_count
 from tests.test_webhook import SECRET, free_port
 
@@ -125,10 +125,19 @@ async def test_the_leader_killed_in_a_vote_storm_is_replaced(
         ids.append(api.vote(poll["id"], api.user(user_id, f"U{user_id}"), choice))
         final[(poll["id"], user_id)] = choice
     await api.wait_acked(ids[VOTES // 2], timeout=60)
+    holder = await lease_holder(database_url)
+    assert holder is not None
     leader.kill()  # SIGKILL, holding the lease, in the middle of the storm
     killed = time.monotonic()
     await leader.wait()
     assert api.pending_count() > 0, "the storm ended before the kill; nothing was tested"
+    # The takeover itself: the lease held by another PostgreSQL session within 15 s.
+    taker = holder
+    async with asyncio.timeout(15):
+        while taker in (None, holder):
+            await asyncio.sleep(0.1)
+            taker = await lease_holder(database_url)
+    print(f"lease taken {time.monotonic() - killed:.2f} s after the leader was killed")
 
     # Commands in ten chats: the survivor takes them, and the lease, and answers them all.
     users = [api.user(3000 + i, f"P{i}", language_code="en") for i in range(10)]
@@ -140,28 +149,32 @@ async def test_the_leader_killed_in_a_vote_storm_is_replaced(
     first_answer = min(
         api.sent_times(chat_id=user["id"], method="sendMessage")[0][0] for user in users
     )
+    # The first answer waits for the votes queued before it (about 1,500): the figure says
+    # how fast the survivor drains the backlog, not how fast it takes over.
     print(f"first answer {first_answer - killed:.2f} s after the leader was killed")
-    assert first_answer - killed < 15
+    assert taker is not None
     await api.wait_acked(ids[-1], timeout=120)  # and every vote before it: all answered 200
 
     follower.send_signal(signal.SIGTERM)
     _, stderr = await follower.communicate()
     assert follower.returncode == 0, stderr.decode()[-2000:]
 
-    expected: Counter[tuple[str, int]] = Counter()
-    for (poll_id, _user), choice in final.items():
-        for option in choice:
-            expected[(poll_id, option)] += 1
-    engine = create_async_engine(database_url)
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(PollTally.poll_id, PollTally.option_index, PollTally.votes)
-        )
-        tallies = {(poll_id, index): votes for poll_id, index, votes in rows if votes}
-        ballots = await connection.scalar(select(func.count()).select_from(Ballot))
-    await totals_match_tallies(engine)
-    await engine.dispose()
-    assert tallies == dict(expected)
-    assert ballots == sum(1 for choice in final.values() if choice)
+    await assert_counts_are_the_answers(database_url, final)
     for user in users:  # each command answered once
         assert len(api.sent(chat_id=user["id"], method="sendMessage")) == 1
+
+
+async def lease_holder(database_url: str) -> int | None:
+    """The backend pid of the PostgreSQL session holding the sending lease, if any."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.scalar(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid = :high AND objid = :low AND objsubid = 2"
+                ),
+                {"high": LEASE_KEY[0], "low": LEASE_KEY[1]},
+            )
+    finally:
+        await engine.dispose()
