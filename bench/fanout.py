@@ -44,10 +44,10 @@ from bench.seed import (
     small_groups,
     spread,
 )
-from bot.content import Library, load_library
 from bot.digests.chart import draw_chart
 from bot.digests.compose import AllChats, ComposedDigest
 from bot.digests.compose import compose as compose_digest
+from bot.library import Library, load_library
 from bot.settings import Settings
 from storage.db import Database, create_engine, migrate
 from storage.models import Chat, SentDigest

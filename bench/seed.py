@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.content import Article, load_library
+from bot.content import Article
+from bot.library import load_library
 from storage.models import Ballot, Chat, OptionTotal, PollTally, PostedPoll, QuestionTotal
 
 ARTICLE_ID = "openai-board-2023-11"

@@ -12,8 +12,9 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.content import TO_FILL, ContentError, packaged_articles, scan
+from bot.content import TO_FILL, ContentError
 from bot.i18n import LANGUAGES
+from bot.library import packaged_articles, scan
 from bot.scaffold import ScaffoldError, write_scaffold
 from bot.settings import (
     ConfigError,
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     assert settings is not None
 
     if arguments.command == "outbox":
-        from bot.sender import describe_outbox
+        from bot.metrics import describe_outbox
 
         print(asyncio.run(describe_outbox(settings.database_url)))
         return 0

@@ -24,9 +24,10 @@ from telegram.ext import CallbackContext, JobQueue
 
 from bot import outbox
 from bot.commands import POLL, SUMMARY
-from bot.content import Article, Library
+from bot.content import Article
 from bot.formatting import escape
 from bot.i18n import _, current_language, using_language
+from bot.library import Library
 from bot.localtime import Clock, chat_language
 from bot.outbox import Priority
 from bot.services import Services

@@ -28,7 +28,6 @@ import handlers
 from bot.admins import AdminCache
 from bot.announcements import Announcer
 from bot.commands import all_menus
-from bot.content import Library, scan
 from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
 from bot.digests.chart import draw_chart
 from bot.digests.schedule import DigestScheduler
@@ -36,6 +35,7 @@ from bot.flood import FloodLimits
 from bot.lanes import Dispatcher
 from bot.leadership import Leadership
 from bot.lease import Lease
+from bot.library import Library, scan
 from bot.localtime import Clock, system_clock
 from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller

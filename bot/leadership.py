@@ -18,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import JobQueue
 
 from bot.announcements import Announcer
-from bot.content import Library
 from bot.digests.schedule import DigestScheduler
 from bot.lease import (
     EVERYTHING,
@@ -29,6 +28,7 @@ from bot.lease import (
     publish_schedule,
     queued_ids,
 )
+from bot.library import Library
 from bot.services import Services
 from storage.chats import get_chat
 

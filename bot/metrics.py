@@ -12,12 +12,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
 from telegram import Update
 
 from storage.db import Database
+from storage.outbox import DROPPED, KEEP_DONE, PENDING
+from storage.outbox import SENT as ROW_SENT
+from storage.outbox import summary as outbox_summary
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +126,26 @@ class MetricsServer:
                 return "503 Service Unavailable", "text/plain", f"{problem}\n".encode()
             return "200 OK", "text/plain", b"ok\n"
         return "404 Not Found", "text/plain", b"/metrics or /healthz\n"
+
+
+async def describe_outbox(database_url: str) -> str:
+    """One line for operators: what waits to be sent, and what was sent or dropped lately."""
+    database = Database(database_url)
+    try:
+        await database.migrate()
+        async with database.read() as session:
+            counts, oldest = await outbox_summary(session)
+    finally:
+        await database.dispose()
+    waiting = {priority: n for (status, priority), n in counts.items() if status == PENDING}
+    total = sum(waiting.values())
+    line = (
+        f"outbox: {total:,} waiting (answers {waiting.get(0, 0):,}, polls {waiting.get(1, 0):,}, "
+        f"digests {waiting.get(2, 0):,}, announcements {waiting.get(3, 0):,})"
+    )
+    if oldest is not None:
+        age = (datetime.now(UTC) - oldest.replace(tzinfo=oldest.tzinfo or UTC)).total_seconds()
+        line += f", the oldest queued {age:,.0f} s ago"
+    sent = sum(n for (status, _), n in counts.items() if status == ROW_SENT)
+    dropped = sum(n for (status, _), n in counts.items() if status == DROPPED)
+    return line + f"; kept from the last {KEEP_DONE.days} days: {sent:,} sent, {dropped:,} dropped"

@@ -16,7 +16,8 @@ from typing import Any
 
 from telegram.ext import CallbackContext, JobQueue
 
-from bot.content import ContentError, Library, scan
+from bot.content import ContentError
+from bot.library import Library, scan
 from bot.services import Services
 
 log = logging.getLogger(__name__)

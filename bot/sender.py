@@ -21,7 +21,6 @@ inactive; a group that became a supergroup is followed and its queue re-addresse
 from __future__ import annotations
 
 import asyncio
-import bisect
 import heapq
 import logging
 import time
@@ -29,7 +28,6 @@ import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -42,14 +40,15 @@ from telegram.warnings import PTBUserWarning
 
 from bot import metrics
 from bot.coalescer import Coalescer
+from bot.effects import after_drop, mark_sent
 from bot.flood import FloodLimits, Occupancy, Pacer
+from bot.sender_lanes import INSTANT_METHODS, Entry, Lanes
 from storage.chats import deactivate_chat, migrate_chat
 from storage.db import Database
-from storage.digests import FAILED, SENT, finish_digest
 from storage.models import Chat, OutboxMessage
-from storage.opinions import record_summary_post
 from storage.outbox import (
     DROPPED,
+    KEEP_DONE,
     PENDING,
     claim,
     drop_chat,
@@ -61,14 +60,9 @@ from storage.outbox import (
     release,
     release_claims,
 )
-from storage.outbox import SENT as ROW_SENT
-from storage.outbox import summary as outbox_summary
-from storage.queries import record_posted_poll
 
 log = logging.getLogger(__name__)
 
-#: Calls that are not messages: no order within the chat, no flood-limit slot.
-INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
 HTML_METHODS = frozenset({"sendMessage", "editMessageText"})
 #: Calls answered with the message they sent or edited.
 MESSAGE_METHODS = frozenset(
@@ -76,7 +70,6 @@ MESSAGE_METHODS = frozenset(
 )
 #: What a row's priority says it is, for the metrics (see bot.outbox.Priority).
 KINDS = {0: "answer", 1: "poll", 2: "digest", 3: "announcement"}
-KEEP_DONE = timedelta(days=3)
 PURGE_EVERY = 3600.0
 MAX_BACKOFF = 60.0
 GIVE_UP = 3  # unexpected failures of one row before it is dropped
@@ -89,60 +82,6 @@ def quiet_raw_calls() -> None:
     """Agora calls the Bot API by method name (the outbox stores names and parameters);
     python-telegram-bot warns about that use of `do_api_request`."""
     warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
-
-
-@dataclass(slots=True, eq=False)
-class Entry:
-    """What the sender keeps in memory of a pending row (the payload stays in the database)."""
-
-    id: int
-    chat_id: int
-    priority: int
-    method: str
-    queued: float  # when the row was written, epoch seconds
-    due: float = 0.0  # monotonic time before which it is not tried again
-    failures: int = 0  # unexpected failures (not Telegram's answers)
-
-    @property
-    def lane(self) -> tuple[int, bool]:
-        return (self.chat_id, self.method in INSTANT_METHODS)
-
-
-@dataclass(slots=True)
-class _Lanes:
-    """Pending entries by lane, and the heaps that say which lane goes next."""
-
-    lanes: dict[tuple[int, bool], list[Entry]] = field(default_factory=dict)
-    busy: set[tuple[int, bool]] = field(default_factory=set)
-    ready: list[tuple[int, int, tuple[int, bool]]] = field(default_factory=list)
-    sleeping: list[tuple[float, tuple[int, bool]]] = field(default_factory=list)
-
-    def add(self, entry: Entry) -> None:
-        lane = self.lanes.setdefault(entry.lane, [])
-        if any(e.id == entry.id for e in lane):
-            return
-        bisect.insort(lane, entry, key=lambda e: e.id)
-        self.offer(entry.lane)
-
-    def offer(self, key: tuple[int, bool]) -> None:
-        """Make the lane's head a candidate (stale candidates are skipped when popped)."""
-        lane = self.lanes.get(key)
-        if lane and key not in self.busy:
-            head = lane[0]
-            heapq.heappush(self.ready, (head.priority, head.id, key))
-
-    def sleep(self, key: tuple[int, bool], until: float) -> None:
-        heapq.heappush(self.sleeping, (until, key))
-
-    def remove(self, entry: Entry) -> None:
-        lane = self.lanes.get(entry.lane)
-        if lane is not None and entry in lane:
-            lane.remove(entry)
-            if not lane:
-                del self.lanes[entry.lane]
-
-    def __len__(self) -> int:
-        return sum(len(lane) for lane in self.lanes.values())
 
 
 class Sender:
@@ -167,10 +106,10 @@ class Sender:
         self._concurrency = limits.concurrency if limits else 32
         self._pacer = Pacer(Occupancy(limits.overall, 1.0)) if limits else None
         self._groups: dict[int, Occupancy] = {}
-        self._state = _Lanes()
+        self._state = Lanes()
         # Claims and marks of many calls share transactions (see Coalescer).
         self._claims = Coalescer(database, self._claim_rows)
-        self._marks = Coalescer(database, self._mark_sent)
+        self._marks = Coalescer(database, mark_sent)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._sending = 0  # calls in flight (a task leaves `_in_flight` a little later)
         self._wake = asyncio.Event()
@@ -440,53 +379,11 @@ class Sender:
             session.expunge(row)
         return [rows.get(id_) for id_ in ids]
 
-    @staticmethod
-    async def _mark_sent(
-        session: AsyncSession, sent: list[tuple[OutboxMessage, Any]]
-    ) -> list[None]:
-        """Mark rows sent and record what their calls taught, in one transaction."""
-        now = datetime.now(UTC)
-        await finish(session, [row.id for row, _ in sent], ROW_SENT, now)
-        for row, result in sent:
-            if row.effect:
-                try:
-                    async with session.begin_nested():
-                        await Sender._record(session, row, result, now)
-                except SQLAlchemyError:  # the message is out: keep it marked sent
-                    log.exception("could not record what outbox row %d taught", row.id)
-        return [None] * len(sent)
-
-    @staticmethod
-    async def _record(
-        session: AsyncSession, row: OutboxMessage, result: Any, now: datetime
-    ) -> None:
-        effect = row.effect or {}
-        kind = effect.get("kind")
-        if kind == "poll" and isinstance(result, Message) and result.poll is not None:
-            await record_posted_poll(
-                session,
-                poll_id=result.poll.id,
-                chat_id=row.chat_id,
-                message_id=result.message_id,
-                article_id=effect["article_id"],
-                question_key=effect["question_key"],
-                language=effect["language"],
-                anonymous=effect["anonymous"],
-                multiple=effect["multiple"],
-                option_ids=[option.persistent_id for option in result.poll.options],
-                posted_at=result.date,
-            )
-        elif kind == "summary" and isinstance(result, Message):
-            await record_summary_post(session, row.chat_id, result.message_id, effect["article_id"])
-        elif kind == "digest" and effect.get("last"):
-            await finish_digest(session, effect["digest_id"], SENT, now)
-            metrics.DIGESTS.labels("sent").inc()
-
     async def _dropped(self, entry: Entry, row: OutboxMessage) -> None:
         fallback: OutboxMessage | None = None
         async with self._database.transaction() as session:
             await finish(session, [row.id], DROPPED, datetime.now(UTC))
-            await self._after_drop(session, row)
+            await after_drop(session, row)
             effect = row.effect or {}
             if "fallback" in effect:
                 fallback = new_message(
@@ -509,24 +406,17 @@ class Sender:
                 row = await session.get(OutboxMessage, entry.id)
                 if row is not None and row.status == PENDING:
                     await finish(session, [row.id], DROPPED, datetime.now(UTC))
-                    await self._after_drop(session, row)
+                    await after_drop(session, row)
         except SQLAlchemyError:
             log.exception("could not drop outbox row %d", entry.id)
             entry.due = time.monotonic() + MAX_BACKOFF
             return
         self._state.remove(entry)
 
-    @staticmethod
-    async def _after_drop(session: AsyncSession, row: OutboxMessage) -> None:
-        effect = row.effect or {}
-        if effect.get("kind") == "digest":
-            await finish_digest(session, effect["digest_id"], FAILED, None)
-            metrics.DIGESTS.labels("failed").inc()
-
     async def _blocked(self, chat_id: int) -> None:
         async with self._database.transaction() as session:
             for row in await drop_chat(session, chat_id, datetime.now(UTC)):
-                await self._after_drop(session, row)
+                await after_drop(session, row)
             await deactivate_chat(session, chat_id)
         for instant in (False, True):
             for entry in list(self._state.lanes.get((chat_id, instant), [])):
@@ -556,26 +446,3 @@ class Sender:
             del self._groups[chat_id]
         if purged:
             log.info("outbox: %d old rows purged", purged)
-
-
-async def describe_outbox(database_url: str) -> str:
-    """One line for operators: what waits to be sent, and what was sent or dropped lately."""
-    database = Database(database_url)
-    try:
-        await database.migrate()
-        async with database.read() as session:
-            counts, oldest = await outbox_summary(session)
-    finally:
-        await database.dispose()
-    waiting = {priority: n for (status, priority), n in counts.items() if status == PENDING}
-    total = sum(waiting.values())
-    line = (
-        f"outbox: {total:,} waiting (answers {waiting.get(0, 0):,}, polls {waiting.get(1, 0):,}, "
-        f"digests {waiting.get(2, 0):,}, announcements {waiting.get(3, 0):,})"
-    )
-    if oldest is not None:
-        age = (datetime.now(UTC) - oldest.replace(tzinfo=oldest.tzinfo or UTC)).total_seconds()
-        line += f", the oldest queued {age:,.0f} s ago"
-    sent = sum(n for (status, _), n in counts.items() if status == ROW_SENT)
-    dropped = sum(n for (status, _), n in counts.items() if status == DROPPED)
-    return line + f"; kept from the last {KEEP_DONE.days} days: {sent:,} sent, {dropped:,} dropped"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.admins import AdminCache
-from bot.content import Library
+from bot.library import Library
 from bot.sender import Sender
 from bot.settings import Settings
 from bot.transaction import Work

@@ -7,12 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
 
+from bot.clustering import MIN_GROUP
 from bot.commands import ALL_CHATS_WORDS, GROUPS
 from bot.content import Article
 from bot.context import AgoraApp, AgoraContext
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_number, format_share, ngettext
-from bot.opinion_groups import MIN_GROUP, MIN_VOTERS, BallotsBuilder, OpinionGroups, describe
+from bot.opinion_groups import MIN_VOTERS, BallotsBuilder, OpinionGroups, describe
 from bot.transaction import with_session
 from handlers.common import command, current_article, reply, reply_blocks, stored_chat
 from storage.insights import named_answers

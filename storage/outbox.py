@@ -17,6 +17,7 @@ from storage.models import OutboxMessage
 
 PENDING, SENT, DROPPED = "pending", "sent", "dropped"
 CLAIM = timedelta(minutes=2)
+KEEP_DONE = timedelta(days=3)  # sent and dropped rows are purged after this
 
 
 def new_message(

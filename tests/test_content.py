@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import ContentError, load_library, parse_article
+from bot.content import ContentError, parse_article
+from bot.library import load_library
 
 ARTICLES = Path(__file__).resolve().parent.parent / "articles"
 SEED = ARTICLES / "sources" / "000_2177f8e781cf5302.txt"

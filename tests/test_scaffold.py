@@ -8,7 +8,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from bot.content import TO_FILL, load_library, parse_article
+from bot.content import TO_FILL, parse_article
+from bot.library import load_library
 from bot.scaffold import closing_questions, guess_language
 from tests.test_cli import run_bot
 from tests.test_content import SEED, plain

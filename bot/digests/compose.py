@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
 
 from bot.chart import TREND_DAYS
-from bot.content import Library
 from bot.digests.chart import caption, chart_spec
 from bot.digests.text import (
     EXCERPTS,
@@ -25,6 +24,7 @@ from bot.digests.text import (
 )
 from bot.formatting import split_blocks
 from bot.i18n import using_language
+from bot.library import Library
 from storage.digests import digests_since, previous_digest
 from storage.models import Chat
 from storage.opinions import opinions_after

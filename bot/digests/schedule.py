@@ -24,9 +24,9 @@ from typing import Any, cast
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import CallbackContext, Job, JobQueue
 
-from bot.content import Library
 from bot.digests.compose import AllChats, compose
 from bot.digests.deliver import queue_digest
+from bot.library import Library
 from bot.localtime import Clock, chat_language, chat_time, chat_zone
 from bot.services import Services
 from bot.settings import Settings

@@ -1,0 +1,135 @@
+"""Clustering voters by their answers: weighted k-means, the number of groups (2 to 4) chosen
+by silhouette.
+
+A small k-means in NumPy rather than scikit-learn: installing scikit-learn (and SciPy, which
+it requires) adds about 200 MB and 6.5 s to each of CI's two installs, and importing it adds
+about 100 MiB to the bot's memory, whose budget (README, "Latency") is already used up. The
+algorithm needed is short: k-means++ seeding, Lloyd's iterations on the distinct answer
+patterns weighted by how many voters gave them, a few restarts, and the silhouette measured on
+a fixed random sample (its cost grows with the square of the points).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+GROUP_COUNTS = (2, 3, 4)
+MIN_GROUP = 3  # a smaller group is not described: its answers would be a few people's
+SILHOUETTE_SAMPLE = 1500
+RESTARTS = 3
+ITERATIONS = 60
+
+Matrix = npt.NDArray[np.float64]
+
+
+def _distances(points: Matrix, centres: Matrix, norms: Matrix | None = None) -> Matrix:
+    """Squared Euclidean distances (n x k); `norms`, the points' squared norms, if known."""
+    if norms is None:
+        norms = np.einsum("ij,ij->i", points, points)
+    squared = points @ (-2 * centres.T)
+    squared += norms[:, None]
+    squared += np.einsum("ij,ij->i", centres, centres)[None, :]
+    return np.maximum(squared, 0.0, out=squared)
+
+
+def kmeans(
+    points: Matrix, weights: npt.NDArray[np.float64], k: int, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.intp], float]:
+    """Weighted k-means (k-means++ seeding, RESTARTS runs): labels and inertia of the best."""
+    best: tuple[npt.NDArray[np.intp], float] | None = None
+    total = weights.sum()
+    norms = np.einsum("ij,ij->i", points, points)
+    for _ in range(RESTARTS):
+        centres = np.empty((k, points.shape[1]))
+        centres[0] = points[rng.choice(len(points), p=weights / total)]
+        nearest = _distances(points, centres[:1], norms)[:, 0]
+        for c in range(1, k):
+            mass = nearest * weights
+            pick = rng.choice(len(points), p=mass / mass.sum()) if mass.sum() > 0 else 0
+            centres[c] = points[pick]
+            nearest = np.minimum(nearest, _distances(points, centres[c : c + 1], norms)[:, 0])
+        labels = np.zeros(len(points), dtype=np.intp)
+        for iteration in range(ITERATIONS):
+            distances = _distances(points, centres, norms)
+            new_labels = distances.argmin(axis=1)
+            if iteration and np.array_equal(new_labels, labels):
+                break
+            labels = new_labels
+            membership = np.zeros((len(points), k))
+            membership[np.arange(len(points)), labels] = weights
+            mass = membership.sum(axis=0)
+            sums = membership.T @ points
+            for c in range(k):
+                if mass[c] > 0:
+                    centres[c] = sums[c] / mass[c]
+                else:  # an empty group takes the point farthest from its centre
+                    centres[c] = points[distances.min(axis=1).argmax()]
+        distances = _distances(points, centres, norms)
+        labels = distances.argmin(axis=1)
+        inertia = float((distances[np.arange(len(points)), labels] * weights).sum())
+        if best is None or inertia < best[1]:
+            best = (labels, inertia)
+    assert best is not None
+    return best
+
+
+def silhouette(points: Matrix, labels: npt.NDArray[np.intp]) -> float:
+    """The mean silhouette of the points (a sample of the voters)."""
+    groups = np.unique(labels)
+    if len(groups) < 2:
+        return -1.0
+    distances = np.sqrt(_distances(points, points))
+    scores = np.zeros(len(points))
+    mean_to = np.stack([distances[:, labels == g].mean(axis=1) for g in groups], axis=1)
+    sizes = np.array([(labels == g).sum() for g in groups])
+    own = np.searchsorted(groups, labels)
+    for row in range(len(points)):
+        size = sizes[own[row]]
+        if size <= 1:
+            continue  # a point alone in its group scores 0
+        inside = mean_to[row, own[row]] * size / (size - 1)  # without itself
+        outside = np.delete(mean_to[row], own[row]).min()
+        scores[row] = (outside - inside) / max(inside, outside) if max(inside, outside) else 0.0
+    return float(scores.mean())
+
+
+def cluster(
+    features: Matrix, chosen: npt.NDArray[np.uint8], rng: np.random.Generator
+) -> tuple[npt.NDArray[np.intp], float]:
+    """Each voter's group (numbered by decreasing size) and the chosen k's silhouette.
+
+    k goes from 2 to 4; the best silhouette wins among the k whose groups all have at least
+    MIN_GROUP voters (if none has, the best silhouette: small groups are then not described).
+    """
+    # Voters who gave the same answers are one point with a weight: their chosen options, as
+    # bits, identify them (an unanswered question has no option chosen).
+    packed = np.ascontiguousarray(np.packbits(chosen, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+    _, first, inverse, counts = np.unique(
+        keys, return_index=True, return_inverse=True, return_counts=True
+    )
+    patterns = np.ascontiguousarray(features[first])
+    inverse = inverse.reshape(-1)
+    weights = counts.astype(np.float64)
+    sample = (
+        rng.choice(len(features), SILHOUETTE_SAMPLE, replace=False)
+        if len(features) > SILHOUETTE_SAMPLE
+        else np.arange(len(features))
+    )
+    candidates = []
+    for k in GROUP_COUNTS:
+        if k > len(patterns):
+            break
+        pattern_labels, _ = kmeans(patterns, weights, k, rng)
+        labels = pattern_labels[inverse]
+        sizes = np.bincount(labels, minlength=k)
+        score = silhouette(features[sample], labels[sample])
+        candidates.append((bool(sizes.min() >= MIN_GROUP), score, -k, labels))
+    if not candidates:  # everybody answered alike
+        return np.zeros(len(features), dtype=np.intp), 0.0
+    _, score, _, labels = max(candidates, key=lambda c: (c[0], c[1], c[2]))
+    order = np.argsort(-np.bincount(labels), kind="stable")
+    renumber = np.empty_like(order)
+    renumber[order] = np.arange(len(order))
+    return renumber[labels], score

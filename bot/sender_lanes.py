@@ -1,0 +1,65 @@
+"""The sender's memory of the outbox: an entry per pending row, in lanes (a chat's messages
+in order; its reactions and button answers apart), and heaps that say which lane goes next."""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from dataclasses import dataclass, field
+
+#: Calls that are not messages: no order within the chat, no flood-limit slot.
+INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """What the sender keeps in memory of a pending row (the payload stays in the database)."""
+
+    id: int
+    chat_id: int
+    priority: int
+    method: str
+    queued: float  # when the row was written, epoch seconds
+    due: float = 0.0  # monotonic time before which it is not tried again
+    failures: int = 0  # unexpected failures (not Telegram's answers)
+
+    @property
+    def lane(self) -> tuple[int, bool]:
+        return (self.chat_id, self.method in INSTANT_METHODS)
+
+
+@dataclass(slots=True)
+class Lanes:
+    """Pending entries by lane, and the heaps that say which lane goes next."""
+
+    lanes: dict[tuple[int, bool], list[Entry]] = field(default_factory=dict)
+    busy: set[tuple[int, bool]] = field(default_factory=set)
+    ready: list[tuple[int, int, tuple[int, bool]]] = field(default_factory=list)
+    sleeping: list[tuple[float, tuple[int, bool]]] = field(default_factory=list)
+
+    def add(self, entry: Entry) -> None:
+        lane = self.lanes.setdefault(entry.lane, [])
+        if any(e.id == entry.id for e in lane):
+            return
+        bisect.insort(lane, entry, key=lambda e: e.id)
+        self.offer(entry.lane)
+
+    def offer(self, key: tuple[int, bool]) -> None:
+        """Make the lane's head a candidate (stale candidates are skipped when popped)."""
+        lane = self.lanes.get(key)
+        if lane and key not in self.busy:
+            head = lane[0]
+            heapq.heappush(self.ready, (head.priority, head.id, key))
+
+    def sleep(self, key: tuple[int, bool], until: float) -> None:
+        heapq.heappush(self.sleeping, (until, key))
+
+    def remove(self, entry: Entry) -> None:
+        lane = self.lanes.get(entry.lane)
+        if lane is not None and entry in lane:
+            lane.remove(entry)
+            if not lane:
+                del self.lanes[entry.lane]
+
+    def __len__(self) -> int:
+        return sum(len(lane) for lane in self.lanes.values())
