@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,8 +32,12 @@ from bot.lease import (
 from bot.library import Library
 from bot.services import Services
 from storage.chats import get_chat
+from storage.queries import forget_handled
 
 log = logging.getLogger(__name__)
+
+FORGET_EVERY = 3600.0  # seconds between two cleanings of the handled updates
+KEEP_HANDLED = timedelta(hours=48)  # Telegram redelivers an update for 24 hours at most
 
 
 
@@ -90,8 +95,26 @@ class Leadership:
         self.leading = True
         await self._services.sender.start()
         await self._scheduler.start()
+        self._jobs.run_repeating(
+            self._forget_handled, interval=FORGET_EVERY, first=FORGET_EVERY, name="agora-forget"
+        )
         self._announcer.start(self._jobs)
         await self._announcer.on_library(self._services.library)  # new since the last run
+
+    async def _forget_handled(self, context: object) -> None:
+        await self.forget_handled()
+
+    async def forget_handled(self) -> None:
+        """Forget handled updates older than Telegram's redelivery window (webhook mode keeps
+        them otherwise: it has no batch mark)."""
+        try:
+            async with self._services.database.transaction() as session:
+                forgotten = await forget_handled(session, datetime.now(UTC) - KEEP_HANDLED)
+        except SQLAlchemyError as exc:
+            log.warning("handled updates not forgotten (%s); next hour", type(exc).__name__)
+            return
+        if forgotten:
+            log.info("%d handled updates forgotten", forgotten)
 
     async def on_library(self, library: Library) -> None:
         """The articles were reloaded: plan their announcements, if this process leads."""

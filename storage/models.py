@@ -198,6 +198,8 @@ class HandledUpdate(Base):
     __tablename__ = "handled_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # When; rows from before this column have none. Webhook mode forgets rows by age.
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class OutboxMessage(Base):

@@ -6,7 +6,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +49,19 @@ async def last_handled(session: AsyncSession) -> int:
 
 async def mark_handled(session: AsyncSession, update_ids: Sequence[int]) -> None:
     if update_ids:
-        await session.execute(insert(HandledUpdate), [{"update_id": u} for u in update_ids])
+        now = datetime.now(UTC)
+        await session.execute(
+            insert(HandledUpdate), [{"update_id": u, "handled_at": now} for u in update_ids]
+        )
+
+
+async def forget_handled(session: AsyncSession, before: datetime) -> int:
+    """Forget the updates handled before `before`: Telegram no longer redelivers them (it
+    keeps an update 24 hours). Long polling forgets them sooner, at each batch's mark."""
+    result = await session.execute(
+        delete(HandledUpdate).where(HandledUpdate.handled_at < before)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def already_handled(session: AsyncSession, update_id: int) -> bool:

@@ -9,12 +9,13 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,6 +173,32 @@ async def test_a_redelivered_update_does_nothing(hooked: Agora, api: FakeBotAPI)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_handled_updates_are_forgotten_after_telegram_stops_redelivering(
+    hooked: Agora, api: FakeBotAPI
+) -> None:
+    """Webhook mode has no batch mark to forget handled updates by: the leader forgets, every
+    hour, those handled more than 48 hours ago; a recent one is still recognised."""
+    group = api.group(-100702, "Débat")
+    admin = api.user(10, "Ada")
+    first = api.send_text(group, admin, "/aide")
+    await hooked.settle(first)
+    second = api.send_text(group, admin, "/aide")
+    await hooked.settle(second)
+    async with AsyncSession(hooked.engine) as session, session.begin():
+        old = datetime.now(UTC) - timedelta(hours=49)
+        await session.execute(
+            update(HandledUpdate).where(HandledUpdate.update_id == first).values(handled_at=old)
+        )
+    assert [job.name for job in hooked.app.job_queue.jobs() if job.name == "agora-forget"]
+    await hooked.app.bot_data.leadership.forget_handled()
+    async with AsyncSession(hooked.engine) as session:
+        kept = set(await session.scalars(select(HandledUpdate.update_id)))
+    assert first not in kept
+    assert second in kept
+    api.redeliver([second])  # within the window: recognised, nothing sent again
+    assert await hooked.settle(second) == []
+
+
 async def test_a_second_bot_on_one_sqlite_file_is_refused(
     agora: Agora, api: FakeBotAPI, database_url: str, tmp_path: Path
 ) -> None:
