@@ -37,21 +37,27 @@ class Occupancy:
         self._in_flight = 0
         self._answered: deque[float] = deque()  # when each answered call frees its place
 
-    def wait(self, now: float) -> float | None:
-        """Seconds until a place frees (0: one is free now; None: when a call is answered)."""
+    def wait(self, now: float, places: int = 1) -> float | None:
+        """Seconds until `places` places are free (0: now; None: when a call is answered).
+        A call takes as many places as the messages it sends (an album: one per photo)."""
         answered = self._answered
         while answered and answered[0] <= now:
             answered.popleft()
-        if self._in_flight + len(answered) < self.capacity:
+        places = min(places, self.capacity)
+        missing = self._in_flight + len(answered) + places - self.capacity
+        if missing <= 0:
             return 0.0
-        return answered[0] - now if answered else None
+        if missing > len(answered):
+            return None
+        return answered[missing - 1] - now
 
-    def take(self) -> None:
-        self._in_flight += 1
+    def take(self, places: int = 1) -> None:
+        self._in_flight += min(places, self.capacity)
 
-    def done(self, now: float) -> None:
-        self._in_flight -= 1
-        self._answered.append(now + self.period)
+    def done(self, now: float, places: int = 1) -> None:
+        places = min(places, self.capacity)
+        self._in_flight -= places
+        self._answered.extend([now + self.period] * places)
 
     def unused(self, now: float) -> bool:
         return self.wait(now) == 0.0 and not self._in_flight and not self._answered
@@ -63,19 +69,20 @@ class Pacer:
 
     def __init__(self, occupancy: Occupancy) -> None:
         self._occupancy = occupancy
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[int, int, int, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
 
     @asynccontextmanager
-    async def place(self, priority: int, order: int) -> AsyncIterator[None]:
+    async def place(self, priority: int, order: int, places: int = 1) -> AsyncIterator[None]:
+        """Wait for `places` places (the messages the call sends), most urgent call first."""
         future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (priority, order, future))
+        heapq.heappush(self._waiting, (priority, order, places, future))
         self._grant()
         await future
         try:
             yield
         finally:
-            self._occupancy.done(time.monotonic())
+            self._occupancy.done(time.monotonic(), places)
             self._grant()
 
     def _grant(self) -> None:
@@ -83,13 +90,14 @@ class Pacer:
             self._timer.cancel()
             self._timer = None
         while self._waiting:
-            wait = self._occupancy.wait(time.monotonic())
+            places = self._waiting[0][2]
+            wait = self._occupancy.wait(time.monotonic(), places)
             if wait is None:
                 return  # an answer will call again
             if wait > 0:
                 self._timer = asyncio.get_running_loop().call_later(wait, self._grant)
                 return
-            _, _, future = heapq.heappop(self._waiting)
+            _, _, _, future = heapq.heappop(self._waiting)
             if not future.done():  # a cancelled waiter gives its turn away
-                self._occupancy.take()
+                self._occupancy.take(places)
                 future.set_result(None)

@@ -340,7 +340,7 @@ class Sender:
             # Texts are HTML (Defaults(parse_mode=HTML), set by bot.app): a raw API request
             # does not get the bot's defaults, so they are applied here.
             params.setdefault("parse_mode", defaults.parse_mode)
-        method = row.method
+        method, places = row.method, 1
         if method == "sendPhoto" and "chart" in params:
             loop = asyncio.get_running_loop()
             pages = await loop.run_in_executor(self._drawing, self._draw, params.pop("chart"))
@@ -348,6 +348,7 @@ class Sender:
                 params["photo"] = InputFile(pages[0], filename="agora.png")
             else:  # one album, the caption under its first photo
                 method, caption = "sendMediaGroup", params.pop("caption", None)
+                places = len(pages)  # Telegram counts each photo of an album as a message
                 params["media"] = [
                     InputMediaPhoto(
                         InputFile(png, filename=f"agora-{number}.png", attach=True),
@@ -357,9 +358,9 @@ class Sender:
                 ]
         if row.method == "sendDocument" and row.attachment is not None:
             params["document"] = InputFile(row.attachment, filename=params.pop("filename"))
-        async with AsyncExitStack() as places:
+        async with AsyncExitStack() as stack:
             if self._pacer is not None and row.method not in INSTANT_METHODS:
-                await places.enter_async_context(self._pacer.place(row.priority, row.id))
+                await stack.enter_async_context(self._pacer.place(row.priority, row.id, places))
             # An album's answer is its messages (a tuple); a digest is complete all the same.
             return await self._bot.do_api_request(
                 method,

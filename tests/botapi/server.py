@@ -847,11 +847,14 @@ class FakeBotAPI:
 
     def _enforce_rate_limit(self, call: _Call) -> None:
         now = time.monotonic()
+        # An album is as many messages as it has photos, each counted against the limits.
+        media = call.params.get("media") if _norm_method(call.method) == "sendmediagroup" else None
+        weight = len(media) if isinstance(media, list) and media else 1
         if self._global_limit is not None:
             window = self._global_window
             while window and window[0] <= now - 1.0:
                 window.popleft()
-            if len(window) >= self._global_limit:
+            if len(window) + weight > self._global_limit:
                 retry = max(1, math.ceil(window[0] + 1.0 - now))
                 raise ApiError(
                     429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
@@ -862,15 +865,15 @@ class FakeBotAPI:
             chat_window = self._chat_windows.setdefault(chat_id, deque())
             while chat_window and chat_window[0] <= now - 60.0:
                 chat_window.popleft()
-            if len(chat_window) >= self._per_chat_limit:
+            if len(chat_window) + weight > self._per_chat_limit:
                 retry = max(1, math.ceil(chat_window[0] + 60.0 - now))
                 raise ApiError(
                     429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
                 )
         if self._global_limit is not None:
-            self._global_window.append(now)
+            self._global_window.extend([now] * weight)
         if chat_window is not None:
-            chat_window.append(now)
+            chat_window.extend([now] * weight)
 
     # ------------------------------------------------------------------ updates
 
