@@ -172,7 +172,6 @@ async def test_a_redelivered_update_does_nothing(hooked: Agora, api: FakeBotAPI)
     assert (await hooked.tallies(poll))[1] == 5
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_handled_updates_are_forgotten_after_telegram_stops_redelivering(
     hooked: Agora, api: FakeBotAPI
 ) -> None:
@@ -199,6 +198,7 @@ async def test_handled_updates_are_forgotten_after_telegram_stops_redelivering(
     assert await hooked.settle(second) == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_second_bot_on_one_sqlite_file_is_refused(
     agora: Agora, api: FakeBotAPI, database_url: str, tmp_path: Path
 ) -> None:
