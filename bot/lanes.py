@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
@@ -62,6 +62,17 @@ def turn_of(update: Update) -> int | None:
 
 class HandlerFailed(Exception):
     """A handler raised: the update's unit is rolled back and the user told."""
+
+
+def read_update(raw: dict[str, Any], bot: Bot) -> Update | None:
+    """An update as python-telegram-bot reads it; None (logged) if this version cannot read
+    it: such an update is handled as nothing, so it neither blocks the others nor comes back
+    forever (polling and webhooks alike)."""
+    try:
+        return Update.de_json(raw, bot)
+    except Exception:
+        log.exception("skipping update #%s that could not be parsed", raw.get("update_id"))
+        return None
 
 
 def transient(error: BaseException) -> bool:

@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.lanes import Dispatcher
+from bot.lanes import Dispatcher, read_update
 from bot.sender import quiet_raw_calls
 from storage.db import Database
 from storage.queries import LAST_UPDATE_ID, get_state
@@ -130,7 +130,7 @@ class CommitThenAckPoller:
         for item in raw:
             update_id = item.get("update_id")
             if isinstance(update_id, int) and update_id > self._committed:
-                batch.append((update_id, self._parse(item)))
+                batch.append((update_id, read_update(item, self._app.bot)))
             # else: acknowledged before a restart; Telegram sends it again, we skip it
         if not batch:
             return
@@ -138,12 +138,6 @@ class CommitThenAckPoller:
             raise BatchNotSettled
         self._committed = max(update_id for update_id, _ in batch)
 
-    def _parse(self, item: dict[str, Any]) -> Update | None:
-        try:
-            return Update.de_json(item, self._app.bot)
-        except Exception:  # an update this version cannot read must not block the others
-            log.exception("skipping update #%s that could not be parsed", item.get("update_id"))
-            return None
 
     async def _acknowledge(self) -> None:
         """Tell Telegram, on the way out, which updates are done (timeout 0: no waiting)."""

@@ -17,10 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import Update
 from telegram.ext import Application
 
-from bot.lanes import Dispatcher
+from bot.lanes import Dispatcher, read_update
 from bot.metrics import database_problem
 from storage.db import Database
 
@@ -111,16 +110,10 @@ class WebhookServer:
             return web.Response(status=400, text="not an update\n")
         if self._stopping.is_set():
             return web.Response(status=503, text="stopping\n")
-        if await self._dispatcher.handle_one(update_id, self._parse(raw)):
+        if await self._dispatcher.handle_one(update_id, read_update(raw, self._app.bot)):
             return web.Response(text="ok\n")
         return web.Response(status=500, text="not stored: send it again\n")
 
-    def _parse(self, raw: dict[str, Any]) -> Update | None:
-        try:
-            return Update.de_json(raw, self._app.bot)
-        except Exception:  # an update this version cannot read must not come back forever
-            log.exception("skipping update #%s that could not be parsed", raw.get("update_id"))
-            return None
 
     async def _health(self, request: web.Request) -> web.Response:
         problem = await database_problem(self._database)

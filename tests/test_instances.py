@@ -9,7 +9,6 @@ import asyncio
 import os
 import random
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
@@ -21,9 +20,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.lease import LEASE_KEY
 from storage.models import PostedPoll
 from tests.botapi.server import FakeBotAPI
-from tests.conftest import TOKEN
 from tests.harness import assert_counts_are_the_answers
-from tests.test_reliability import ROOT, sent_count
+from tests.test_reliability import bot_process, sent_count
 from tests.test_webhook import SECRET, free_port
 
 VOTES = 3000
@@ -32,27 +30,15 @@ VOTES = 3000
 def webhook_process(
     api: FakeBotAPI, database_url: str, port: int
 ) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": api.url,
-        "DATABASE_URL": database_url,
-        "RATE_LIMIT": "false",
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-        "PYTHONPATH": str(ROOT),
-        "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
-        "WEBHOOK_SECRET": SECRET,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-    }
-    return asyncio.create_subprocess_exec(  # type: ignore[return-value]
-        sys.executable,
-        "-m",
-        "bot",
-        env=env,
-        cwd=ROOT,
+    return bot_process(
+        api,
+        database_url,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+        WEBHOOK_SECRET=SECRET,
+        HOST="127.0.0.1",
+        PORT=str(port),
     )
 
 

@@ -75,8 +75,15 @@ async def sent_count(api: FakeBotAPI, method: str, count: int, chat_id: int | No
 
 
 def bot_process(
-    api: FakeBotAPI, database_url: str, *, rate_limit: bool = False
+    api: FakeBotAPI,
+    database_url: str,
+    *,
+    rate_limit: bool = False,
+    stdout: int = asyncio.subprocess.PIPE,
+    **settings: str,
 ) -> asyncio.subprocess.Process:
+    """`python -m bot` against the local server and `database_url` (`settings`: more
+    environment variables, or other values for these)."""
     env = {
         **os.environ,
         "BOT_TOKEN": TOKEN,
@@ -85,6 +92,7 @@ def bot_process(
         "RATE_LIMIT": "true" if rate_limit else "false",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        **settings,
     }
     return asyncio.create_subprocess_exec(  # type: ignore[return-value]
         sys.executable,
@@ -92,7 +100,7 @@ def bot_process(
         "bot",
         env=env,
         cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
+        stdout=stdout,
         stderr=asyncio.subprocess.PIPE,
     )
 
