@@ -98,6 +98,10 @@ class Sender:
     ) -> None:
         quiet_raw_calls()
         self._bot = bot
+        # Texts are HTML (Defaults(parse_mode=HTML), set by bot.app): a raw API request does
+        # not get the bot's defaults, so the sender applies the parse mode itself.
+        defaults = bot.defaults if isinstance(bot, ExtBot) else None
+        self._parse_mode = defaults.parse_mode if defaults is not None else None
         self._database = database
         self._limits = limits
         self._draw = draw
@@ -335,11 +339,8 @@ class Sender:
         params = dict(row.payload)
         if row.method != "answerCallbackQuery":
             params["chat_id"] = row.chat_id
-        defaults = self._bot.defaults if isinstance(self._bot, ExtBot) else None
-        if row.method in HTML_METHODS and defaults is not None:
-            # Texts are HTML (Defaults(parse_mode=HTML), set by bot.app): a raw API request
-            # does not get the bot's defaults, so they are applied here.
-            params.setdefault("parse_mode", defaults.parse_mode)
+        if row.method in HTML_METHODS and self._parse_mode is not None:
+            params.setdefault("parse_mode", self._parse_mode)
         method, places = row.method, 1
         if method == "sendPhoto" and "chart" in params:
             loop = asyncio.get_running_loop()
