@@ -28,7 +28,7 @@ from bot.content import Article
 from bot.formatting import escape
 from bot.i18n import _, current_language, using_language
 from bot.library import Library
-from bot.localtime import Clock, chat_language
+from bot.localtime import Clock, chat_language, zone_of
 from bot.outbox import Priority
 from bot.services import Services
 from storage.announcements import (
@@ -104,7 +104,6 @@ class Announcer:
     async def plan(self, library: Library) -> int:
         """How many announcements were planned for the library's new latest article."""
         now = self.clock().astimezone(UTC)
-        default_zone = self._services.settings.timezone
         async with self._services.work.unit() as unit:
             session = unit.session
             known = await known_articles(session)
@@ -116,12 +115,8 @@ class Announcer:
             if not known or latest is None or latest.id not in fresh:
                 return 0
             chats = await following_chats(session)
-            zones: dict[str, ZoneInfo] = {}
-            due = []
-            for chat_id, name in chats:
-                zone = zones.get(name or default_zone) or ZoneInfo(name or default_zone)
-                zones[name or default_zone] = zone
-                due.append((chat_id, due_time(now, zone)))
+            settings = self._services.settings
+            due = [(chat_id, due_time(now, zone_of(name, settings))) for chat_id, name in chats]
             await plan_announcements(session, latest.id, due)
         log.info("new article %s: %d following chats will be told", latest.id, len(due))
         return len(due)

@@ -23,7 +23,12 @@ def system_clock() -> datetime:
 
 
 def chat_zone(chat: Chat, settings: Settings) -> ZoneInfo:
-    return ZoneInfo(chat.timezone or settings.timezone)
+    return zone_of(chat.timezone, settings)
+
+
+def zone_of(timezone: str | None, settings: Settings) -> ZoneInfo:
+    """A chat's stored time zone, or the bot's default (ZoneInfo keeps one object per name)."""
+    return ZoneInfo(timezone or settings.timezone)
 
 
 def chat_time(chat: Chat, settings: Settings) -> time:
