@@ -7,11 +7,10 @@ distinct pair of answers (so nothing here grows with the number of voters).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.insights import Z95
+from bot.insights import Z95, proportion_z
 
 PRIVACY_THRESHOLD = 3  # in groups, fewer people than this in a cell are shown as "< 3"
 
@@ -124,15 +123,10 @@ def strongest_link(table: CrossTab, masked: Masked | None) -> Link | None:
                 or any(masked.hidden(k, j) for k in range(table.rows) if k != i)
             ):
                 continue
-            p1, p2 = c1 / n1, c2 / n2
-            pooled = (c1 + c2) / (n1 + n2)
-            spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-            if spread == 0:
+            z = proportion_z(c1, n1, c2, n2)
+            if z is None or abs(z) < Z95:
                 continue
-            z = (p1 - p2) / spread
-            if abs(z) < Z95:
-                continue
-            link = Link(i, j, p1, p2, z)
+            link = Link(i, j, c1 / n1, c2 / n2, z)
             if best is None or _strength(link) > _strength(best):
                 best = link
     return best

@@ -63,3 +63,13 @@ def read_lead(voters: int, votes: dict[int, int], options: int) -> Lead:
     if second is not None and interval[0] <= wilson(votes.get(second, 0), voters)[1]:
         return Lead(Reading.TOO_CLOSE, voters, first, second, interval)
     return Lead(Reading.LEADER, voters, first, second, interval)
+
+
+def proportion_z(c1: float, n1: float, c2: float, n2: float) -> float | None:
+    """The two-proportion z statistic of c1/n1 against c2/n2 (pooled), or None when it has no
+    meaning (an empty group, or no spread at all)."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (c1 + c2) / (n1 + n2)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return (c1 / n1 - c2 / n2) / spread if spread > 0 else None

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.clustering import MIN_GROUP, cluster
-from bot.insights import Z95
+from bot.insights import Z95, proportion_z
 
 MIN_VOTERS = 20  # voters who answered at least half of the questions
 SEED = 11  # the same votes always make the same groups
@@ -158,11 +158,8 @@ class OpinionGroups:
 
 
 def _significant(c1: float, n1: float, c2: float, n2: float) -> bool:
-    if n1 <= 0 or n2 <= 0:
-        return False
-    pooled = (c1 + c2) / (n1 + n2)
-    spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return spread > 0 and abs(c1 / n1 - c2 / n2) / spread >= Z95
+    z = proportion_z(c1, n1, c2, n2)
+    return z is not None and abs(z) >= Z95
 
 
 def describe(ballots: Ballots, seed: int = SEED) -> OpinionGroups | None:
