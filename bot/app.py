@@ -2,7 +2,7 @@
 
 The path of an update: bot.polling fetches a batch (or bot.webhook receives it); bot.lanes
 handles it, chats in parallel, each update in one short transaction (bot.transaction) in which
-handlers/ decide, write and queue their messages (bot.outbox → storage.outbox); bot.sender
+handlers/ decide, write and queue their messages (bot.outbox → storage.outbox); bot.sending
 then makes the calls, within Telegram's limits. Digests (bot.digests) queue theirs the same
 way. Of several instances on one database, only the one holding the lease sends
 (bot.leadership).
@@ -31,7 +31,6 @@ from bot.commands import all_menus
 from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
 from bot.digests.chart import draw_chart
 from bot.digests.schedule import DigestScheduler
-from bot.flood import FloodLimits
 from bot.lanes import Dispatcher
 from bot.leadership import Leadership
 from bot.lease import Lease
@@ -40,7 +39,8 @@ from bot.localtime import Clock, system_clock
 from bot.metrics import MetricsServer
 from bot.polling import CommitThenAckPoller
 from bot.reload import ArticleReloader
-from bot.sender import Sender
+from bot.sending.flood import FloodLimits
+from bot.sending.sender import Sender
 from bot.services import Services
 from bot.settings import Settings, StartupError
 from bot.transaction import Work

@@ -1,7 +1,7 @@
 """Queueing Telegram calls from inside a unit of work: what handlers and digests "send".
 
 Nothing here touches the network. Each function adds an outbox row to the current unit's
-transaction; the sender (bot.sender) makes the call once the transaction has committed.
+transaction; the sender (bot.sending) makes the call once the transaction has committed.
 Priorities: answers to people first, then polls, then digests, then announcements.
 """
 

@@ -22,7 +22,7 @@ from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.lanes import Dispatcher, read_update
-from bot.sender import quiet_raw_calls
+from bot.sending.calls import quiet_raw_calls
 from storage.db import Database
 from storage.queries import LAST_UPDATE_ID, get_state
 

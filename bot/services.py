@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.admins import AdminCache
 from bot.library import Library
-from bot.sender import Sender
+from bot.sending.sender import Sender
 from bot.settings import Settings
 from bot.transaction import Work
 from storage.db import Database

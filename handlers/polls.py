@@ -91,7 +91,7 @@ async def post_polls(
         ),
     )
     for question in article.questions:
-        # Each poll is recorded by the sender as soon as it is out (see bot.sender).
+        # Each poll is recorded by the sender as soon as it is out (see bot.sending).
         outbox.send_poll(
             chat.id,
             question.text[language],

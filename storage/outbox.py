@@ -1,6 +1,6 @@
 """The outbox: Telegram calls written by the transaction that decided them, and their fate.
 
-Query functions only (they never commit): the sender (bot.sender) claims a pending row, makes
+Query functions only (they never commit): the sender (bot.sending) claims a pending row, makes
 the call outside any transaction, then marks the row sent or dropped.
 """
 

@@ -18,7 +18,7 @@ from bot.app import running
 from bot.context import AgoraApp
 from bot.digests.schedule import DigestScheduler
 from bot.localtime import system_clock
-from bot.sender import Sender
+from bot.sending.sender import Sender
 from bot.settings import Settings
 from storage.models import (
     Ballot,

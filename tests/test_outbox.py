@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
-from bot.flood import FloodLimits
 from bot.outbox import Priority
+from bot.sending.flood import FloodLimits
 from bot.settings import Settings
 from storage.models import OutboxMessage, PostedPoll
 from tests.botapi.server import FakeBotAPI

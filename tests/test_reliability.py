@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.flood import FloodLimits
 from bot.lanes import transient
+from bot.sending.flood import FloodLimits
 from bot.settings import Settings
 from storage.models import PostedPoll, SentDigest
 from tests.botapi.server import FakeBotAPI

@@ -7,7 +7,7 @@ sends, once, a digest missed while the bot was down earlier the same local day.
 
 Delivery records the digest (chat, local date, numbers) and queues its messages in the
 outbox in one transaction; the unique (chat, daily date) pair makes a second daily digest
-impossible. The sender (bot.sender) delivers the messages after every answer to a person,
+impossible. The sender (bot.sending) delivers the messages after every answer to a person,
 retries them through network failures and 429s, and marks the digest sent (or failed, when
 the chat blocked the bot) once its last message is out.
 """

@@ -61,5 +61,19 @@ class Lanes:
             if not lane:
                 del self.lanes[entry.lane]
 
+    def drop_chat(self, chat_id: int) -> None:
+        """Forget every entry of a chat (its queue was dropped)."""
+        for instant in (False, True):
+            for entry in list(self.lanes.get((chat_id, instant), [])):
+                self.remove(entry)
+
+    def move_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its entries join the new id's lanes."""
+        for instant in (False, True):
+            for entry in list(self.lanes.get((old_id, instant), [])):
+                self.remove(entry)
+                entry.chat_id = new_id
+                self.add(entry)
+
     def __len__(self) -> int:
         return sum(len(lane) for lane in self.lanes.values())

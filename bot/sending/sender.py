@@ -1,0 +1,239 @@
+"""The sender: makes the outbox's Telegram calls, chats in parallel, each chat in order,
+answers to people first, within Telegram's flood limits in every window.
+
+Every chat has two lanes: its messages, sent one at a time in the order they were queued,
+and its reactions and callback answers, which are not group messages and need no order. The
+next call made is the head of a lane, the most urgent first (priority, then age), among the
+lanes that are idle, due, and whose group still has room in its minute; at most `concurrency`
+calls are in flight, and at most `overall` messages leave in any second, the most urgent of
+those ready first (`Pacer`).
+
+A call is made outside any transaction: the row is claimed (FOR UPDATE SKIP LOCKED on
+PostgreSQL), the call made, then the row marked sent in a short transaction together with
+what the call taught (a poll's ids, a summary's message id, a digest's completion). A crash
+in between sends that one message again after the restart; never zero times.
+
+Failures: 429 waits `retry_after` and retries; 403 drops the chat's queue and marks it
+inactive; a group that became a supergroup is followed and its queue re-addressed; another
+400 drops the call (logged), never retried; network errors retry with a growing delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Bot
+
+from bot.sending.calls import Caller
+from bot.sending.delivery import Delivery
+from bot.sending.flood import FloodLimits, Occupancy, Pacer
+from bot.sending.lanes import INSTANT_METHODS, Entry, Lanes
+from storage.db import Database
+from storage.models import Chat, OutboxMessage
+from storage.outbox import KEEP_DONE, pending_messages, purge, release_claims
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY = 3600.0
+
+
+class Sender:
+    """Delivers the outbox until stopped."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        database: Database,
+        *,
+        limits: FloodLimits | None,
+        draw: Callable[[dict[str, Any]], list[bytes]],
+        drawing_threads: int = 2,
+    ) -> None:
+        self._database = database
+        self._limits = limits
+        self._concurrency = limits.concurrency if limits else 32
+        pacer = Pacer(Occupancy(limits.overall, 1.0)) if limits else None
+        self._groups: dict[int, Occupancy] = {}
+        self._state = Lanes()
+        self._caller = Caller(bot, pacer, draw, drawing_threads)
+        self._deliver = Delivery(
+            database,
+            self._caller,
+            self._state,
+            queued=self.notify,
+            blocked=lambda chat_id: self.on_blocked(chat_id),
+            migrated=lambda old_id, chat: self.on_migrated(old_id, chat),
+        )
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._sending = 0  # calls in flight (a task leaves `_in_flight` a little later)
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        #: Told when a chat blocked the bot (its digests stop) or moved to a new id.
+        self.on_blocked: Callable[[int], None] = lambda chat_id: None
+        self.on_migrated: Callable[[int, Chat | None], None] = lambda old, chat: None
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Take over the outbox (this process is its only sender) and start delivering."""
+        async with self._database.transaction() as session:
+            released = await release_claims(session)
+            purged = await purge(session, datetime.now(UTC) - KEEP_DONE)
+        pending = await self.take_in()
+        if pending or released or purged:
+            log.info(
+                "outbox: %d calls to make (%d interrupted), %d old rows purged",
+                pending,
+                released,
+                purged,
+            )
+        self._task = asyncio.create_task(self._run(), name="agora-sender")
+
+    async def take_in(self, among: list[int] | None = None) -> int:
+        """Read the pending rows (or those `among` these ids) queued by another process, and
+        send them; how many were read. Rows already known are not added twice."""
+        async with self._database.read() as session:
+            pending = await pending_messages(session, among)
+        for id_, chat_id, priority, method, queued in pending:
+            at = queued.replace(tzinfo=queued.tzinfo or UTC).timestamp()  # SQLite: naive UTC
+            self._state.add(Entry(id_, chat_id, priority, method, at))
+        if pending:
+            self._idle.clear()
+            self._wake.set()
+        return len(pending)
+
+    async def stop(self) -> None:
+        """Finish the calls in flight; what is still queued goes out after the restart."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        self._caller.close()
+
+    def notify(self, rows: Iterable[OutboxMessage]) -> None:
+        """Rows committed by a unit of work: send them."""
+        for row in rows:
+            entry = Entry(row.id, row.chat_id, row.priority, row.method, row.created_at.timestamp())
+            self._state.add(entry)
+        self._idle.clear()
+        self._wake.set()
+
+    def _is_idle(self) -> bool:
+        return not self._state.lanes and self._sending == 0
+
+    async def wait_idle(self) -> None:
+        """Until nothing is queued or in flight."""
+        if self._is_idle():
+            return
+        self._idle.clear()
+        await self._idle.wait()
+
+    def queued(self) -> int:
+        return len(self._state)
+
+    def backlog(self) -> tuple[int, float | None]:
+        """Calls waiting, and when the oldest of them was queued (epoch seconds)."""
+        entries = [entry for lane in self._state.lanes.values() for entry in lane]
+        return len(entries), min((entry.queued for entry in entries), default=None)
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        last_purge = time.monotonic()
+        while not self._stopping:
+            self._wake.clear()
+            delay = self._dispatch()
+            if self._is_idle():
+                self._idle.set()
+            if time.monotonic() - last_purge > PURGE_EVERY:
+                last_purge = time.monotonic()
+                self._spawn(self._purge())
+            try:
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    def _dispatch(self) -> float | None:
+        """Start every call that may go now; return how long until another may."""
+        state, now = self._state, time.monotonic()
+        while state.sleeping and state.sleeping[0][0] <= now:
+            _, key = heapq.heappop(state.sleeping)
+            state.offer(key)
+        while state.ready and self._sending < self._concurrency:
+            _, head_id, key = state.ready[0]
+            lane = state.lanes.get(key)
+            if not lane or key in state.busy or lane[0].id != head_id:
+                heapq.heappop(state.ready)  # stale: the lane moved on since it was offered
+                continue
+            head = lane[0]
+            wait = head.due - now
+            if wait <= 0 and head.method not in INSTANT_METHODS:
+                group = self._group(head.chat_id)
+                if group is not None:
+                    free = group.wait(now)
+                    wait = 1.0 if free is None else free
+                    if wait <= 0:
+                        group.take()
+            else:
+                group = None
+            heapq.heappop(state.ready)
+            if wait > 0:
+                state.sleep(key, now + wait)
+                continue
+            state.busy.add(key)
+            self._sending += 1
+            self._spawn(self._send(head, group))
+        if self._sending >= self._concurrency:
+            return None
+        return max(0.0, state.sleeping[0][0] - now) if state.sleeping else None
+
+    def _group(self, chat_id: int) -> Occupancy | None:
+        if self._limits is None or chat_id >= 0:  # private chats have no per-minute limit
+            return None
+        group = self._groups.get(chat_id)
+        if group is None:
+            limits = self._limits
+            group = self._groups[chat_id] = Occupancy(limits.group, limits.group_period)
+        return group
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _send(self, entry: Entry, group: Occupancy | None) -> None:
+        key = entry.lane  # the entry changes lanes if its chat moves to a new id
+        try:
+            await self._deliver(entry)
+        except Exception:  # the sender must outlive any one call: try again, then give up
+            await self._deliver.failed(entry)
+        finally:
+            if group is not None:
+                group.done(time.monotonic())
+            self._sending -= 1
+            self._state.busy.discard(key)
+            if entry.due > time.monotonic():
+                self._state.sleep(entry.lane, entry.due)
+            self._state.offer(key)
+            self._state.offer(entry.lane)
+            self._wake.set()
+
+    async def _purge(self) -> None:
+        async with self._database.transaction() as session:
+            purged = await purge(session, datetime.now(UTC) - KEEP_DONE)
+        now = time.monotonic()
+        for chat_id in [c for c, window in self._groups.items() if window.unused(now)]:
+            del self._groups[chat_id]
+        if purged:
+            log.info("outbox: %d old rows purged", purged)
