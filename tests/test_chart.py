@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.chart import ChartLabels, ChartQuestion, render_chart
-from bot.chart_layout import advance, wrap
+from bot.chart.lettering import advance, wrap
+from bot.chart.panels import ChartLabels, ChartQuestion
+from bot.chart.render import render_chart
 
 NNBSP = "\u202f"
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chart import ChartQuestion, option_value, voters_line
+from bot.chart.panels import ChartQuestion, option_value, voters_line
 from bot.digests.chart import chart_labels
 from bot.digests.text import signed_points
 from bot.i18n import using_language

@@ -9,7 +9,9 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from bot.chart import TREND_DAYS, ChartLabels, ChartQuestion, render_chart
+from bot.chart.panels import ChartLabels, ChartQuestion
+from bot.chart.render import render_chart
+from bot.chart.style import TREND_DAYS
 from bot.content import NEUTRAL_OPTION, Article
 from bot.digests.text import Numbers, read_tally
 from bot.formatting import voters_text

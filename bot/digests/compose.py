@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
 
-from bot.chart import TREND_DAYS
+from bot.chart.style import TREND_DAYS
 from bot.digests.chart import caption, chart_spec
 from bot.digests.text import (
     EXCERPTS,
