@@ -22,10 +22,10 @@ from sqlalchemy import insert
 
 from bench.seed import article, chat_id, poll_id, seed, spread
 from bot.crosstab import CrossTab, mask, strongest_link
-from bot.digests.text import to_numbers
+from bot.digests.text import standings, to_numbers
 from bot.i18n import using_language
 from bot.opinion_groups import BallotsBuilder, describe
-from handlers.results import results_blocks
+from bot.results_text import results_blocks
 from storage.db import Database
 from storage.digests import digest_before
 from storage.insights import answer_pairs, named_answers
@@ -109,10 +109,8 @@ async def measure(voters: int, samples: int, folder: Path) -> dict[str, Any]:
             everywhere = await article_results(session, source.id)
         assert previous is not None
         with using_language("fr"):
-            return results_blocks(
-                source, here, everywhere, False, to_numbers(here, everywhere),
-                previous.local_date,
-            )
+            by_question = standings(source, to_numbers(here, everywhere), previous.numbers)
+            return results_blocks(source, by_question, False, previous.local_date)
 
     figures["trend"] = await timed(trend, samples)
     await database.dispose()

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chart.panels import ChartQuestion, option_value, voters_line
 from bot.digests.chart import chart_labels
-from bot.digests.text import signed_points
 from bot.i18n import using_language
+from bot.results_text import signed_points
 from bot.settings import Settings
 from storage.models import Opinion, OutboxMessage
 from tests.botapi.server import FakeBotAPI, image_size
@@ -160,7 +160,11 @@ async def test_digest_content_chart_and_once_a_day(
     clock.set("2026-11-27 09:00")
     [text, _photo] = await agora.fire_digest(group["id"])
     assert "Bilan du vendredi 27 novembre 2026" in text["text"]
-    assert f"Ce groupe{NBSP}: 15 votants (+12 depuis le dernier bilan)" in text["text"]
+    assert f"Entre parenthèses{NBSP}: l'évolution depuis le dernier bilan." in text["text"]
+    # The all-chats numbers are read again on a new day (they are reused during a fan-out).
+    assert (
+        f"Ce groupe{NBSP}: 15 votants (+12) · Toutes les conversations{NBSP}: 15 votants (+12)"
+    ) in text["text"]
     assert "(+0 " not in text["text"]  # the questions nobody answered since show no change
     # Leader: option 1 now 13/15 = 86.7 % (Wilson 62.1-96.3 %, clear of option 0's 2/15,
     # 3.7-37.9 %); it had 1/3 = 33.3 % in the previous digest.
@@ -176,6 +180,10 @@ async def test_digest_content_chart_and_once_a_day(
     ) in results
     assert f"█░░░░░░░░░ 13,3{NBSP}% (2, -53,3 pts)" in results
     assert f"█████████░ 86,7{NBSP}% (13, +53,3 pts)" in results
+    # The same question block as the digest's: voters and their change, then the verdict.
+    assert f"Ce groupe{NBSP}: 15 votants (+12) · Toutes les conversations{NBSP}: 15" in results
+    leader = f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 86,7{NBSP}% (+53,3 pts)"
+    assert leader in results
 
 
 async def test_digest_in_english_without_votes_has_no_chart(

@@ -43,18 +43,27 @@ class ComposedDigest:
 
 class AllChats:
     """All chats' numbers of an article, reused for a few seconds while many digests go out
-    at once (2,000 digests would otherwise read every chat's tallies 2,000 times)."""
+    at once (2,000 digests would otherwise read every chat's tallies 2,000 times); read anew
+    on another day, or when a chat already counts more voters than they do (votes came in
+    since), so that a digest never shows fewer voters in all chats than in its own."""
 
     def __init__(self, ttl: float = ALL_CHATS_TTL) -> None:
         self._ttl = ttl
-        self._cached: dict[str, tuple[float, dict[str, QuestionTally]]] = {}
+        self._cached: dict[tuple[str, date], tuple[float, dict[str, QuestionTally]]] = {}
 
-    async def numbers(self, session: AsyncSession, article_id: str) -> dict[str, QuestionTally]:
-        cached = self._cached.get(article_id)
-        now = time.monotonic()
-        if cached is None or now - cached[0] > self._ttl:
+    async def numbers(
+        self, session: AsyncSession, article_id: str, day: date, here: dict[str, QuestionTally]
+    ) -> dict[str, QuestionTally]:
+        key, now = (article_id, day), time.monotonic()
+        cached = self._cached.get(key)
+        if (
+            cached is None
+            or now - cached[0] > self._ttl
+            or any(t.voters > cached[1].get(k, QuestionTally()).voters for k, t in here.items())
+        ):
             cached = (now, await article_results(session, article_id))
-            self._cached[article_id] = cached
+            self._cached = {k: v for k, v in self._cached.items() if k[1] == day}
+            self._cached[key] = cached
         return cached[1]
 
 
@@ -74,7 +83,7 @@ async def compose(
     latest = library.latest
     newer = latest if latest is not None and latest.source_date > article.source_date else None
     here = await article_results(session, article.id, chat.id)
-    numbers = to_numbers(here, await everywhere.numbers(session, article.id))
+    numbers = to_numbers(here, await everywhere.numbers(session, article.id, day, here))
     previous = await previous_digest(session, chat.id)
     seen = previous.numbers.get(LAST_OPINION) if previous else None
     count, newest = await opinions_after(session, chat.id, article.id, seen, EXCERPTS)

@@ -8,27 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from babel import Locale
-from babel.numbers import format_decimal
-
-from bot.commands import ARTICLE, POLL, RESULTS
-from bot.content import Article, Question
-from bot.formatting import bar, escape, voters_text
+from bot.commands import ARTICLE, RESULTS
+from bot.content import Article
+from bot.formatting import escape
 from bot.i18n import (
     _,
     current_language,
     format_long_date,
     format_number,
-    format_share,
     ngettext,
 )
-from bot.verdicts import verdict
+from bot.results_text import Standing, changes_note, no_answers_yet, question_block
 from storage.queries import QuestionTally
 
-LEADING_OPTIONS = 3
 EXCERPT_LENGTH = 120
 EXCERPTS = 2
 
@@ -61,74 +55,19 @@ def has_votes(numbers: Numbers) -> bool:
     return any(entry["voters"] for entry in numbers["chat"].values())
 
 
-def signed_points(points: float) -> str:
-    """A change in percentage points: "+2,1 pts" / "+2.1 pts"."""
-    language = current_language()
-    value = format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=language)
-    # The language's plural rule for a number shown with one decimal: "1,5 pt" in French,
-    # but "1.0 pts" in English, where only a bare 1 is singular.
-    one = Locale.parse(language).plural_form(Decimal(f"{abs(points):.1f}")) == "one"
-    return ngettext("{value} pt", "{value} pts", 1 if one else 2).format(value=value)
-
-
-def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
-    voters = voters_text(now.voters)
-    if before is None or now.voters == before.voters:
-        return voters  # no "+0"
-    return _("{voters} ({change} since the last digest)").format(
-        voters=voters, change=format_decimal(now.voters - before.voters, format="+#,##0;-#,##0",
-                                             locale=current_language())
-    )
-
-
-def leader_line(question: Question, now: QuestionTally, before: QuestionTally | None) -> str:
-    """Who leads, if the margin of error allows naming a leader, with its change in points."""
-    ranking = now.ranking()
-    if not ranking:
-        return ""
-    shift = ""
-    if before is not None and before.voters:
-        leader = ranking[0]
-        change = (now.share(leader) - before.share(leader)) * 100
-        if round(change, 1):  # no "+0.0 pt"
-            shift = f" ({signed_points(change)})"
-    return verdict(question, now, shift)
-
-
-def question_block(
-    number: int, question: Question, numbers: Numbers, previous: Numbers | None, private: bool
-) -> str:
-    language = current_language()
-    here = read_tally(numbers, "chat", question.key) or QuestionTally()
-    everywhere = read_tally(numbers, "all", question.key) or QuestionTally()
-    scope = _("This chat") if private else _("This group")
-    lines = [
-        f"<b>{number}. {escape(question.text[language])}</b>",
-        _("{scope}: {voters}").format(
-            scope=scope, voters=voters_change(here, read_tally(previous, "chat", question.key))
-        ),
-    ]
-    for index in here.ranking()[:LEADING_OPTIONS]:
-        share, count = here.share(index), format_number(here.votes[index])
-        option = escape(question.options[language][index])
-        lines.append(f"<code>{bar(share)}</code> {format_share(share)} ({count}) {option}")
-    if here.voters:
-        lines.append(leader_line(question, here, read_tally(previous, "chat", question.key)))
-    lines.append(
-        "<i>{}</i>".format(
-            _("{scope}: {voters}").format(
-                scope=_("All chats"),
-                voters=voters_change(everywhere, read_tally(previous, "all", question.key)),
-            )
+def standings(article: Article, numbers: Numbers, previous: Numbers | None) -> dict[str, Standing]:
+    """Each question's standing (bot.results_text) from a digest's numbers and the previous
+    digest's."""
+    empty = QuestionTally()
+    return {
+        question.key: Standing(
+            read_tally(numbers, "chat", question.key) or empty,
+            read_tally(numbers, "all", question.key) or empty,
+            read_tally(previous, "chat", question.key),
+            read_tally(previous, "all", question.key),
         )
-    )
-    if everywhere.voters:
-        lines.append(
-            "<i>{}</i>".format(
-                leader_line(question, everywhere, read_tally(previous, "all", question.key))
-            )
-        )
-    return "\n".join(lines)
+        for question in article.questions
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,13 +134,13 @@ def digest_blocks(
         )
     opinions = opinions_block(news) if news is not None else None
     if not has_votes(numbers):
-        invitation = _(
-            "No answers yet. Post the polls with /{poll} and invite everyone to vote."
-        ).format(poll=POLL.name(language))
-        return [heading, invitation] + ([opinions] if opinions else [])
+        return [heading, no_answers_yet()] + ([opinions] if opinions else [])
+    if previous is not None:
+        heading += "\n" + changes_note(None)
+    by_question = standings(article, numbers, previous)
     blocks = [heading]
     blocks += [
-        question_block(number, question, numbers, previous, private)
+        question_block(number, question, by_question[question.key], private, False)
         for number, question in enumerate(article.questions, 1)
     ]
     if opinions:
