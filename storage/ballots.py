@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Ballot, PollTally, PostedPoll
+from storage.models import Ballot, PollTally, PostedPoll, table
 from storage.totals import QuestionKey, add_to_totals
 
 log = logging.getLogger(__name__)
 
-_ballots: Table = Ballot.__table__  # type: ignore[assignment]
-_tallies: Table = PollTally.__table__  # type: ignore[assignment]
-_polls: Table = PostedPoll.__table__  # type: ignore[assignment]
+_ballots = table(Ballot)
+_tallies = table(PollTally)
+_polls = table(PostedPoll)
 
 _ADD_TO_TALLY = (
     _tallies.update()

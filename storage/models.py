@@ -16,15 +16,30 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    Table,
     UniqueConstraint,
     func,
     true,
 )
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def table(model: type[Base]) -> Table:
+    """A model's Table, for bulk statements (SQLAlchemy types `__table__` as a FromClause)."""
+    found = model.__table__
+    assert isinstance(found, Table)
+    return found
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (its result is a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)
 
 
 class Chat(Base):

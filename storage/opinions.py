@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Ballot, Opinion, PostedPoll, SummaryPost
+from storage.models import Ballot, Opinion, PostedPoll, SummaryPost, affected
 
 BATCH = 500  # rows fetched at a time by the streamed queries
 
@@ -224,4 +224,4 @@ async def user_ballots(session: AsyncSession, user_id: int) -> list[str]:
 
 async def delete_user_opinions(session: AsyncSession, user_id: int) -> int:
     result = await session.execute(delete(Opinion).where(Opinion.user_id == user_id))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected(result)

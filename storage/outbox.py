@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, affected
 
 PENDING, SENT, DROPPED = "pending", "sent", "dropped"
 CLAIM = timedelta(minutes=2)
@@ -95,7 +95,7 @@ async def release_claims(session: AsyncSession) -> int:
         .where(OutboxMessage.status == PENDING, OutboxMessage.claimed_until.is_not(None))
         .values(claimed_until=None)
     )
-    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return affected(done)
 
 
 async def release(session: AsyncSession, message_id: int) -> None:
@@ -146,7 +146,7 @@ async def purge(session: AsyncSession, before: datetime) -> int:
             OutboxMessage.status != PENDING, OutboxMessage.done_at < before
         )
     )
-    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return affected(done)
 
 
 async def queued_polls(session: AsyncSession, chat_id: int, article_id: str) -> bool:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BotState, HandledUpdate, PollTally, PostedPoll
+from storage.models import BotState, HandledUpdate, PollTally, PostedPoll, affected
 from storage.totals import add_to_totals, ensure_totals, read_totals
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ async def forget_handled(session: AsyncSession, before: datetime) -> int:
     result = await session.execute(
         delete(HandledUpdate).where(HandledUpdate.handled_at < before)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected(result)
 
 
 async def already_handled(session: AsyncSession, update_id: int) -> bool:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OptionTotal, QuestionTotal
+from storage.models import OptionTotal, QuestionTotal, table
 
-_questions: Table = QuestionTotal.__table__  # type: ignore[assignment]
-_options: Table = OptionTotal.__table__  # type: ignore[assignment]
+_questions = table(QuestionTotal)
+_options = table(OptionTotal)
 
 _ADD_VOTERS = (
     _questions.update()
