@@ -20,7 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content import Article
 from bot.library import load_library
-from storage.models import Ballot, Chat, OptionTotal, PollTally, PostedPoll, QuestionTotal
+from storage.models import (
+    Ballot,
+    Chat,
+    OptionTotal,
+    PollTally,
+    PostedPoll,
+    QuestionTotal,
+    option_bits,
+)
 
 ARTICLE_ID = "openai-board-2023-11"
 TIMEZONE = "Europe/Paris"
@@ -173,6 +181,7 @@ async def seed(
                         "poll_id": pid,
                         "user_id": user_id(i, voter),
                         "options": chosen,
+                        "option_bits": option_bits(chosen),
                         "answered_at": now - timedelta(seconds=voter),
                     }
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Ballot, PollTally, PostedPoll, table
+from storage.models import Ballot, PollTally, PostedPoll, option_bits, table
 from storage.totals import QuestionKey, add_to_totals
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
                     "poll_id": poll,
                     "user_id": user,
                     "options": chosen,
+                    "option_bits": option_bits(chosen),
                     "answered_at": answer.answered_at,
                     "voter_name": answer.voter_name,
                 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -99,10 +100,25 @@ class PollTally(Base):
     votes: Mapped[int] = mapped_column(Integer, default=0)
 
 
+def option_bits(options: Iterable[int]) -> int:
+    """Chosen option indexes as bits: [0, 3] is 0b1001."""
+    bits = 0
+    for option in options:
+        bits |= 1 << option
+    return bits
+
+
+def options_of(bits: int) -> list[int]:
+    """The option indexes whose bits are set, in order: 0b1001 is [0, 3]."""
+    return [option for option in range(bits.bit_length()) if bits >> option & 1]
+
+
 class Ballot(Base):
     """One user's current answer to one non-anonymous poll."""
 
     __tablename__ = "ballots"
+    # Cross-tabs join a poll's answers with another's by user: read from this index alone.
+    __table_args__ = (Index("ix_ballots_answers", "poll_id", "user_id", "option_bits"),)
 
     poll_id: Mapped[str] = mapped_column(
         ForeignKey("posted_polls.poll_id", ondelete="CASCADE"), primary_key=True
@@ -110,6 +126,10 @@ class Ballot(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     # The chosen option indexes, e.g. [0, 3].
     options: Mapped[list[int]] = mapped_column(JSON)
+    # The same options as bits (option_bits(options)), which the database compares and adds
+    # up where it would otherwise decode JSON. Written with `options` (a ballot is replaced,
+    # never updated); no default, so that a writer that forgets it fails.
+    option_bits: Mapped[int] = mapped_column(BigInteger)
     voter_name: Mapped[str | None] = mapped_column(String(128))
     answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -28,6 +28,7 @@ from storage.models import (
     PostedPoll,
     QuestionTotal,
     SentDigest,
+    option_bits,
 )
 from tests.botapi.server import FakeBotAPI
 
@@ -144,10 +145,15 @@ class Agora:
 
     async def ballots(self, poll_id: str) -> dict[int, list[int]]:
         async with self.engine.connect() as connection:
-            rows = await connection.execute(
-                select(Ballot.user_id, Ballot.options).where(Ballot.poll_id == poll_id)
-            )
-            return {user: list(options) for user, options in rows}
+            rows = (
+                await connection.execute(
+                    select(Ballot.user_id, Ballot.options, Ballot.option_bits).where(
+                        Ballot.poll_id == poll_id
+                    )
+                )
+            ).all()
+        assert all(bits == option_bits(options) for _, options, bits in rows)
+        return {user: list(options) for user, options, _ in rows}
 
 
 @asynccontextmanager
@@ -215,8 +221,9 @@ async def assert_counts_are_the_answers(
             select(PollTally.poll_id, PollTally.option_index, PollTally.votes)
         )
         tallies = {(poll_id, index): votes for poll_id, index, votes in rows if votes}
-        ballots = await connection.scalar(select(func.count()).select_from(Ballot))
+        ballots = (await connection.execute(select(Ballot.options, Ballot.option_bits))).all()
     await totals_match_tallies(engine)
     await engine.dispose()
     assert tallies == dict(expected)
-    assert ballots == sum(1 for choice in final.values() if choice)
+    assert len(ballots) == sum(1 for choice in final.values() if choice)
+    assert all(bits == option_bits(options) for options, bits in ballots)

@@ -104,3 +104,43 @@ async def test_existing_chats_follow_the_latest_article(database_url: str) -> No
         follows = await connection.scalar(text("SELECT follows_latest FROM chats"))
     assert follows in (True, 1)
     await engine.dispose()
+
+
+async def test_existing_ballots_get_their_options_as_bits(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade_to("0008"))
+        await connection.execute(
+            text(
+                "INSERT INTO chats (id, type, active, digest_enabled) "
+                "VALUES (-1, 'group', true, false)"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO posted_polls (poll_id, chat_id, message_id, article_id, "
+                "question_key, language, anonymous, multiple, option_ids, voter_count, "
+                "posted_at) VALUES ('p', -1, 1, 'a', 'q', 'fr', false, true, "
+                '\'["x", "y", "z", "t", "u", "v", "w", "s", "r", "q", "o", "n"]\', 3, :at)'
+            ),
+            {"at": datetime.now(UTC)},
+        )
+        for user, options in ((1, "[0]"), (2, "[1, 3]"), (3, "[0, 5, 11]")):
+            await connection.execute(
+                text(
+                    "INSERT INTO ballots (poll_id, user_id, options, answered_at) "
+                    "VALUES ('p', :user, :options, :at)"
+                ),
+                {"user": user, "options": options, "at": datetime.now(UTC)},
+            )
+    await migrate(engine)
+    async with engine.connect() as connection:
+        bits = dict(
+            (
+                await connection.execute(
+                    text("SELECT user_id, option_bits FROM ballots ORDER BY user_id")
+                )
+            ).all()
+        )
+    assert bits == {1: 0b1, 2: 0b1010, 3: 0b100000100001}
+    await engine.dispose()
