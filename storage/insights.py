@@ -11,7 +11,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Ballot, PostedPoll
+from storage.models import Ballot, PostedPoll, options_of
 
 BATCH = 5000  # ballots fetched at a time when every voter's answers are needed
 
@@ -44,22 +44,20 @@ async def answer_pairs(
     """How many people gave each pair of answers (A, B) among those who answered both.
 
     The database joins and counts: one row per distinct pair of answers comes back, so the
-    memory used does not depend on the number of voters. Answers are stored as JSON lists
-    written by the same code ("[0]", "[1, 3]"), so their text identifies them.
+    memory used does not depend on the number of voters. Both sides are read from the
+    (poll, user, option bits) index alone, and an answer is compared as its bits.
     """
     if not polls_a or not polls_b:
         return []
     a, b = aliased(Ballot), aliased(Ballot)
-    answer_a = cast(a.options, String).label("answer_a")
-    answer_b = cast(b.options, String).label("answer_b")
     rows = await session.execute(
-        select(answer_a, answer_b, func.count())
+        select(a.option_bits, b.option_bits, func.count())
         .select_from(a)
         .join(b, b.user_id == a.user_id)
         .where(a.poll_id.in_(polls_a), b.poll_id.in_(polls_b))
-        .group_by(answer_a, answer_b)
+        .group_by(a.option_bits, b.option_bits)
     )
-    return [(json.loads(x), json.loads(y), int(count)) for x, y, count in rows]
+    return [(options_of(x), options_of(y), int(count)) for x, y, count in rows]
 
 
 async def named_answers(
