@@ -24,11 +24,11 @@ from bench.seed import article, chat_id, poll_id, seed, spread
 from bot.crosstab import CrossTab, mask, strongest_link
 from bot.digests.text import standings, to_numbers
 from bot.i18n import using_language
-from bot.opinion_groups import BallotsBuilder, describe
+from bot.opinion_groups import Ballots, describe
 from bot.results_text import results_blocks
 from storage.db import Database
 from storage.digests import digest_before
-from storage.insights import answer_pairs, named_answers
+from storage.insights import answer_pairs, answer_patterns
 from storage.models import SentDigest
 from storage.queries import article_results
 
@@ -87,15 +87,14 @@ async def measure(voters: int, samples: int, folder: Path) -> dict[str, Any]:
     figures["crosstab"] = await timed(crosstab, samples)
 
     async def read_answers() -> Any:
-        builder = BallotsBuilder(options)
-        index = {q.key: i for i, q in enumerate(source.questions)}
+        questions = [(q.key, q.option_count) for q in source.questions]
         async with database.read() as session:
-            async for user, key, chosen in named_answers(session, source.id, chat_id(0)):
-                builder.add(user, index[key], chosen)
-        return builder.build()
+            patterns = await answer_patterns(session, source.id, chat_id(0), questions)
+        return Ballots.of_patterns(options, patterns)
 
     figures["read"] = await timed(read_answers, max(1, samples // 2))
     ballots = figures["read"][2]
+    figures["sets"] = len(ballots.weights)
 
     async def groups() -> Any:
         return describe(ballots)
@@ -144,6 +143,7 @@ async def main() -> None:
             f"{label + ', peak MiB':<36} {b[1]:>10.2f} {s[1]:>10.2f} {b[1] / s[1]:>7.2f}"
         )
     print(f"named answers: {big['ballots']:,} and {base['ballots']:,}")
+    print(f"distinct sets of answers read for the groups: {big['sets']:,} and {base['sets']:,}")
 
 
 if __name__ == "__main__":

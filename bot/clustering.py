@@ -95,41 +95,48 @@ def silhouette(points: Matrix, labels: npt.NDArray[np.intp]) -> float:
 
 
 def cluster(
-    features: Matrix, chosen: npt.NDArray[np.uint8], rng: np.random.Generator
+    features: Matrix,
+    chosen: npt.NDArray[np.uint8],
+    weights: npt.NDArray[np.int64],
+    rng: np.random.Generator,
 ) -> tuple[npt.NDArray[np.intp], float]:
-    """Each voter's group (numbered by decreasing size) and the chosen k's silhouette.
+    """The group of each row (numbered by decreasing size) and the chosen k's silhouette; a
+    row is the answers that `weights` voters gave.
 
     k goes from 2 to 4; the best silhouette wins among the k whose groups all have at least
     MIN_GROUP voters (if none has, the best silhouette: small groups are then not described).
+    The result depends only on how many voters gave each set of answers: not on the rows'
+    order, nor on whether voters who answered alike come as one row or several.
     """
     # Voters who gave the same answers are one point with a weight: their chosen options, as
     # bits, identify them (an unanswered question has no option chosen).
     packed = np.ascontiguousarray(np.packbits(chosen, axis=1))
     keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
-    _, first, inverse, counts = np.unique(
-        keys, return_index=True, return_inverse=True, return_counts=True
-    )
-    patterns = np.ascontiguousarray(features[first])
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
-    weights = counts.astype(np.float64)
+    patterns = np.ascontiguousarray(features[first])
+    counts = np.asarray(np.bincount(inverse, weights=weights), dtype=np.float64)
+    voters = int(counts.sum())
+    # The silhouette's sample: voters drawn among all of them listed pattern by pattern (the
+    # voter numbered v gave the first pattern whose running total of voters exceeds v).
     sample = (
-        rng.choice(len(features), SILHOUETTE_SAMPLE, replace=False)
-        if len(features) > SILHOUETTE_SAMPLE
-        else np.arange(len(features))
+        rng.choice(voters, SILHOUETTE_SAMPLE, replace=False)
+        if voters > SILHOUETTE_SAMPLE
+        else np.arange(voters)
     )
+    sampled = np.searchsorted(np.cumsum(counts), sample, side="right")
     candidates = []
     for k in GROUP_COUNTS:
         if k > len(patterns):
             break
-        pattern_labels, _ = kmeans(patterns, weights, k, rng)
-        labels = pattern_labels[inverse]
-        sizes = np.bincount(labels, minlength=k)
-        score = silhouette(features[sample], labels[sample])
+        labels, _ = kmeans(patterns, counts, k, rng)
+        sizes = np.bincount(labels, weights=counts, minlength=k)
+        score = silhouette(patterns[sampled], labels[sampled])
         candidates.append((bool(sizes.min() >= MIN_GROUP), score, -k, labels))
     if not candidates:  # everybody answered alike
         return np.zeros(len(features), dtype=np.intp), 0.0
     _, score, _, labels = max(candidates, key=lambda c: (c[0], c[1], c[2]))
-    order = np.argsort(-np.bincount(labels), kind="stable")
+    order = np.argsort(-np.bincount(labels, weights=counts), kind="stable")
     renumber = np.empty_like(order)
     renumber[order] = np.arange(len(order))
-    return renumber[labels], score
+    return renumber[labels][inverse], score

@@ -25,32 +25,69 @@ Matrix = npt.NDArray[np.float64]
 
 @dataclass(slots=True)
 class Ballots:
-    """Every voter's answers: `chosen[v, offset[q] + o]` is 1 when voter v chose option o of
-    question q; `answered[v, q]` whether v answered q."""
+    """Voters' answers, a row for each set of answers that `weights[r]` voters gave (one voter
+    a row, or each distinct set once): `chosen[r, offsets[q] + o]` is 1 when option o of
+    question q was chosen; `answered[r, q]` whether q was answered."""
 
     chosen: npt.NDArray[np.uint8]
     answered: npt.NDArray[np.bool_]
     offsets: list[int]  # first column of each question, then the total
+    weights: npt.NDArray[np.int64]
 
     @classmethod
     def collect(
         cls, options: Sequence[int], voters: Sequence[dict[int, list[int]]]
     ) -> Ballots:
-        """From each voter's {question index: chosen options}."""
-        builder = BallotsBuilder(options)
-        for voter, answers in enumerate(voters):
-            for question, picked in answers.items():
-                builder.add(voter, question, picked)
-        return builder.build()
+        """A row for each voter, from their {question index: chosen options}; options a
+        question does not have are left out, and a question left with none is unanswered."""
+        offsets = _offsets(options)
+        rows = []
+        for answers in voters:
+            valid = {
+                question: [o for o in picked if 0 <= o < options[question]]
+                for question, picked in answers.items()
+            }
+            if row := {question: picked for question, picked in valid.items() if picked}:
+                rows.append(row)
+        chosen = np.zeros((len(rows), offsets[-1]), dtype=np.uint8)
+        answered = np.zeros((len(rows), len(options)), dtype=np.bool_)
+        for r, row in enumerate(rows):
+            for question, picked in row.items():
+                answered[r, question] = True
+                chosen[r, [offsets[question] + o for o in picked]] = 1
+        return cls(chosen, answered, offsets, np.ones(len(rows), dtype=np.int64))
+
+    @classmethod
+    def of_patterns(cls, options: Sequence[int], patterns: Sequence[tuple[int, int]]) -> Ballots:
+        """From (set of answers, voters) pairs, a set of answers being an integer whose bit
+        offsets[q] + o is set when option o of question q was chosen (storage.insights)."""
+        offsets = _offsets(options)
+        size = (offsets[-1] + 7) // 8
+        raw = b"".join(pattern.to_bytes(size, "little") for pattern, _ in patterns)
+        bits = np.unpackbits(
+            np.frombuffer(raw, dtype=np.uint8).reshape(len(patterns), size),
+            axis=1,
+            bitorder="little",
+        )
+        chosen = np.ascontiguousarray(bits[:, : offsets[-1]])
+        answered = np.stack(
+            [chosen[:, offsets[q] : offsets[q + 1]].any(axis=1) for q in range(len(options))],
+            axis=1,
+        )
+        weights = np.array([voters for _, voters in patterns], dtype=np.int64)
+        return cls(chosen, answered, offsets, weights)
 
     @property
     def questions(self) -> int:
         return len(self.offsets) - 1
 
     def eligible(self) -> npt.NDArray[np.bool_]:
-        """Voters who answered at least half of the questions."""
+        """Rows of voters who answered at least half of the questions."""
         half = math.ceil(self.questions / 2)
         return np.asarray(self.answered.sum(axis=1) >= half)
+
+    def eligible_voters(self) -> int:
+        return int(self.weights[self.eligible()].sum())
 
     def features(self) -> Matrix:
         """One-hot answers; an unanswered question takes the average answers of those who
@@ -60,55 +97,17 @@ class Ballots:
             columns = slice(self.offsets[q], self.offsets[q + 1])
             answered = self.answered[:, q]
             if answered.any() and not answered.all():
-                features[~answered, columns] = features[answered, columns].mean(axis=0)
+                features[~answered, columns] = np.average(
+                    features[answered, columns], axis=0, weights=self.weights[answered]
+                )
         return features
 
 
-class BallotsBuilder:
-    """Collects (voter, question, options) rows ordered by voter into `Ballots`: flat lists
-    of indexes rather than a dict per voter. A voter's later answer to the same question (in
-    another chat) replaces the earlier one."""
-
-    def __init__(self, options: Sequence[int]) -> None:
-        self._options = list(options)
-        self._offsets = [0]
-        for count in options:
-            self._offsets.append(self._offsets[-1] + count)
-        self._voter: object = None
-        self._current: dict[int, list[int]] = {}
-        self._rows = 0
-        self._chosen_rows: list[int] = []
-        self._chosen_columns: list[int] = []
-        self._answered_rows: list[int] = []
-        self._answered_questions: list[int] = []
-
-    def add(self, voter: object, question: int, options: list[int]) -> None:
-        if voter != self._voter:
-            self._flush()
-            self._voter = voter
-        valid = [o for o in options if 0 <= o < self._options[question]]
-        if valid:
-            self._current[question] = valid
-
-    def _flush(self) -> None:
-        if not self._current:
-            return
-        row = self._rows
-        self._rows += 1
-        for question, options in self._current.items():
-            self._answered_rows.append(row)
-            self._answered_questions.append(question)
-            self._chosen_rows += [row] * len(options)
-            self._chosen_columns += [self._offsets[question] + o for o in options]
-        self._current = {}
-
-    def build(self) -> Ballots:
-        self._flush()
-        chosen = np.zeros((self._rows, self._offsets[-1]), dtype=np.uint8)
-        chosen[self._chosen_rows, self._chosen_columns] = 1
-        answered = np.zeros((self._rows, len(self._options)), dtype=np.bool_)
-        answered[self._answered_rows, self._answered_questions] = True
-        return Ballots(chosen, answered, self._offsets)
+def _offsets(options: Sequence[int]) -> list[int]:
+    offsets = [0]
+    for count in options:
+        offsets.append(offsets[-1] + count)
+    return offsets
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,19 +164,23 @@ def _significant(c1: float, n1: float, c2: float, n2: float) -> bool:
 def describe(ballots: Ballots, seed: int = SEED) -> OpinionGroups | None:
     """The opinion groups of the eligible voters, or None below MIN_VOTERS of them."""
     keep = ballots.eligible()
-    voters = int(keep.sum())
+    weights = ballots.weights[keep]
+    voters = int(weights.sum())
     if voters < MIN_VOTERS:
         return None
-    chosen = ballots.chosen[keep].astype(np.float64)
-    answered = ballots.answered[keep]
-    subset = Ballots(ballots.chosen[keep], answered, ballots.offsets)
-    labels, score = cluster(subset.features(), subset.chosen, np.random.default_rng(seed))
+    subset = Ballots(ballots.chosen[keep], ballots.answered[keep], ballots.offsets, weights)
+    labels, score = cluster(
+        subset.features(), subset.chosen, weights, np.random.default_rng(seed)
+    )
     k = int(labels.max()) + 1
-    # Per group and option: how many chose it, and how many answered its question.
+    # Per group and option: how many chose it, and how many answered its question (sums of
+    # whole numbers, exact whatever their order).
     question_of = np.repeat(np.arange(ballots.questions), np.diff(ballots.offsets))
-    picked = np.stack([chosen[labels == g].sum(axis=0) for g in range(k)])
-    asked = np.stack([answered[labels == g].sum(axis=0)[question_of] for g in range(k)])
-    sizes = np.bincount(labels, minlength=k)
+    members = np.zeros((k, len(labels)))
+    members[labels, np.arange(len(labels))] = weights
+    picked = members @ subset.chosen.astype(np.float64)
+    asked = (members @ subset.answered.astype(np.float64))[:, question_of]
+    sizes = members.sum(axis=1).astype(np.int64)
     # "The others" are the other described groups: a group too small to be described must
     # not be described by difference either.
     described = [g for g in range(k) if sizes[g] >= MIN_GROUP]

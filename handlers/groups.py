@@ -13,10 +13,10 @@ from bot.content import Article
 from bot.context import AgoraApp, AgoraContext
 from bot.formatting import escape
 from bot.i18n import _, current_language, format_number, format_share, ngettext
-from bot.opinion_groups import MIN_VOTERS, BallotsBuilder, OpinionGroups, describe
+from bot.opinion_groups import MIN_VOTERS, Ballots, OpinionGroups, describe
 from bot.transaction import with_session
 from handlers.common import command, current_article, reply, reply_blocks, stored_chat
-from storage.insights import named_answers
+from storage.insights import answer_patterns
 
 
 def all_word() -> str:
@@ -134,17 +134,14 @@ async def show_groups(
         scope = _("in this chat")
     else:
         scope = _("in this group")
-    index = {question.key: i for i, question in enumerate(article.questions)}
-    builder = BallotsBuilder([len(q.options[language]) for q in article.questions])
-    async for user, key, options in named_answers(
-        session, article.id, None if everywhere else chat.id
-    ):
-        if key in index:
-            builder.add(user, index[key], options)
-    ballots = builder.build()
+    questions = [(question.key, question.option_count) for question in article.questions]
+    patterns = await answer_patterns(
+        session, article.id, None if everywhere else chat.id, questions
+    )
+    ballots = Ballots.of_patterns([options for _, options in questions], patterns)
     found = describe(ballots)
     if found is None:
-        count = int(ballots.eligible().sum())
+        count = ballots.eligible_voters()
         missing = MIN_VOTERS - count
         text = _(
             "Opinion groups need at least {minimum} voters who answered at least half of the "

@@ -3,17 +3,16 @@ the database wherever it can; query functions that never commit."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Ballot, PostedPoll, options_of
 
-BATCH = 5000  # ballots fetched at a time when every voter's answers are needed
+PACKED = 62  # bits of a set of answers held in one column (SQLite's integers: 64, signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,27 +59,87 @@ async def answer_pairs(
     return [(options_of(x), options_of(y), int(count)) for x, y, count in rows]
 
 
-async def named_answers(
-    session: AsyncSession, article_id: str, chat_id: int | None
-) -> AsyncIterator[tuple[int, str, list[int]]]:
-    """(user, question key, chosen options) of every named answer to the article's polls, in
-    one chat or (None) in all chats, ordered by user, streamed in batches."""
-    query = (
-        # The answers' JSON as text, decoded once per distinct answer (a few dozen) rather
-        # than once per row: at 600,000 rows that is most of the reading time.
-        select(Ballot.user_id, PostedPoll.question_key, cast(Ballot.options, String))
-        .join(PostedPoll, PostedPoll.poll_id == Ballot.poll_id)
-        .where(PostedPoll.article_id == article_id)
-        .order_by(Ballot.user_id, Ballot.answered_at)
-        .execution_options(yield_per=BATCH)
-    )
+async def answer_patterns(
+    session: AsyncSession,
+    article_id: str,
+    chat_id: int | None,
+    questions: Sequence[tuple[str, int]],
+) -> list[tuple[int, int]]:
+    """Each distinct set of answers that voters gave to the article's `questions` (key and
+    number of options, in order), in one chat or (None) in all chats, with how many gave it.
+
+    A set of answers is an integer whose bit offsets[q] + o is set when option o of question q
+    was chosen, offsets[q] being the number of options of the questions before q (an
+    unanswered question has no bit). Options a question does not have are left out, and an
+    answer left with none is no answer. A voter who answered a question more than once (posted
+    twice, or in several chats) counts with their latest answer.
+
+    The database adds up each voter's bits and counts the voters of each sum: one row per
+    distinct set of answers comes back, not one per answer.
+    """
+    keys = [key for key, _ in questions]
+    scope = [PostedPoll.article_id == article_id, PostedPoll.question_key.in_(keys)]
     if chat_id is not None:
-        query = query.where(PostedPoll.chat_id == chat_id)
-    decoded: dict[str, list[int]] = {}
-    result = await session.stream(query)
-    async for partition in result.partitions():
-        for user, key, text in partition:
-            options = decoded.get(text)
-            if options is None:
-                options = decoded[text] = json.loads(text)
-            yield user, key, options
+        scope.append(PostedPoll.chat_id == chat_id)
+    polls = await session.execute(
+        select(func.count()).where(*scope).group_by(PostedPoll.question_key)
+    )
+    per_question = polls.scalars().all()
+    if not per_question:
+        return []
+    # Whole questions packed into columns of at most PACKED bits; starts[c]: column c's
+    # first bit in the set of answers.
+    valid: dict[str, int] = {}
+    shifts: list[dict[str, int]] = [{}]
+    starts = [0]
+    offset = 0
+    for key, options in questions:
+        if offset + options - starts[-1] > PACKED:
+            shifts.append({})
+            starts.append(offset)
+        valid[key] = (1 << options) - 1
+        shifts[-1][key] = 1 << (offset - starts[-1])
+        offset += options
+    bits = Ballot.option_bits.bitwise_and(_by_question(valid))
+    answers = (
+        select(
+            Ballot.user_id,
+            *((bits * _by_question(column)).label(f"bits{c}") for c, column in enumerate(shifts)),
+        )
+        .join(PostedPoll, PostedPoll.poll_id == Ballot.poll_id)
+        .where(*scope, bits != 0)
+    )
+    repeated = max(per_question) > 1
+    if repeated:  # a question asked more than once: each voter's latest answer to it
+        answers = answers.add_columns(
+            func.row_number()
+            .over(
+                partition_by=(Ballot.user_id, PostedPoll.question_key),
+                order_by=(Ballot.answered_at.desc(), Ballot.poll_id.desc()),
+            )
+            .label("rank")
+        )
+    rows = answers.subquery()
+    per_voter = select(
+        *(
+            cast(func.sum(rows.c[f"bits{c}"]), BigInteger).label(f"set{c}")
+            for c in range(len(shifts))
+        )
+    ).group_by(rows.c.user_id)
+    if repeated:
+        per_voter = per_voter.where(rows.c.rank == 1)
+    sets = per_voter.subquery()
+    found = await session.execute(select(*sets.c, func.count()).group_by(*sets.c))
+    return [
+        (sum(part << start for part, start in zip(row[:-1], starts, strict=True)), row[-1])
+        for row in found
+    ]
+
+
+def _by_question(values: dict[str, int]) -> ColumnElement[int]:
+    """`values` by the poll's question key (0 for another question)."""
+    return case(
+        {key: literal(value, BigInteger) for key, value in values.items()},
+        value=PostedPoll.question_key,
+        else_=literal(0, BigInteger),
+    )

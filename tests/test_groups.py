@@ -1,9 +1,20 @@
 """/groups [/camps]: two planted camps found with what sets them apart and what they share;
-too few voters; all chats; a group under three people is never described."""
+too few voters; all chats; a group under three people is never described; voters who answered
+alike counted as one weighted set of answers, as the database groups them, describe exactly as
+the voters one by one."""
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+
 from bot.opinion_groups import Ballots, describe
+from storage.db import Database
+from storage.insights import answer_patterns
+from storage.models import Ballot, Chat, PostedPoll, option_bits
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora
 
@@ -130,3 +141,136 @@ def test_groups_are_the_same_for_the_same_votes() -> None:
     assert first is not None
     assert first == second
     assert [g.size for g in first.groups] == [15, 9, 4]
+
+
+Voter = dict[int, list[int]]
+
+
+def planted_voters(options: list[int], count: int, seed: int) -> list[Voter]:
+    """Three camps with noise: some answers several options, some questions unanswered, a few
+    voters with too few answers to count, a few options a question does not have."""
+    rng = random.Random(seed)
+    camps = [[rng.randrange(n) for n in options] for _ in range(3)]
+    voters = []
+    for _ in range(count):
+        camp = camps[rng.choice([0, 0, 0, 1, 1, 2])]
+        answers = {}
+        for question, n in enumerate(options):
+            if rng.random() < 0.2:
+                continue  # unanswered
+            picked = camp[question] if rng.random() < 0.7 else rng.randrange(n)
+            also = rng.randrange(n) if rng.random() < 0.2 else picked
+            answers[question] = sorted({picked, also})
+            if rng.random() < 0.02:
+                answers[question].append(n)  # an option the question no longer has
+        voters.append(answers)
+    return voters
+
+
+def sets_of_answers(options: list[int], voters: list[Voter]) -> list[tuple[int, int]]:
+    """Each distinct set of answers as storage.insights.answer_patterns gives it, with its
+    number of voters."""
+    offsets = [sum(options[:q]) for q in range(len(options))]
+    counts = Counter(
+        sum(1 << offsets[q] + o for q, picked in answers.items() for o in picked if o < options[q])
+        for answers in voters
+    )
+    return [(pattern, count) for pattern, count in counts.items() if pattern]
+
+
+def test_voters_who_answered_alike_weigh_as_many_voters() -> None:
+    options = [5, 5, 9, 5, 4, 8]
+    # More voters than the silhouette's sample (1,500), and few of them (under the sample).
+    for count in (2400, 300):
+        voters = planted_voters(options, count, seed=count)
+        one_by_one = describe(Ballots.collect(options, voters))
+        patterns = sets_of_answers(options, voters)
+        assert len(patterns) < count
+        assert describe(Ballots.of_patterns(options, patterns)) == one_by_one
+        assert describe(Ballots.of_patterns(options, patterns[::-1])) == one_by_one
+        assert one_by_one is not None
+        assert len(one_by_one.groups) >= 2
+
+
+AT = datetime(2026, 11, 26, 12, tzinfo=UTC)
+
+
+def poll_row(poll: str, chat: int, article: str, key: str) -> dict[str, object]:
+    return {
+        "poll_id": poll, "chat_id": chat, "message_id": 1, "article_id": article,
+        "question_key": key, "language": "fr", "anonymous": False, "multiple": True,
+        "option_ids": [str(o) for o in range(12)], "voter_count": 0, "posted_at": AT,
+    }
+
+
+async def test_the_database_groups_voters_by_their_latest_answers(database_url: str) -> None:
+    # Eight questions of twelve options: 96 bits, more than one column of the database holds.
+    options = [12] * 8
+    questions = [(f"q{q}", n) for q, n in enumerate(options)]
+    polls = [poll_row(f"{chat}:{q}", chat, "a", f"q{q}") for chat in (-1, -2) for q in range(8)]
+    # q3 asked twice in chat -1; a poll of another article, one of a question now gone.
+    polls += [poll_row("-1:3b", -1, "a", "q3"), poll_row("-1:b", -1, "b", "q0")]
+    polls.append(poll_row("-1:gone", -1, "a", "gone"))
+    rng = random.Random(6)
+    ballots: list[tuple[str, int, datetime, list[int]]] = []
+    latest: dict[int | None, dict[tuple[int, int], tuple[datetime, list[int]]]] = {
+        -1: {}, -2: {}, None: {}
+    }
+
+    def answer(poll: str, chat: int, q: int, user: int, at: datetime, chosen: list[int]) -> None:
+        """Stores the ballot, and keeps the latest valid answer of each voter to q."""
+        ballots.append((poll, user, at, chosen))
+        valid = [o for o in chosen if o < options[q]]
+        if not valid:
+            return  # no answer: it replaces none
+        for scope in (chat, None):
+            if (user, q) not in latest[scope] or latest[scope][user, q] < (at, valid):
+                latest[scope][user, q] = (at, valid)
+
+    for user, answers in enumerate(planted_voters(options, 400, seed=5)):
+        at = AT + timedelta(minutes=user)
+        for q, picked in answers.items():
+            answer(f"-1:{q}", -1, q, user, at, picked)
+            # Some answered in chat -2 too, earlier or later (a few with options the question
+            # no longer has, which replace no answer); some answered q3 again.
+            if rng.random() < 0.3:
+                other = sorted({rng.randrange(12), rng.randrange(12)})
+                other = [12] if rng.random() < 0.2 else other
+                when = at + timedelta(minutes=rng.choice([-30, 30]))
+                answer(f"-2:{q}", -2, q, user, when, other)
+            if q == 3 and rng.random() < 0.3:
+                answer("-1:3b", -1, q, user, at + timedelta(seconds=10), [rng.randrange(12)])
+        ballots += [("-1:b", user, at, [0]), ("-1:gone", user, at, [0])]
+
+    database = Database(database_url)
+    await database.migrate()
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            insert(Chat.__table__),
+            [
+                {"id": chat, "type": "group", "active": True, "digest_enabled": False}
+                for chat in (-1, -2)
+            ],
+        )
+        await connection.execute(insert(PostedPoll.__table__), polls)
+        await connection.execute(
+            insert(Ballot.__table__),
+            [
+                {
+                    "poll_id": poll, "user_id": user, "options": chosen,
+                    "option_bits": option_bits(chosen), "answered_at": at,
+                }
+                for poll, user, at, chosen in ballots
+            ],
+        )
+    for chat in (-1, -2, None):  # -2 asked each question once
+        voters: dict[int, Voter] = {}
+        for (user, question), (_, chosen) in latest[chat].items():
+            voters.setdefault(user, {})[question] = chosen
+        async with database.read() as session:
+            found = await answer_patterns(session, "a", chat, questions)
+        assert sorted(found) == sorted(sets_of_answers(options, list(voters.values())))
+        assert describe(Ballots.of_patterns(options, found)) == describe(
+            Ballots.collect(options, list(voters.values()))
+        )
+    await database.dispose()
