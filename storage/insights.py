@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from storage.models import Ballot, PostedPoll, options_of
 
-PACKED = 62  # bits of a set of answers held in one column (SQLite's integers: 64, signed)
+PACKED = 62  # bits of a set of answers in one column (the databases' integers: 64, signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,24 +87,24 @@ async def answer_patterns(
     per_question = polls.scalars().all()
     if not per_question:
         return []
-    # Whole questions packed into columns of at most PACKED bits; starts[c]: column c's
-    # first bit in the set of answers.
+    # Whole questions packed into columns of at most PACKED bits: column c holds the bits
+    # from starts[c] on, a question's bits multiplied by factors[c][its key] to get there.
     valid: dict[str, int] = {}
-    shifts: list[dict[str, int]] = [{}]
+    factors: list[dict[str, int]] = [{}]
     starts = [0]
     offset = 0
     for key, options in questions:
         if offset + options - starts[-1] > PACKED:
-            shifts.append({})
+            factors.append({})
             starts.append(offset)
         valid[key] = (1 << options) - 1
-        shifts[-1][key] = 1 << (offset - starts[-1])
+        factors[-1][key] = 1 << (offset - starts[-1])
         offset += options
     bits = Ballot.option_bits.bitwise_and(_by_question(valid))
     answers = (
         select(
             Ballot.user_id,
-            *((bits * _by_question(column)).label(f"bits{c}") for c, column in enumerate(shifts)),
+            *((bits * _by_question(factor)).label(f"bits{c}") for c, factor in enumerate(factors)),
         )
         .join(PostedPoll, PostedPoll.poll_id == Ballot.poll_id)
         .where(*scope, bits != 0)
@@ -123,7 +123,7 @@ async def answer_patterns(
     per_voter = select(
         *(
             cast(func.sum(rows.c[f"bits{c}"]), BigInteger).label(f"set{c}")
-            for c in range(len(shifts))
+            for c in range(len(factors))
         )
     ).group_by(rows.c.user_id)
     if repeated:
