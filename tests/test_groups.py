@@ -246,15 +246,15 @@ async def test_the_database_groups_voters_by_their_latest_answers(database_url: 
     await database.migrate()
     async with database.engine.begin() as connection:
         await connection.execute(
-            insert(Chat.__table__),
+            insert(Chat),
             [
                 {"id": chat, "type": "group", "active": True, "digest_enabled": False}
                 for chat in (-1, -2)
             ],
         )
-        await connection.execute(insert(PostedPoll.__table__), polls)
+        await connection.execute(insert(PostedPoll), polls)
         await connection.execute(
-            insert(Ballot.__table__),
+            insert(Ballot),
             [
                 {
                     "poll_id": poll, "user_id": user, "options": chosen,
