@@ -205,6 +205,7 @@ async def running(
         loop.remove_signal_handler(signal.SIGHUP)
         await monitor.stop()
         await intake.close()
+        await found.work.drain()  # answers computed after their update's commit
         await leadership.end()
         await app.stop()
         await app.shutdown()

@@ -9,7 +9,9 @@ effects (a digest job re-armed) applied; a rolled-back unit leaves no trace anyw
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.ballots import AnswerBatch
 from storage.db import Database
 from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,6 +58,7 @@ class Work:
         #: Set while another process holds the lease and sends (bot.leadership): the rows a
         #: unit queued are announced to it, in the unit's transaction, instead of to ours.
         self.publish: Callable[[AsyncSession, list[int]], Awaitable[None]] | None = None
+        self._detached: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
@@ -74,6 +79,29 @@ class Work:
             self._notify(unit.queued)
         for action in unit.after_commit:
             action()
+
+
+    def detach(self, follow_up: Coroutine[Any, Any, None]) -> None:
+        """Run `follow_up` on its own: work that takes a second or more (opinion groups at
+        100,000 voters) and must hold neither a transaction (on SQLite, every writer would
+        wait) nor the updates behind it. Started once a unit has committed, it opens its own
+        unit to queue its answer; a crash before then loses that answer, not the update's
+        effects, which are committed."""
+        task = asyncio.create_task(self._guarded(follow_up))
+        self._detached.add(task)
+        task.add_done_callback(self._detached.discard)
+
+    @staticmethod
+    async def _guarded(follow_up: Coroutine[Any, Any, None]) -> None:
+        try:
+            await follow_up
+        except Exception:  # the bot outlives it; the follow-up tells its user if it can
+            log.exception("a detached follow-up failed")
+
+    async def drain(self) -> None:
+        """Until every follow-up started so far (and any they started) has finished."""
+        while self._detached:
+            await asyncio.gather(*self._detached, return_exceptions=True)
 
 
 def active_unit() -> UnitOfWork | None:

@@ -6,7 +6,8 @@ delivers them once it has committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,15 +16,17 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CommandHandler, filters
 
-from bot import outbox
+from bot import metrics, outbox
 from bot.content import Article
 from bot.context import AgoraContext
 from bot.formatting import plain_text, split_blocks
-from bot.i18n import normalize_language, set_language
+from bot.i18n import _, normalize_language, set_language
 from bot.transaction import current_unit
 from storage.chats import ensure_chat, get_chat
 from storage.models import Chat, OutboxMessage
 from storage.outbox import last_edit
+
+log = logging.getLogger(__name__)
 
 
 async def resolve_chat(update: Update, context: AgoraContext) -> None:
@@ -120,6 +123,28 @@ def reply_blocks(
         )
         for index, part in enumerate(parts)
     ]
+
+
+def answer_later(
+    update: Update, context: AgoraContext, compute: Callable[[], Awaitable[list[str]]]
+) -> None:
+    """Answer with the blocks that `compute` returns, computed once this update's unit has
+    committed, outside any transaction and without holding up the updates behind it
+    (bot.transaction.Work.detach): for answers that take a second or more. `compute` reads
+    with its own session (Database.read); if it fails, the user is told so."""
+    work = context.services.work
+
+    async def answer() -> None:
+        try:
+            blocks = await compute()
+        except Exception:
+            log.exception("a deferred answer failed")
+            metrics.HANDLER_ERRORS.inc()
+            blocks = [_("Sorry, something went wrong. Please try again later.")]
+        async with work.unit():
+            reply_blocks(update, blocks)
+
+    current_unit().on_commit(lambda: work.detach(answer()))
 
 
 def command(

@@ -18,7 +18,7 @@ from bot.formatting import escape
 from bot.i18n import _, current_language, format_number, format_share, ngettext
 from bot.opinion_groups import MIN_VOTERS, Ballots, OpinionGroups, describe
 from bot.transaction import with_session
-from handlers.common import command, current_article, reply, reply_blocks, stored_chat
+from handlers.common import answer_later, command, current_article, reply, stored_chat
 from storage.insights import answer_patterns
 
 
@@ -112,13 +112,35 @@ def groups_blocks(article: Article, found: OpinionGroups, scope: str) -> list[st
     return blocks
 
 
-_clustering = threading.Lock()
+def too_few(count: int, scope: str, everywhere: bool) -> str:
+    """How many more voters opinion groups need, and where to look for all chats."""
+    language = current_language()
+    missing = MIN_VOTERS - count
+    text = _(
+        "Opinion groups need at least {minimum} voters who answered at least half of the "
+        "questions ({count} so far, {scope}): {missing}."
+    ).format(
+        minimum=MIN_VOTERS,
+        count=format_number(count),
+        scope=scope,
+        missing=ngettext("{count} more is needed", "{count} more are needed", missing).format(
+            count=format_number(missing)
+        ),
+    )
+    if not everywhere:
+        text += " " + _("For all chats together: /{groups} {all}.").format(
+            groups=GROUPS.name(language), all=all_word()
+        )
+    return text
+
+
+CLUSTERING = threading.Lock()
 
 
 def describe_in_turn(ballots: Ballots) -> OpinionGroups | None:
     """`describe`, one call at a time (in threads): at 100,000 voters each takes about 0.7 s
     and 90 MiB (README, "Insights"), no more at once than when they ran on the event loop."""
-    with _clustering:
+    with CLUSTERING:
         return describe(ballots)
 
 
@@ -148,33 +170,21 @@ async def show_groups(
     else:
         scope = _("in this group")
     questions = [(question.key, question.option_count) for question in article.questions]
-    patterns = await answer_patterns(
-        session, article.id, None if everywhere else chat.id, questions
-    )
-    ballots = Ballots.of_patterns([options for _, options in questions], patterns)
-    # In a thread: the event loop goes on with other chats meanwhile.
-    found = await asyncio.to_thread(describe_in_turn, ballots)
-    if found is None:
-        count = ballots.eligible_voters()
-        missing = MIN_VOTERS - count
-        text = _(
-            "Opinion groups need at least {minimum} voters who answered at least half of the "
-            "questions ({count} so far, {scope}): {missing}."
-        ).format(
-            minimum=MIN_VOTERS,
-            count=format_number(count),
-            scope=scope,
-            missing=ngettext("{count} more is needed", "{count} more are needed", missing).format(
-                count=format_number(missing)
-            ),
-        )
-        if not everywhere:
-            text += " " + _("For all chats together: /{groups} {all}.").format(
-                groups=GROUPS.name(language), all=all_word()
-            )
-        reply(update, text)
-        return
-    reply_blocks(update, groups_blocks(article, found, scope))
+    database, chat_id = context.services.database, None if everywhere else chat.id
+
+    async def compute() -> list[str]:
+        async with database.read() as reading:
+            patterns = await answer_patterns(reading, article.id, chat_id, questions)
+        ballots = Ballots.of_patterns([options for _, options in questions], patterns)
+        # In a thread: the event loop goes on with other chats meanwhile.
+        found = await asyncio.to_thread(describe_in_turn, ballots)
+        if found is not None:
+            return groups_blocks(article, found, scope)
+        return [too_few(ballots.eligible_voters(), scope, everywhere)]
+
+    # Up to a second at 100,000 voters: computed after this update's transaction, which
+    # would otherwise make every writer wait on SQLite, and without holding up other chats.
+    answer_later(update, context, compute)
 
 
 def register(app: AgoraApp) -> None:

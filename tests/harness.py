@@ -64,8 +64,10 @@ class Agora:
         return self.app.bot_data.services.sender
 
     async def sent_out(self) -> None:
-        """Wait (15 s at most) until the outbox is empty and no call is in flight."""
+        """Wait (15 s at most) until the answers computed after a commit are queued, the
+        outbox is empty and no call is in flight."""
         async with asyncio.timeout(15):
+            await self.app.bot_data.services.work.drain()
             await self.sender.wait_idle()
 
     async def fire_digest(self, chat_id: int) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 
 from bot.opinion_groups import Ballots, describe
+from handlers import groups as groups_handler
 from storage.db import Database
 from storage.insights import answer_patterns
 from storage.models import Ballot, Chat, PostedPoll, option_bits
@@ -91,6 +92,35 @@ async def test_two_planted_camps_are_found_with_what_sets_them_apart(
         "them, against 0.0% of the others"
     ) in text
     assert "Common ground (a majority of every group):\n• “Yes, it will resign" in text
+
+
+async def test_groups_are_computed_after_the_commit_without_holding_up_anyone(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    """While a /camps answer is being computed (its clustering held back here by taking the
+    lock it runs under), the command is already committed and acknowledged, and another
+    chat's command and votes go through; the answer follows once the clustering is done."""
+    group, admin, polls = await group_with_polls(agora, api, -100834)
+    await vote_camps(agora, api, polls, [(CAMP_A, 12), (CAMP_B, 10)], 3000)
+    alice = api.user(77, "Alice")
+    with groups_handler.CLUSTERING:
+        asked = api.send_text(group, admin, "/camps")
+        await api.wait_acked(asked)  # committed with its answer still to come
+        await api.wait_acked(api.vote(polls[0], api.user(4000, "Late"), [1]))
+        help_id = api.send_text(api.private_chat(alice), alice, "/aide")
+        await api.wait_acked(help_id)
+        await agora.sender.wait_idle()
+        meanwhile = agora.new_messages()
+        assert [m["chat"]["id"] for m in meanwhile] == [alice["id"]]
+        assert await agora.ballots(polls[0]) == {
+            **{3000 + i: [0] for i in range(12)}, **{3012 + i: [2] for i in range(10)},
+            4000: [1],
+        }
+    await agora.sent_out()
+    [answer] = agora.new_messages()
+    assert answer["chat"]["id"] == group["id"]
+    assert answer["text"].startswith("🧭 Groupes d'opinion")
+    assert "D'après 22 votants" in answer["text"]  # the late voter answered one question
 
 
 async def test_too_few_voters_here_but_enough_in_all_chats(agora: Agora, api: FakeBotAPI) -> None:
