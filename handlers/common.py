@@ -6,6 +6,7 @@ delivers them once it has committed.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
@@ -126,23 +127,25 @@ def reply_blocks(
 
 
 def answer_later(
-    update: Update, context: AgoraContext, compute: Callable[[], Awaitable[list[str]]]
+    update: Update, context: AgoraContext, compute: Callable[[], Awaitable[Callable[[], object]]]
 ) -> None:
-    """Answer with the blocks that `compute` returns, computed once this update's unit has
-    committed, outside any transaction and without holding up the updates behind it
-    (bot.transaction.Work.detach): for answers that take a second or more. `compute` reads
-    with its own session (Database.read); if it fails, the user is told so."""
+    """Answer once this update's unit has committed, outside any transaction and without
+    holding up the updates behind it (bot.transaction.Work.detach): for answers that take a
+    second or more. `compute` reads with its own session (Database.read) and returns what
+    queues the answer, which runs in a short unit of its own; if it fails, the user is told."""
     work = context.services.work
 
     async def answer() -> None:
         try:
-            blocks = await compute()
+            queue = await compute()
         except Exception:
             log.exception("a deferred answer failed")
             metrics.HANDLER_ERRORS.inc()
-            blocks = [_("Sorry, something went wrong. Please try again later.")]
+            apology = _("Sorry, something went wrong. Please try again later.")
+            queue = functools.partial(reply, update, apology)
+
         async with work.unit():
-            reply_blocks(update, blocks)
+            queue()
 
     current_unit().on_commit(lambda: work.detach(answer()))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
@@ -12,7 +14,15 @@ from bot.export import chat_export
 from bot.i18n import _
 from bot.localtime import chat_zone
 from bot.transaction import with_session
-from handlers.common import command, current_article, is_admin, reply, stored_chat, thread_of
+from handlers.common import (
+    answer_later,
+    command,
+    current_article,
+    is_admin,
+    reply,
+    stored_chat,
+    thread_of,
+)
 
 
 @with_session
@@ -28,10 +38,17 @@ async def export_command(
         return
     chat = await stored_chat(session, update.effective_chat)
     zone = chat_zone(chat, context.services.settings)
-    export = await chat_export(session, current_article(context, chat), chat.id, zone)
-    outbox.send_document(
-        chat.id, export.content, export.filename, export.caption, thread=thread_of(update)
-    )
+    article, chat_id, database = current_article(context, chat), chat.id, context.services.database
+
+    async def compute() -> Callable[[], object]:
+        async with database.read() as reading:
+            export = await chat_export(reading, article, chat_id, zone)
+        return lambda: outbox.send_document(
+            chat_id, export.content, export.filename, export.caption, thread=thread_of(update)
+        )
+
+    # Every answer of a large group: read and written after this update's transaction.
+    answer_later(update, context, compute)
 
 
 def register(app: AgoraApp) -> None:

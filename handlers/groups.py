@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -18,7 +19,14 @@ from bot.formatting import escape
 from bot.i18n import _, current_language, format_number, format_share, ngettext
 from bot.opinion_groups import MIN_VOTERS, Ballots, OpinionGroups, describe
 from bot.transaction import with_session
-from handlers.common import answer_later, command, current_article, reply, stored_chat
+from handlers.common import (
+    answer_later,
+    command,
+    current_article,
+    reply,
+    reply_blocks,
+    stored_chat,
+)
 from storage.insights import answer_patterns
 
 
@@ -172,15 +180,17 @@ async def show_groups(
     questions = [(question.key, question.option_count) for question in article.questions]
     database, chat_id = context.services.database, None if everywhere else chat.id
 
-    async def compute() -> list[str]:
+    async def compute() -> Callable[[], object]:
         async with database.read() as reading:
             patterns = await answer_patterns(reading, article.id, chat_id, questions)
         ballots = Ballots.of_patterns([options for _, options in questions], patterns)
         # In a thread: the event loop goes on with other chats meanwhile.
         found = await asyncio.to_thread(describe_in_turn, ballots)
-        if found is not None:
-            return groups_blocks(article, found, scope)
-        return [too_few(ballots.eligible_voters(), scope, everywhere)]
+        if found is None:
+            blocks = [too_few(ballots.eligible_voters(), scope, everywhere)]
+        else:
+            blocks = groups_blocks(article, found, scope)
+        return lambda: reply_blocks(update, blocks)
 
     # Up to a second at 100,000 voters: computed after this update's transaction, which
     # would otherwise make every writer wait on SQLite, and without holding up other chats.
