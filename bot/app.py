@@ -15,7 +15,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,8 +44,10 @@ from bot.sending.sender import Sender
 from bot.services import Services
 from bot.settings import Settings, StartupError
 from bot.transaction import Work
-from bot.webhook import WebhookServer, webhook_path
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +219,9 @@ async def open_webhook(
 ) -> WebhookServer:
     """Listen on HOST:PORT, then ask Telegram to post the updates to WEBHOOK_URL (pending
     updates are kept: they are delivered, never dropped)."""
+    # Here, not at the top: aiohttp (about 9 MB) is loaded in webhook mode only.
+    from bot.webhook import WebhookServer, webhook_path
+
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from alembic import command
 from sqlalchemy import Connection, text
 
-from storage.db import alembic_config, create_engine, migrate
+from storage.db import alembic_config, create_engine, migrate, newest_revision
 from tests.harness import totals_match_tallies
 
 
@@ -144,3 +147,31 @@ async def test_existing_ballots_get_their_options_as_bits(database_url: str) -> 
         )
     assert bits == {1: 0b1, 2: 0b1010, 3: 0b100000100001}
     await engine.dispose()
+
+
+def test_the_newest_revision_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert newest_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_alembic_is_loaded_only_when_there_is_a_migration_to_apply(tmp_path: Path) -> None:
+    """At a start on a schema already current, the bot does not load Alembic (about 10 MB)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
+    script = (
+        "import asyncio, sys\n"
+        "from storage.db import Database\n"
+        "async def main():\n"
+        f"    database = Database({url!r})\n"
+        "    await database.migrate()\n"
+        "    await database.dispose()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["True", "False"]
