@@ -51,7 +51,7 @@ class Stamp:
     bearing: float  # from the origin to the ink
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)  # 66 % of hits; 4096 gave 75 % for 18 MB more
 def _stamp(text: str, font_path: str, size: float, dpi: float) -> Stamp:
     """`text` rasterised on one line by FreeType, the way Agg drew text up to matplotlib 3.10.
 
