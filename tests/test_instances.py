@@ -1,7 +1,8 @@
 """Two bot processes in webhook mode on one PostgreSQL database, behind a round-robin (the
 local Bot API server posting to both): the one holding the lease is killed with SIGKILL in
 the middle of a vote storm; the other takes over the sending within 15 s, every vote is
-counted once and every command answered."""
+counted once and every command answered. Killed in the middle of a digest fan-out, the other
+sends the rest, each digest once."""
 
 from __future__ import annotations
 
@@ -10,29 +11,31 @@ import os
 import random
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine
+from datetime import timedelta
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.lease import LEASE_KEY
-from storage.models import PostedPoll
+from storage.models import PostedPoll, SentDigest
 from tests.botapi.server import FakeBotAPI
 from tests.harness import assert_counts_are_the_answers
-from tests.test_reliability import bot_process, sent_count
+from tests.test_reliability import IN_FLIGHT, bot_process, sent_count, zone_in_daytime
 from tests.test_webhook import SECRET, free_port
 
 VOTES = 3000
 
 
 def webhook_process(
-    api: FakeBotAPI, database_url: str, port: int
+    api: FakeBotAPI, database_url: str, port: int, *, rate_limit: bool = False
 ) -> asyncio.subprocess.Process:
     return bot_process(
         api,
         database_url,
+        rate_limit=rate_limit,
         stdout=asyncio.subprocess.DEVNULL,
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
         WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
@@ -48,7 +51,10 @@ async def webhooks_set(api: FakeBotAPI, count: int) -> None:
             await asyncio.sleep(0.05)
 
 
-Spawn = Callable[[int], Coroutine[Any, Any, asyncio.subprocess.Process]]
+class Spawn(Protocol):
+    def __call__(
+        self, port: int, *, rate_limit: bool = False
+    ) -> Coroutine[Any, Any, asyncio.subprocess.Process]: ...
 
 
 @pytest.fixture
@@ -57,8 +63,8 @@ async def spawn(api: FakeBotAPI, database_url: str) -> AsyncIterator[Spawn]:
     hold the lease for the next test)."""
     started: list[asyncio.subprocess.Process] = []
 
-    async def start(port: int) -> asyncio.subprocess.Process:
-        process = await webhook_process(api, database_url, port)
+    async def start(port: int, *, rate_limit: bool = False) -> asyncio.subprocess.Process:
+        process = await webhook_process(api, database_url, port, rate_limit=rate_limit)
         started.append(process)
         return process
 
@@ -148,6 +154,65 @@ async def test_the_leader_killed_in_a_vote_storm_is_replaced(
     await assert_counts_are_the_answers(database_url, final)
     for user in users:  # each command answered once
         assert len(api.sent(chat_id=user["id"], method="sendMessage")) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_the_leader_killed_in_a_digest_fan_out_is_replaced(
+    api: FakeBotAPI, database_url: str, spawn: Spawn
+) -> None:
+    """200 groups' digests are due when two instances start (no votes: one message each, 7 s
+    at Telegram's 30 a second); once the second instance is up, the leader is killed with
+    SIGKILL: the other takes the lease
+    and sends the rest, each group's digest once (but for the calls in flight at the kill),
+    and every digest is recorded sent."""
+    zone, local = zone_in_daytime()
+    earlier = (local - timedelta(minutes=2)).strftime("%H:%M")
+    groups = [api.group(-100700 - n, f"G{n}") for n in range(200)]
+    admin = api.user(10, "Ada")
+    setup = await spawn(free_port())
+    await webhooks_set(api, 1)
+    for group in groups:
+        api.set_admin(group["id"], admin)
+        api.send_text(group, admin, f"/fuseau {zone}")
+        last = api.send_text(group, admin, f"/bilan {earlier}")
+    await api.wait_acked(last, timeout=60)
+    setup.kill()  # the digests' time passes while no instance runs
+    await setup.wait()
+    sent_before = len(api.sent())
+
+    ports = [free_port(), free_port()]
+    leader = await spawn(ports[0], rate_limit=True)  # takes the lease, starts the fan-out
+    await webhooks_set(api, 2)
+    follower = await spawn(ports[1], rate_limit=True)
+    await webhooks_set(api, 3)
+    api.webhook_targets = [f"http://127.0.0.1:{port}/telegram" for port in ports]
+    async with asyncio.timeout(60):
+        while len(api.sent()) < sent_before + 20:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+    leader.kill()
+    await leader.wait()
+    print(f"killed after {len(api.sent()) - sent_before} of {len(groups)} digests")
+    assert len(api.sent()) < sent_before + 190, "the fan-out ended before the kill"
+
+    def digests_in(group: dict[str, Any]) -> int:
+        return sum("Bilan du" in m.get("text", "") for m in api.sent(chat_id=group["id"]))
+
+    async with asyncio.timeout(60):
+        while any(digests_in(group) == 0 for group in groups):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    await api.wait_acked(api.send_text(groups[0], admin, "/aide"), timeout=60)
+    follower.send_signal(signal.SIGTERM)
+    _, stderr = await follower.communicate()
+    assert follower.returncode == 0, stderr.decode()[-2000:]
+    counts = [digests_in(group) for group in groups]
+    assert min(counts) == 1  # every group got its digest
+    assert sum(counts) - len(groups) <= IN_FLIGHT  # those sent just before the kill may repeat
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        records = list(await connection.execute(select(SentDigest.chat_id, SentDigest.status)))
+    await engine.dispose()
+    assert sorted(chat for chat, _ in records) == sorted(g["id"] for g in groups)
+    assert {status for _, status in records} == {"sent"}
 
 
 async def lease_holder(database_url: str) -> int | None:
