@@ -9,8 +9,12 @@ several as one album.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 from matplotlib.backend_bases import FigureCanvasBase
@@ -72,9 +76,29 @@ def render_chart(questions: Sequence[ChartQuestion], labels: ChartLabels) -> lis
     )
     room = MAX_HEIGHT - 2 * MARGIN - HEADER_GAP
     pages = paginate(panels, room - header.height(True), room - header.height(False))
-    return [
+    drawn = [
         draw_page(header, page, number, len(pages)) for number, page in enumerate(pages, 1)
     ]
+    give_back_memory()
+    return drawn
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where the C library has it (not musl, not macOS)."""
+    name = ctypes.util.find_library("c")
+    library = ctypes.CDLL(name) if name else None
+    trim = getattr(library, "malloc_trim", None)
+    return cast(Callable[[int], int], trim) if trim is not None else None
+
+
+def give_back_memory() -> None:
+    """Return the memory the pages' canvases were drawn in to the system. glibc keeps what a
+    thread frees in that thread's arena: each drawing thread would otherwise hold on to the
+    memory of its largest chart (a fan-out peaked at 202-206 MiB without this, 192 with)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 
