@@ -5,6 +5,7 @@ the voters one by one."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -12,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 
 from bot.opinion_groups import Ballots, describe
+from bot.settings import Settings
 from handlers import groups as groups_handler
 from storage.db import Database
 from storage.insights import answer_patterns
 from storage.models import Ballot, Chat, PostedPoll, option_bits
 from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.harness import Agora, start_agora
 
 NBSP = "\u00a0"
 OPTIONS = [5, 5, 9, 5, 4, 8]  # the first article's questions
@@ -121,6 +123,32 @@ async def test_groups_are_computed_after_the_commit_without_holding_up_anyone(
     assert answer["chat"]["id"] == group["id"]
     assert answer["text"].startswith("🧭 Groupes d'opinion")
     assert "D'après 22 votants" in answer["text"]  # the late voter answered one question
+
+
+async def test_a_stop_waits_for_an_answer_being_computed(
+    api: FakeBotAPI, settings: Settings
+) -> None:
+    """Stopped (SIGTERM's path) while a /camps answer is being computed, the bot queues the
+    answer before it exits; it goes out then, or after the restart."""
+    bot = start_agora(api, settings)
+    agora = await bot.__aenter__()
+    try:
+        group, admin, polls = await group_with_polls(agora, api, -100836)
+        await vote_camps(agora, api, polls, [(CAMP_A, 12), (CAMP_B, 10)], 3000)
+        with groups_handler.CLUSTERING:
+            await api.wait_acked(api.send_text(group, admin, "/camps"))
+            stopping = asyncio.create_task(bot.__aexit__(None, None, None))
+            await asyncio.sleep(0.3)
+            assert not stopping.done()  # the stop waits for the answer
+    except BaseException:
+        await bot.__aexit__(None, None, None)
+        raise
+    await stopping
+    async with start_agora(api, settings) as agora:
+        await agora.sent_out()
+    sent = api.sent(chat_id=group["id"])
+    [answer] = [m for m in sent if "Groupes d'opinion" in m.get("text", "")]
+    assert "D'après 22 votants" in answer["text"]
 
 
 async def test_too_few_voters_here_but_enough_in_all_chats(agora: Agora, api: FakeBotAPI) -> None:
