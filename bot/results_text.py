@@ -53,13 +53,21 @@ def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
     return f"{voters} ({change})"
 
 
+def moved(now: QuestionTally, before: QuestionTally | None, index: int) -> str:
+    """How option `index`'s share moved since `before`: "+2,1 pts"; "" when there is nothing
+    to compare with, or it did not move (no "+0,0 pt")."""
+    if before is None or not before.voters:
+        return ""
+    change = (now.share(index) - before.share(index)) * 100
+    return signed_points(change) if round(change, 1) else ""
+
+
 def share_text(tally: QuestionTally, index: int, before: QuestionTally | None = None) -> str:
     """ "37,9 % (11)", and with `before` its change in points: "37,9 % (11, +2,1 pts)"."""
     count = format_number(tally.votes.get(index, 0))
-    if before is not None and before.voters:
-        change = (tally.share(index) - before.share(index)) * 100
-        if round(change, 1):  # no "+0.0 pt"
-            count += ", " + signed_points(change)
+    change = moved(tally, before, index)
+    if change:
+        count += ", " + change
     return f"{format_share(tally.share(index))} ({count})"
 
 
@@ -68,13 +76,8 @@ def leader_line(question: Question, now: QuestionTally, before: QuestionTally | 
     ranking = now.ranking()
     if not ranking:
         return ""
-    shift = ""
-    if before is not None and before.voters:
-        leader = ranking[0]
-        change = (now.share(leader) - before.share(leader)) * 100
-        if round(change, 1):
-            shift = f" ({signed_points(change)})"
-    return verdict(question, now, shift)
+    change = moved(now, before, ranking[0])
+    return verdict(question, now, f" ({change})" if change else "")
 
 
 def question_block(

@@ -80,7 +80,6 @@ class Work:
         for action in unit.after_commit:
             action()
 
-
     def detach(self, follow_up: Coroutine[Any, Any, None]) -> None:
         """Run `follow_up` on its own: work that takes a second or more (opinion groups at
         100,000 voters) and must hold neither a transaction (on SQLite, every writer would

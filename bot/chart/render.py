@@ -101,8 +101,6 @@ def give_back_memory() -> None:
         trim(0)
 
 
-
-
 class Shapes:
     """The page's bars, intervals and curves, drawn as a few collections, layer by layer."""
 
