@@ -14,7 +14,7 @@ from storage.queries import QuestionTally
 
 
 def lead_of(question: Question, tally: QuestionTally) -> Lead:
-    return read_lead(tally.voters, tally.votes, len(question.options[current_language()]))
+    return read_lead(tally.voters, tally.votes, question.option_count)
 
 
 def quoted(question: Question, index: int) -> str:

@@ -198,11 +198,10 @@ async def show_crosstab(
         asked.append(found)
     first, second = parsed
     question_a, question_b = article.questions[first - 1], article.questions[second - 1]
-    language = current_language()
     table = CrossTab.of(
         await answer_pairs(session, asked[0].poll_ids, asked[1].poll_ids),
-        len(question_a.options[language]),
-        len(question_b.options[language]),
+        question_a.option_count,
+        question_b.option_count,
     )
     if not table.both:
         reply(update, _("Nobody has answered both questions yet."))
