@@ -51,11 +51,6 @@ class CrossTab:
     def share(self, i: int, j: int) -> float:
         return self.cells[i][j] / self.row_totals[i] if self.row_totals[i] else 0.0
 
-    def others_share(self, i: int, j: int) -> float:
-        """The share choosing j of B among those who answered both but did not choose i of A."""
-        others = self.both - self.row_totals[i]
-        return (self.column_totals[j] - self.cells[i][j]) / others if others else 0.0
-
 
 @dataclass(frozen=True, slots=True)
 class Masked:
