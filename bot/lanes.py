@@ -114,8 +114,7 @@ class Dispatcher:
         is committed, now or before: a redelivered update does nothing."""
         key = turn_of(update) if update is not None else None
         async with self._turn(key):
-            with using_language(self._language):
-                return await self._attempts(update_id, update, turn=key, once=True)
+            return await self._one(update_id, update, key, once=True)
 
     @asynccontextmanager
     async def _turn(self, key: int | None) -> AsyncIterator[None]:
@@ -210,10 +209,12 @@ class Dispatcher:
                     return False  # the chat's later updates wait: order within a chat
             return True
 
-    async def _one(self, update_id: int, update: Update | None, chat: int | None = None) -> bool:
+    async def _one(
+        self, update_id: int, update: Update | None, chat: int | None = None, *, once: bool = False
+    ) -> bool:
         """Handle one update in its own unit; False if it could not be committed."""
         with using_language(self._language):  # a failure is told in the chat's language
-            return await self._attempts(update_id, update, turn=chat)
+            return await self._attempts(update_id, update, turn=chat, once=once)
 
     async def _attempts(
         self, update_id: int, update: Update | None, *, turn: int | None, once: bool = False
