@@ -40,7 +40,6 @@ FORGET_EVERY = 3600.0  # seconds between two cleanings of the handled updates
 KEEP_HANDLED = timedelta(hours=48)  # Telegram redelivers an update for 24 hours at most
 
 
-
 class Leadership:
     """Runs the sending side while this process holds the lease (from `begin` to `end`)."""
 

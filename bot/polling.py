@@ -138,7 +138,6 @@ class CommitThenAckPoller:
             raise BatchNotSettled
         self._committed = max(update_id for update_id, _ in batch)
 
-
     async def _acknowledge(self) -> None:
         """Tell Telegram, on the way out, which updates are done (timeout 0: no waiting)."""
         try:

@@ -114,7 +114,6 @@ class WebhookServer:
             return web.Response(text="ok\n")
         return web.Response(status=500, text="not stored: send it again\n")
 
-
     async def _health(self, request: web.Request) -> web.Response:
         problem = await database_problem(self._database)
         if problem is not None:

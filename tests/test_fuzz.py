@@ -1246,7 +1246,6 @@ async def test_found_a_button_of_no_known_kind_is_answered(database_url: str) ->
         assert world.api.callback_answers[query_id]["text"] == "This button is no longer valid."
 
 
-
 async def test_found_a_supergroup_message_is_not_its_former_group_message_of_the_same_id(
     database_url: str,
 ) -> None:
