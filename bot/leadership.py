@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import JobQueue
 
 from bot.announcements import Announcer
+from bot.background import Background
 from bot.digests.schedule import DigestScheduler
 from bot.lease import (
     EVERYTHING,
@@ -58,7 +58,7 @@ class Leadership:
         self._lease = lease
         self._stopping = asyncio.Event()
         self._waiting: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background()
         self.leading = False
         #: Set when the lease was lost: this process must stop (another one leads now).
         self.lost = lease.lost if lease is not None else asyncio.Event()
@@ -71,7 +71,7 @@ class Leadership:
             return
         self._services.work.publish = publish_queued
         self._scheduler.leading = False
-        self._scheduler.pass_on = lambda chat_id: self._spawn(self._pass_on(chat_id))
+        self._scheduler.pass_on = lambda chat_id: self._tasks.spawn(self._pass_on(chat_id))
         if await self._lease.try_acquire():
             await self._lead()
         else:
@@ -130,20 +130,14 @@ class Leadership:
         if self.leading:
             self._scheduler.stop()
             await self._services.sender.stop()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.wait()
         if self._lease is not None:
             await self._lease.release()
 
     # -- news from the other instances ------------------------------------------------------
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _on_queued(self, payload: str) -> None:
-        self._spawn(self._take_in(queued_ids(payload)))
+        self._tasks.spawn(self._take_in(queued_ids(payload)))
 
     async def _take_in(self, ids: list[int] | None) -> None:
         try:
@@ -155,7 +149,7 @@ class Leadership:
 
     def _on_schedule(self, payload: str) -> None:
         with suppress(ValueError):
-            self._spawn(self._rearm(int(payload)))
+            self._tasks.spawn(self._rearm(int(payload)))
 
     async def _rearm(self, chat_id: int) -> None:
         async with self._services.database.read() as session:

@@ -16,6 +16,7 @@ from typing import Any
 
 from telegram.ext import CallbackContext, JobQueue
 
+from bot.background import Background
 from bot.content import ContentError
 from bot.library import Library, scan
 from bot.services import Services
@@ -48,7 +49,7 @@ class ArticleReloader:
         self._on_change = on_change
         self._lock = asyncio.Lock()
         self._signature = folder_signature(self._folder)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background()
         self.reloads = 0  # finished reloads, for tests and logs
 
     @property
@@ -62,9 +63,7 @@ class ArticleReloader:
 
     def request(self, reason: str = "SIGHUP") -> None:
         """Reload soon, from a signal handler (which cannot wait)."""
-        task = asyncio.get_running_loop().create_task(self._reload_logged(reason))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._reload_logged(reason))
 
     async def _look(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
         await self.check_folder()

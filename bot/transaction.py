@@ -9,7 +9,6 @@ effects (a digest job re-armed) applied; a rolled-back unit leaves no trace anyw
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -20,6 +19,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.background import Background
 from storage.ballots import AnswerBatch
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -58,7 +58,7 @@ class Work:
         #: Set while another process holds the lease and sends (bot.leadership): the rows a
         #: unit queued are announced to it, in the unit's transaction, instead of to ours.
         self.publish: Callable[[AsyncSession, list[int]], Awaitable[None]] | None = None
-        self._detached: set[asyncio.Task[None]] = set()
+        self._detached = Background()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
@@ -86,9 +86,7 @@ class Work:
         wait) nor the updates behind it. Started once a unit has committed, it opens its own
         unit to queue its answer; a crash before then loses that answer, not the update's
         effects, which are committed."""
-        task = asyncio.create_task(self._guarded(follow_up))
-        self._detached.add(task)
-        task.add_done_callback(self._detached.discard)
+        self._detached.spawn(self._guarded(follow_up))
 
     @staticmethod
     async def _guarded(follow_up: Coroutine[Any, Any, None]) -> None:
@@ -100,7 +98,7 @@ class Work:
     async def drain(self) -> None:
         """Until every follow-up started so far (and any they started) has finished."""
         while self._detached:
-            await asyncio.gather(*self._detached, return_exceptions=True)
+            await self._detached.wait()
 
 
 def active_unit() -> UnitOfWork | None:

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.background import Background
 from storage.db import Database
 
 T = TypeVar("T")
@@ -28,13 +29,14 @@ class Coalescer(Generic[T, R]):
         self._work = work
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._running = False
+        self._runner = Background()
 
     async def __call__(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if not self._running:
             self._running = True
-            asyncio.get_running_loop().create_task(self._run())
+            self._runner.spawn(self._run())
         return await future
 
     async def _run(self) -> None:

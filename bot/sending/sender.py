@@ -30,6 +30,7 @@ from typing import Any
 
 from telegram import Bot
 
+from bot.background import Background
 from bot.sending.calls import Caller
 from bot.sending.delivery import Delivery
 from bot.sending.flood import FloodLimits, Occupancy, Pacer
@@ -70,7 +71,7 @@ class Sender:
             blocked=lambda chat_id: self.on_blocked(chat_id),
             migrated=lambda old_id, chat: self.on_migrated(old_id, chat),
         )
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight = Background()
         self._sending = 0  # calls in flight (a task leaves `_in_flight` a little later)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -116,8 +117,7 @@ class Sender:
         self._wake.set()
         if self._task is not None:
             await self._task
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._in_flight.wait()
         self._caller.close()
 
     def notify(self, rows: Iterable[OutboxMessage]) -> None:
@@ -157,7 +157,7 @@ class Sender:
                 self._idle.set()
             if time.monotonic() - last_purge > PURGE_EVERY:
                 last_purge = time.monotonic()
-                self._spawn(self._purge())
+                self._in_flight.spawn(self._purge())
             try:
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
@@ -193,7 +193,7 @@ class Sender:
                 continue
             state.busy.add(key)
             self._sending += 1
-            self._spawn(self._send(head, group))
+            self._in_flight.spawn(self._send(head, group))
         if self._sending >= self._concurrency:
             return None
         return max(0.0, state.sleeping[0][0] - now) if state.sleeping else None
@@ -206,11 +206,6 @@ class Sender:
             limits = self._limits
             group = self._groups[chat_id] = Occupancy(limits.group, limits.group_period)
         return group
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.create_task(coroutine)
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
 
     async def _send(self, entry: Entry, group: Occupancy | None) -> None:
         key = entry.lane  # the entry changes lanes if its chat moves to a new id
