@@ -1,7 +1,8 @@
 """Assembling and running the Application: services, handlers, command menus, polling.
 
-The path of an update: bot.polling fetches a batch (or bot.webhook receives it); bot.lanes
-handles it, chats in parallel, each update in one short transaction (bot.transaction) in which
+The path of an update: bot.polling fetches a batch (or bot.webhook receives it) and stores it
+in the inbox (bot.inbox), which acknowledges it; bot.lanes handles it from there, chats in
+parallel, each update in one short transaction (bot.transaction) in which
 handlers/ decide, write and queue their messages (bot.outbox → storage.outbox); bot.sending
 then makes the calls, within Telegram's limits. Digests (bot.digests) queue theirs the same
 way. Of several instances on one database, only the one holding the lease sends
@@ -31,13 +32,14 @@ from bot.commands import all_menus
 from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
 from bot.digests.chart import draw_chart
 from bot.digests.schedule import DigestScheduler
+from bot.inbox import Inbox
 from bot.lanes import Dispatcher
 from bot.leadership import Leadership
 from bot.lease import Lease
 from bot.library import Library, scan
 from bot.localtime import Clock, system_clock
 from bot.metrics import MetricsServer
-from bot.polling import CommitThenAckPoller
+from bot.polling import StoreThenAckPoller
 from bot.reload import ArticleReloader
 from bot.sending.flood import FloodLimits
 from bot.sending.sender import Sender
@@ -191,13 +193,19 @@ async def running(
     await leadership.begin()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, articles.request)
-    dispatcher = Dispatcher(app, found.work, found.admins, settings.default_language)
+    webhooks = settings.webhook_url is not None and settings.webhook_secret is not None
+    dispatcher = Dispatcher(
+        app, found.work, found.admins, settings.default_language, remember=webhooks
+    )
+    inbox = Inbox(app.bot, found.database, dispatcher)
+    app.bot_data.inbox = inbox
+    inbox.start()  # what a previous run left is handled from now
     intake: Intake
-    if settings.webhook_url is not None and settings.webhook_secret is not None:
-        intake = await open_webhook(app, settings, found.database, dispatcher)
+    if webhooks:
+        intake = await open_webhook(app, settings, found.database, inbox)
     else:
         await stop_webhook(app)
-        intake = CommitThenAckPoller(app, found.database, dispatcher)
+        intake = StoreThenAckPoller(app, found.database, inbox)
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:
         await monitor.start("0.0.0.0", settings.metrics_port)  # every interface: for scrapers
@@ -207,6 +215,7 @@ async def running(
         loop.remove_signal_handler(signal.SIGHUP)
         await monitor.stop()
         await intake.close()
+        await inbox.close()
         await found.work.drain()  # answers computed after their update's commit
         await leadership.end()
         await app.stop()
@@ -215,7 +224,7 @@ async def running(
 
 
 async def open_webhook(
-    app: AgoraApp, settings: Settings, database: Database, dispatcher: Dispatcher
+    app: AgoraApp, settings: Settings, database: Database, inbox: Inbox
 ) -> WebhookServer:
     """Listen on HOST:PORT, then ask Telegram to post the updates to WEBHOOK_URL (pending
     updates are kept: they are delivered, never dropped)."""
@@ -226,7 +235,7 @@ async def open_webhook(
     assert settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
     server = WebhookServer(
-        app, database, dispatcher, path=webhook_path(settings.webhook_url), secret=secret
+        app, database, inbox, path=webhook_path(settings.webhook_url), secret=secret
     )
     await server.listen(settings.host, settings.port)
     try:

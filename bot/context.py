@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 if TYPE_CHECKING:
     from bot.announcements import Announcer
     from bot.digests.schedule import DigestScheduler
+    from bot.inbox import Inbox
     from bot.leadership import Leadership
     from bot.reload import ArticleReloader
     from bot.services import Services
@@ -30,7 +31,7 @@ def _published(value: T | None, what: str) -> T:
 class AgoraData:
     """The application's `bot_data`: its shared objects, set once by bot.app at start."""
 
-    __slots__ = ("_announcer", "_digests", "_leadership", "_reloader", "_services")
+    __slots__ = ("_announcer", "_digests", "_inbox", "_leadership", "_reloader", "_services")
 
     def __init__(self) -> None:
         self._services: Services | None = None
@@ -38,6 +39,7 @@ class AgoraData:
         self._announcer: Announcer | None = None
         self._reloader: ArticleReloader | None = None
         self._leadership: Leadership | None = None
+        self._inbox: Inbox | None = None
 
     @property
     def services(self) -> Services:
@@ -71,6 +73,13 @@ class AgoraData:
     def reloader(self, value: ArticleReloader) -> None:
         self._reloader = value
 
+    @property
+    def inbox(self) -> Inbox:
+        return _published(self._inbox, "the inbox")
+
+    @inbox.setter
+    def inbox(self, value: Inbox) -> None:
+        self._inbox = value
 
     @property
     def leadership(self) -> Leadership:

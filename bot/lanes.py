@@ -1,20 +1,25 @@
-"""Per-chat lanes: a batch of updates handled chats in parallel, each chat in order.
+"""Handling updates from the inbox: each chat's in order, in its own short units of work.
 
-Each update is handled in its own short unit of work (bot.transaction), which also records
-it as handled, so that a redelivery after a crash is skipped. Poll answers and other updates
-without a chat are handled together in one unit (answers applied in bulk, storage.ballots),
-before the chats' lanes. Once every update of a batch has committed, the batch's last id is
-recorded (and the handled ids below it forgotten), and Telegram may be told to forget it.
+bot.inbox decides which chats have updates waiting; this module handles them. A chat's
+oldest waiting update is handled in one unit of work (bot.transaction) that takes the
+chat's turn (across processes on PostgreSQL), deletes the update's inbox row and commits its
+effects together: a row exists exactly while its update waits, so an update is handled once.
+Poll answers and other updates without a chat are handled together in one unit (answers
+applied in bulk, storage.ballots). An answer to a poll not recorded yet (its poll just went
+out) waits a little and is tried again; an update that keeps failing, or whose handler
+raised, is set aside with the reason and its sender told.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
+import json
 import logging
 import time
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import Counter
+from collections.abc import MutableMapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,20 +31,29 @@ from bot import metrics, outbox
 from bot.admins import AdminCache, AdminsUnknown
 from bot.i18n import _, using_language
 from bot.transaction import Work
-from storage.queries import (
-    acknowledge_updates,
-    already_handled,
-    handled_among,
-    last_handled,
-    mark_handled,
-    take_turn,
+from storage.inbox import (
+    Waiting,
+    bodies,
+    claim,
+    due_chatless,
+    head_of_chat,
+    known_polls,
+    postpone,
+    set_aside,
 )
+from storage.queries import handled_among, mark_handled, take_turn
 
 log = logging.getLogger(__name__)
 
-LANES = 16  # chats handled at once
-ATTEMPTS = 3  # tries of an update whose transaction failed, per batch
-GIVE_UP = 6  # failed tries after which an update is reported and skipped
+ATTEMPTS = 3  # tries of an update whose transaction failed, before it is postponed
+GIVE_UP = 6  # failed tries after which an update is set aside and its sender told
+CHATLESS_BATCH = 1_000  # poll answers applied in one unit
+# An answer to a poll not recorded yet is tried again this often, for this long.
+RECHECK = timedelta(seconds=2)
+HOLD_UNKNOWN = timedelta(minutes=10)
+
+#: Parsed updates by id, kept from their arrival until they are handled (else read again).
+Parsed = MutableMapping[int, Update | None]
 
 
 def lane_of(update: Update) -> int | None:
@@ -51,27 +65,23 @@ def lane_of(update: Update) -> int | None:
     return update.effective_chat.id if update.effective_chat is not None else None
 
 
-def turn_of(update: Update) -> int | None:
-    """Whose turn an update delivered alone (a webhook) waits for: its chat's, or for a poll
-    answer its voter's (a person's answers to a poll must be applied in order)."""
-    lane = lane_of(update)
-    if lane is None and update.poll_answer is not None and update.poll_answer.user is not None:
-        return update.poll_answer.user.id
-    return lane
-
-
 class HandlerFailed(Exception):
     """A handler raised: the update's unit is rolled back and the user told."""
 
 
+class Step(enum.Enum):
+    HANDLED = "handled"  # an update committed (or found handled): look for the next
+    EMPTY = "empty"  # nothing waits in the chat
+    LATER = "later"  # the chat's next update is not due yet (postponed), or failed now
+
+
 def read_update(raw: dict[str, Any], bot: Bot) -> Update | None:
     """An update as python-telegram-bot reads it; None (logged) if this version cannot read
-    it: such an update is handled as nothing, so it neither blocks the others nor comes back
-    forever (polling and webhooks alike)."""
+    it: such an update is set aside, so it neither blocks the others nor comes back."""
     try:
         return Update.de_json(raw, bot)
     except Exception:
-        log.exception("skipping update #%s that could not be parsed", raw.get("update_id"))
+        log.exception("update #%s could not be parsed: set aside", raw.get("update_id"))
         return None
 
 
@@ -83,8 +93,12 @@ def transient(error: BaseException) -> bool:
     )
 
 
+def _answered_poll(update: Update | None) -> str | None:
+    return update.poll_answer.poll_id if update is not None and update.poll_answer else None
+
+
 class Dispatcher:
-    """Handles batches of updates for the poller."""
+    """Handles the inbox's updates, a chat's or the chatless ones, a step at a time."""
 
     def __init__(
         self,
@@ -92,7 +106,8 @@ class Dispatcher:
         work: Work,
         admins: AdminCache,
         default_language: str,
-        lanes: int = LANES,
+        *,
+        remember: bool = False,
     ) -> None:
         self._app = app
         self._work = work
@@ -100,151 +115,74 @@ class Dispatcher:
         # Each update starts in the default language (the handlers then pick the chat's) and
         # leaves nothing behind for the next one.
         self._language = default_language
-        self._slots = asyncio.Semaphore(lanes)
-        self._failures: Counter[int] = Counter()
-        # Updates above this id were never fetched before, so cannot have been handled: only
-        # a batch fetched again (after a crash or a failed batch) needs the database's word.
-        self._seen: int | None = None
-        # Turns taken by updates delivered one by one (webhooks), by chat: waiting here keeps
-        # a connection free that the database's lock would otherwise hold while waiting.
-        self._turns: dict[int, tuple[asyncio.Lock, int]] = {}
+        #: Record handled updates (webhooks: Telegram may post an update again, to any
+        #: instance, after its row is gone); long polling needs only the watermark.
+        self.remember = remember
 
-    async def handle_one(self, update_id: int, update: Update | None) -> bool:
-        """Handle an update delivered on its own (a webhook) in its chat's turn; True once it
-        is committed, now or before: a redelivered update does nothing."""
-        key = turn_of(update) if update is not None else None
-        async with self._turn(key):
-            return await self._one(update_id, update, key, once=True)
-
-    @asynccontextmanager
-    async def _turn(self, key: int | None) -> AsyncIterator[None]:
-        if key is None:
-            yield
-            return
-        lock, users = self._turns.get(key) or (asyncio.Lock(), 0)
-        self._turns[key] = (lock, users + 1)
+    def _parse(self, body: str) -> Update | None:
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._turns[key]
-            if users == 1:
-                del self._turns[key]
-            else:
-                self._turns[key] = (lock, users - 1)
+            raw = json.loads(body)
+        except ValueError:
+            return None
+        return read_update(raw, self._app.bot) if isinstance(raw, dict) else None
 
-    async def handle(self, batch: list[tuple[int, Update | None]]) -> bool:
-        """Handle a batch (an update None could not be read) and record it as done; True once
-        all of it is committed, and Telegram may be told to forget it."""
-        last = max(update_id for update_id, _ in batch)
+    async def _updates(self, waiting: list[Waiting], parsed: Parsed) -> dict[int, Update | None]:
+        """The updates of these rows: parsed on arrival, or read again from their bodies."""
+        missing = [w.update_id for w in waiting if w.update_id not in parsed]
+        found = {w.update_id: parsed.get(w.update_id) for w in waiting}
+        if missing:
+            async with self._work.database.read() as session:
+                for update_id, body in (await bodies(session, missing)).items():
+                    found[update_id] = self._parse(body)
+        return found
+
+    # -- a chat's updates ------------------------------------------------------------------
+
+    async def chat_step(self, chat: int, parsed: Parsed) -> Step:
+        """Handle the chat's oldest waiting update, if it is due."""
         async with self._work.database.read() as session:
-            if self._seen is None:
-                self._seen = await last_handled(session)
-            again = [update_id for update_id, _ in batch if update_id <= self._seen]
-            done = await handled_among(session, again)
-        self._seen = max(self._seen, last)
-        chatless: list[tuple[int, Update | None]] = []
-        chats: defaultdict[int, list[tuple[int, Update]]] = defaultdict(list)
-        for update_id, update in batch:
-            if update_id in done:
-                continue
-            lane = lane_of(update) if update is not None else None
-            if update is None or lane is None:
-                chatless.append((update_id, update))
-            else:
-                chats[lane].append((update_id, update))
-        # A batch of poll answers alone (a vote storm) commits in one transaction, with the
-        # batch's acknowledgement; otherwise the lanes follow, then the acknowledgement.
-        with using_language(self._language):
-            settled = await self._chatless(chatless, last if not chats else None)
-        if not chats:
-            return settled
-        lanes = await asyncio.gather(
-            *(self._lane(chat, updates) for chat, updates in chats.items())
-        )
-        if not (settled and all(lanes)):
-            return False
-        async with self._work.database.transaction() as session:
-            await acknowledge_updates(session, last)
-        return True
-
-    async def _chatless(self, updates: list[tuple[int, Update | None]], last: int | None) -> bool:
-        """Poll answers and the like, in one unit (which acknowledges the batch up to `last`,
-        if given); one by one if any of them fails."""
-        if not updates:
-            return True
-        try:
-            async with self._work.unit() as unit:
-                for _update_id, update in updates:
-                    if update is not None:
-                        await self._app.process_update(update)
-                    if unit.failure is not None:
-                        raise HandlerFailed from unit.failure
-                if last is not None:
-                    await acknowledge_updates(unit.session, last)
-                else:
-                    await mark_handled(unit.session, [update_id for update_id, _ in updates])
-            for _update_id, update in updates:
-                kind = metrics.update_type(update)
-                metrics.UPDATES.labels(kind).inc()
-                if kind == "poll_answer":
-                    metrics.VOTES.inc()
-            return True
-        except (HandlerFailed, SQLAlchemyError, OSError) as exc:
-            log.warning(
-                "batch of %d updates failed (%s): one by one", len(updates), type(exc).__name__
-            )
-        settled = True
-        for update_id, update in updates:
-            settled = await self._one(update_id, update) and settled
-        if settled and last is not None:
-            async with self._work.database.transaction() as session:
-                await acknowledge_updates(session, last)
-        return settled
-
-    async def _lane(self, chat: int, updates: list[tuple[int, Update]]) -> bool:
-        async with self._slots:
-            for update_id, update in updates:
-                if not await self._one(update_id, update, chat):
-                    return False  # the chat's later updates wait: order within a chat
-            return True
-
-    async def _one(
-        self, update_id: int, update: Update | None, chat: int | None = None, *, once: bool = False
-    ) -> bool:
-        """Handle one update in its own unit; False if it could not be committed."""
+            head = await head_of_chat(session, chat)
+        if head is None:
+            return Step.EMPTY
+        now = datetime.now(UTC)
+        if head.not_before is not None and head.not_before.replace(tzinfo=UTC) > now:
+            return Step.LATER
+        update = (await self._updates([head], parsed))[head.update_id]
         with using_language(self._language):  # a failure is told in the chat's language
-            return await self._attempts(update_id, update, turn=chat, once=once)
+            settled = await self._attempts(head, update, turn=chat)
+        if settled:
+            parsed.pop(head.update_id, None)
+        return Step.HANDLED if settled else Step.LATER
 
-    async def _attempts(
-        self, update_id: int, update: Update | None, *, turn: int | None, once: bool = False
-    ) -> bool:
-        """Handle the update, in the turn of `turn` (a chat, across processes); with `once`,
-        first check in the same transaction that it was not handled already."""
+    async def _attempts(self, head: Waiting, update: Update | None, *, turn: int | None) -> bool:
+        """Handle one update in its own unit, in the turn of `turn` (a chat, across
+        processes); False if it could not be committed (it is postponed)."""
+        update_id = head.update_id
+        error: BaseException | None = None
         for attempt in range(ATTEMPTS):
             started = time.perf_counter()
             try:
                 async with self._work.unit() as unit:
                     if turn is not None:
                         await take_turn(unit.session, turn)
-                    if once and await already_handled(unit.session, update_id):
-                        return True
-                    if update is not None:
-                        await self._app.process_update(update)
+                    if not await claim(unit.session, [update_id]):
+                        return True  # handled meanwhile by another instance
+                    if self.remember and await handled_among(unit.session, [update_id]):
+                        return True  # a redelivery of an update handled before
+                    if update is None:
+                        raise HandlerFailed("unreadable")
+                    await self._app.process_update(update)
                     failure = unit.failure
                     if failure is not None and (
                         isinstance(failure, AdminsUnknown) or transient(failure)
                     ):
                         raise failure
-                    if unit.failure is not None:
-                        raise HandlerFailed from unit.failure
-                    await mark_handled(unit.session, [update_id])
-                self._failures.pop(update_id, None)
+                    if failure is not None:
+                        raise HandlerFailed from failure
+                    if self.remember:
+                        await mark_handled(unit.session, [update_id])
                 metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
-                kind = metrics.update_type(update)
-                metrics.UPDATES.labels(kind).inc()
-                if kind == "poll_answer":
-                    metrics.VOTES.inc()
+                self._count([update])
                 return True
             except AdminsUnknown as missing:
                 try:  # outside any transaction
@@ -252,26 +190,36 @@ class Dispatcher:
                 except TelegramError as exc:
                     return await self._report(update_id, update, exc)
             except HandlerFailed as failed:
-                return await self._report(update_id, update, failed.__cause__)
+                return await self._report(update_id, update, failed.__cause__ or failed)
             except (SQLAlchemyError, OSError) as exc:
-                self._failures[update_id] += 1
-                # Delivered alone (a webhook), it is never skipped: Telegram sends it again.
-                if self._failures[update_id] >= GIVE_UP and not once:
-                    return await self._report(update_id, update, exc)
+                error = exc
                 log.warning(
                     "update %d not committed (%s); trying again", update_id, type(exc).__name__
                 )
                 await asyncio.sleep(0.1 * 2**attempt)
+        if head.attempts + 1 >= GIVE_UP:
+            return await self._report(update_id, update, error)
+        await self._postpone([update_id], head.attempts)
         return False
+
+    async def _postpone(self, update_ids: list[int], attempts: int) -> None:
+        """Try again later (a growing delay); if even that cannot be written, the row stays
+        as it is and the inbox's sweep finds it."""
+        delay = timedelta(seconds=min(60.0, 2.0 * 2**attempts))
+        try:
+            async with self._work.database.transaction() as session:
+                await postpone(session, update_ids, datetime.now(UTC) + delay)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not postpone %d updates (%s)", len(update_ids), type(exc).__name__)
 
     async def _report(
         self, update_id: int, update: Update | None, error: BaseException | None
     ) -> bool:
-        """Log a failed update, tell its sender in their language, and skip it from now on."""
-        log.error("update %d failed", update_id, exc_info=error)
+        """Log a failed update, tell its sender in their language, and set it aside."""
+        log.error("update %d failed: set aside", update_id, exc_info=error)
         metrics.HANDLER_ERRORS.inc()
         metrics.UPDATES.labels(metrics.update_type(update)).inc()
-        self._failures.pop(update_id, None)
+        reason = "unreadable" if update is None else f"failed: {type(error).__name__}"
         try:
             async with self._work.unit() as unit:
                 message = update.effective_message if update is not None else None
@@ -281,8 +229,92 @@ class Dispatcher:
                         _("Sorry, something went wrong. Please try again later."),
                         thread=message.message_thread_id if message.is_topic_message else None,
                     )
-                await mark_handled(unit.session, [update_id])
+                await set_aside(unit.session, update_id, reason)
+                if self.remember:
+                    await mark_handled(unit.session, [update_id])
         except (SQLAlchemyError, OSError):
-            log.exception("could not record the failure of update %d", update_id)
+            log.exception("could not set aside update %d", update_id)
             return False
         return True
+
+    # -- updates without a chat ------------------------------------------------------------
+
+    async def chatless_step(self, parsed: Parsed) -> bool:
+        """Handle the due poll answers (and the like) in one unit; True if any was."""
+        now = datetime.now(UTC)
+        async with self._work.database.read() as session:
+            waiting = await due_chatless(session, now, CHATLESS_BATCH)
+            if not waiting:
+                return False
+            updates = await self._updates(waiting, parsed)
+            # An answer to a poll that is not recorded yet (its sendPoll has just answered,
+            # or another instance is recording it) waits; given up after a while.
+            polls = {p for p in map(_answered_poll, updates.values()) if p is not None}
+            known = await known_polls(session, polls)
+        hold = [
+            w
+            for w in waiting
+            if (poll := _answered_poll(updates[w.update_id])) is not None
+            and poll not in known
+            and w.received_at.replace(tzinfo=UTC) > now - HOLD_UNKNOWN
+        ]
+        held = {w.update_id for w in hold}
+        run = [w for w in waiting if w.update_id not in held]
+        with using_language(self._language):
+            if await self._bulk(run, updates, hold, now):
+                for w in run:
+                    parsed.pop(w.update_id, None)
+            else:
+                for w in run:
+                    if await self._attempts(w, updates[w.update_id], turn=None):
+                        parsed.pop(w.update_id, None)
+        for w in hold:
+            parsed.pop(w.update_id, None)  # read again when due
+        return True
+
+    async def _bulk(
+        self,
+        run: list[Waiting],
+        updates: dict[int, Update | None],
+        hold: list[Waiting],
+        now: datetime,
+    ) -> bool:
+        """The updates in one unit, the held ones postponed in it; False if any failed (the
+        unit is rolled back and they are handled one by one)."""
+        try:
+            async with self._work.unit() as unit:
+                claimed = await claim(unit.session, [w.update_id for w in run])
+                if self.remember:
+                    claimed -= await handled_among(unit.session, list(claimed))
+                done = [updates[w.update_id] for w in run if w.update_id in claimed]
+                if None in done:
+                    raise HandlerFailed("unreadable")
+                for update in done:
+                    assert update is not None
+                    await self._app.process_update(update)
+                    if unit.failure is not None:
+                        raise HandlerFailed from unit.failure
+                if self.remember:
+                    await mark_handled(unit.session, list(claimed))
+                await postpone(unit.session, [w.update_id for w in hold], now + RECHECK)
+        except (HandlerFailed, SQLAlchemyError, OSError) as exc:
+            if run:
+                log.warning(
+                    "batch of %d updates failed (%s): one by one", len(run), type(exc).__name__
+                )
+            else:
+                log.warning("could not postpone %d answers (%s)", len(hold), type(exc).__name__)
+            return False
+        self._count(done)
+        for w in hold:
+            if w.attempts == 0:
+                log.info("answer #%d waits for its poll to be recorded", w.update_id)
+        return True
+
+    @staticmethod
+    def _count(updates: list[Update | None]) -> None:
+        kinds = Counter(metrics.update_type(update) for update in updates)
+        for kind, n in kinds.items():
+            metrics.UPDATES.labels(kind).inc(n)
+        if kinds["poll_answer"]:
+            metrics.VOTES.inc(kinds["poll_answer"])

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from telegram import Update
 
 from storage.db import Database
+from storage.inbox import summary as inbox_summary
 from storage.outbox import DROPPED, KEEP_DONE, PENDING
 from storage.outbox import SENT as ROW_SENT
 from storage.outbox import summary as outbox_summary
@@ -135,6 +136,7 @@ async def describe_outbox(database_url: str) -> str:
         await database.migrate()
         async with database.read() as session:
             counts, oldest = await outbox_summary(session)
+            inbox = await inbox_summary(session, datetime.now(UTC))
     finally:
         await database.dispose()
     waiting = {priority: n for (status, priority), n in counts.items() if status == PENDING}
@@ -148,4 +150,9 @@ async def describe_outbox(database_url: str) -> str:
         line += f", the oldest queued {age:,.0f} s ago"
     sent = sum(n for (status, _), n in counts.items() if status == ROW_SENT)
     dropped = sum(n for (status, _), n in counts.items() if status == DROPPED)
-    return line + f"; kept from the last {KEEP_DONE.days} days: {sent:,} sent, {dropped:,} dropped"
+    line += f"; kept from the last {KEEP_DONE.days} days: {sent:,} sent, {dropped:,} dropped"
+    line += f"\ninbox: {inbox.waiting:,} waiting to be handled ({inbox.postponed:,} postponed)"
+    if inbox.oldest is not None:
+        age = (datetime.now(UTC) - inbox.oldest.replace(tzinfo=UTC)).total_seconds()
+        line += f", the oldest received {age:,.0f} s ago"
+    return line + f"; {inbox.set_aside:,} set aside (kept 7 days)"

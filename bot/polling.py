@@ -1,11 +1,11 @@
-"""Long polling that acknowledges an update only after its effects are committed.
+"""Long polling that acknowledges a batch of updates as soon as it is stored in the inbox.
 
-python-telegram-bot's Updater moves the getUpdates offset as soon as updates are queued, so a
-crash loses them. Here each batch is fetched and handed to the per-chat lanes (bot.lanes),
-which commit each update in its own short transaction; once all of them have committed, the
-batch's last update id is recorded and only then is the offset moved. After a crash Telegram
-redelivers what was not acknowledged; updates recorded as handled, or at or below the
-recorded id, are skipped, so handling a redelivered update is harmless.
+python-telegram-bot's Updater moves the getUpdates offset as soon as updates are queued in
+memory, so a crash loses them. Here each batch is fetched and stored in the inbox (bot.inbox)
+in one short transaction, which also records the batch's last id; only then is the offset
+moved, and the next batch fetched while the inbox's lanes handle this one. After a crash
+Telegram sends again what was not acknowledged; what is at or below the recorded id is
+already stored, and is not stored twice.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.lanes import Dispatcher, read_update
+from bot.inbox import MAX_UPDATE_ID, Inbox
 from bot.sending.calls import quiet_raw_calls
 from storage.db import Database
 from storage.queries import LAST_UPDATE_ID, get_state
@@ -31,20 +31,17 @@ log = logging.getLogger(__name__)
 LONG_POLL_SECONDS = 25
 
 
-class BatchNotSettled(Exception):
-    """Some updates of the batch could not be committed: it is fetched again."""
-
 BATCH_SIZE = 100
 
 
-class CommitThenAckPoller:
-    """Fetch, process, commit, acknowledge; until `stop()` is called."""
+class StoreThenAckPoller:
+    """Fetch, store, acknowledge (with the next fetch); until `stop()` is called."""
 
     def __init__(
         self,
         application: Application[Any, Any, Any, Any, Any, Any],
         database: Database,
-        dispatcher: Dispatcher,
+        inbox: Inbox,
         *,
         long_poll_seconds: int = LONG_POLL_SECONDS,
     ) -> None:
@@ -53,10 +50,10 @@ class CommitThenAckPoller:
         quiet_raw_calls()
         self._app = application
         self._database = database
-        self._dispatcher = dispatcher
+        self._inbox = inbox
         self._long_poll = long_poll_seconds
         self._stopping = asyncio.Event()
-        self._committed = 0
+        self._stored = 0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> asyncio.Task[None]:
@@ -69,18 +66,19 @@ class CommitThenAckPoller:
         self._stopping.set()
 
     async def close(self) -> None:
-        """Stop and wait for the batch in hand to be committed."""
+        """Stop and wait for the batch in hand to be stored."""
         self.stop()
         if self._task is not None:
             await self._task
 
     async def run(self) -> None:
         async with self._database.read() as session:
-            self._committed = await get_state(session, LAST_UPDATE_ID) or 0
-        log.info("polling for updates after #%d", self._committed)
+            self._stored = await get_state(session, LAST_UPDATE_ID) or 0
+        log.info("polling for updates after #%d", self._stored)
         failures = 0
         while not self._stopping.is_set():
             try:
+                await self._inbox.room()
                 raw = await self._fetch()
                 if raw is None:
                     break
@@ -90,7 +88,7 @@ class CommitThenAckPoller:
             except RetryAfter as exc:
                 wait = exc.retry_after
                 await self._pause(wait.total_seconds() if isinstance(wait, timedelta) else wait)
-            except (TelegramError, SQLAlchemyError, OSError, BatchNotSettled) as exc:
+            except (TelegramError, SQLAlchemyError, OSError) as exc:
                 # Nothing of the batch was acknowledged: it comes back on the next fetch.
                 failures += 1
                 log.warning("batch failed (%s: %s); retrying", type(exc).__name__, exc)
@@ -107,7 +105,7 @@ class CommitThenAckPoller:
             self._app.bot.do_api_request(
                 "getUpdates",
                 api_kwargs={
-                    "offset": self._committed + 1,
+                    "offset": self._stored + 1,
                     "limit": BATCH_SIZE,
                     "timeout": self._long_poll,
                     "allowed_updates": Update.ALL_TYPES,
@@ -126,24 +124,19 @@ class CommitThenAckPoller:
         return result if isinstance(result, list) else []
 
     async def _process(self, raw: list[dict[str, Any]]) -> None:
-        batch = []
-        for item in raw:
-            update_id = item.get("update_id")
-            if isinstance(update_id, int) and update_id > self._committed:
-                batch.append((update_id, read_update(item, self._app.bot)))
-            # else: acknowledged before a restart; Telegram sends it again, we skip it
-        if not batch:
-            return
-        if not await self._dispatcher.handle(batch):
-            raise BatchNotSettled
-        self._committed = max(update_id for update_id, _ in batch)
+        """Store the batch; the next fetch acknowledges it."""
+        await self._inbox.receive(raw, watermark=True)
+        ids = [item.get("update_id") for item in raw]
+        self._stored = max(
+            [self._stored, *(i for i in ids if isinstance(i, int) and i <= MAX_UPDATE_ID)]
+        )
 
     async def _acknowledge(self) -> None:
         """Tell Telegram, on the way out, which updates are done (timeout 0: no waiting)."""
         try:
             await self._app.bot.do_api_request(
                 "getUpdates",
-                api_kwargs={"offset": self._committed + 1, "limit": 1, "timeout": 0},
+                api_kwargs={"offset": self._stored + 1, "limit": 1, "timeout": 0},
                 return_type=None,
             )
         except TelegramError as exc:

@@ -1,10 +1,11 @@
-"""The webhook server: Telegram posts each update to WEBHOOK_URL, and is answered 200 only
-once the update's transaction has committed, so whatever was not stored is delivered again.
+"""The webhook server: Telegram posts each update to WEBHOOK_URL, and is answered 200 once
+the update is stored in the inbox (bot.inbox), so whatever was not stored is delivered again.
 
 Served by aiohttp in the bot's own event loop: python-telegram-bot's webhook server answers
-200 as soon as an update is queued, before it is handled. Each update goes through the same
-path as a polled one (bot.lanes, bot.transaction): in its chat's turn, across processes too,
-and checked against the handled updates in the same transaction, so a redelivery does nothing.
+200 as soon as an update is queued in memory, before anything is stored. The update is then
+handled from the inbox as a polled one is: in its chat's turn, across processes too, and
+checked against the handled updates, so a redelivery does nothing. A slow chat holds none of
+Telegram's connections: the answer does not wait for the handling.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application
 
-from bot.lanes import Dispatcher, read_update
+from bot.inbox import MAX_UPDATE_ID, Inbox
 from bot.metrics import database_problem
 from storage.db import Database
 
@@ -42,14 +44,14 @@ class WebhookServer:
         self,
         application: Application[Any, Any, Any, Any, Any, Any],
         database: Database,
-        dispatcher: Dispatcher,
+        inbox: Inbox,
         *,
         path: str,
         secret: str,
     ) -> None:
         self._app = application
         self._database = database
-        self._dispatcher = dispatcher
+        self._inbox = inbox
         self._path = path
         self._secret = secret.encode()
         self._runner: web.AppRunner | None = None
@@ -85,7 +87,7 @@ class WebhookServer:
         self._stopping.set()
 
     async def close(self) -> None:
-        """Stop taking requests and let those in hand commit (then they are answered)."""
+        """Stop taking requests and let those in hand be stored (then they are answered)."""
         self.stop()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -101,18 +103,25 @@ class WebhookServer:
             raw = json.loads(await request.read())
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text="too large\n")
-        except ValueError:  # JSONDecodeError, or bytes that are not UTF-8
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
             log.warning("webhook: a body that is not JSON was refused")
             return web.Response(status=400, text="not JSON\n")
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
-        if not isinstance(update_id, int) or isinstance(update_id, bool):
+        if (
+            not isinstance(update_id, int)
+            or isinstance(update_id, bool)
+            or not 0 < update_id <= MAX_UPDATE_ID
+        ):
             log.warning("webhook: a body that is not an update was refused")
             return web.Response(status=400, text="not an update\n")
         if self._stopping.is_set():
             return web.Response(status=503, text="stopping\n")
-        if await self._dispatcher.handle_one(update_id, read_update(raw, self._app.bot)):
-            return web.Response(text="ok\n")
-        return web.Response(status=500, text="not stored: send it again\n")
+        try:
+            await self._inbox.receive([raw], watermark=False)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("webhook: update %d not stored (%s)", update_id, type(exc).__name__)
+            return web.Response(status=500, text="not stored: send it again\n")
+        return web.Response(text="ok\n")
 
     async def _health(self, request: web.Request) -> web.Response:
         problem = await database_problem(self._database)

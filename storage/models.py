@@ -237,6 +237,27 @@ class HandledUpdate(Base):
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class InboxUpdate(Base):
+    """An update as Telegram sent it, stored before it is acknowledged and handled from here:
+    pending until its effects commit (the row is then deleted in the same transaction), or
+    set aside with the reason it could not be handled."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_chat_update", "chat_id", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The chat whose turn handles it; none for poll answers and other chatless updates.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    body: Mapped[str] = mapped_column(String)  # the update's JSON, as received
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Failed tries so far; not tried again before not_before (a database error, a vote for a
+    # poll not yet recorded).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why it is no longer tried (unreadable, or its handler failed); purged after a week.
+    set_aside: Mapped[str | None] = mapped_column(String(200))
+
+
 class OutboxMessage(Base):
     """A Telegram call decided by a committed transaction: pending until the sender makes it,
     then sent (or dropped, with the reason logged). Sent rows are purged after a few days."""

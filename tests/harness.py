@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from bot.app import running
 from bot.context import AgoraApp
 from bot.digests.schedule import DigestScheduler
+from bot.inbox import MAX_UPDATE_ID
 from bot.localtime import system_clock
 from bot.sending.sender import Sender
 from bot.settings import Settings
 from storage.models import (
     Ballot,
     Chat,
+    InboxUpdate,
     OptionTotal,
     PollTally,
     PostedPoll,
@@ -64,9 +67,10 @@ class Agora:
         return self.app.bot_data.services.sender
 
     async def sent_out(self) -> None:
-        """Wait (15 s at most) until the answers computed after a commit are queued, the
-        outbox is empty and no call is in flight."""
+        """Wait (15 s at most) until the inbox has nothing due, the answers computed after a
+        commit are queued, the outbox is empty and no call is in flight."""
         async with asyncio.timeout(15):
+            await self.app.bot_data.inbox.settled(MAX_UPDATE_ID)
             await self.app.bot_data.services.work.drain()
             await self.sender.wait_idle()
 
@@ -120,9 +124,24 @@ class Agora:
         update_id = self.api.send_text(chat, user, text, **kwargs)
         return await self.settle(update_id)
 
-    async def settle(self, update_id: int) -> list[dict[str, Any]]:
-        """Wait until `update_id` is committed and acknowledged; return the new bot messages."""
+    async def handled(self, update_id: int) -> None:
+        """Wait until `update_id` (and every update before it) is acknowledged, then handled
+        from the inbox (or postponed, or set aside)."""
         await self.api.wait_acked(update_id)
+        async with asyncio.timeout(15):
+            await self.app.bot_data.inbox.settled(update_id)
+
+    async def inbox_empty(self) -> bool:
+        """Whether no update waits in the inbox (set aside ones do not wait)."""
+        async with AsyncSession(self.engine) as session:
+            waiting = await session.scalar(
+                select(func.count()).where(InboxUpdate.set_aside.is_(None))
+            )
+            return not waiting
+
+    async def settle(self, update_id: int) -> list[dict[str, Any]]:
+        """Wait until `update_id` is acknowledged and handled; return the new bot messages."""
+        await self.handled(update_id)
         await self.sent_out()
         return self.new_messages()
 
@@ -156,6 +175,31 @@ class Agora:
             ).all()
         assert all(bits == option_bits(options) for _, options, bits in rows)
         return {user: list(options) for user, options, _ in rows}
+
+
+@contextmanager
+def failing(
+    engine: AsyncEngine, statement: str, *, times: int, involving: int | None = None
+) -> Iterator[list[int]]:
+    """The database refuses, `times` times, the statements starting with `statement` (and
+    whose parameters include `involving`, if given), as a restarting server would: an
+    OperationalError. Yields the number of refusals left."""
+    left = [times]
+
+    def refuse(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        if not left[0] or not sql.lstrip().upper().startswith(statement.upper()):
+            return
+        values = params.values() if isinstance(params, dict) else params or ()
+        if involving is not None and involving not in tuple(values):
+            return
+        left[0] -= 1
+        raise OperationalError(sql, params, ConnectionError("injected: the server went away"))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", refuse)
+    try:
+        yield left
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", refuse)
 
 
 @asynccontextmanager

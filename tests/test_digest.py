@@ -483,7 +483,7 @@ async def test_turning_the_digest_off_cancels_one_waiting_to_be_sent(
         clock.set("2026-11-26 09:00")
         assert (await agora.digests.deliver(group["id"], daily=True)).value == "queued"
         update_id = api.send_text(group, admin, "/bilan off")
-        await api.wait_acked(update_id)
+        await agora.handled(update_id)
         [record] = await agora.digests_of(group["id"])
         assert record.status == "failed"
         async with AsyncSession(agora.engine) as session:

@@ -107,10 +107,10 @@ async def test_groups_are_computed_after_the_commit_without_holding_up_anyone(
     alice = api.user(77, "Alice")
     with groups_handler.CLUSTERING:
         asked = api.send_text(group, admin, "/camps")
-        await api.wait_acked(asked)  # committed with its answer still to come
-        await api.wait_acked(api.vote(polls[0], api.user(4000, "Late"), [1]))
+        await agora.handled(asked)  # committed with its answer still to come
+        await agora.handled(api.vote(polls[0], api.user(4000, "Late"), [1]))
         help_id = api.send_text(api.private_chat(alice), alice, "/aide")
-        await api.wait_acked(help_id)
+        await agora.handled(help_id)
         await agora.sender.wait_idle()
         meanwhile = agora.new_messages()
         assert [m["chat"]["id"] for m in meanwhile] == [alice["id"]]
@@ -136,7 +136,7 @@ async def test_a_stop_waits_for_an_answer_being_computed(
         group, admin, polls = await group_with_polls(agora, api, -100836)
         await vote_camps(agora, api, polls, [(CAMP_A, 12), (CAMP_B, 10)], 3000)
         with groups_handler.CLUSTERING:
-            await api.wait_acked(api.send_text(group, admin, "/camps"))
+            await agora.handled(api.send_text(group, admin, "/camps"))
             stopping = asyncio.create_task(bot.__aexit__(None, None, None))
             await asyncio.sleep(0.3)
             assert not stopping.done()  # the stop waits for the answer

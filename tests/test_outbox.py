@@ -108,7 +108,7 @@ async def test_a_second_poll_command_while_the_first_is_queued(
         api.send_text(group, admin, "/sondage")  # the intro goes, the polls wait a minute
         await until_sent(api, group["id"], 20)
         update_id = api.send_text(group, admin, "/sondage")
-        await api.wait_acked(update_id)
+        await agora.handled(update_id)
         async with AsyncSession(agora.engine) as session:
             queued = await session.scalar(
                 select(func.count()).select_from(OutboxMessage).where(
@@ -186,7 +186,7 @@ async def test_undelivered_messages_go_out_after_a_restart(
     alice = api.user(1001, "Alice", language_code="fr")
     api.fail_next("sendMessage", 502, "Bad Gateway", chat_id=alice["id"])
     async with start_agora(api, settings) as agora:
-        await api.wait_acked(api.send_text(api.private_chat(alice), alice, "/aide"))
+        await agora.handled(api.send_text(api.private_chat(alice), alice, "/aide"))
         assert agora.sender.queued() == 1  # waiting to be tried again
     assert api.sent(chat_id=alice["id"]) == []
     async with start_agora(api, settings) as agora:

@@ -16,14 +16,13 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from storage.models import Chat, HandledUpdate
 from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
-from tests.harness import Agora, start_agora
+from tests.harness import Agora, failing, start_agora
 from tests.test_cli import run_bot
 
 SECRET = "s3cret-webhook_token"
@@ -112,6 +111,10 @@ async def test_requests_without_the_secret_or_malformed_store_nothing(
             ({HEADER: SECRET}, "{not json", 400),
             ({HEADER: SECRET}, "[1, 2]", 400),
             ({HEADER: SECRET}, json.dumps({"update_id": "7"}), 400),
+            ({HEADER: SECRET}, json.dumps({"update_id": 2**63}), 400),
+            ({HEADER: SECRET}, json.dumps({"update_id": -5}), 400),
+            ({HEADER: SECRET}, '{"update_id": 5, "message": ' + "[" * 100_000, 400),
+            ({HEADER: SECRET}, '{"update_id": 6, "x": ' + "[" * 50_000 + "]" * 50_000 + "}", 400),
             ({HEADER: SECRET}, "x" * (2 * 1024 * 1024), 413),
         ]:
             async with session.post(url, data=data, headers=headers) as answer:
@@ -128,30 +131,38 @@ async def test_requests_without_the_secret_or_malformed_store_nothing(
     assert len(api.sent(chat_id=group["id"])) == 1
 
 
-async def test_the_answer_is_200_only_once_committed(
-    hooked: Agora, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import bot.lanes
-
-    failures = {"left": 4}  # more than one request's attempts: Telegram must send it again
-    real = bot.lanes.mark_handled
-
-    async def flaky(session, update_ids):  # type: ignore[no-untyped-def]
-        if failures["left"]:
-            failures["left"] -= 1
-            raise OperationalError("INSERT", {}, Exception("database is locked"))
-        await real(session, update_ids)
-
-    monkeypatch.setattr(bot.lanes, "mark_handled", flaky)
+async def test_the_answer_is_200_only_once_stored(hooked: Agora, api: FakeBotAPI) -> None:
+    """The database refuses to store the update (a restart, say): Telegram is answered 500
+    and posts it again, until it is stored; it is handled once."""
     group = api.group(-100702, "Débat")
     admin = api.user(10, "Ada")
     api.set_admin(group["id"], admin)
-    update_id = api.send_text(group, admin, "/sondage")
-    await hooked.settle(update_id)
+    database = hooked.app.bot_data.services.database
+    with failing(database.engine, "INSERT INTO inbox", times=3) as left:
+        update_id = api.send_text(group, admin, "/sondage")
+        await hooked.settle(update_id)
+    assert left == [0]
     statuses = [status for uid, status in api.webhook_deliveries if uid == update_id]
-    assert statuses[0] == 500
-    assert statuses[-1] == 200
-    assert len(api.sent(method="sendPoll")) == 6  # once, although it was delivered twice
+    assert statuses == [500, 500, 500, 200]
+    assert len(api.sent(method="sendPoll")) == 6  # once, although it was delivered four times
+
+
+async def test_the_answer_does_not_wait_for_the_handling(hooked: Agora, api: FakeBotAPI) -> None:
+    """While one chat's update cannot be handled (the database refuses to take it up), it is
+    answered 200 at once, and so are the others, which are handled meanwhile."""
+    alice = api.user(31, "Alice")
+    bob = api.user(32, "Bob")
+    database = hooked.app.bot_data.services.database
+    stuck = api.send_text(api.private_chat(alice), alice, "/aide")
+    with failing(database.engine, "DELETE FROM inbox", times=3, involving=stuck) as left:
+        await api.wait_acked(stuck)
+        assert await hooked.command(api.private_chat(bob), bob, "/aide")
+        assert api.sent(chat_id=alice["id"]) == []
+    assert left == [0]
+    await hooked.until(hooked.inbox_empty)
+    await hooked.sent_out()
+    assert len(api.sent(chat_id=alice["id"])) == 1
+    assert {status for uid, status in api.webhook_deliveries if uid == stuck} == {200}
 
 
 async def test_a_redelivered_update_does_nothing(hooked: Agora, api: FakeBotAPI) -> None:

@@ -630,6 +630,9 @@ class FakeBotAPI:
         self._loop_thread: int | None = None
         #: Tracebacks of unexpected exceptions inside the server (answered with HTTP 500).
         self.server_errors: list[str] = []
+        #: Called with a method's result just before it is answered (a test pushes an update
+        #: the instant a poll exists on Telegram's side, before the bot hears of it).
+        self.on_result: dict[str, Callable[[JSON], None]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -725,6 +728,8 @@ class FakeBotAPI:
             result = handler(call)
             if asyncio.iscoroutine(result):
                 result = await result
+            if method in self.on_result:
+                self.on_result[method](result)
         except ApiError as err:
             if err.code == 429:
                 self.too_many_requests += 1

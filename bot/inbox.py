@@ -1,0 +1,184 @@
+"""The inbox: updates are stored as they arrive and acknowledged at once, then handled.
+
+Long polling (bot.polling) and webhooks (bot.webhook) hand each batch or request to
+`Inbox.receive`, which stores it in one short transaction (storage.inbox); once that has
+committed, Telegram may forget the updates (the next getUpdates offset, the webhook's 200).
+Handling follows from the stored rows (bot.lanes): each chat with updates waiting gets a lane
+that handles them in order, 16 chats at a time, so a chat whose updates are slow delays only
+itself; the chatless updates (poll answers) are applied in bulk by one lane of their own.
+Updates are kept parsed in memory from their arrival; a sweep every second finds what memory
+does not know: updates left by a crash or a stop, postponed ones now due, and those another
+instance stored. Nothing received is lost across a crash: it is in the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Bot
+
+from bot.lanes import Dispatcher, Step, lane_of, read_update
+from storage.db import Database
+from storage.inbox import Received, due_chats, purge_set_aside, store, unsettled_up_to
+
+log = logging.getLogger(__name__)
+
+LANES = 16  # chats handled at once
+SWEEP_EVERY = 1.0  # seconds between looks at the inbox for what memory does not know
+SWEEP_CHATS = 500  # chats woken by one sweep at most
+KEEP_SET_ASIDE = timedelta(days=7)
+PURGE_EVERY = 3_600.0
+# Updates received but not handled yet that this process keeps in memory; beyond it, long
+# polling waits before fetching more (Telegram keeps them meanwhile).
+BACKLOG = 10_000
+CLOSE_WITHIN = 20.0  # seconds the lanes get, at a stop, to finish the update in hand
+MAX_UPDATE_ID = 2**63 - 1  # the column is a signed 64-bit integer
+
+
+class Inbox:
+    """Receives updates durably; handles them from the inbox until `close()`."""
+
+    def __init__(self, bot: Bot, database: Database, dispatcher: Dispatcher) -> None:
+        self._bot = bot
+        self._database = database
+        self._dispatcher = dispatcher
+        self._parsed: dict[int, Any] = {}
+        self._slots = asyncio.Semaphore(LANES)
+        self._lanes: dict[int | None, asyncio.Task[None]] = {}  # None: the chatless lane
+        self._wanted: set[int | None] = set()  # woken since their lane last looked
+        self._room = asyncio.Event()
+        self._room.set()
+        self._stopping = asyncio.Event()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def backlog(self) -> int:
+        """Updates received by this process and not handled yet."""
+        return len(self._parsed)
+
+    async def receive(self, raw: list[dict[str, Any]], *, watermark: bool) -> None:
+        """Store the updates (an unreadable one set aside with its reason) in one transaction;
+        once this returns, they may be acknowledged. With `watermark` (long polling), updates
+        up to the batch's last are not stored again."""
+        received = []
+        parsed = {}
+        for item in raw:
+            update_id = item.get("update_id")
+            if not isinstance(update_id, int) or not 0 < update_id <= MAX_UPDATE_ID:
+                log.warning("an update without a valid id was ignored")
+                continue
+            update = read_update(item, self._bot)
+            try:
+                body = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            except (ValueError, RecursionError):
+                body, update = json.dumps({"update_id": update_id}), None
+            if update is None:
+                received.append(Received(update_id, None, body, set_aside="unreadable"))
+                continue
+            lane = lane_of(update)
+            received.append(Received(update_id, lane, body))
+            parsed[update_id] = (lane, update)
+        if not received:
+            return
+        async with self._database.transaction() as session:
+            fresh = await store(session, received, datetime.now(UTC), watermark=watermark)
+        for row in fresh:
+            if row.update_id in parsed:
+                lane, update = parsed[row.update_id]
+                self._parsed[row.update_id] = update
+                self._wake(lane)
+        if len(self._parsed) >= BACKLOG:
+            self._room.clear()
+
+    async def room(self) -> None:
+        """Until this process's backlog is below its bound."""
+        await self._room.wait()
+
+    def _wake(self, lane: int | None) -> None:
+        if self._stopping.is_set():
+            return
+        self._wanted.add(lane)
+        if lane not in self._lanes:
+            # The dict keeps the task referenced until it ends (asyncio holds tasks weakly).
+            self._lanes[lane] = asyncio.create_task(self._run(lane), name=f"agora-lane-{lane}")
+
+    async def _run(self, lane: int | None) -> None:
+        """A lane: its chat's updates in order (or the chatless ones in bulk), until none is
+        due; on a database error it stops, and the sweep wakes it again."""
+        try:
+            async with self._slots:
+                while not self._stopping.is_set():
+                    self._wanted.discard(lane)
+                    if lane is None:
+                        more = await self._dispatcher.chatless_step(self._parsed)
+                    else:
+                        more = await self._dispatcher.chat_step(lane, self._parsed) is Step.HANDLED
+                    self._freed()
+                    if not more and lane not in self._wanted:
+                        break
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("lane of %s stopped (%s); the sweep resumes it", lane, type(exc).__name__)
+        finally:
+            del self._lanes[lane]  # at once, before anything may wake it again
+
+    def _freed(self) -> None:
+        if len(self._parsed) < BACKLOG:
+            self._room.set()
+
+    def start(self) -> None:
+        """Start the sweep (its first look at once: what a previous run left)."""
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="agora-inbox-sweep")
+
+    async def _sweep_forever(self) -> None:
+        purged_at = -PURGE_EVERY
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            try:
+                await self.sweep()
+                if loop.time() - purged_at >= PURGE_EVERY:
+                    purged_at = loop.time()
+                    async with self._database.transaction() as session:
+                        gone = await purge_set_aside(session, datetime.now(UTC) - KEEP_SET_ASIDE)
+                    if gone:
+                        log.info("inbox: %d updates set aside a week ago purged", gone)
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("inbox sweep failed (%s); again shortly", type(exc).__name__)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=SWEEP_EVERY)
+
+    async def sweep(self) -> None:
+        """Wake the lanes of the chats (and the chatless updates) the inbox has due."""
+        async with self._database.read() as session:
+            chats, chatless = await due_chats(session, datetime.now(UTC), SWEEP_CHATS)
+        for chat in chats:
+            if chat not in self._lanes:
+                self._wake(chat)
+        if chatless and None not in self._lanes:
+            self._wake(None)
+
+    async def settled(self, update_id: int) -> None:
+        """Until every update up to `update_id` is handled (or postponed, or set aside)."""
+        while True:
+            async with self._database.read() as session:
+                if not await unsettled_up_to(session, update_id):
+                    return
+            await asyncio.sleep(0.01)
+
+    async def close(self) -> None:
+        """Stop looking for more; let the lanes finish the update in hand (what waits is
+        handled at the next start)."""
+        self._stopping.set()
+        if self._sweeper is not None:
+            await self._sweeper
+        lanes = list(self._lanes.values())
+        _, late = await asyncio.wait(lanes, timeout=CLOSE_WITHIN) if lanes else (set(), set())
+        for lane in late:  # its transaction rolls back: the update waits for the next start
+            lane.cancel()
+        if late:
+            await asyncio.wait(late)

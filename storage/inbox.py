@@ -1,0 +1,216 @@
+"""The inbox: updates stored as Telegram sent them, before they are acknowledged.
+
+An update is written here in one short transaction per batch (or per webhook request); once
+that has committed, Telegram may forget it. The update is then handled from here: the
+transaction that commits its effects deletes its row, so a row exists exactly while its
+update waits. A row that cannot be handled is set aside with the reason, never tried forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import HandledUpdate, InboxUpdate, PostedPoll, affected, table
+from storage.queries import LAST_UPDATE_ID, get_state, set_state
+
+_inbox = table(InboxUpdate)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    update_id: int
+    chat_id: int | None
+    body: str
+    set_aside: str | None = None  # unreadable: stored for the record, never handled
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    update_id: int
+    received_at: datetime
+    attempts: int
+    not_before: datetime | None
+
+
+async def store(
+    session: AsyncSession, updates: Sequence[Received], now: datetime, *, watermark: bool
+) -> list[Received]:
+    """Store the updates not received before; the new ones, in order. With `watermark` (long
+    polling: Telegram sends updates in order and resends only those not acknowledged), every
+    update up to the batch's last is received from now on, and the handled ids below it can
+    be forgotten."""
+    if not updates:
+        return []
+    mark = await get_state(session, LAST_UPDATE_ID) or 0
+    ids = [u.update_id for u in updates]
+    handled = set(
+        await session.scalars(
+            select(HandledUpdate.update_id).where(HandledUpdate.update_id.in_(ids))
+        )
+    )
+    fresh = [u for u in updates if u.update_id > mark and u.update_id not in handled]
+    if fresh:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
+            [
+                {
+                    "update_id": u.update_id,
+                    "chat_id": u.chat_id,
+                    "body": u.body,
+                    "received_at": now,
+                    "attempts": 0,
+                    "set_aside": u.set_aside,
+                }
+                for u in fresh
+            ],
+        )
+    if watermark and max(ids) > mark:
+        await set_state(session, LAST_UPDATE_ID, max(ids))
+        await session.execute(delete(HandledUpdate).where(HandledUpdate.update_id <= max(ids)))
+    return fresh
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        _inbox.c.set_aside.is_(None),
+        or_(_inbox.c.not_before.is_(None), _inbox.c.not_before <= now),
+    )
+
+
+async def head_of_chat(session: AsyncSession, chat_id: int) -> Waiting | None:
+    """The chat's oldest waiting update (due or not: the chat's order comes first)."""
+    row = (
+        await session.execute(
+            select(
+                _inbox.c.update_id, _inbox.c.received_at, _inbox.c.attempts, _inbox.c.not_before
+            )
+            .where(_inbox.c.chat_id == chat_id, _inbox.c.set_aside.is_(None))
+            .order_by(_inbox.c.update_id)
+            .limit(1)
+        )
+    ).first()
+    return Waiting(*row) if row is not None else None
+
+
+async def due_chatless(session: AsyncSession, now: datetime, limit: int) -> list[Waiting]:
+    """Poll answers and other updates without a chat that are due, oldest first."""
+    rows = await session.execute(
+        select(_inbox.c.update_id, _inbox.c.received_at, _inbox.c.attempts, _inbox.c.not_before)
+        .where(_inbox.c.chat_id.is_(None), *_due(now))
+        .order_by(_inbox.c.update_id)
+        .limit(limit)
+    )
+    return [Waiting(*row) for row in rows]
+
+
+async def due_chats(session: AsyncSession, now: datetime, limit: int) -> tuple[list[int], bool]:
+    """Chats with an update due (at most `limit`), and whether chatless updates are due."""
+    rows = await session.scalars(
+        select(_inbox.c.chat_id).where(*_due(now)).group_by(_inbox.c.chat_id).limit(limit + 1)
+    )
+    chats = list(rows)
+    return [c for c in chats if c is not None][:limit], None in chats
+
+
+async def bodies(session: AsyncSession, update_ids: Sequence[int]) -> dict[int, str]:
+    if not update_ids:
+        return {}
+    rows = await session.execute(
+        select(_inbox.c.update_id, _inbox.c.body).where(_inbox.c.update_id.in_(update_ids))
+    )
+    return {update_id: body for update_id, body in rows}
+
+
+async def claim(session: AsyncSession, update_ids: Sequence[int]) -> set[int]:
+    """Delete the rows of updates being handled, in the transaction that handles them; the
+    ids really deleted (on PostgreSQL another instance may have handled one meanwhile: its
+    row was locked, then gone)."""
+    if not update_ids:
+        return set()
+    result = await session.execute(
+        delete(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(update_ids), InboxUpdate.set_aside.is_(None))
+        .returning(InboxUpdate.update_id)
+    )
+    return set(result.scalars())
+
+
+async def postpone(session: AsyncSession, update_ids: Sequence[int], until: datetime) -> None:
+    """Try these again not before `until`, one failed try more."""
+    if update_ids:
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(update_ids))
+            .values(attempts=InboxUpdate.attempts + 1, not_before=until)
+        )
+
+
+async def set_aside(session: AsyncSession, update_id: int, reason: str) -> None:
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(set_aside=reason[:200], not_before=None)
+    )
+
+
+async def purge_set_aside(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(
+        delete(InboxUpdate).where(
+            InboxUpdate.set_aside.is_not(None), InboxUpdate.received_at < before
+        )
+    )
+    return affected(result)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxSummary:
+    waiting: int
+    postponed: int  # waiting, not before a later time (a failed try, a poll not yet known)
+    set_aside: int
+    oldest: datetime | None  # received, of those waiting
+
+
+async def summary(session: AsyncSession, now: datetime) -> InboxSummary:
+    waiting, postponed, aside, oldest = (
+        await session.execute(
+            select(
+                func.count().filter(_inbox.c.set_aside.is_(None)),
+                func.count().filter(
+                    _inbox.c.set_aside.is_(None), _inbox.c.not_before > now
+                ),
+                func.count().filter(_inbox.c.set_aside.is_not(None)),
+                func.min(_inbox.c.received_at).filter(_inbox.c.set_aside.is_(None)),
+            )
+        )
+    ).one()
+    return InboxSummary(int(waiting), int(postponed), int(aside), oldest)
+
+
+async def unsettled_up_to(session: AsyncSession, update_id: int) -> int:
+    """How many updates up to `update_id` wait to be handled now (not postponed)."""
+    found = await session.scalar(
+        select(func.count()).where(
+            _inbox.c.update_id <= update_id,
+            _inbox.c.set_aside.is_(None),
+            _inbox.c.not_before.is_(None),
+        )
+    )
+    return int(found or 0)
+
+
+async def known_polls(session: AsyncSession, poll_ids: set[str]) -> set[str]:
+    """Which of these polls are recorded (an answer to another one waits a little)."""
+    if not poll_ids:
+        return set()
+    return set(
+        await session.scalars(select(PostedPoll.poll_id).where(PostedPoll.poll_id.in_(poll_ids)))
+    )
