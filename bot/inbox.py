@@ -37,7 +37,7 @@ PURGE_EVERY = 3_600.0
 # Updates received but not handled yet that this process keeps in memory; beyond it, long
 # polling waits before fetching more (Telegram keeps them meanwhile).
 BACKLOG = 10_000
-CLOSE_WITHIN = 20.0  # seconds the lanes get, at a stop, to finish the update in hand
+CLOSE_WITHIN = 20.0  # seconds the lanes get, at a stop, to handle what waits
 MAX_UPDATE_ID = 2**63 - 1  # the column is a signed 64-bit integer
 
 
@@ -113,7 +113,7 @@ class Inbox:
         due; on a database error it stops, and the sweep wakes it again."""
         try:
             async with self._slots:
-                while not self._stopping.is_set():
+                while True:  # at a stop too: what was acknowledged is handled if time allows
                     self._wanted.discard(lane)
                     if lane is None:
                         more = await self._dispatcher.chatless_step(self._parsed)
@@ -171,8 +171,8 @@ class Inbox:
             await asyncio.sleep(0.01)
 
     async def close(self) -> None:
-        """Stop looking for more; let the lanes finish the update in hand (what waits is
-        handled at the next start)."""
+        """Stop looking for more; let the lanes handle what they have (CLOSE_WITHIN seconds
+        at most: what still waits is handled at the next start)."""
         self._stopping.set()
         if self._sweeper is not None:
             await self._sweeper

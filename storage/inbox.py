@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,7 +79,8 @@ async def store(
     return fresh
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Waiting, and not postponed beyond `now`."""
     return (
         _inbox.c.set_aside.is_(None),
         or_(_inbox.c.not_before.is_(None), _inbox.c.not_before <= now),
