@@ -141,8 +141,10 @@ async def record_poll_counts(
     and every count is read after it: states of one poll applied at the same time, in this
     process or another, take turns, and each moves the totals from the one applied before,
     never from a stale read. A state older than the one applied (a lower update id: Telegram
-    numbers updates in the order it makes them) arrives late and is ignored; counts can go
-    down, so only the order tells."""
+    numbers updates in the order it makes them; counts can go down, so only the order tells)
+    arrived late and is ignored, while the applied one is still among the handled updates
+    (webhooks keep them 48 hours, longer than Telegram keeps an update): after a week without
+    updates Telegram numbers them from a random point, which an old mark must not hold back."""
     poll = await session.scalar(
         select(PostedPoll)
         .where(PostedPoll.poll_id == poll_id)
@@ -155,7 +157,7 @@ async def record_poll_counts(
         return True  # ballots are the source of truth for named polls
     mark = poll_state_key(poll_id)
     applied = await get_state(session, mark)
-    if applied is not None and update_id <= applied:
+    if applied is not None and update_id <= applied and await handled_among(session, [applied]):
         log.info("poll %s: update %d is older than %d, ignored", poll_id, update_id, applied)
         return True
     await set_state(session, mark, update_id)
