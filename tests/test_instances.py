@@ -93,15 +93,7 @@ async def test_the_leader_killed_in_a_vote_storm_is_replaced(
     await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
     await sent_count(api, "sendPoll", 6)
     polls = [m["poll"] for m in api.sent(method="sendPoll")]
-    # The sender records a poll just after Telegram answers: votes wait for that record.
-    engine = create_async_engine(database_url)
-    async with asyncio.timeout(15):
-        while True:
-            async with engine.connect() as connection:
-                if await connection.scalar(select(func.count()).select_from(PostedPoll)) == 6:
-                    break
-            await asyncio.sleep(0.05)
-    await engine.dispose()
+    await posted_polls(database_url, 6)
 
     rng = random.Random(10)
     final: dict[tuple[str, int], list[int]] = {}
@@ -217,7 +209,8 @@ async def test_the_leader_killed_in_a_digest_fan_out_is_replaced(
 
 
 async def posted_polls(database_url: str, count: int) -> None:
-    """Wait until the sender has recorded `count` polls (votes wait for that record)."""
+    """Wait until the sender has recorded `count` polls: it records a poll just after
+    Telegram answers, and votes wait for that record."""
     engine = create_async_engine(database_url)
     async with asyncio.timeout(15):
         while True:
