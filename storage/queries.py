@@ -148,7 +148,7 @@ async def record_poll_counts(
     poll = await session.scalar(
         select(PostedPoll)
         .where(PostedPoll.poll_id == poll_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: inserts referring to it go on
         .execution_options(populate_existing=True)
     )
     if poll is None:
