@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from babel.dates import format_time
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,15 +12,15 @@ from telegram import Update
 from bot.arguments import time_zone
 from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.context import AgoraApp, AgoraContext
+from bot.digests.schedule import TooSoon
 from bot.formatting import echo, escape
 from bot.i18n import _, current_language, format_day_time
 from bot.localtime import chat_time, chat_zone
 from bot.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat, thread_of
-from storage.digests import cancel_queued_digests, last_on_demand
+from storage.digests import cancel_queued_digests
 from storage.models import Chat
 
-NOW_INTERVAL = timedelta(minutes=10)  # between two digests on demand in one chat
 _TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")
 
 
@@ -88,20 +88,17 @@ async def digest_command(
         return
     scheduler = context.digests
     if word in DIGEST_NOW:
-        last = await last_on_demand(session, chat.id)
-        now = scheduler.clock()
-        if last is not None and now < last.replace(tzinfo=last.tzinfo or UTC) + NOW_INTERVAL:
-            again = last.replace(tzinfo=last.tzinfo or UTC) + NOW_INTERVAL
+        try:
+            await scheduler.deliver_now(session, chat)
+        except TooSoon as wait:
             zone = chat_zone(chat, context.services.settings)
             reply(
                 update,
                 _("A digest was sent a moment ago. The next one on demand is possible at "
                   "{time}.").format(
-                    time=format_time(again, format="short", tzinfo=zone, locale=language)
+                    time=format_time(wait.again, format="short", tzinfo=zone, locale=language)
                 ),
             )
-            return
-        current_unit().on_commit(lambda: scheduler.send_now(chat.id))
         return
     if word in DIGEST_OFF:
         chat.digest_enabled = False

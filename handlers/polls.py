@@ -144,6 +144,7 @@ async def store_poll_state(
         poll_id=poll.id,
         counts={option.persistent_id: option.voter_count for option in poll.options},
         total_voters=poll.total_voter_count,
+        update_id=update.update_id,
     )
     if not known:
         log.info("ignoring the state of unknown poll %s", poll.id)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import Connection, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The two-integer form, as bot.lease's: never met by the chats' turns (one bigint each).
+MIGRATION_LOCK = (0x41676F72, 2)  # "Agor", lock number 2
 
 
 def create_engine(url: str, *, writer: bool = True) -> AsyncEngine:
@@ -165,7 +167,17 @@ def _upgrade(connection: Connection) -> None:
 
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision. Alembic (about 10 MB) is loaded only when
-    there is a migration to apply, not at every start."""
+    there is a migration to apply, not at every start. On PostgreSQL, replicas started
+    together take turns: the first to take the migration lock migrates, the others wait for
+    it and then find the schema current (read again once the lock is theirs)."""
     async with engine.begin() as connection:
-        if await connection.run_sync(_current_revision) != newest_revision():
-            await connection.run_sync(_upgrade)
+        if await connection.run_sync(_current_revision) == newest_revision():
+            return
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction ends, committed or not, whatever happens.
+            await connection.execute(
+                select(func.pg_advisory_xact_lock(*MIGRATION_LOCK))
+            )
+            if await connection.run_sync(_current_revision) == newest_revision():
+                return
+        await connection.run_sync(_upgrade)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Chat,
     OutboxMessage,
     SentDigest,
 )
@@ -113,7 +114,11 @@ async def finish_digest(
 
 
 async def last_on_demand(session: AsyncSession, chat_id: int) -> datetime | None:
-    """When the chat last asked for a digest outside the daily one ("/digest now")."""
+    """When the chat last asked for a digest outside the daily one ("/digest now"), read once
+    the chat's row is locked (until the transaction ends; SQLite: the transaction already
+    holds the write lock): two requests at the same time take turns, and the second reads the
+    digest the first recorded."""
+    await session.execute(select(Chat.id).where(Chat.id == chat_id).with_for_update(key_share=True))
     return await session.scalar(
         select(func.max(SentDigest.started_at)).where(
             SentDigest.chat_id == chat_id, SentDigest.daily_date.is_(None)

@@ -122,15 +122,45 @@ async def record_posted_poll(
     await session.flush()
 
 
+def poll_state_key(poll_id: str) -> str:
+    """The bot_state key of the update id of an anonymous poll's last applied state."""
+    return f"poll-state:{poll_id}"
+
+
 async def record_poll_counts(
-    session: AsyncSession, *, poll_id: str, counts: dict[str, int], total_voters: int
+    session: AsyncSession,
+    *,
+    poll_id: str,
+    counts: dict[str, int],
+    total_voters: int,
+    update_id: int,
 ) -> bool:
-    """Take an anonymous poll's counts as Telegram reports them; False if the poll is unknown."""
-    poll = await session.get(PostedPoll, poll_id)
+    """Take an anonymous poll's counts as Telegram reports them; False if the poll is unknown.
+
+    The poll's row is locked first (SQLite: the transaction already holds the write lock),
+    and every count is read after it: states of one poll applied at the same time, in this
+    process or another, take turns, and each moves the totals from the one applied before,
+    never from a stale read. A state older than the one applied (a lower update id: Telegram
+    numbers updates in the order it makes them; counts can go down, so only the order tells)
+    arrived late and is ignored, while the applied one is still among the handled updates
+    (webhooks keep them 48 hours, longer than Telegram keeps an update): after a week without
+    updates Telegram numbers them from a random point, which an old mark must not hold back."""
+    poll = await session.scalar(
+        select(PostedPoll)
+        .where(PostedPoll.poll_id == poll_id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: inserts referring to it go on
+        .execution_options(populate_existing=True)
+    )
     if poll is None:
         return False
     if not poll.anonymous:
         return True  # ballots are the source of truth for named polls
+    mark = poll_state_key(poll_id)
+    applied = await get_state(session, mark)
+    if applied is not None and update_id <= applied and await handled_among(session, [applied]):
+        log.info("poll %s: update %d is older than %d, ignored", poll_id, update_id, applied)
+        return True
+    await set_state(session, mark, update_id)
     question = (poll.article_id, poll.question_key)
     voters: Counter[tuple[str, str]] = Counter({question: total_voters - poll.voter_count})
     poll.voter_count = total_voters

@@ -15,7 +15,7 @@ from bot.digests.chart import chart_labels
 from bot.i18n import using_language
 from bot.results_text import signed_points
 from bot.settings import Settings
-from storage.models import Opinion, OutboxMessage
+from storage.models import Chat, Opinion, OutboxMessage
 from tests.botapi.server import FakeBotAPI, image_size
 from tests.harness import Agora, FakeClock, start_agora
 
@@ -207,9 +207,9 @@ async def test_digest_now_does_not_disturb_the_daily_one(
     group, admin = await subscribed_group(agora, api)
     await vote_in(agora, api, group, admin, [2])
     clock.set("2026-11-26 08:30")
-    await agora.command(group, admin, "/bilan now")
+    sent = await agora.command(group, admin, "/bilan now")  # its answer: the digest
     await agora.until(lambda: agora.digest_settled(0))
-    assert len(agora.new_messages()) == 2  # the text and the chart
+    assert len(sent + agora.new_messages()) == 2  # the text and the chart
     clock.set("2026-11-26 09:00")
     sent = await agora.fire_digest(group["id"])
     assert len(sent) == 2
@@ -470,6 +470,62 @@ async def test_digest_now_is_throttled_per_chat(
     await agora.command(group, admin, "/bilan now")
     await agora.until(lambda: agora.digest_settled(1))
     assert len(await agora.digests_of(group["id"])) == 2
+
+
+async def test_digest_now_asked_eight_times_at_once_sends_one(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    """Eight "/bilan now" sent together (one batch): the first is recorded with its digest in
+    its own transaction, so each of the others finds it and is told when the next is
+    possible; exactly one digest goes out."""
+    group, admin = await subscribed_group(agora, api, chat_id=-100962)
+    await vote_in(agora, api, group, admin, [1, 2])
+    clock.set("2026-11-26 10:02")
+    asked = [api.send_text(group, admin, "/bilan now") for _ in range(8)]
+    sent = await agora.settle(asked[-1])
+    await agora.until(lambda: agora.digest_settled(0))
+    await agora.sent_out()
+    [record] = await agora.digests_of(group["id"])
+    assert (record.daily_date, record.status) == (None, "sent")
+    sent += agora.new_messages()
+    digests = [m for m in sent if m.get("text", "").startswith("🗞 Bilan du")]
+    refused = [m["text"] for m in sent if "Un bilan vient d'être envoyé" in m.get("text", "")]
+    assert len(digests) == 1
+    assert len(api.sent(chat_id=group["id"], method="sendPhoto")) == 1
+    assert refused == [
+        "Un bilan vient d'être envoyé. Le prochain à la demande sera possible à 10:12."
+    ] * 7
+
+
+async def test_digests_on_demand_asked_in_two_transactions_at_once_make_one(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    """Two requests' transactions at the same time (two instances, or no chat turn): the
+    second waits for the first to commit, then finds its digest and is refused."""
+    from bot.digests.schedule import TooSoon
+
+    group, _admin = await subscribed_group(agora, api, chat_id=-100963)
+    clock.set("2026-11-26 10:02")
+    work = agora.app.bot_data.services.work
+
+    async def ask() -> None:
+        async with work.unit() as unit:
+            chat = await unit.session.get(Chat, group["id"])
+            assert chat is not None
+            await agora.digests.deliver_now(unit.session, chat)
+
+    async with work.unit() as unit:
+        chat = await unit.session.get(Chat, group["id"])
+        assert chat is not None
+        await agora.digests.deliver_now(unit.session, chat)
+        second = asyncio.create_task(ask())
+        await asyncio.sleep(0.5)
+        assert not second.done()  # it waits for the first to end
+    with pytest.raises(TooSoon) as refused:
+        await second
+    assert refused.value.again == datetime(2026, 11, 26, 9, 12, tzinfo=UTC)
+    await agora.until(lambda: agora.digest_settled(0))
+    assert len(await agora.digests_of(group["id"])) == 1
 
 
 async def test_turning_the_digest_off_cancels_one_waiting_to_be_sent(

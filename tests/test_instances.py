@@ -2,7 +2,8 @@
 local Bot API server posting to both): the one holding the lease is killed with SIGKILL in
 the middle of a vote storm; the other takes over the sending within 15 s, every vote is
 counted once and every command answered. Killed in the middle of a digest fan-out, the other
-sends the rest, each digest once."""
+sends the rest, each digest once. A storm of anonymous polls' states, spread over both,
+leaves every count exactly as Telegram's last."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.lease import LEASE_KEY
-from storage.models import PostedPoll, SentDigest
+from storage.models import OptionTotal, PollTally, PostedPoll, QuestionTotal, SentDigest
 from tests.botapi.server import FakeBotAPI
-from tests.harness import assert_counts_are_the_answers
+from tests.harness import assert_counts_are_the_answers, totals_match_tallies
 from tests.test_reliability import IN_FLIGHT, bot_process, sent_count, zone_in_daytime
 from tests.test_webhook import SECRET, free_port
 
@@ -92,15 +93,7 @@ async def test_the_leader_killed_in_a_vote_storm_is_replaced(
     await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
     await sent_count(api, "sendPoll", 6)
     polls = [m["poll"] for m in api.sent(method="sendPoll")]
-    # The sender records a poll just after Telegram answers: votes wait for that record.
-    engine = create_async_engine(database_url)
-    async with asyncio.timeout(15):
-        while True:
-            async with engine.connect() as connection:
-                if await connection.scalar(select(func.count()).select_from(PostedPoll)) == 6:
-                    break
-            await asyncio.sleep(0.05)
-    await engine.dispose()
+    await posted_polls(database_url, 6)
 
     rng = random.Random(10)
     final: dict[tuple[str, int], list[int]] = {}
@@ -213,6 +206,94 @@ async def test_the_leader_killed_in_a_digest_fan_out_is_replaced(
     await engine.dispose()
     assert sorted(chat for chat, _ in records) == sorted(g["id"] for g in groups)
     assert {status for _, status in records} == {"sent"}
+
+
+async def posted_polls(database_url: str, count: int) -> None:
+    """Wait until the sender has recorded `count` polls: it records a poll just after
+    Telegram answers, and votes wait for that record."""
+    engine = create_async_engine(database_url)
+    async with asyncio.timeout(15):
+        while True:
+            async with engine.connect() as connection:
+                if await connection.scalar(select(func.count()).select_from(PostedPoll)) == count:
+                    break
+            await asyncio.sleep(0.05)
+    await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_an_anonymous_poll_storm_over_two_instances_counts_telegrams_last_state(
+    api: FakeBotAPI, database_url: str, spawn: Spawn
+) -> None:
+    """An anonymous poll's `poll` updates have no chat and no voter: Telegram posts them in
+    parallel, here over two instances. Each carries the whole state; the last one Telegram
+    made is what the poll, its chat and all chats show, exactly (issue 19: 60 voters were
+    once shown as 382)."""
+    ports = [free_port(), free_port()]
+    await spawn(ports[0])
+    await webhooks_set(api, 1)
+    follower = await spawn(ports[1])
+    await webhooks_set(api, 2)
+    api.webhook_targets = [f"http://127.0.0.1:{port}/telegram" for port in ports]
+
+    group = api.group(-100810, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    await api.wait_acked(api.send_text(group, admin, "/sondage anonyme"), timeout=60)
+    await sent_count(api, "sendPoll", 6)
+    polls = [m["poll"] for m in api.sent(method="sendPoll")]
+    assert all(poll["is_anonymous"] for poll in polls)
+    await posted_polls(database_url, 6)
+
+    rng = random.Random(19)
+    ids = []
+    for i in range(300):  # one poll's count rising one by one, 300 states in flight
+        ids.append(api.vote(polls[0]["id"], api.user(40_000 + i, f"A{i}"), [rng.randrange(3)]))
+    for _ in range(200):  # another's rising and falling: voters change or retract
+        user = api.user(50_000 + rng.randrange(40), "B")
+        choice = sorted(rng.sample(range(len(polls[2]["options"])), rng.randint(0, 2)))
+        ids.append(api.vote(polls[2]["id"], user, choice))
+    await api.wait_acked(ids[-1], timeout=120)
+    follower.send_signal(signal.SIGTERM)
+    await follower.wait()
+
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        for poll in (polls[0], polls[2]):
+            telegram = api.polls[poll["id"]]
+            key = await connection.scalar(
+                select(PostedPoll.question_key).where(PostedPoll.poll_id == poll["id"])
+            )
+            voters = await connection.scalar(
+                select(PostedPoll.voter_count).where(PostedPoll.poll_id == poll["id"])
+            )
+            everywhere = await connection.scalar(
+                select(QuestionTotal.voters).where(QuestionTotal.question_key == key)
+            )
+            assert voters == everywhere == telegram["total_voter_count"]
+            tallies = dict(
+                (
+                    await connection.execute(
+                        select(PollTally.option_index, PollTally.votes).where(
+                            PollTally.poll_id == poll["id"]
+                        )
+                    )
+                ).all()
+            )
+            totals = dict(
+                (
+                    await connection.execute(
+                        select(OptionTotal.option_index, OptionTotal.votes).where(
+                            OptionTotal.question_key == key
+                        )
+                    )
+                ).all()
+            )
+            expected = {i: o["voter_count"] for i, o in enumerate(telegram["options"])}
+            assert tallies == totals == expected
+    await totals_match_tallies(engine)
+    await engine.dispose()
+    assert api.polls[polls[0]["id"]]["total_voter_count"] == 300
 
 
 async def lease_holder(database_url: str) -> int | None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import Connection, text
 
 from storage.db import alembic_config, create_engine, migrate, newest_revision
+from tests.conftest import ROOT
 from tests.harness import totals_match_tallies
 
 
@@ -175,3 +179,40 @@ def test_alembic_is_loaded_only_when_there_is_a_migration_to_apply(tmp_path: Pat
         for _ in range(2)
     ]
     assert runs == ["True", "False"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_replicas_started_together_on_a_fresh_database_all_migrate(
+    database_url: str,
+) -> None:
+    """Three replicas migrate an empty PostgreSQL database at once: one applies the
+    migrations while the others wait for it, then find the schema current; all come up."""
+    script = (
+        "import asyncio, sys\n"
+        "from storage.db import Database\n"
+        "async def main():\n"
+        "    database = Database(sys.argv[1])\n"
+        "    await database.migrate()\n"
+        "    await database.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    replicas = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, database_url,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    errors = [(await replica.communicate())[1].decode() for replica in replicas]
+    assert [replica.returncode for replica in replicas] == [0, 0, 0], [e[-800:] for e in errors]
+    engine = create_engine(database_url)
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT version_num FROM alembic_version")) == (
+            newest_revision()
+        )
+        assert await connection.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+        differences = await connection.run_sync(schema_differences)
+    await engine.dispose()
+    assert differences == []

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from storage.db import create_engine, migrate
+from storage.models import Chat, OptionTotal, PostedPoll, QuestionTotal
+from storage.queries import (
+    forget_handled,
+    mark_handled,
+    record_poll_counts,
+    record_posted_poll,
+)
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora, totals_match_tallies
 
@@ -203,3 +216,63 @@ async def test_anonymous_polls_follow_the_totals(agora: Agora, api: FakeBotAPI) 
     results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
     assert f"66,7{NBSP}% (2)" in results
     assert "3 votants" in results
+
+
+async def test_concurrent_states_of_an_anonymous_poll_take_turns(database_url: str) -> None:
+    """Two transactions apply states of one anonymous poll at the same time (two webhook
+    requests, in one process or two): the second waits for the first, then moves the
+    totals from what the first stored; a state older than the one applied changes nothing."""
+    engine = create_engine(database_url)
+    await migrate(engine)
+    options = ["x", "y", "z"]
+    async with AsyncSession(engine) as session, session.begin():
+        session.add(Chat(id=-100190, type="supergroup"))
+        await session.flush()
+        await record_posted_poll(
+            session, poll_id="p", chat_id=-100190, message_id=1, article_id="a",
+            question_key="q", language="fr", anonymous=True, multiple=False,
+            option_ids=options, posted_at=datetime.now(UTC),
+        )
+
+    async def apply(session: AsyncSession, update_id: int, counts: list[int]) -> None:
+        """As the dispatcher does: the state, and its update recorded as handled."""
+        await record_poll_counts(
+            session, poll_id="p", counts=dict(zip(options, counts, strict=True)),
+            total_voters=sum(counts), update_id=update_id,
+        )
+        await mark_handled(session, [update_id])
+
+    async with AsyncSession(engine) as first, AsyncSession(engine) as second:
+        await apply(first, 10, [2, 1, 0])  # its transaction stays open
+        later = asyncio.create_task(apply(second, 11, [2, 2, 1]))
+        await asyncio.sleep(0.5)
+        assert not later.done()  # it waits for the first to end
+        await first.commit()
+        await later
+        await second.commit()
+    async with AsyncSession(engine) as session, session.begin():
+        await apply(session, 9, [1, 0, 0])  # delivered late: older than the state applied
+
+    assert await counts(engine) == (5, {0: 2, 1: 2, 2: 1})
+
+    # A week without updates, the handled ones forgotten: Telegram starts again from a random
+    # point, maybe lower; the old mark does not hold the poll back.
+    async with AsyncSession(engine) as session, session.begin():
+        await forget_handled(session, datetime.now(UTC) + timedelta(days=1))
+        await apply(session, 3, [2, 2, 2])
+    assert await counts(engine) == (6, {0: 2, 1: 2, 2: 2})
+    await totals_match_tallies(engine)
+    await engine.dispose()
+
+
+async def counts(engine: AsyncEngine) -> tuple[int, dict[int, int]]:
+    """The voters of the only poll, checked against the all-chats total, and its votes."""
+    async with AsyncSession(engine) as session:
+        poll = await session.get(PostedPoll, "p")
+        assert poll is not None
+        assert await session.scalar(select(QuestionTotal.voters)) == poll.voter_count
+        totals = dict((await session.execute(
+            select(OptionTotal.option_index, OptionTotal.votes)
+        )).all())
+    await totals_match_tallies(engine)
+    return poll.voter_count, totals

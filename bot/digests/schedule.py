@@ -7,7 +7,9 @@ sends, once, a digest missed while the bot was down earlier the same local day.
 
 Delivery records the digest (chat, local date, numbers) and queues its messages in the
 outbox in one transaction; the unique (chat, daily date) pair makes a second daily digest
-impossible. The sender (bot.sending) delivers the messages after every answer to a person,
+impossible. A digest asked for now is composed and recorded in the request's own
+transaction, after the check of the 10-minute limit, so that requests made together send
+one. The sender (bot.sending) delivers the messages after every answer to a person,
 retries them through network failures and 429s, and marks the digest sent (or failed, when
 the chat blocked the bot) once its last message is out.
 """
@@ -22,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, Job, JobQueue
 
 from bot.digests.compose import AllChats, compose
@@ -31,7 +34,7 @@ from bot.localtime import Clock, chat_language, chat_time, chat_zone
 from bot.services import Services
 from bot.settings import Settings
 from storage.chats import subscribed_chats
-from storage.digests import claim_digest, daily_digests_since, has_daily_digest
+from storage.digests import claim_digest, daily_digests_since, has_daily_digest, last_on_demand
 from storage.models import Chat
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ JOB_PREFIX = "digest:"
 CONCURRENT_DELIVERIES = 2  # digests composed at once (short transactions, no network)
 RETRY_DELAY = timedelta(minutes=1)  # after a database failure, before nothing was recorded
 MAX_RETRIES = 5
+NOW_INTERVAL = timedelta(minutes=10)  # between two digests on demand in one chat
 
 
 class Outcome(enum.Enum):
@@ -47,6 +51,14 @@ class Outcome(enum.Enum):
     RETRYING = "retrying"
     ALREADY_SENT = "already sent"
     SKIPPED = "skipped"
+
+
+class TooSoon(Exception):
+    """The chat's last digest on demand is less than NOW_INTERVAL old: the next one waits."""
+
+    def __init__(self, again: datetime) -> None:
+        super().__init__(again)
+        self.again = again
 
 
 class DigestScheduler:
@@ -126,11 +138,18 @@ class DigestScheduler:
         log.info("digests armed for %d chats", len(chats))
         self._jobs.run_once(self._catch_up, when=0, name="digest-catch-up")
 
-    def send_now(self, chat_id: int) -> None:
-        """Send a digest right away, outside the daily schedule."""
-        self._jobs.run_once(
-            self._on_demand, when=0, name=f"digest-now:{chat_id}", chat_id=chat_id
-        )
+    async def deliver_now(self, session: AsyncSession, chat: Chat) -> None:
+        """Compose, record and queue a digest outside the daily schedule, in the caller's
+        transaction (the request's): the limit is checked and the digest recorded together,
+        so of requests made at the same time the first sends one and the others raise
+        TooSoon, as does a request within NOW_INTERVAL of the last one."""
+        now = self.clock().astimezone(UTC)
+        last = await last_on_demand(session, chat.id)
+        if last is not None:
+            again = last.replace(tzinfo=last.tzinfo or UTC) + NOW_INTERVAL
+            if now < again:
+                raise TooSoon(again)
+        await self._queue(session, chat, now, daily=False)
 
     def next_time(self, chat: Chat) -> datetime:
         """When the chat's next daily digest is due, in its time zone."""
@@ -175,11 +194,6 @@ class DigestScheduler:
         if job.chat_id is not None:
             await self.deliver(job.chat_id, daily=True)
 
-    async def _on_demand(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
-        job = cast(Job[Any], context.job)
-        if job.chat_id is not None:
-            await self.deliver(job.chat_id, daily=False)
-
     # -- delivery ---------------------------------------------------------------------------
 
     async def deliver(self, chat_id: int, *, daily: bool, attempt: int = 0) -> Outcome:
@@ -221,23 +235,31 @@ class DigestScheduler:
             chat = await session.get(Chat, chat_id)
             if chat is None or not chat.active or self._stopping:
                 return Outcome.SKIPPED
-            day = now.astimezone(chat_zone(chat, self._settings)).date()
-            if daily and await has_daily_digest(session, chat.id, day):
-                return Outcome.ALREADY_SENT
-            language = chat_language(chat, self._settings)
-            digest = await compose(session, chat, day, self._library, language, self._all_chats)
-            record = await claim_digest(
-                session,
-                chat_id=chat.id,
-                local_date=day,
-                daily=daily,
-                started_at=now,
-                numbers=digest.numbers,
-            )
-            if record is None:
-                return Outcome.ALREADY_SENT
-                # The record commits with the messages: this digest is never queued twice.
-            queue_digest(chat, digest, record.id)
+            if daily:
+                day = now.astimezone(chat_zone(chat, self._settings)).date()
+                if await has_daily_digest(session, chat.id, day):
+                    return Outcome.ALREADY_SENT
+            return await self._queue(session, chat, now, daily=daily)
+
+    async def _queue(
+        self, session: AsyncSession, chat: Chat, now: datetime, *, daily: bool
+    ) -> Outcome:
+        """Compose the chat's digest, record it and queue its messages in `session`'s
+        transaction: they commit together, so this digest is never queued twice."""
+        day = now.astimezone(chat_zone(chat, self._settings)).date()
+        language = chat_language(chat, self._settings)
+        digest = await compose(session, chat, day, self._library, language, self._all_chats)
+        record = await claim_digest(
+            session,
+            chat_id=chat.id,
+            local_date=day,
+            daily=daily,
+            started_at=now,
+            numbers=digest.numbers,
+        )
+        if record is None:
+            return Outcome.ALREADY_SENT
+        queue_digest(chat, digest, record.id)
         return Outcome.QUEUED
 
     def moved(self, old_id: int, chat: Chat | None) -> None:
