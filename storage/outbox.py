@@ -116,6 +116,30 @@ async def finish(
     )
 
 
+async def finish_sent(session: AsyncSession, message_ids: list[int], now: datetime) -> set[int]:
+    """Mark rows sent; the ids of those not marked sent already (a mark tried again after a
+    commit that was not confirmed finds its rows sent: what they taught is recorded)."""
+    done = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status != SENT)
+        .values(status=SENT, done_at=now, claimed_until=None, attachment=None)
+        .returning(OutboxMessage.id)
+    )
+    return set(done)
+
+
+async def count_messages(
+    session: AsyncSession, message_id: int, effect: dict[str, Any] | None, messages: int
+) -> None:
+    """Note that a row's call sent several messages (a chart's album: one per photo), as
+    Telegram's flood limits count them."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(effect={**(effect or {}), "messages": messages})
+    )
+
+
 async def drop_chat(session: AsyncSession, chat_id: int, now: datetime) -> list[OutboxMessage]:
     """Drop every pending row of a chat the bot can no longer write to; returns them."""
     rows = list(

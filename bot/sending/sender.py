@@ -11,7 +11,8 @@ those ready first (`Pacer`).
 A call is made outside any transaction: the row is claimed (FOR UPDATE SKIP LOCKED on
 PostgreSQL), the call made, then the row marked sent in a short transaction together with
 what the call taught (a poll's ids, a summary's message id, a digest's completion). A crash
-in between sends that one message again after the restart; never zero times.
+in between sends that one message again after the restart; never zero times. A mark the
+database refuses is tried again, the call's answer kept meanwhile (bot.sending.delivery).
 
 Failures: 429 waits `retry_after` and retries; 403 drops the chat's queue and marks it
 inactive; a group that became a supergroup is followed and its queue re-addressed; another
@@ -118,6 +119,7 @@ class Sender:
         if self._task is not None:
             await self._task
         await self._in_flight.wait()
+        await self._deliver.mark_kept([e for lane in self._state.lanes.values() for e in lane])
         self._caller.close()
 
     def notify(self, rows: Iterable[OutboxMessage]) -> None:
@@ -178,7 +180,7 @@ class Sender:
                 continue
             head = lane[0]
             wait = head.due - now
-            if wait <= 0 and head.method not in INSTANT_METHODS:
+            if wait <= 0 and head.method not in INSTANT_METHODS and head.sent is None:
                 group = self._group(head.chat_id)
                 if group is not None:
                     free = group.wait(now)
@@ -209,13 +211,16 @@ class Sender:
 
     async def _send(self, entry: Entry, group: Occupancy | None) -> None:
         key = entry.lane  # the entry changes lanes if its chat moves to a new id
+        messages = 1
         try:
-            await self._deliver(entry)
+            messages = await self._deliver(entry)
         except Exception:  # the sender must outlive any one call: try again, then give up
             await self._deliver.failed(entry)
         finally:
-            if group is not None:
-                group.done(time.monotonic())
+            if group is not None:  # it took one place; an album holds one per photo
+                places = min(max(messages, 1), group.capacity)
+                group.take(places - 1)
+                group.done(time.monotonic(), places)
             self._sending -= 1
             self._state.busy.discard(key)
             if entry.due > time.monotonic():
