@@ -44,10 +44,10 @@ def new_message(
 
 
 async def pending_messages(
-    session: AsyncSession, among: Sequence[int] | None = None
+    session: AsyncSession, among: Sequence[int] | None = None, *, free_at: datetime | None = None
 ) -> list[tuple[int, int, int, str, datetime]]:
     """(id, chat, priority, method, queued at) of every pending row (or of those `among`
-    these ids), oldest first."""
+    these ids; or of those no sender holds `free_at` that time), oldest first."""
     query = (
         select(
             OutboxMessage.id,
@@ -61,6 +61,10 @@ async def pending_messages(
     )
     if among is not None:
         query = query.where(OutboxMessage.id.in_(among))
+    if free_at is not None:
+        query = query.where(
+            OutboxMessage.claimed_until.is_(None) | (OutboxMessage.claimed_until < free_at)
+        )
     rows = await session.execute(query)
     return [(id_, chat, priority, method, at) for id_, chat, priority, method, at in rows]
 

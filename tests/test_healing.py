@@ -1,9 +1,13 @@
-"""Self-healing delivery: a database that fails as a call is claimed or recorded."""
+"""Self-healing delivery: a database that fails as a call is claimed or recorded, and claims
+left behind by lost tasks or dead instances."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,9 +15,12 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.sending import sender
+from bot.settings import Settings
 from storage.models import OutboxMessage
+from storage.outbox import new_message
 from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.harness import Agora, start_agora
 
 
 @contextmanager
@@ -91,3 +98,30 @@ async def test_a_claim_fails_to_be_taken_while_the_database_is_down(
     assert failed
     assert "Commandes" in answer["text"]
     assert [(r.status, r.claimed_until) for r in await outbox_rows(agora)] == [("sent", None)]
+
+
+async def test_an_expired_claim_is_swept_and_sent_without_a_restart(
+    api: FakeBotAPI, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row claimed by an instance that died (or by a task this one lost): no one tells the
+    sender of it; the sweep takes it once the claim has expired, not before."""
+    monkeypatch.setattr(sender, "SWEEP_EVERY", 0.2)
+    alice = api.user(1001, "Alice", language_code="fr")
+    api.private_chat(alice)
+    async with start_agora(api, settings) as agora:
+        now, start = datetime.now(UTC), time.monotonic()
+        async with AsyncSession(agora.engine) as session, session.begin():
+            row = new_message(
+                alice["id"], "sendMessage", {"text": "left behind"}, priority=0, now=now
+            )
+            row.claimed_until, row.attempts = now + timedelta(seconds=1), 1
+            session.add(row)
+        async with asyncio.timeout(5):
+            while not api.sent(chat_id=alice["id"]):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        [(at, message)] = api.sent_times(chat_id=alice["id"])
+        assert message["text"] == "left behind"
+        assert at - start >= 0.9  # not taken while still held
+        await agora.sent_out()
+        [stored] = await outbox_rows(agora)
+        assert (stored.status, stored.claimed_until, stored.attempts) == ("sent", None, 2)

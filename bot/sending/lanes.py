@@ -84,5 +84,8 @@ class Lanes:
                 entry.chat_id = new_id
                 self.add(entry)
 
+    def ids(self) -> set[int]:
+        return {entry.id for lane in self.lanes.values() for entry in lane}
+
     def __len__(self) -> int:
         return sum(len(lane) for lane in self.lanes.values())

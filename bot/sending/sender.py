@@ -14,6 +14,9 @@ what the call taught (a poll's ids, a summary's message id, a digest's completio
 in between sends that one message again after the restart; never zero times. A mark the
 database refuses is tried again, the call's answer kept meanwhile (bot.sending.delivery).
 
+Self-healing: every SWEEP_EVERY seconds the sender takes in the pending rows no one holds
+(a claim expired: a lost task's, a dead instance's; a row it lost track of).
+
 Failures: 429 waits `retry_after` and retries; 403 drops the chat's queue and marks it
 inactive; a group that became a supergroup is followed and its queue re-addressed; another
 400 drops the call (logged), never retried; network errors retry with a growing delay.
@@ -29,6 +32,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 
 from bot.background import Background
@@ -43,6 +47,7 @@ from storage.outbox import KEEP_DONE, pending_messages, purge, release_claims
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = 3600.0
+SWEEP_EVERY = 30.0
 
 
 class Sender:
@@ -99,18 +104,22 @@ class Sender:
             )
         self._task = asyncio.create_task(self._run(), name="agora-sender")
 
-    async def take_in(self, among: list[int] | None = None) -> int:
-        """Read the pending rows (or those `among` these ids) queued by another process, and
-        send them; how many were read. Rows already known are not added twice."""
+    async def take_in(
+        self, among: list[int] | None = None, *, free_at: datetime | None = None
+    ) -> int:
+        """Read the pending rows (or those `among` these ids; or those no one holds `free_at`
+        that time) and send them; how many were new to this sender."""
         async with self._database.read() as session:
-            pending = await pending_messages(session, among)
-        for id_, chat_id, priority, method, queued in pending:
+            pending = await pending_messages(session, among, free_at=free_at)
+        known = self._state.ids()
+        new = [found for found in pending if found[0] not in known]
+        for id_, chat_id, priority, method, queued in new:
             at = queued.replace(tzinfo=queued.tzinfo or UTC).timestamp()  # SQLite: naive UTC
             self._state.add(Entry(id_, chat_id, priority, method, at))
-        if pending:
+        if new:
             self._idle.clear()
             self._wake.set()
-        return len(pending)
+        return len(new)
 
     async def stop(self) -> None:
         """Finish the calls in flight; what is still queued goes out after the restart."""
@@ -151,17 +160,23 @@ class Sender:
     # -- scheduling -------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        last_purge = time.monotonic()
+        last_purge = last_sweep = time.monotonic()
         while not self._stopping:
             self._wake.clear()
             delay = self._dispatch()
             if self._is_idle():
                 self._idle.set()
-            if time.monotonic() - last_purge > PURGE_EVERY:
-                last_purge = time.monotonic()
+            now = time.monotonic()
+            if now - last_purge > PURGE_EVERY:
+                last_purge = now
                 self._in_flight.spawn(self._purge())
+            if now - last_sweep >= SWEEP_EVERY:
+                last_sweep = now
+                self._in_flight.spawn(self._sweep())
+            until_sweep = last_sweep + SWEEP_EVERY - now
+            wait = until_sweep if delay is None else min(delay, until_sweep)
             try:
-                async with asyncio.timeout(delay):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             except TimeoutError:
                 pass
@@ -228,6 +243,18 @@ class Sender:
             self._state.offer(key)
             self._state.offer(entry.lane)
             self._wake.set()
+
+    async def _sweep(self) -> None:
+        """Take in the pending rows no one holds that this sender does not know of: a claim
+        expired (a lost task's, a dead instance's) or a row it lost track of."""
+        try:
+            found = await self.take_in(free_at=datetime.now(UTC))
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("outbox: sweep failed (%s); again in %.0f s", type(exc).__name__,
+                        SWEEP_EVERY)
+            return
+        if found:
+            log.info("outbox: %d pending calls taken back", found)
 
     async def _purge(self) -> None:
         async with self._database.transaction() as session:
