@@ -6,7 +6,7 @@ the call outside any transaction, then marks the row sent or dropped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,6 +142,25 @@ async def count_messages(
         .where(OutboxMessage.id == message_id)
         .values(effect={**(effect or {}), "messages": messages})
     )
+
+
+async def sent_since(
+    session: AsyncSession, since: datetime, *, besides: Collection[str] = ()
+) -> list[tuple[int, datetime, int]]:
+    """(chat, when marked sent, messages) of the rows sent since `since` but for the
+    methods `besides` (calls that are not messages)."""
+    rows = await session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.done_at, OutboxMessage.effect).where(
+            OutboxMessage.status == SENT,
+            OutboxMessage.done_at >= since,
+            OutboxMessage.method.not_in(besides),
+        )
+    )
+    return [
+        (chat_id, done_at, int((effect or {}).get("messages", 1)))
+        for chat_id, done_at, effect in rows
+        if done_at is not None
+    ]
 
 
 async def drop_chat(session: AsyncSession, chat_id: int, now: datetime) -> list[OutboxMessage]:

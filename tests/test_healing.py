@@ -1,5 +1,5 @@
-"""Self-healing delivery: a database that fails as a call is claimed or recorded, and claims
-left behind by lost tasks or dead instances."""
+"""Self-healing delivery: a database that fails as a call is recorded, claims left behind by
+lost tasks or dead instances, and the flood limits' memory across a restart."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot import outbox
+from bot.outbox import Priority
 from bot.sending import sender
 from bot.settings import Settings
 from storage.models import OutboxMessage
@@ -125,3 +127,25 @@ async def test_an_expired_claim_is_swept_and_sent_without_a_restart(
         await agora.sent_out()
         [stored] = await outbox_rows(agora)
         assert (stored.status, stored.claimed_until, stored.attempts) == ("sent", None, 2)
+
+
+async def test_a_group_full_for_the_minute_stays_full_after_a_restart(
+    api: FakeBotAPI, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"rate_limit": True})
+    api.rate_limit(per_chat_per_minute=20, global_per_second=30)
+    group = api.group(-100901, "Débat")
+    async with start_agora(api, settings) as agora:
+        async with agora.app.bot_data.services.work.unit():
+            for n in range(20):
+                outbox.send_text(group["id"], f"message {n}", priority=Priority.ANSWER)
+        await agora.sent_out()
+    assert len(api.sent(chat_id=group["id"])) == 20
+
+    async with start_agora(api, settings) as agora:
+        async with agora.app.bot_data.services.work.unit():
+            outbox.send_text(group["id"], "the 21st", priority=Priority.ANSWER)
+        await asyncio.sleep(2)
+        assert agora.sender.queued() == 1  # waiting for the group's minute
+    assert len(api.sent(chat_id=group["id"])) == 20
+    assert api.too_many_requests == 0  # the sender waited, Telegram never had to refuse

@@ -15,7 +15,8 @@ in between sends that one message again after the restart; never zero times. A m
 database refuses is tried again, the call's answer kept meanwhile (bot.sending.delivery).
 
 Self-healing: every SWEEP_EVERY seconds the sender takes in the pending rows no one holds
-(a claim expired: a lost task's, a dead instance's; a row it lost track of).
+(a claim expired: a lost task's, a dead instance's; a row it lost track of). At start it
+counts what was sent in the last minute, so that the flood limits hold across a restart.
 
 Failures: 429 waits `retry_after` and retries; 403 drops the chat's queue and marks it
 inactive; a group that became a supergroup is followed and its queue re-addressed; another
@@ -28,8 +29,9 @@ import asyncio
 import heapq
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,7 +44,7 @@ from bot.sending.flood import FloodLimits, Occupancy, Pacer
 from bot.sending.lanes import INSTANT_METHODS, Entry, Lanes
 from storage.db import Database
 from storage.models import Chat, OutboxMessage
-from storage.outbox import KEEP_DONE, pending_messages, purge, release_claims
+from storage.outbox import KEEP_DONE, pending_messages, purge, release_claims, sent_since
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,8 @@ class Sender:
         self._database = database
         self._limits = limits
         self._concurrency = limits.concurrency if limits else 32
-        pacer = Pacer(Occupancy(limits.overall, 1.0)) if limits else None
+        self._overall = Occupancy(limits.overall, 1.0) if limits else None
+        pacer = Pacer(self._overall) if self._overall is not None else None
         self._groups: dict[int, Occupancy] = {}
         self._state = Lanes()
         self._caller = Caller(bot, pacer, draw, drawing_threads)
@@ -94,6 +97,7 @@ class Sender:
         async with self._database.transaction() as session:
             released = await release_claims(session)
             purged = await purge(session, datetime.now(UTC) - KEEP_DONE)
+        await self._recall_flood()
         pending = await self.take_in()
         if pending or released or purged:
             log.info(
@@ -103,6 +107,31 @@ class Sender:
                 purged,
             )
         self._task = asyncio.create_task(self._run(), name="agora-sender")
+
+    async def _recall_flood(self) -> None:
+        """Count the messages sent in the last window of each limit (by the instance that sent
+        before this one, or before a restart) as if this sender had sent them."""
+        limits = self._limits
+        if limits is None:
+            return
+        now, clock = datetime.now(UTC), time.monotonic()
+        since = now - timedelta(seconds=max(limits.group_period, 1.0))
+        async with self._database.read() as session:
+            sent = await sent_since(session, since, besides=INSTANT_METHODS)
+        frees: dict[int, list[float]] = defaultdict(list)
+        overall: list[float] = []
+        for chat_id, done_at, messages in sent:
+            ago = (now - done_at.replace(tzinfo=done_at.tzinfo or UTC)).total_seconds()
+            answered = clock - max(0.0, ago)
+            overall.extend([answered + 1.0] * messages)
+            if chat_id < 0:  # groups: private chats have no per-minute limit
+                frees[chat_id].extend([answered + limits.group_period] * messages)
+        if self._overall is not None:
+            self._overall.hold(overall, clock)
+        for chat_id, until in frees.items():
+            group = self._group(chat_id)
+            assert group is not None
+            group.hold(until, clock)
 
     async def take_in(
         self, among: list[int] | None = None, *, free_at: datetime | None = None
