@@ -6,7 +6,7 @@ the call outside any transaction, then marks the row sent or dropped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,10 +44,10 @@ def new_message(
 
 
 async def pending_messages(
-    session: AsyncSession, among: Sequence[int] | None = None
+    session: AsyncSession, among: Sequence[int] | None = None, *, free_at: datetime | None = None
 ) -> list[tuple[int, int, int, str, datetime]]:
     """(id, chat, priority, method, queued at) of every pending row (or of those `among`
-    these ids), oldest first."""
+    these ids; or of those no sender holds `free_at` that time), oldest first."""
     query = (
         select(
             OutboxMessage.id,
@@ -61,6 +61,10 @@ async def pending_messages(
     )
     if among is not None:
         query = query.where(OutboxMessage.id.in_(among))
+    if free_at is not None:
+        query = query.where(
+            OutboxMessage.claimed_until.is_(None) | (OutboxMessage.claimed_until < free_at)
+        )
     rows = await session.execute(query)
     return [(id_, chat, priority, method, at) for id_, chat, priority, method, at in rows]
 
@@ -114,6 +118,49 @@ async def finish(
         .where(OutboxMessage.id.in_(message_ids))
         .values(status=status, done_at=now, claimed_until=None, attachment=None)
     )
+
+
+async def finish_sent(session: AsyncSession, message_ids: list[int], now: datetime) -> set[int]:
+    """Mark rows sent; the ids of those not marked sent already (a mark tried again after a
+    commit that was not confirmed finds its rows sent: what they taught is recorded)."""
+    done = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status != SENT)
+        .values(status=SENT, done_at=now, claimed_until=None, attachment=None)
+        .returning(OutboxMessage.id)
+    )
+    return set(done)
+
+
+async def count_messages(
+    session: AsyncSession, message_id: int, effect: dict[str, Any] | None, messages: int
+) -> None:
+    """Note that a row's call sent several messages (a chart's album: one per photo), as
+    Telegram's flood limits count them."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(effect={**(effect or {}), "messages": messages})
+    )
+
+
+async def sent_since(
+    session: AsyncSession, since: datetime, *, besides: Collection[str] = ()
+) -> list[tuple[int, datetime, int]]:
+    """(chat, when marked sent, messages) of the rows sent since `since` but for the
+    methods `besides` (calls that are not messages)."""
+    rows = await session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.done_at, OutboxMessage.effect).where(
+            OutboxMessage.status == SENT,
+            OutboxMessage.done_at >= since,
+            OutboxMessage.method.not_in(besides),
+        )
+    )
+    return [
+        (chat_id, done_at, int((effect or {}).get("messages", 1)))
+        for chat_id, done_at, effect in rows
+        if done_at is not None
+    ]
 
 
 async def drop_chat(session: AsyncSession, chat_id: int, now: datetime) -> list[OutboxMessage]:

@@ -592,6 +592,12 @@ async def test_a_chart_taller_than_a_photo_goes_out_as_one_album_with_trends(
         assert height <= 2560
     [record] = await agora.digests_of(group["id"])
     assert record.status == "sent"  # the album completes the digest
+    async with AsyncSession(agora.engine) as session:
+        effect = await session.scalar(
+            select(OutboxMessage.effect).where(OutboxMessage.method == "sendPhoto")
+        )
+    assert effect is not None
+    assert effect["messages"] == 2  # two messages for the flood limits, after a restart too
 
     # What the chart shows, as the outbox holds it.
     [first] = await chart_specs(agora)

@@ -40,3 +40,16 @@ async def test_the_pacer_never_lets_an_album_overfill_a_second() -> None:
     assert order == ["first", "answer", "poll", "album"]
     # The album needs the places the answer and the poll hold until a period after them.
     assert started["album"] - started["poll"] >= 0.2
+
+
+def test_places_held_before_a_restart_are_counted() -> None:
+    """A limiter started anew counts the calls answered before it (each frees its place one
+    period after its answer), in order with its own."""
+    window = Occupancy(3, 60.0)
+    window.take()
+    window.done(10.0)  # free at 70
+    window.hold([65.0, 40.0, 5.0], now=10.0)  # the one free at 5 is free already
+    assert window.wait(10.0) == 30.0  # all three taken until the first frees, at 40
+    assert window.wait(41.0) == 0.0
+    assert window.wait(41.0, 2) == 65.0 - 41.0
+    assert window.wait(71.0, 3) == 0.0

@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
 
@@ -15,27 +15,38 @@ from bot import metrics
 from storage.digests import FAILED, SENT, finish_digest
 from storage.models import OutboxMessage
 from storage.opinions import record_summary_post
-from storage.outbox import SENT as ROW_SENT
-from storage.outbox import finish
+from storage.outbox import count_messages, finish_sent
 from storage.queries import record_posted_poll
 
 log = logging.getLogger(__name__)
 
 
+#: Errors that say what a call taught cannot be recorded, however often it is tried (a
+#: defect): logged, the row stays sent. Any other error of the database's fails the whole
+#: mark, which the sender tries again (bot.sending.delivery).
+UNRECORDABLE = (IntegrityError, DataError, ProgrammingError, LookupError, TypeError, ValueError)
+
+
 async def mark_sent(
     session: AsyncSession, sent: list[tuple[OutboxMessage, Any]]
 ) -> list[None]:
-    """Mark rows sent and record what their calls taught, in one transaction."""
+    """Mark rows sent and record what their calls taught, in one transaction (rows already
+    marked, by a mark whose commit was not confirmed, are not recorded twice)."""
     now = datetime.now(UTC)
-    await finish(session, [row.id for row, _ in sent], ROW_SENT, now)
+    marked = await finish_sent(session, [row.id for row, _ in sent], now)
     for row, result in sent:
+        if row.id not in marked:
+            continue
+        if isinstance(result, tuple | list) and len(result) > 1:  # an album
+            await count_messages(session, row.id, row.effect, len(result))
         if row.effect:
             try:
                 async with session.begin_nested():
                     await record(session, row, result, now)
-            except SQLAlchemyError:  # the message is out: keep it marked sent
+            except UNRECORDABLE:  # the message is out: keep it marked sent
                 log.exception("could not record what outbox row %d taught", row.id)
     return [None] * len(sent)
+
 
 async def record(
     session: AsyncSession, row: OutboxMessage, result: Any, now: datetime

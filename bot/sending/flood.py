@@ -7,7 +7,7 @@ import asyncio
 import heapq
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -50,6 +50,11 @@ class Occupancy:
         if missing > len(answered):
             return None
         return answered[missing - 1] - now
+
+    def hold(self, until: Iterable[float], now: float) -> None:
+        """Places taken by calls answered before this limiter existed (before a restart, or
+        by another instance), each free at the given time."""
+        self._answered = deque(sorted([*self._answered, *(t for t in until if t > now)]))
 
     def take(self, places: int = 1) -> None:
         self._in_flight += min(places, self.capacity)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import bisect
 import heapq
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from storage.models import OutboxMessage
 
 #: Calls that are not messages: no order within the chat, no flood-limit slot.
 INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
@@ -22,6 +26,11 @@ class Entry:
     queued: float  # when the row was written, epoch seconds
     due: float = 0.0  # monotonic time before which it is not tried again
     failures: int = 0  # unexpected failures (not Telegram's answers)
+    stalls: int = 0  # the database's failures in a row (to claim it, or to mark it)
+    held: bool = False  # claimed by this sender, not yet released or marked
+    #: The row and Telegram's answer, once the call succeeded but its mark failed: the call
+    #: is not made again, only the mark is tried again.
+    sent: tuple[OutboxMessage, Any] | None = None
 
     @property
     def lane(self) -> tuple[int, bool]:
@@ -74,6 +83,9 @@ class Lanes:
                 self.remove(entry)
                 entry.chat_id = new_id
                 self.add(entry)
+
+    def ids(self) -> set[int]:
+        return {entry.id for lane in self.lanes.values() for entry in lane}
 
     def __len__(self) -> int:
         return sum(len(lane) for lane in self.lanes.values())

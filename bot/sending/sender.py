@@ -11,7 +11,12 @@ those ready first (`Pacer`).
 A call is made outside any transaction: the row is claimed (FOR UPDATE SKIP LOCKED on
 PostgreSQL), the call made, then the row marked sent in a short transaction together with
 what the call taught (a poll's ids, a summary's message id, a digest's completion). A crash
-in between sends that one message again after the restart; never zero times.
+in between sends that one message again after the restart; never zero times. A mark the
+database refuses is tried again, the call's answer kept meanwhile (bot.sending.delivery).
+
+Self-healing: every SWEEP_EVERY seconds the sender takes in the pending rows no one holds
+(a claim expired: a lost task's, a dead instance's; a row it lost track of). At start it
+counts what was sent in the last minute, so that the flood limits hold across a restart.
 
 Failures: 429 waits `retry_after` and retries; 403 drops the chat's queue and marks it
 inactive; a group that became a supergroup is followed and its queue re-addressed; another
@@ -24,10 +29,12 @@ import asyncio
 import heapq
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 
 from bot.background import Background
@@ -37,11 +44,12 @@ from bot.sending.flood import FloodLimits, Occupancy, Pacer
 from bot.sending.lanes import INSTANT_METHODS, Entry, Lanes
 from storage.db import Database
 from storage.models import Chat, OutboxMessage
-from storage.outbox import KEEP_DONE, pending_messages, purge, release_claims
+from storage.outbox import KEEP_DONE, pending_messages, purge, release_claims, sent_since
 
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = 3600.0
+SWEEP_EVERY = 30.0
 
 
 class Sender:
@@ -59,7 +67,8 @@ class Sender:
         self._database = database
         self._limits = limits
         self._concurrency = limits.concurrency if limits else 32
-        pacer = Pacer(Occupancy(limits.overall, 1.0)) if limits else None
+        self._overall = Occupancy(limits.overall, 1.0) if limits else None
+        pacer = Pacer(self._overall) if self._overall is not None else None
         self._groups: dict[int, Occupancy] = {}
         self._state = Lanes()
         self._caller = Caller(bot, pacer, draw, drawing_threads)
@@ -88,6 +97,7 @@ class Sender:
         async with self._database.transaction() as session:
             released = await release_claims(session)
             purged = await purge(session, datetime.now(UTC) - KEEP_DONE)
+        await self._recall_flood()
         pending = await self.take_in()
         if pending or released or purged:
             log.info(
@@ -98,18 +108,47 @@ class Sender:
             )
         self._task = asyncio.create_task(self._run(), name="agora-sender")
 
-    async def take_in(self, among: list[int] | None = None) -> int:
-        """Read the pending rows (or those `among` these ids) queued by another process, and
-        send them; how many were read. Rows already known are not added twice."""
+    async def _recall_flood(self) -> None:
+        """Count the messages sent in the last window of each limit (by the instance that sent
+        before this one, or before a restart) as if this sender had sent them."""
+        limits = self._limits
+        if limits is None:
+            return
+        now, clock = datetime.now(UTC), time.monotonic()
+        since = now - timedelta(seconds=max(limits.group_period, 1.0))
         async with self._database.read() as session:
-            pending = await pending_messages(session, among)
-        for id_, chat_id, priority, method, queued in pending:
+            sent = await sent_since(session, since, besides=INSTANT_METHODS)
+        frees: dict[int, list[float]] = defaultdict(list)
+        overall: list[float] = []
+        for chat_id, done_at, messages in sent:
+            ago = (now - done_at.replace(tzinfo=done_at.tzinfo or UTC)).total_seconds()
+            answered = clock - max(0.0, ago)
+            overall.extend([answered + 1.0] * messages)
+            if chat_id < 0:  # groups: private chats have no per-minute limit
+                frees[chat_id].extend([answered + limits.group_period] * messages)
+        if self._overall is not None:
+            self._overall.hold(overall, clock)
+        for chat_id, until in frees.items():
+            group = self._group(chat_id)
+            assert group is not None
+            group.hold(until, clock)
+
+    async def take_in(
+        self, among: list[int] | None = None, *, free_at: datetime | None = None
+    ) -> int:
+        """Read the pending rows (or those `among` these ids; or those no one holds `free_at`
+        that time) and send them; how many were new to this sender."""
+        async with self._database.read() as session:
+            pending = await pending_messages(session, among, free_at=free_at)
+        known = self._state.ids()
+        new = [found for found in pending if found[0] not in known]
+        for id_, chat_id, priority, method, queued in new:
             at = queued.replace(tzinfo=queued.tzinfo or UTC).timestamp()  # SQLite: naive UTC
             self._state.add(Entry(id_, chat_id, priority, method, at))
-        if pending:
+        if new:
             self._idle.clear()
             self._wake.set()
-        return len(pending)
+        return len(new)
 
     async def stop(self) -> None:
         """Finish the calls in flight; what is still queued goes out after the restart."""
@@ -118,6 +157,7 @@ class Sender:
         if self._task is not None:
             await self._task
         await self._in_flight.wait()
+        await self._deliver.mark_kept([e for lane in self._state.lanes.values() for e in lane])
         self._caller.close()
 
     def notify(self, rows: Iterable[OutboxMessage]) -> None:
@@ -149,17 +189,23 @@ class Sender:
     # -- scheduling -------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        last_purge = time.monotonic()
+        last_purge = last_sweep = time.monotonic()
         while not self._stopping:
             self._wake.clear()
             delay = self._dispatch()
             if self._is_idle():
                 self._idle.set()
-            if time.monotonic() - last_purge > PURGE_EVERY:
-                last_purge = time.monotonic()
+            now = time.monotonic()
+            if now - last_purge > PURGE_EVERY:
+                last_purge = now
                 self._in_flight.spawn(self._purge())
+            if now - last_sweep >= SWEEP_EVERY:
+                last_sweep = now
+                self._in_flight.spawn(self._sweep())
+            until_sweep = last_sweep + SWEEP_EVERY - now
+            wait = until_sweep if delay is None else min(delay, until_sweep)
             try:
-                async with asyncio.timeout(delay):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             except TimeoutError:
                 pass
@@ -178,7 +224,7 @@ class Sender:
                 continue
             head = lane[0]
             wait = head.due - now
-            if wait <= 0 and head.method not in INSTANT_METHODS:
+            if wait <= 0 and head.method not in INSTANT_METHODS and head.sent is None:
                 group = self._group(head.chat_id)
                 if group is not None:
                     free = group.wait(now)
@@ -209,13 +255,16 @@ class Sender:
 
     async def _send(self, entry: Entry, group: Occupancy | None) -> None:
         key = entry.lane  # the entry changes lanes if its chat moves to a new id
+        messages = 1
         try:
-            await self._deliver(entry)
+            messages = await self._deliver(entry)
         except Exception:  # the sender must outlive any one call: try again, then give up
             await self._deliver.failed(entry)
         finally:
-            if group is not None:
-                group.done(time.monotonic())
+            if group is not None:  # it took one place; an album holds one per photo
+                places = min(max(messages, 1), group.capacity)
+                group.take(places - 1)
+                group.done(time.monotonic(), places)
             self._sending -= 1
             self._state.busy.discard(key)
             if entry.due > time.monotonic():
@@ -223,6 +272,18 @@ class Sender:
             self._state.offer(key)
             self._state.offer(entry.lane)
             self._wake.set()
+
+    async def _sweep(self) -> None:
+        """Take in the pending rows no one holds that this sender does not know of: a claim
+        expired (a lost task's, a dead instance's) or a row it lost track of."""
+        try:
+            found = await self.take_in(free_at=datetime.now(UTC))
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("outbox: sweep failed (%s); again in %.0f s", type(exc).__name__,
+                        SWEEP_EVERY)
+            return
+        if found:
+            log.info("outbox: %d pending calls taken back", found)
 
     async def _purge(self) -> None:
         async with self._database.transaction() as session:
