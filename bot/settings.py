@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         le=65535,
         description="Serve /metrics (Prometheus) and /healthz on this port (off when unset).",
     )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Interface the metrics server listens on (0.0.0.0: every interface, for a "
+        "scraper on another machine or container).",
+    )
 
     webhook_url: str | None = Field(
         default=None,
