@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     log_level: str = Field(
         default="INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
     )
+    log_personal_data: bool = Field(
+        default=False,
+        description="Let the libraries' DEBUG lines (whole updates, query parameters) into the "
+        "logs, with people's names and texts; off: none of them below INFO.",
+    )
     rate_limit: bool = Field(
         default=True, description="Pace sends within Telegram's flood limits."
     )

@@ -1,9 +1,11 @@
 """Privacy that holds: after /forgetme no copy of the person's name, votes or opinions stays
-anywhere in the database, including the outbox's calls already made or still waiting."""
+anywhere in the database, including the outbox's calls already made or still waiting; and no
+log line, at DEBUG, holds a name or an opinion unless LOG_PERSONAL_DATA says so."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
 
 from sqlalchemy import func, inspect, select, text
@@ -13,6 +15,7 @@ from storage.models import OutboxMessage
 from storage.outbox import PENDING, SENT
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora
+from tests.test_reliability import bot_process, sent_count
 
 # Unique markers: nothing else the bot stores can contain them by chance.
 NAME, SURNAME = "Xenocrate", "Qwzlast"
@@ -101,3 +104,58 @@ async def test_forget_me_leaves_no_copy_of_the_person(agora: Agora, api: FakeBot
     assert {row.status for row in rows} == {SENT}
     assert all(row.done_at is not None and row.created_at is not None for row in rows)
     assert sum(1 for row in rows if (row.method, row.chat_id) == ("sendDocument", group["id"])) == 1
+
+
+async def logs_of_a_discussion(api: FakeBotAPI, database_url: str, **settings: str) -> str:
+    """Everything `python -m bot` logs at DEBUG while someone votes, writes opinions, lists
+    them and has them forgotten."""
+    group = api.group(-100910, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    person = api.user(92, NAME, last_name=SURNAME)
+    process = await bot_process(
+        api, database_url, stdout=asyncio.subprocess.DEVNULL, LOG_LEVEL="DEBUG", **settings
+    )
+    assert process.stderr is not None
+    stderr = asyncio.create_task(process.stderr.read())  # read as it comes: the pipe is small
+    try:
+        await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
+        await sent_count(api, "sendPoll", 6)
+        [poll, *_] = api.sent(method="sendPoll")
+        await api.wait_acked(api.vote(poll["poll"]["id"], person, [0]))
+        await api.wait_acked(
+            api.send_text(group, person, OPINION, reply_to_message_id=poll["message_id"])
+        )
+        await api.wait_acked(api.send_text(group, person, f"/avis {OPINION} (bis)"))
+        await api.wait_acked(api.send_text(group, admin, "/opinions"))
+        private = api.private_chat(person)
+        await api.wait_acked(api.send_text(private, person, "/oublier"))
+        await sent_count(api, "sendMessage", 1, chat_id=private["id"])
+        [question] = api.sent(chat_id=private["id"], method="sendMessage")
+        yes, _no = question["reply_markup"]["inline_keyboard"][0]
+        await api.wait_acked(
+            api.callback_query(private, person, question["message_id"], yes["callback_data"])
+        )
+        async with asyncio.timeout(30):
+            while not api.calls_of("editMessageText"):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), timeout=30)
+    logs = (await stderr).decode("utf-8", "replace")
+    assert " DEBUG " in logs
+    return logs
+
+
+async def test_debug_logs_hold_no_name_or_opinion(api: FakeBotAPI, database_url: str) -> None:
+    logs = await logs_of_a_discussion(api, database_url)
+    assert [line for line in logs.splitlines() if NAME in line or "Qwzopinion" in line] == []
+    assert SURNAME not in logs
+
+
+async def test_debug_logs_hold_them_when_the_operator_asks(
+    api: FakeBotAPI, database_url: str
+) -> None:
+    logs = await logs_of_a_discussion(api, database_url, LOG_PERSONAL_DATA="true")
+    assert NAME in logs
+    assert "Qwzopinion" in logs
