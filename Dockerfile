@@ -27,6 +27,8 @@ WORKDIR /data
 VOLUME ["/data"]
 # /metrics for Prometheus; /healthz answers while the bot's loop runs and its database answers
 # (on METRICS_PORT, and on PORT too in webhook mode, for the load balancer); 8080: webhooks.
+# The metrics server listens on 127.0.0.1 (METRICS_HOST), which the HEALTHCHECK below uses:
+# run with -e METRICS_HOST=0.0.0.0 for a Prometheus outside the container.
 EXPOSE 9090 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['METRICS_PORT'], timeout=4)"

@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     from bot.app import serve
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_level, settings.secrets(), settings.log_format)
+    configure_logging(
+        settings.log_level, settings.secrets(), settings.log_format, settings.log_personal_data
+    )
     try:
         asyncio.run(serve(settings))
     except StartupError as exc:

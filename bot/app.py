@@ -208,7 +208,7 @@ async def running(
         intake = StoreThenAckPoller(app, found.database, inbox)
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:
-        await monitor.start("0.0.0.0", settings.metrics_port)  # every interface: for scrapers
+        await monitor.start(settings.metrics_host, settings.metrics_port)
     try:
         yield app, intake
     finally:

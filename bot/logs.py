@@ -55,7 +55,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str, secrets: Iterable[str], log_format: str = "text") -> None:
+# Libraries that log what they carry at DEBUG: python-telegram-bot every request's parameters
+# and every answer (whole updates: names, texts), aiosqlite every query's parameters. (And
+# SQLAlchemy, once a level is set on its loggers: the rows it reads; see below.)
+CARRIERS = ("telegram", "aiosqlite")
+
+
+def configure_logging(
+    level: str, secrets: Iterable[str], log_format: str = "text", personal_data: bool = False
+) -> None:
+    """Log to stderr at `level`, secrets hidden. Unless `personal_data`, the libraries that log
+    people's names and texts stop at INFO (SQLAlchemy at WARNING); Agora's own lines name
+    chats, people and messages by their ids only, at every level."""
     handler = logging.StreamHandler()
     handler.setFormatter(
         JsonFormatter()
@@ -71,3 +82,11 @@ def configure_logging(level: str, secrets: Iterable[str], log_format: str = "tex
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # Alembic tells every migration step it runs at start-up: detail, not news.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in CARRIERS:
+        logging.getLogger(name).setLevel(
+            logging.NOTSET if personal_data else max(logging.INFO, root.level)
+        )
+    # A level set on SQLAlchemy's loggers turns its echo on (every statement at INFO).
+    logging.getLogger("sqlalchemy").setLevel(
+        logging.NOTSET if personal_data else max(logging.WARNING, root.level)
+    )

@@ -4,12 +4,14 @@ handlers/moderation, handlers/forget) parse, call these, and answer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
 
 from bot.i18n import _
+from bot.privacy import Traces, forget_in_outbox
 from bot.transaction import current_unit
 from storage.ballots import Answer
 from storage.models import Opinion
@@ -21,6 +23,7 @@ from storage.opinions import (
     recent_opinions,
     user_ballots,
 )
+from storage.people import names_and_texts
 
 MIN_LENGTH, MAX_LENGTH = 3, 1000
 RATE_COUNT, RATE_WINDOW = 5, timedelta(minutes=10)
@@ -94,13 +97,21 @@ async def store_opinion(
     )
 
 
-async def forget(session: AsyncSession, user_id: int) -> tuple[int, int]:
+async def forget(
+    session: AsyncSession, user_id: int, names: Iterable[str] = ()
+) -> tuple[int, int]:
     """Withdraw every vote of `user_id` (the tallies follow) and delete their opinions, in
-    every chat; returns how many polls and opinions that was."""
+    every chat, then blank the copies of them (those `names`, the names and texts stored with
+    their votes and opinions) in the outbox; returns how many polls and opinions that was."""
     unit = current_unit()
+    stored_names, texts = await names_and_texts(session, user_id)
     polls = await user_ballots(session, user_id)
     now = datetime.now(UTC)
     for poll_id in polls:
         unit.answers.add(Answer(poll_id, user_id, (), (), now))
     await unit.answers.apply(session)
-    return len(polls), await delete_user_opinions(session, user_id)
+    opinions = await delete_user_opinions(session, user_id)
+    await forget_in_outbox(
+        session, Traces(frozenset({*stored_names, *names}), frozenset(texts)), now
+    )
+    return len(polls), opinions

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     log_level: str = Field(
         default="INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
     )
+    log_personal_data: bool = Field(
+        default=False,
+        description="Let the libraries' DEBUG lines (whole updates, query parameters) into the "
+        "logs, with people's names and texts; off: none of them below INFO.",
+    )
     rate_limit: bool = Field(
         default=True, description="Pace sends within Telegram's flood limits."
     )
@@ -70,6 +75,11 @@ class Settings(BaseSettings):
         ge=1,
         le=65535,
         description="Serve /metrics (Prometheus) and /healthz on this port (off when unset).",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Interface the metrics server listens on (0.0.0.0: every interface, for a "
+        "scraper on another machine or container).",
     )
 
     webhook_url: str | None = Field(

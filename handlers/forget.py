@@ -67,7 +67,8 @@ async def forget_button(
     if fields[1] == "no":
         await edit_query_message(session, update, _("Nothing was deleted."))
         return
-    votes, opinions = await forget(session, query.from_user.id)
+    person = query.from_user
+    votes, opinions = await forget(session, person.id, {person.first_name, person.full_name})
     await edit_query_message(
         session,
         update,

@@ -1,4 +1,5 @@
-"""Digest settings and the record of sent digests: query functions that never commit."""
+"""Digest settings and the record of sent digests: query functions that never commit. A digest
+record keeps numbers only; its text, excerpts of opinions included, lives in its outbox rows."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from storage.models import (
     OutboxMessage,
     SentDigest,
 )
+from storage.outbox import redact_done
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 DIGEST_PRIORITY = 2  # outbox rows of digests (bot.outbox.Priority.DIGEST)
@@ -141,4 +143,5 @@ async def cancel_queued_digests(session: AsyncSession, chat_id: int, now: dateti
         row.status, row.done_at = "dropped", now
         if row.effect and row.effect.get("kind") == "digest":
             await finish_digest(session, row.effect["digest_id"], FAILED, None)
+    await redact_done(session, [row.id for row in rows])  # their excerpts name people
     return len(rows)

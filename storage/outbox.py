@@ -237,3 +237,31 @@ async def last_edit(
         .limit(recent)
     )
     return next((p for p in payloads if p.get("message_id") == message_id), None)
+
+
+async def redact_done(session: AsyncSession, message_ids: Sequence[int] | None = None) -> int:
+    """Empty the parameters, effect and file of rows sent or dropped (all of them, or those of
+    `message_ids`): once a call is made, what it said (names, opinions) is no longer needed.
+    Method, chat, priority, status and times stay, for the counts of `python -m bot outbox`."""
+    from sqlalchemy import Text, cast
+
+    query = update(OutboxMessage).where(
+        OutboxMessage.status != PENDING, cast(OutboxMessage.payload, Text) != "{}"
+    )
+    if message_ids is not None:
+        query = query.where(OutboxMessage.id.in_(message_ids))
+    done = await session.execute(
+        query.values(payload={}, effect=None, attachment=None).execution_options(
+            synchronize_session=False
+        )
+    )
+    return affected(done)
+
+
+async def pending_rows(session: AsyncSession) -> list[OutboxMessage]:
+    """Every row still waiting to be sent, with what it will say (to look into it)."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == PENDING).order_by(OutboxMessage.id)
+        )
+    )

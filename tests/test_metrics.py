@@ -3,6 +3,7 @@ small scenario, /healthz answers; and JSON log lines."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -99,3 +100,31 @@ async def test_health_is_503_when_the_database_does_not_answer() -> None:
     finally:
         await server.stop()
         await database.dispose()
+
+
+async def reaches(host: str, port: int) -> bool:
+    """Whether something accepts a connection on host:port."""
+    try:
+        _, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
+async def test_metrics_listen_on_the_loopback_unless_told_otherwise(
+    api: FakeBotAPI, settings: Settings
+) -> None:
+    # 127.0.0.2 is the loopback too (Linux answers all of 127/8), but not the address 127.0.0.1:
+    # a server bound to 127.0.0.1 refuses it, one bound to every interface takes it.
+    port = free_port()
+    settings = settings.model_copy(update={"metrics_port": port})
+    assert settings.metrics_host == "127.0.0.1"
+    async with start_agora(api, settings):
+        assert await reaches("127.0.0.1", port)
+        assert not await reaches("127.0.0.2", port)
+    port = free_port()
+    everywhere = settings.model_copy(update={"metrics_port": port, "metrics_host": "0.0.0.0"})
+    async with start_agora(api, everywhere):
+        assert await reaches("127.0.0.2", port)
