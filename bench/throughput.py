@@ -5,7 +5,10 @@ answers from distinct users and times how long until the bot shows them all (/re
 Agora, a "done" message for the bare application). Prints both rates, their ratio, and the
 bot's peak memory.
 
-    python -m bench.throughput [--votes 20000] [--database-url URL]
+    python -m bench.throughput [--votes 20000] [--database-url URL] [--latency 0.08]
+
+With --latency, the server answers every call that much later (a round trip to Telegram,
+getUpdates included), for both bots.
 """
 
 from __future__ import annotations
@@ -76,8 +79,8 @@ def push_votes(api: FakeBotAPI, polls: list[dict], votes: int) -> None:
         )
 
 
-async def bench_bare(votes: int) -> tuple[float, float]:
-    api = FakeBotAPI(TOKEN)
+async def bench_bare(votes: int, latency: float) -> tuple[float, float]:
+    api = FakeBotAPI(TOKEN, latency=latency)
     await api.start()
     group = api.group(-1009001, "Bench")
     admin = api.user(ADMIN_ID, "Admin")
@@ -103,8 +106,8 @@ def all_chats_totals(api: FakeBotAPI, chat_id: int, after: int) -> list[str]:
     return re.findall(r"Toutes les conversations\xa0: ([\d\u202f\xa0 ]+) votants", text)
 
 
-async def bench_agora(votes: int, database_url: str) -> tuple[float, float]:
-    api = FakeBotAPI(TOKEN)
+async def bench_agora(votes: int, database_url: str, latency: float) -> tuple[float, float]:
+    api = FakeBotAPI(TOKEN, latency=latency)
     await api.start()
     group = api.group(-1009002, "Bench")
     admin = api.user(ADMIN_ID, "Admin")
@@ -143,13 +146,17 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--votes", type=int, default=20_000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--latency", type=float, default=0.0)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = arguments.database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
-        bare_rate, bare_memory = await bench_bare(arguments.votes)
-        agora_rate, agora_memory = await bench_agora(arguments.votes, url)
+        bare_rate, bare_memory = await bench_bare(arguments.votes, arguments.latency)
+        agora_rate, agora_memory = await bench_agora(arguments.votes, url, arguments.latency)
     backend = url.split(":", 1)[0]
-    print(f"votes: {arguments.votes:,} from distinct users, database: {backend}")
+    print(
+        f"votes: {arguments.votes:,} from distinct users, database: {backend}, "
+        f"round trip {arguments.latency * 1000:.0f} ms"
+    )
     print(f"bare PTB application: {bare_rate:8.0f} answers/s  peak RSS {bare_memory:6.1f} MiB")
     print(f"Agora               : {agora_rate:8.0f} answers/s  peak RSS {agora_memory:6.1f} MiB")
     print(f"ratio Agora / bare  : {agora_rate / bare_rate:8.1%}")

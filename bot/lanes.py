@@ -80,8 +80,12 @@ def read_update(raw: dict[str, Any], bot: Bot) -> Update | None:
     it: such an update is set aside, so it neither blocks the others nor comes back."""
     try:
         return Update.de_json(raw, bot)
-    except Exception:
-        log.exception("update #%s could not be parsed: set aside", raw.get("update_id"))
+    except Exception as exc:  # the error's type only: its message may quote what people wrote
+        log.error(
+            "update #%s could not be parsed (%s): set aside",
+            raw.get("update_id"),
+            type(exc).__name__,
+        )
         return None
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,16 +90,18 @@ def test_outbox_status_line(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
     empty = run_bot("outbox", cwd=tmp_path, BOT_TOKEN=SECRET, DATABASE_URL=url)
     assert empty.returncode == 0, empty.stderr
-    assert empty.stdout.strip() == (
+    assert empty.stdout.strip().splitlines() == [
         "outbox: 0 waiting (answers 0, polls 0, digests 0, announcements 0); "
-        "kept from the last 3 days: 0 sent, 0 dropped"
-    )
+        "kept from the last 3 days: 0 sent, 0 dropped",
+        "inbox: 0 waiting to be handled (0 postponed); 0 set aside (kept 7 days)",
+    ]
 
     async def queue() -> None:
         from bot import outbox
         from bot.outbox import Priority
         from bot.transaction import Work
         from storage.db import Database
+        from storage.inbox import Received, store
 
         database = Database(url)
         await database.migrate()
@@ -106,11 +109,17 @@ def test_outbox_status_line(tmp_path: Path) -> None:
             outbox.send_text(1, "a reply")
             for chat in range(2, 5):
                 outbox.send_text(-chat, "a digest", priority=Priority.DIGEST)
+        async with database.transaction() as session:  # received, not yet handled
+            await store(session, [Received(7, 1, '{"update_id": 7}')], datetime.now(UTC),
+                        watermark=False)
         await database.dispose()
 
     asyncio.run(queue())
     waiting = run_bot("outbox", cwd=tmp_path, BOT_TOKEN=SECRET, DATABASE_URL=url)
     assert waiting.stdout.startswith(
         "outbox: 4 waiting (answers 1, polls 0, digests 3, announcements 0), the oldest queued "
+    )
+    assert waiting.stdout.splitlines()[1].startswith(
+        "inbox: 1 waiting to be handled (0 postponed), the oldest received "
     )
     assert SECRET not in waiting.stdout + waiting.stderr

@@ -185,8 +185,11 @@ async def test_sigkill_right_after_a_digest_never_sends_it_twice(
     await sent_count(api, "sendPoll", 6)
     poll = api.sent(method="sendPoll")[0]["poll"]["id"]
     api.vote(poll, api.user(700, "V"), [1])
+    answers = len(api.sent(chat_id=group["id"], method="sendMessage"))
     api.send_text(group, admin, f"/fuseau {zone}")
-    await api.wait_acked(api.send_text(group, admin, f"/bilan {earlier}"), timeout=60)
+    api.send_text(group, admin, f"/bilan {earlier}")
+    # Both answered: handled (acknowledged only means stored, and handled after a restart).
+    await sent_count(api, "sendMessage", answers + 2, chat_id=group["id"])
     assert api.sent(method="sendPhoto") == []  # today's time had passed: armed for tomorrow
     process.kill()
     await process.wait()
@@ -316,8 +319,9 @@ async def test_sigkill_during_a_digest_fan_out_sends_each_digest(
     for group in groups:
         api.set_admin(group["id"], admin)
         api.send_text(group, admin, f"/fuseau {zone}")
-        last = api.send_text(group, admin, f"/bilan {earlier}")
-    await api.wait_acked(last, timeout=60)
+        api.send_text(group, admin, f"/bilan {earlier}")
+    for group in groups:  # both answered: handled, not only stored
+        await sent_count(api, "sendMessage", 2, chat_id=group["id"])
     await kill(process)
     sent_before = len(api.sent())
 
