@@ -18,11 +18,12 @@ from telegram.constants import ChatType
 from telegram.ext import CommandHandler, filters
 
 from bot import metrics, outbox
+from bot.admission import answer_once
 from bot.content import Article
 from bot.context import AgoraContext
 from bot.formatting import plain_text, split_blocks
 from bot.i18n import _, normalize_language, set_language
-from bot.transaction import current_unit
+from bot.transaction import active_unit, current_unit
 from storage.chats import ensure_chat, get_chat
 from storage.models import Chat, OutboxMessage
 from storage.outbox import last_edit
@@ -114,6 +115,16 @@ def reply_blocks(
     if chat is None:
         return []
     parts = split_blocks(blocks)
+    recent = answer_once.get()  # a read-only command in a group (bot.admission)
+    if recent is not None:
+        whole = "\n".join(parts)
+        if recent.seen(chat.id, whole):
+            return []  # the group got this very answer a moment ago
+        chat_id, unit = chat.id, active_unit()
+        if unit is not None:  # remembered once sent for sure: a rolled-back unit sends nothing
+            unit.on_commit(lambda: recent.add(chat_id, whole))
+        else:
+            recent.add(chat_id, whole)
     return [
         outbox.send_text(
             chat.id,
