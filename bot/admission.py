@@ -102,8 +102,8 @@ class Buckets:
 
 class Limits:
     """Token buckets per (chat, person) for commands and for button presses, and per chat for
-    the members of a group together. A refusal takes no token; an administrator is never
-    held back by the group's bucket, only by their own."""
+    the members of a group together. A refusal takes no token; a group's administrators are
+    never held back in their group (they moderate it), by their own bucket or the group's."""
 
     def __init__(
         self,
@@ -119,13 +119,15 @@ class Limits:
     def admit(
         self, chat_id: int, user_id: int, *, button: bool, group: bool, admin: Callable[[], bool]
     ) -> Verdict:
-        """Whether a command (or a button press) may go on; `admin` is asked only when the
-        group's bucket is empty (it may raise bot.admins.AdminsUnknown: nothing was taken)."""
+        """Whether a command (or a button press) may go on; `admin` is asked only when a
+        bucket is empty (it may raise bot.admins.AdminsUnknown: nothing was taken)."""
         person = (self._buttons if button else self._commands).get((chat_id, user_id))
+        chat = self._chats.get(chat_id) if group else None
+        if (person.tokens < 1 or (chat is not None and chat.tokens < 1)) and group and admin():
+            return Verdict.ADMIT  # a group's administrators are never held back in it
         if person.tokens < 1:
             return self._refused(person, Verdict.TELL_PERSON, "person")
-        chat = self._chats.get(chat_id) if group else None
-        if chat is not None and chat.tokens < 1 and not admin():
+        if chat is not None and chat.tokens < 1:
             return self._refused(chat, Verdict.TELL_CHAT, "chat")
         person.take()
         if chat is not None and chat.tokens >= 1:
@@ -164,13 +166,16 @@ class RecentAnswers:
 
 @dataclass(frozen=True, slots=True)
 class Repeatable:
-    """A read-only command in a group: its request, and where the group's answers are kept."""
+    """A read-only command in a group: its request, where the group's answers are kept, and
+    whether its sender administers the group (asked only for a repeat: administrators are
+    always answered; it may raise bot.admins.AdminsUnknown, as any handler may)."""
 
     recent: RecentAnswers
     request: Hashable
+    admin: Callable[[], bool]
 
     def seen(self, chat_id: int, text: str) -> bool:
-        return self.recent.seen(chat_id, self.request, text)
+        return self.recent.seen(chat_id, self.request, text) and not self.admin()
 
     def add(self, chat_id: int, text: str) -> None:
         self.recent.add(chat_id, self.request, text)

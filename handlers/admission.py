@@ -95,7 +95,9 @@ async def admit(update: Update, context: AgoraContext) -> None:
     )
     if verdict is Verdict.ADMIT:
         if group and command is not None and read_only(*command):
-            answer_once.set(Repeatable(admission.recent, request(*command)))
+            answer_once.set(
+                Repeatable(admission.recent, request(*command), lambda: is_admin(update, context))
+            )
         return
     if query is not None:  # every press is answered: the person's client waits for it
         await in_their_language(update, context)
