@@ -23,10 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, RetryAfter
-from telegram.ext import ApplicationBuilder, Defaults, JobQueue
+from telegram.ext import ApplicationBuilder, Defaults, JobQueue, TypeHandler
 
 import handlers
 from bot.admins import AdminCache
+from bot.admission import Admission
 from bot.announcements import Announcer
 from bot.commands import all_menus
 from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
@@ -46,6 +47,7 @@ from bot.sending.sender import Sender
 from bot.services import Services
 from bot.settings import Settings, StartupError
 from bot.transaction import Work
+from handlers.admission import admit
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -79,6 +81,10 @@ def build_application(settings: Settings) -> AgoraApp:
         .job_queue(JobQueue[AgoraContext]())  # typed: the builder alone loses the context
         .build()
     )
+    # Before everything (group -2; -1 records the chat): commands and button presses beyond
+    # their sender's or their group's pace go no further (bot.admission).
+    app.bot_data.admission = Admission()
+    app.add_handler(TypeHandler(Update, admit), group=-2)
     handlers.register(app)
     return app
 

@@ -14,7 +14,7 @@ MAX_BYTES = 64  # Telegram's limit for callback_data
 
 class Callback(enum.Enum):
     LANGUAGE = "lang"  # lang:<code>
-    OPINIONS = "ops"  # ops:<article id>:<page>
+    OPINIONS = "ops"  # ops:<o|n><opinion id>:<page> (older or newer than that opinion)
     FORGET = "forget"  # forget:<user id>:<yes|no>
 
     @property

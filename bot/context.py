@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 if TYPE_CHECKING:
+    from bot.admission import Admission
     from bot.announcements import Announcer
     from bot.digests.schedule import DigestScheduler
     from bot.inbox import Inbox
@@ -31,7 +32,9 @@ def _published(value: T | None, what: str) -> T:
 class AgoraData:
     """The application's `bot_data`: its shared objects, set once by bot.app at start."""
 
-    __slots__ = ("_announcer", "_digests", "_inbox", "_leadership", "_reloader", "_services")
+    __slots__ = (
+        "_admission", "_announcer", "_digests", "_inbox", "_leadership", "_reloader", "_services"
+    )
 
     def __init__(self) -> None:
         self._services: Services | None = None
@@ -40,6 +43,7 @@ class AgoraData:
         self._reloader: ArticleReloader | None = None
         self._leadership: Leadership | None = None
         self._inbox: Inbox | None = None
+        self._admission: Admission | None = None
 
     @property
     def services(self) -> Services:
@@ -88,6 +92,14 @@ class AgoraData:
     @leadership.setter
     def leadership(self, value: Leadership) -> None:
         self._leadership = value
+
+    @property
+    def admission(self) -> Admission:
+        return _published(self._admission, "admission control")
+
+    @admission.setter
+    def admission(self, value: Admission) -> None:
+        self._admission = value
 
 
 class AgoraContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AgoraData]):

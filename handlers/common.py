@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
@@ -18,16 +18,19 @@ from telegram.constants import ChatType
 from telegram.ext import CommandHandler, filters
 
 from bot import metrics, outbox
+from bot.admission import answer_once
 from bot.content import Article
 from bot.context import AgoraContext
 from bot.formatting import plain_text, split_blocks
 from bot.i18n import _, normalize_language, set_language
-from bot.transaction import current_unit
+from bot.transaction import active_unit, current_unit
 from storage.chats import ensure_chat, get_chat
 from storage.models import Chat, OutboxMessage
 from storage.outbox import last_edit
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def resolve_chat(update: Update, context: AgoraContext) -> None:
@@ -114,6 +117,16 @@ def reply_blocks(
     if chat is None:
         return []
     parts = split_blocks(blocks)
+    recent = answer_once.get()  # a read-only command in a group (bot.admission)
+    if recent is not None:
+        whole = "\n".join(parts)
+        if recent.seen(chat.id, whole):
+            return []  # the group got this very answer a moment ago
+        chat_id, unit = chat.id, active_unit()
+        if unit is not None:  # remembered once sent for sure: a rolled-back unit sends nothing
+            unit.on_commit(lambda: recent.add(chat_id, whole))
+        else:
+            recent.add(chat_id, whole)
     return [
         outbox.send_text(
             chat.id,
@@ -127,17 +140,32 @@ def reply_blocks(
 
 
 def answer_later(
-    update: Update, context: AgoraContext, compute: Callable[[], Awaitable[Callable[[], object]]]
+    update: Update,
+    context: AgoraContext,
+    kind: str,
+    key: Hashable,
+    compute: Callable[[], Awaitable[T]],
+    answer: Callable[[T], object],
 ) -> None:
     """Answer once this update's unit has committed, outside any transaction and without
     holding up the updates behind it (bot.transaction.Work.detach): for answers that take a
-    second or more. `compute` reads with its own session (Database.read) and returns what
-    queues the answer, which runs in a short unit of its own; if it fails, the user is told."""
+    second or more. `compute` reads with its own session (Database.read), as one of the
+    process's few heavy computations (bot.admission.Computations: one per chat at a time, and
+    a request with the same `kind` and `key` as one under way shares its result, so `key`
+    must hold everything the result depends on); `answer(result)` queues the answer, in the
+    asker's language, in a short unit of its own. If the computation fails, the user is
+    told."""
     work = context.services.work
+    computations = context.bot_data.admission.computations
+    chat = update.effective_chat
+    assert chat is not None
+    chat_id = chat.id
 
-    async def answer() -> None:
+    async def later() -> None:
+        queue: Callable[[], object]
         try:
-            queue = await compute()
+            result = await computations.run(kind, key, chat_id, compute)
+            queue = functools.partial(answer, result)
         except Exception:
             log.exception("a deferred answer failed")
             metrics.HANDLER_ERRORS.inc()
@@ -147,7 +175,7 @@ def answer_later(
         async with work.unit():
             queue()
 
-    current_unit().on_commit(lambda: work.detach(answer()))
+    current_unit().on_commit(lambda: work.detach(later()))
 
 
 def command(

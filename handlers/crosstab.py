@@ -15,7 +15,14 @@ from bot.formatting import bar, escape, voters_text
 from bot.i18n import _, current_language, format_number, format_share, ngettext
 from bot.insights import SMALL_SAMPLE
 from bot.transaction import with_session
-from handlers.common import command, current_article, reply, reply_blocks, stored_chat
+from handlers.common import (
+    answer_later,
+    command,
+    current_article,
+    reply,
+    reply_blocks,
+    stored_chat,
+)
 from storage.insights import answer_pairs, asked_in_chat
 
 EXAMPLE = "2 4"
@@ -198,16 +205,23 @@ async def show_crosstab(
         asked.append(found)
     first, second = parsed
     question_a, question_b = article.questions[first - 1], article.questions[second - 1]
-    table = CrossTab.of(
-        await answer_pairs(session, asked[0].poll_ids, asked[1].poll_ids),
-        question_a.option_count,
-        question_b.option_count,
-    )
-    if not table.both:
-        reply(update, _("Nobody has answered both questions yet."))
-        return
-    private = chat.type == ChatType.PRIVATE
-    reply_blocks(update, crosstab_blocks(article, first, second, table, private))
+    private, database = chat.type == ChatType.PRIVATE, context.services.database
+    polls_a, polls_b = tuple(asked[0].poll_ids), tuple(asked[1].poll_ids)
+
+    async def compute() -> CrossTab:
+        async with database.read() as reading:
+            pairs = await answer_pairs(reading, list(polls_a), list(polls_b))
+        return CrossTab.of(pairs, question_a.option_count, question_b.option_count)
+
+    def answer(table: CrossTab) -> None:
+        if not table.both:
+            reply(update, _("Nobody has answered both questions yet."))
+            return
+        reply_blocks(update, crosstab_blocks(article, first, second, table, private))
+
+    # Every voter's pair of answers, in a large group: counted after this update's
+    # transaction, and once for the same two polls asked again meanwhile.
+    answer_later(update, context, "crosstab", (polls_a, polls_b), compute, answer)
 
 
 def register(app: AgoraApp) -> None:

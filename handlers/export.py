@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot import outbox
 from bot.commands import EXPORT
 from bot.context import AgoraApp, AgoraContext
-from bot.export import chat_export
-from bot.i18n import _
+from bot.export import Export, chat_export
+from bot.i18n import _, current_language
 from bot.localtime import chat_zone
 from bot.transaction import with_session
 from handlers.common import (
@@ -40,15 +38,19 @@ async def export_command(
     zone = chat_zone(chat, context.services.settings)
     article, chat_id, database = current_article(context, chat), chat.id, context.services.database
 
-    async def compute() -> Callable[[], object]:
+    async def compute() -> Export:
         async with database.read() as reading:
-            export = await chat_export(reading, article, chat_id, zone)
-        return lambda: outbox.send_document(
+            return await chat_export(reading, article, chat_id, zone)
+
+    def answer(export: Export) -> None:
+        outbox.send_document(
             chat_id, export.content, export.filename, export.caption, thread=thread_of(update)
         )
 
-    # Every answer of a large group: read and written after this update's transaction.
-    answer_later(update, context, compute)
+    # Every answer of a large group: read and written after this update's transaction. The
+    # file is in the chat's language and time zone: both are part of what it depends on.
+    key = (article.id, chat_id, current_language(), zone.key)
+    answer_later(update, context, "export", key, compute, answer)
 
 
 def register(app: AgoraApp) -> None:

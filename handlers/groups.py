@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -180,21 +179,26 @@ async def show_groups(
     questions = [(question.key, question.option_count) for question in article.questions]
     database, chat_id = context.services.database, None if everywhere else chat.id
 
-    async def compute() -> Callable[[], object]:
+    async def compute() -> tuple[OpinionGroups | None, int]:
         async with database.read() as reading:
             patterns = await answer_patterns(reading, article.id, chat_id, questions)
         ballots = Ballots.of_patterns([options for _, options in questions], patterns)
         # In a thread: the event loop goes on with other chats meanwhile.
-        found = await asyncio.to_thread(describe_in_turn, ballots)
+        return await asyncio.to_thread(describe_in_turn, ballots), ballots.eligible_voters()
+
+    def answer(computed: tuple[OpinionGroups | None, int]) -> None:
+        found, eligible = computed
         if found is None:
-            blocks = [too_few(ballots.eligible_voters(), scope, everywhere)]
+            blocks = [too_few(eligible, scope, everywhere)]
         else:
             blocks = groups_blocks(article, found, scope)
-        return lambda: reply_blocks(update, blocks)
+        reply_blocks(update, blocks)
 
     # Up to a second at 100,000 voters: computed after this update's transaction, which
-    # would otherwise make every writer wait on SQLite, and without holding up other chats.
-    answer_later(update, context, compute)
+    # would otherwise make every writer wait on SQLite, and without holding up other chats;
+    # the same question asked meanwhile (twenty /groups all) shares the computation.
+    key = (article.id, chat_id, tuple(questions))
+    answer_later(update, context, "groups", key, compute, answer)
 
 
 def register(app: AgoraApp) -> None:

@@ -6,12 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.arguments import number
-from bot.callbacks import Callback, decode
+from bot.callbacks import Callback
 from bot.commands import OPINIONS
 from bot.context import AgoraApp, AgoraContext
 from bot.i18n import _
-from bot.listing import listing
+from bot.listing import Cursor, listing
 from bot.localtime import chat_zone
 from bot.transaction import with_session
 from handlers.common import (
@@ -24,16 +23,14 @@ from handlers.common import (
 )
 
 
-async def send_listing(
-    session: AsyncSession, update: Update, context: AgoraContext, page: int
-) -> None:
+async def send_listing(session: AsyncSession, update: Update, context: AgoraContext) -> None:
+    """Answer with the first page of the chat's listing."""
     assert update.effective_chat is not None
     chat = await stored_chat(session, update.effective_chat)
     zone = chat_zone(chat, context.services.settings)
-    text, keyboard, _pages = await listing(
-        session, current_article(context, chat), chat.id, zone, page
-    )
-    reply(update, text, reply_markup=keyboard)
+    page = await listing(session, current_article(context, chat), chat.id, zone)
+    assert page is not None  # the first page always exists
+    reply(update, page.text, reply_markup=page.keyboard)
 
 
 @with_session
@@ -41,7 +38,7 @@ async def opinions_command(
     session: AsyncSession, update: Update, context: AgoraContext
 ) -> None:
     """List the latest opinions on the chat's article."""
-    await send_listing(session, update, context, page=0)
+    await send_listing(session, update, context)
 
 
 @with_session
@@ -51,23 +48,18 @@ async def listing_page(
     """Turn the pages of an opinion listing; an outdated or forged button changes nothing."""
     query = update.callback_query
     assert query is not None
-    fields = decode(Callback.OPINIONS, query.data, 2)
+    cursor = Cursor.decode(query.data)
     chat = await stored_chat(session, update.effective_chat) if update.effective_chat else None
-    page = number(fields[1]) if fields is not None else None
-    article = current_article(context, chat) if chat is not None else None
-    if fields is None or chat is None or page is None or article is None:
-        answer_query(update, _("This button is no longer valid."))
-        return
-    if fields[0] != article.id:  # a listing of the chat's previous article
-        answer_query(update, _("This button is no longer valid."))
-        return
-    zone = chat_zone(chat, context.services.settings)
-    text, keyboard, pages = await listing(session, article, chat.id, zone, page)
-    if page >= pages:
+    page = None
+    if cursor is not None and chat is not None:
+        zone = chat_zone(chat, context.services.settings)
+        # The opinion the button starts from must be on the chat's current article.
+        page = await listing(session, current_article(context, chat), chat.id, zone, cursor)
+    if page is None:
         answer_query(update, _("This button is no longer valid."))
         return
     answer_query(update)
-    await edit_query_message(session, update, text, keyboard)
+    await edit_query_message(session, update, page.text, page.keyboard)
 
 
 def register(app: AgoraApp) -> None:

@@ -108,7 +108,7 @@ async def opinion_command(
     """/opinion <text>: an opinion on the article; without text, the latest opinions."""
     assert update.effective_chat is not None
     if not context.args:
-        await send_listing(session, update, context, page=0)
+        await send_listing(session, update, context)
         return
     chat = await stored_chat(session, update.effective_chat)
     await record(session, update, context, Target(current_article(context, chat).id, None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -108,7 +109,7 @@ async def test_listing_is_grouped_paginated_and_escaped(agora: Agora, api: FakeB
     await agora.command(group, api.user(200, "Zoé"), "/avis Sur l'article entier")
     [page1] = await agora.command(group, admin, "/avis")
     assert page1["text"].startswith("💬 Avis — Crise à la tête d'OpenAI")
-    assert "(page 1 sur 2)" in page1["text"]
+    assert "(page 1)" in page1["text"]
     lines = page1["text"].splitlines()
     assert lines[2] == "Sur l'article"  # article-level opinions come first
     assert lines.index("1. Quel est votre avis sur le sujet\u202f?") < lines.index(
@@ -125,12 +126,15 @@ async def test_listing_is_grouped_paginated_and_escaped(agora: Agora, api: FakeB
         api.callback_query(group, admin, page1["message_id"], button["callback_data"])
     )
     edited = api.messages[(group["id"], page1["message_id"])]  # as the members now see it
-    assert "(page 2 sur 2)" in edited["text"]
+    assert "(page 2)" in edited["text"]
     assert "Opinion 1 & co" in edited["text"]
+    assert [b["text"] for b in edited["reply_markup"]["inline_keyboard"][0]] == ["◀ Plus récents"]
 
     # Forged or outdated buttons answer politely and change nothing.
     edits = len(api.calls_of("editMessageText"))
-    for data in ("ops:openai-board-2023-11:9", "ops:other-article:0", "ops:x", "ops:a:b"):
+    forged = ("ops:openai-board-2023-11:9", "ops:other-article:0", "ops:x", "ops:a:b")
+    forged += ("ops:o99999:1", "ops:n1:x")  # an opinion that is not there; not a page
+    for data in forged:
         await agora.settle(api.callback_query(group, admin, page1["message_id"], data))
         assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n'est plus valable."
     assert len(api.calls_of("editMessageText")) == edits
@@ -396,7 +400,7 @@ async def test_listing_pages_fit_telegram_limit_whatever_the_opinions(
     count = len(pages)
     assert count >= 5  # about three such opinions fit in a message
     for number, page in enumerate(pages, 1):
-        assert f"(page {number} sur {count})" in page
+        assert f"(page {number})" in page
         assert utf16_len(page) <= 4096  # as Telegram counts: entities parsed, emoji twice
         assert page.splitlines().count("Sur l'article") <= 1  # a group's title, once a page
     assert listed_ids(pages[0])[:2] == sorted(listed_ids(pages[0])[:2], reverse=True)
@@ -407,7 +411,7 @@ async def test_listing_pages_fit_telegram_limit_whatever_the_opinions(
     # The same button shows the same opinions again; one past the end is answered politely.
     await agora.settle(api.callback_query(group, admin, message_id, buttons[0]))
     assert listed_ids(api.messages[(group["id"], message_id)]["text"]) == listed_ids(pages[1])
-    stale = buttons[0].rsplit(":", 1)[0] + f":{count}"
+    stale = f"ops:o{listed_ids(pages[-1])[-1]}:{count}"  # older than the very last opinion
     edits = len(api.calls_of("editMessageText"))
     await agora.settle(api.callback_query(group, admin, message_id, stale))
     assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n'est plus valable."
@@ -488,3 +492,75 @@ async def test_export_is_capped_and_says_what_it_leaves_out(
     assert len([r for r in rows if r[0] in {"réponse", "avis"}]) == 43
     assert "remarque" not in {r[0] for r in rows}
     assert "\n" not in whole["caption"]
+
+
+async def test_listing_pages_by_key_while_new_opinions_arrive(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    """Each press reads from the opinion its button names: no opinion is skipped or shown
+    twice when others arrive between presses, and "newer" leads back page by page."""
+    group, admin = admin_group(api, chat_id=-100793)
+    await agora.command(group, admin, "/aide")  # the chat is recorded
+    article = agora.app.bot_data.services.library.newest
+    keys = [None, *(q.key for q in article.questions)]
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    message_ids = iter(range(1_000, 2_000))
+
+    async def add(count: int, key: str | None, at: datetime) -> None:
+        async with AsyncSession(agora.engine) as session:
+            for n in range(count):
+                session.add(
+                    Opinion(
+                        chat_id=group["id"], message_id=next(message_ids), article_id=article.id,
+                        question_key=key, user_id=500 + n, author=f"Membre {n}",
+                        text=f"Avis {key} {n} " + "réfléchi " * 40,
+                        # every third shares its time with the previous one: ids break the tie
+                        created_at=at + timedelta(minutes=n - n % 3),
+                    )
+                )
+            await session.commit()
+
+    for rank, key in enumerate(keys[:4]):
+        await add(12, key, start + timedelta(hours=rank))
+
+    def place(opinion: Opinion) -> tuple[int, float, int]:
+        rank = keys.index(opinion.question_key)
+        return rank, -opinion.created_at.replace(tzinfo=UTC).timestamp(), -opinion.id
+
+    [first] = await agora.command(group, admin, "/avis")
+    message_id, pages = first["message_id"], [listed_ids(first["text"])]
+    markup, presses = first.get("reply_markup"), 0
+    passed: set[int] = set()
+    while markup is not None and markup["inline_keyboard"][0][-1]["text"] == "Plus anciens ▶":
+        older = markup["inline_keyboard"][0][-1]["callback_data"]
+        assert len(older.encode()) <= 64
+        presses += 1
+        if presses == 2:  # new opinions: on the article (already passed) and on question 4
+            passed = {o.id for o in await opinions(agora)}
+            await add(2, None, start + timedelta(days=1))
+            await add(2, keys[4], start + timedelta(days=1))
+        await agora.settle(api.callback_query(group, admin, message_id, older))
+        edited = api.messages[(group["id"], message_id)]
+        pages.append(listed_ids(edited["text"]))
+        assert f"(page {len(pages)})" in edited["text"]
+        markup = edited.get("reply_markup")
+    everything = sorted(await opinions(agora), key=place)
+    new_on_the_article = {o.id for o in everything if o.id not in passed and o.question_key is None}
+    expected = [o.id for o in everything if o.id not in new_on_the_article]
+    assert len(pages) >= 4
+    assert [found for page in pages for found in page] == expected
+
+    # Back, page by page: each "newer" page holds the opinions just before the one shown,
+    # until the first page, cut from the first opinion as /avis cuts it.
+    order, shown = [o.id for o in everything], pages[-1]
+    while markup is not None and markup["inline_keyboard"][0][0]["text"] == "◀ Plus récents":
+        newer = markup["inline_keyboard"][0][0]["callback_data"]
+        await agora.settle(api.callback_query(group, admin, message_id, newer))
+        edited = api.messages[(group["id"], message_id)]
+        before, markup = listed_ids(edited["text"]), edited.get("reply_markup")
+        if "(page 1)" not in edited["text"]:
+            assert before == order[order.index(shown[0]) - len(before) : order.index(shown[0])]
+        shown = before
+    [again] = await agora.command(group, admin, "/avis")
+    assert shown == listed_ids(again["text"])
+    assert shown[:2] == sorted(new_on_the_article, reverse=True)  # the new ones at the top
