@@ -201,7 +201,12 @@ async def running(
     loop.add_signal_handler(signal.SIGHUP, articles.request)
     webhooks = settings.webhook_url is not None and settings.webhook_secret is not None
     dispatcher = Dispatcher(
-        app, found.work, found.admins, settings.default_language, remember=webhooks
+        app,
+        found.work,
+        found.admins,
+        settings.default_language,
+        remember=webhooks,
+        keep_personal_data=settings.log_personal_data,
     )
     inbox = Inbox(app.bot, found.database, dispatcher)
     app.bot_data.inbox = inbox

@@ -25,7 +25,14 @@ from telegram import Bot
 
 from bot.lanes import Dispatcher, Step, lane_of, read_update
 from storage.db import Database
-from storage.inbox import Received, due_chats, purge_set_aside, store, unsettled_up_to
+from storage.inbox import (
+    Received,
+    bare_body,
+    due_chats,
+    purge_set_aside,
+    store,
+    unsettled_up_to,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +85,9 @@ class Inbox:
                 body = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
             except (ValueError, RecursionError):
                 body, update = json.dumps({"update_id": update_id}), None
-            if update is None:
+            if update is None:  # kept for the record: its id, and its body if allowed
+                if not self._dispatcher.keep_personal_data:
+                    body = bare_body(update_id)
                 received.append(Received(update_id, None, body, set_aside="unreadable"))
                 continue
             lane = lane_of(update)
@@ -124,6 +133,8 @@ class Inbox:
                         break
         except (SQLAlchemyError, OSError) as exc:
             log.warning("lane of %s stopped (%s); the sweep resumes it", lane, type(exc).__name__)
+        except Exception:  # a defect: logged, and the sweep tries the lane again
+            log.exception("lane of %s failed", lane)
         finally:
             del self._lanes[lane]  # at once, before anything may wake it again
 

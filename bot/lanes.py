@@ -6,8 +6,8 @@ chat's turn (across processes on PostgreSQL), deletes the update's inbox row and
 effects together: a row exists exactly while its update waits, so an update is handled once.
 Poll answers and other updates without a chat are handled together in one unit (answers
 applied in bulk, storage.ballots). An answer to a poll not recorded yet (its poll just went
-out) waits a little and is tried again; an update that keeps failing, or whose handler
-raised, is set aside with the reason and its sender told.
+out), or a state of such a poll, waits a little and is tried again; an update that keeps
+failing, or whose handler raised, is set aside with the reason and its sender told.
 """
 
 from __future__ import annotations
@@ -98,7 +98,13 @@ def transient(error: BaseException) -> bool:
 
 
 def _answered_poll(update: Update | None) -> str | None:
-    return update.poll_answer.poll_id if update is not None and update.poll_answer else None
+    """The poll an answer or a poll's new state is about (Telegram sends a bot the states of
+    its own polls only: an unknown one is being recorded)."""
+    if update is None:
+        return None
+    if update.poll_answer is not None:
+        return update.poll_answer.poll_id
+    return update.poll.id if update.poll is not None else None
 
 
 class Dispatcher:
@@ -112,6 +118,7 @@ class Dispatcher:
         default_language: str,
         *,
         remember: bool = False,
+        keep_personal_data: bool = False,
     ) -> None:
         self._app = app
         self._work = work
@@ -122,6 +129,8 @@ class Dispatcher:
         #: Record handled updates (webhooks: Telegram may post an update again, to any
         #: instance, after its row is gone); long polling needs only the watermark.
         self.remember = remember
+        #: Keep a set-aside update's body (names, texts): LOG_PERSONAL_DATA.
+        self.keep_personal_data = keep_personal_data
 
     def _parse(self, body: str) -> Update | None:
         try:
@@ -233,7 +242,9 @@ class Dispatcher:
                         _("Sorry, something went wrong. Please try again later."),
                         thread=message.message_thread_id if message.is_topic_message else None,
                     )
-                await set_aside(unit.session, update_id, reason)
+                await set_aside(
+                    unit.session, update_id, reason, keep_body=self.keep_personal_data
+                )
                 if self.remember:
                     await mark_handled(unit.session, [update_id])
         except (SQLAlchemyError, OSError):

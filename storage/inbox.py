@@ -155,11 +155,20 @@ async def postpone(session: AsyncSession, update_ids: Sequence[int], until: date
         )
 
 
-async def set_aside(session: AsyncSession, update_id: int, reason: str) -> None:
+def bare_body(update_id: int) -> str:
+    """What is kept of a set-aside update's body unless personal data may be kept: its id."""
+    return f'{{"update_id":{update_id}}}'
+
+
+async def set_aside(
+    session: AsyncSession, update_id: int, reason: str, *, keep_body: bool = False
+) -> None:
+    """No longer try this update; its body (names, texts) is dropped unless `keep_body`."""
+    values: dict[str, object] = {"set_aside": reason[:200], "not_before": None}
+    if not keep_body:
+        values["body"] = bare_body(update_id)
     await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id)
-        .values(set_aside=reason[:200], not_before=None)
+        update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(**values)
     )
 
 

@@ -131,6 +131,10 @@ class Agora:
         async with asyncio.timeout(15):
             await self.app.bot_data.inbox.settled(update_id)
 
+    async def sweep(self) -> None:
+        """Make the inbox look for updates due now, as its periodic sweep does."""
+        await self.app.bot_data.inbox.sweep()
+
     async def inbox_empty(self) -> bool:
         """Whether no update waits in the inbox (set aside ones do not wait)."""
         async with AsyncSession(self.engine) as session:

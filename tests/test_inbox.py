@@ -78,6 +78,7 @@ async def test_an_unreadable_update_is_set_aside_with_its_reason(
         assert len(answered) == 1  # the next update is not held up
         [row] = await inbox_rows(agora)
         assert (row.update_id, row.set_aside) == (bad, "unreadable")
+        assert row.body == f'{{"update_id":{bad}}}'  # what people wrote is not kept
         line = await describe_outbox(settings.database_url)
         assert "inbox: 0 waiting" in line
         assert "1 set aside" in line
@@ -109,3 +110,22 @@ async def test_a_vote_pushed_the_instant_its_poll_is_sent_is_counted(
         await agora.until(counted)
         assert await agora.ballots(poll) == {700: [2]}
         assert await agora.inbox_empty()
+
+
+async def test_a_failing_handler_sets_its_update_aside_without_what_was_written(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    """A handler that raises (here: Telegram cannot say who administers the group) sets its
+    update aside with the reason, keeping neither the person's name nor their words, and
+    tells them; the update is not tried again."""
+    group = api.group(-100912, "Débat")
+    member = api.user(11, "Qwxname")
+    api.fail_next("getChatAdministrators", 400, "Bad Request: chat not found")
+    update_id = api.send_text(group, member, "/sondage anonyme")
+    [sorry] = await agora.settle(update_id)
+    assert sorry["text"] == "Désolé, une erreur s'est produite. Réessayez un peu plus tard."
+    [row] = await inbox_rows(agora)
+    assert (row.update_id, row.set_aside) == (update_id, "failed: BadRequest")
+    assert "Qwx" not in row.body and "anonyme" not in row.body
+    await agora.sweep()
+    assert await agora.settle(update_id) == []  # not tried again

@@ -69,7 +69,9 @@ async def test_forget_me_leaves_no_copy_of_the_person(agora: Agora, api: FakeBot
     [question] = await agora.command(private, person, "/oublier")
     assert NAME in question["text"]
 
-    # And one still waiting: a listing page that Telegram keeps refusing for a while (429).
+    # And one still waiting: a listing page that Telegram keeps refusing for a while (429);
+    # a new opinion first, so that it is not the same page as ten seconds ago (answered once).
+    await agora.command(group, other, "/avis Paul y revient")
     api.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2,
                   chat_id=group["id"])
     waiting_id = api.send_text(group, other, "/opinions")
