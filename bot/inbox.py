@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 
-from bot.lanes import Dispatcher, Step, lane_of, read_update
+from bot.lanes import CHATLESS_BATCH, Chatless, Dispatcher, Step, lane_of, read_update
 from storage.db import Database
 from storage.inbox import (
     Received,
@@ -46,6 +47,7 @@ PURGE_EVERY = 3_600.0
 BACKLOG = 10_000
 CLOSE_WITHIN = 20.0  # seconds the lanes get, at a stop, to handle what waits
 MAX_UPDATE_ID = 2**63 - 1  # the column is a signed 64-bit integer
+CHATLESS_KINDS = frozenset({"poll_answer", "poll"})  # updates that never have a chat
 
 
 class Inbox:
@@ -59,6 +61,10 @@ class Inbox:
         self._slots = asyncio.Semaphore(LANES)
         self._lanes: dict[int | None, asyncio.Task[None]] = {}  # None: the chatless lane
         self._wanted: set[int | None] = set()  # woken since their lane last looked
+        # Chatless updates received here, oldest first: handled without looking them up,
+        # unless older ones may wait in the inbox (at start, or found by the sweep).
+        self._arrived: deque[int] = deque()
+        self._look_up = True
         self._room = asyncio.Event()
         self._room.set()
         self._stopping = asyncio.Event()
@@ -80,7 +86,9 @@ class Inbox:
             if not isinstance(update_id, int) or not 0 < update_id <= MAX_UPDATE_ID:
                 log.warning("an update without a valid id was ignored")
                 continue
-            update = read_update(item, self._bot)
+            # Poll answers and states (a vote storm) are read when handled, in their lane:
+            # storing them, which Telegram waits for, is all that must be done now.
+            update: Any = item if CHATLESS_KINDS & item.keys() else read_update(item, self._bot)
             try:
                 body = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
             except (ValueError, RecursionError):
@@ -90,7 +98,7 @@ class Inbox:
                     body = bare_body(update_id)
                 received.append(Received(update_id, None, body, set_aside="unreadable"))
                 continue
-            lane = lane_of(update)
+            lane = None if update is item else lane_of(update)
             received.append(Received(update_id, lane, body))
             parsed[update_id] = (lane, update)
         if not received:
@@ -101,6 +109,8 @@ class Inbox:
             if row.update_id in parsed:
                 lane, update = parsed[row.update_id]
                 self._parsed[row.update_id] = update
+                if lane is None:
+                    self._arrived.append(row.update_id)
                 self._wake(lane)
         if len(self._parsed) >= BACKLOG:
             self._room.clear()
@@ -125,7 +135,7 @@ class Inbox:
                 while True:  # at a stop too: what was acknowledged is handled if time allows
                     self._wanted.discard(lane)
                     if lane is None:
-                        more = await self._dispatcher.chatless_step(self._parsed)
+                        more = await self._chatless_step()
                     else:
                         more = await self._dispatcher.chat_step(lane, self._parsed) is Step.HANDLED
                     self._freed()
@@ -137,6 +147,22 @@ class Inbox:
             log.exception("lane of %s failed", lane)
         finally:
             del self._lanes[lane]  # at once, before anything may wake it again
+
+    async def _chatless_step(self) -> bool:
+        if self._look_up:
+            done = await self._dispatcher.chatless_step(self._parsed)
+            # The oldest due were all received here: what memory holds is what waits.
+            self._look_up = done is Chatless.MORE
+            return done is not Chatless.NONE
+        batch: list[int] = []
+        while self._arrived and len(batch) < CHATLESS_BATCH:
+            update_id = self._arrived.popleft()
+            if update_id in self._parsed:  # else handled already, or set aside
+                batch.append(update_id)
+        if not batch:
+            return False
+        await self._dispatcher.chatless_step(self._parsed, batch)
+        return True
 
     def _freed(self) -> None:
         if len(self._parsed) < BACKLOG:
@@ -170,8 +196,10 @@ class Inbox:
         for chat in chats:
             if chat not in self._lanes:
                 self._wake(chat)
-        if chatless and None not in self._lanes:
-            self._wake(None)
+        if chatless:
+            self._look_up = True  # some may be postponed ones now due, or another's
+            if None not in self._lanes:
+                self._wake(None)
 
     async def settled(self, update_id: int) -> None:
         """Until every update up to `update_id` is handled (or postponed, or set aside)."""

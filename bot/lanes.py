@@ -51,9 +51,11 @@ CHATLESS_BATCH = 1_000  # poll answers applied in one unit
 # An answer to a poll not recorded yet is tried again this often, for this long.
 RECHECK = timedelta(seconds=2)
 HOLD_UNKNOWN = timedelta(minutes=10)
+KNOWN_POLLS = 100_000  # recorded polls' ids kept in memory (a poll is never unrecorded)
 
-#: Parsed updates by id, kept from their arrival until they are handled (else read again).
-Parsed = MutableMapping[int, Update | None]
+#: Updates by id, kept from their arrival until they are handled (else read again): parsed,
+#: or as received (a dict), parsed when handled.
+Parsed = MutableMapping[int, Update | dict[str, Any] | None]
 
 
 def lane_of(update: Update) -> int | None:
@@ -67,6 +69,12 @@ def lane_of(update: Update) -> int | None:
 
 class HandlerFailed(Exception):
     """A handler raised: the update's unit is rolled back and the user told."""
+
+
+class Chatless(enum.Enum):
+    NONE = "none"  # nothing was due
+    OURS = "ours"  # handled what was due, all of it received by this process
+    MORE = "more"  # handled what was due, some of it read from the inbox
 
 
 class Step(enum.Enum):
@@ -131,6 +139,10 @@ class Dispatcher:
         self.remember = remember
         #: Keep a set-aside update's body (names, texts): LOG_PERSONAL_DATA.
         self.keep_personal_data = keep_personal_data
+        self._known_polls: set[str] = set()
+
+    def _read(self, kept: Update | dict[str, Any] | None) -> Update | None:
+        return read_update(kept, self._app.bot) if isinstance(kept, dict) else kept
 
     def _parse(self, body: str) -> Update | None:
         try:
@@ -142,7 +154,7 @@ class Dispatcher:
     async def _updates(self, waiting: list[Waiting], parsed: Parsed) -> dict[int, Update | None]:
         """The updates of these rows: parsed on arrival, or read again from their bodies."""
         missing = [w.update_id for w in waiting if w.update_id not in parsed]
-        found = {w.update_id: parsed.get(w.update_id) for w in waiting}
+        found = {w.update_id: self._read(parsed.get(w.update_id)) for w in waiting}
         if missing:
             async with self._work.database.read() as session:
                 for update_id, body in (await bodies(session, missing)).items():
@@ -229,7 +241,10 @@ class Dispatcher:
         self, update_id: int, update: Update | None, error: BaseException | None
     ) -> bool:
         """Log a failed update, tell its sender in their language, and set it aside."""
-        log.error("update %d failed: set aside", update_id, exc_info=error)
+        if update is None:  # its reading was logged
+            log.warning("update %d unreadable: set aside", update_id)
+        else:
+            log.error("update %d failed: set aside", update_id, exc_info=error)
         metrics.HANDLER_ERRORS.inc()
         metrics.UPDATES.labels(metrics.update_type(update)).inc()
         reason = "unreadable" if update is None else f"failed: {type(error).__name__}"
@@ -254,18 +269,30 @@ class Dispatcher:
 
     # -- updates without a chat ------------------------------------------------------------
 
-    async def chatless_step(self, parsed: Parsed) -> bool:
-        """Handle the due poll answers (and the like) in one unit; True if any was."""
+    async def chatless_step(self, parsed: Parsed, arrived: list[int] | None = None) -> Chatless:
+        """Handle, in one unit, the poll answers (and the like) that `arrived` here, oldest
+        first, or else those the inbox has due."""
         now = datetime.now(UTC)
-        async with self._work.database.read() as session:
-            waiting = await due_chatless(session, now, CHATLESS_BATCH)
+        if arrived:  # stored by this process a moment ago: nothing to look up
+            waiting = [Waiting(update_id, now, 0, None) for update_id in arrived]
+            updates = {update_id: self._read(parsed.get(update_id)) for update_id in arrived}
+        else:
+            async with self._work.database.read() as session:
+                waiting = await due_chatless(session, now, CHATLESS_BATCH)
             if not waiting:
-                return False
+                return Chatless.NONE
             updates = await self._updates(waiting, parsed)
-            # An answer to a poll that is not recorded yet (its sendPoll has just answered,
-            # or another instance is recording it) waits; given up after a while.
-            polls = {p for p in map(_answered_poll, updates.values()) if p is not None}
-            known = await known_polls(session, polls)
+        # An answer to a poll that is not recorded yet (its sendPoll has just answered, or
+        # another instance is recording it) waits; given up after a while.
+        polls = {p for p in map(_answered_poll, updates.values()) if p is not None}
+        known = polls & self._known_polls
+        if polls - known:
+            async with self._work.database.read() as session:
+                known |= await known_polls(session, polls - known)
+            if len(self._known_polls) > KNOWN_POLLS:
+                self._known_polls.clear()
+            self._known_polls |= known
+        outcome = Chatless.OURS if all(w.update_id in parsed for w in waiting) else Chatless.MORE
         hold = [
             w
             for w in waiting
@@ -275,6 +302,10 @@ class Dispatcher:
         ]
         held = {w.update_id for w in hold}
         run = [w for w in waiting if w.update_id not in held]
+        for w in [w for w in run if updates[w.update_id] is None]:  # read only now
+            if await self._report(w.update_id, None, None):
+                parsed.pop(w.update_id, None)
+        run = [w for w in run if updates[w.update_id] is not None]
         with using_language(self._language):
             if await self._bulk(run, updates, hold, now):
                 for w in run:
@@ -285,7 +316,7 @@ class Dispatcher:
                         parsed.pop(w.update_id, None)
         for w in hold:
             parsed.pop(w.update_id, None)  # read again when due
-        return True
+        return outcome
 
     async def _bulk(
         self,

@@ -24,6 +24,7 @@ from telegram.ext import Application
 from bot.inbox import MAX_UPDATE_ID, Inbox
 from bot.sending.calls import quiet_raw_calls
 from storage.db import Database
+from storage.inbox import forget_handled_below
 from storage.queries import LAST_UPDATE_ID, get_state
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,9 @@ class StoreThenAckPoller:
             await self._task
 
     async def run(self) -> None:
-        async with self._database.read() as session:
+        async with self._database.transaction() as session:
             self._stored = await get_state(session, LAST_UPDATE_ID) or 0
+            await forget_handled_below(session, self._stored)  # no webhook posts them again
         log.info("polling for updates after #%d", self._stored)
         failures = 0
         while not self._stopping.is_set():

@@ -17,10 +17,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import HandledUpdate, InboxUpdate, PostedPoll, affected, table
-from storage.queries import LAST_UPDATE_ID, get_state, set_state
+from storage.models import BotState, HandledUpdate, InboxUpdate, PostedPoll, affected, table
+from storage.queries import LAST_UPDATE_ID, get_state
 
 _inbox = table(InboxUpdate)
+_state = table(BotState)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +43,28 @@ class Waiting:
 async def store(
     session: AsyncSession, updates: Sequence[Received], now: datetime, *, watermark: bool
 ) -> list[Received]:
-    """Store the updates not received before; the new ones, in order. With `watermark` (long
-    polling: Telegram sends updates in order and resends only those not acknowledged), every
-    update up to the batch's last is received from now on, and the handled ids below it can
-    be forgotten."""
+    """Store the updates not received before; the new ones, in order.
+
+    With `watermark` (long polling), the caller fetched them after the recorded last id, and
+    that id moves to the batch's last in the same transaction: Telegram sends updates in
+    order and sends again only those not acknowledged, so nothing at or below it comes back,
+    and no handled id needs checking (webhooks record those: one may be posted again)."""
     if not updates:
         return []
-    mark = await get_state(session, LAST_UPDATE_ID) or 0
     ids = [u.update_id for u in updates]
-    handled = set(
-        await session.scalars(
-            select(HandledUpdate.update_id).where(HandledUpdate.update_id.in_(ids))
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    if watermark:
+        fresh = list(updates)
+    else:
+        mark = await get_state(session, LAST_UPDATE_ID) or 0
+        handled = set(
+            await session.scalars(
+                select(HandledUpdate.update_id).where(HandledUpdate.update_id.in_(ids))
+            )
         )
-    )
-    fresh = [u for u in updates if u.update_id > mark and u.update_id not in handled]
+        fresh = [u for u in updates if u.update_id > mark and u.update_id not in handled]
     if fresh:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         await session.execute(
             insert(_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
             [
@@ -73,10 +79,22 @@ async def store(
                 for u in fresh
             ],
         )
-    if watermark and max(ids) > mark:
-        await set_state(session, LAST_UPDATE_ID, max(ids))
-        await session.execute(delete(HandledUpdate).where(HandledUpdate.update_id <= max(ids)))
+    if watermark:  # one statement: the hot path of a vote storm
+        state = insert(_state).values(key=LAST_UPDATE_ID, value=max(ids))
+        await session.execute(
+            state.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"value": func.max(_state.c.value, state.excluded.value)}
+                if dialect == "sqlite"
+                else {"value": func.greatest(_state.c.value, state.excluded.value)},
+            )
+        )
     return fresh
+
+
+async def forget_handled_below(session: AsyncSession, update_id: int) -> None:
+    """Long polling: handled ids up to `update_id` can no longer come back."""
+    await session.execute(delete(HandledUpdate).where(HandledUpdate.update_id <= update_id))
 
 
 def _due(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
