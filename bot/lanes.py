@@ -39,6 +39,7 @@ from storage.inbox import (
     head_of_chat,
     known_polls,
     postpone,
+    postponed_chatless,
     set_aside,
 )
 from storage.queries import handled_among, mark_handled, take_turn
@@ -95,6 +96,28 @@ def transient(error: BaseException) -> bool:
 
 def _answered_poll(update: Update | None) -> str | None:
     return update.poll_answer.poll_id if update is not None and update.poll_answer else None
+
+
+def _voter(update: Update | None) -> tuple[str, int] | None:
+    """(poll, voter) of a poll answer: the same voter's answers to a poll apply in order."""
+    answer = update.poll_answer if update is not None else None
+    if answer is None:
+        return None
+    voter = answer.user or answer.voter_chat
+    return (answer.poll_id, voter.id) if voter is not None else None
+
+
+def _first_answers(bodies_by_id: dict[int, str]) -> dict[tuple[str, int], int]:
+    """(poll, voter) of the poll answers among these stored bodies, with the oldest id."""
+    found: dict[tuple[str, int], int] = {}
+    for update_id, body in sorted(bodies_by_id.items(), reverse=True):
+        try:
+            answer = json.loads(body).get("poll_answer") or {}
+            voter = answer.get("user") or answer.get("voter_chat") or {}
+            found[(str(answer["poll_id"]), int(voter["id"]))] = update_id
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+    return found
 
 
 class Dispatcher:
@@ -251,12 +274,25 @@ class Dispatcher:
             # or another instance is recording it) waits; given up after a while.
             polls = {p for p in map(_answered_poll, updates.values()) if p is not None}
             known = await known_polls(session, polls)
+            # A voter's answer waits behind their earlier answer to the same poll, if that one
+            # waits (its poll was not recorded yet, or it failed): applied after it, the
+            # earlier answer would replace the later one.
+            waits = _first_answers(
+                await postponed_chatless(session, now, max(w.update_id for w in waiting))
+            )
+
+        def must_wait(w: Waiting) -> bool:
+            update = updates[w.update_id]
+            poll, voter = _answered_poll(update), _voter(update)
+            return poll is not None and (
+                poll not in known
+                or (voter is not None and waits.get(voter, w.update_id) < w.update_id)
+            )
+
         hold = [
             w
             for w in waiting
-            if (poll := _answered_poll(updates[w.update_id])) is not None
-            and poll not in known
-            and w.received_at.replace(tzinfo=UTC) > now - HOLD_UNKNOWN
+            if must_wait(w) and w.received_at.replace(tzinfo=UTC) > now - HOLD_UNKNOWN
         ]
         held = {w.update_id for w in hold}
         run = [w for w in waiting if w.update_id not in held]
@@ -265,9 +301,15 @@ class Dispatcher:
                 for w in run:
                     parsed.pop(w.update_id, None)
             else:
+                stuck: set[tuple[str, int]] = set()
                 for w in run:
+                    voter = _voter(updates[w.update_id])
+                    if voter is not None and voter in stuck:
+                        continue  # behind the voter's earlier answer, which waits
                     if await self._attempts(w, updates[w.update_id], turn=None):
                         parsed.pop(w.update_id, None)
+                    elif voter is not None:
+                        stuck.add(voter)
         for w in hold:
             parsed.pop(w.update_id, None)  # read again when due
         return True
