@@ -39,6 +39,7 @@ from storage.inbox import (
     head_of_chat,
     known_polls,
     postpone,
+    postponed_chatless,
     set_aside,
 )
 from storage.queries import handled_among, mark_handled, take_turn
@@ -115,6 +116,28 @@ def _answered_poll(update: Update | None) -> str | None:
     return update.poll.id if update.poll is not None else None
 
 
+def _voter(update: Update | None) -> tuple[str, int] | None:
+    """(poll, voter) of a poll answer: the same voter's answers to a poll apply in order."""
+    answer = update.poll_answer if update is not None else None
+    if answer is None:
+        return None
+    voter = answer.user or answer.voter_chat
+    return (answer.poll_id, voter.id) if voter is not None else None
+
+
+def _first_answers(bodies_by_id: dict[int, str]) -> dict[tuple[str, int], int]:
+    """(poll, voter) of the poll answers among these stored bodies, with the oldest id."""
+    found: dict[tuple[str, int], int] = {}
+    for update_id, body in sorted(bodies_by_id.items(), reverse=True):
+        try:
+            answer = json.loads(body).get("poll_answer") or {}
+            voter = answer.get("user") or answer.get("voter_chat") or {}
+            found[(str(answer["poll_id"]), int(voter["id"]))] = update_id
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+    return found
+
+
 class Dispatcher:
     """Handles the inbox's updates, a chat's or the chatless ones, a step at a time."""
 
@@ -140,6 +163,8 @@ class Dispatcher:
         #: Keep a set-aside update's body (names, texts): LOG_PERSONAL_DATA.
         self.keep_personal_data = keep_personal_data
         self._known_polls: set[str] = set()
+        # Whether chatless updates may wait in the inbox postponed (at start: perhaps).
+        self._postponed_chatless = True
 
     def _read(self, kept: Update | dict[str, Any] | None) -> Update | None:
         return read_update(kept, self._app.bot) if isinstance(kept, dict) else kept
@@ -231,6 +256,7 @@ class Dispatcher:
         """Try again later (a growing delay); if even that cannot be written, the row stays
         as it is and the inbox's sweep finds it."""
         delay = timedelta(seconds=min(60.0, 2.0 * 2**attempts))
+        self._postponed_chatless = True
         try:
             async with self._work.database.transaction() as session:
                 await postpone(session, update_ids, datetime.now(UTC) + delay)
@@ -293,12 +319,28 @@ class Dispatcher:
                 self._known_polls.clear()
             self._known_polls |= known
         outcome = Chatless.OURS if all(w.update_id in parsed for w in waiting) else Chatless.MORE
+        # A voter's answer waits behind their earlier answer to the same poll, if that one
+        # waits (its poll was not recorded yet, or it failed): applied after it, the earlier
+        # answer would replace the later one. Looked up only while some may wait.
+        waits: dict[tuple[str, int], int] = {}
+        if self._postponed_chatless:
+            async with self._work.database.read() as session:
+                later = await postponed_chatless(session, now, max(w.update_id for w in waiting))
+            waits = _first_answers(later)
+            self._postponed_chatless = bool(later)
+
+        def must_wait(w: Waiting) -> bool:
+            update = updates[w.update_id]
+            poll, voter = _answered_poll(update), _voter(update)
+            return poll is not None and (
+                poll not in known
+                or (voter is not None and waits.get(voter, w.update_id) < w.update_id)
+            )
+
         hold = [
             w
             for w in waiting
-            if (poll := _answered_poll(updates[w.update_id])) is not None
-            and poll not in known
-            and w.received_at.replace(tzinfo=UTC) > now - HOLD_UNKNOWN
+            if must_wait(w) and w.received_at.replace(tzinfo=UTC) > now - HOLD_UNKNOWN
         ]
         held = {w.update_id for w in hold}
         run = [w for w in waiting if w.update_id not in held]
@@ -311,9 +353,15 @@ class Dispatcher:
                 for w in run:
                     parsed.pop(w.update_id, None)
             else:
+                stuck: set[tuple[str, int]] = set()
                 for w in run:
+                    voter = _voter(updates[w.update_id])
+                    if voter is not None and voter in stuck:
+                        continue  # behind the voter's earlier answer, which waits
                     if await self._attempts(w, updates[w.update_id], turn=None):
                         parsed.pop(w.update_id, None)
+                    elif voter is not None:
+                        stuck.add(voter)
         for w in hold:
             parsed.pop(w.update_id, None)  # read again when due
         return outcome
@@ -343,6 +391,8 @@ class Dispatcher:
                 if self.remember:
                     await mark_handled(unit.session, list(claimed))
                 await postpone(unit.session, [w.update_id for w in hold], now + RECHECK)
+                if hold:
+                    self._postponed_chatless = True
         except (HandlerFailed, SQLAlchemyError, OSError) as exc:
             if run:
                 log.warning(

@@ -70,6 +70,8 @@ class Leadership:
             await self._lead()
             return
         self._services.work.publish = publish_queued
+        self._lease.on_interrupted = self._services.sender.pause
+        self._lease.on_regained = self._resume
         self._scheduler.leading = False
         self._scheduler.pass_on = lambda chat_id: self._tasks.spawn(self._pass_on(chat_id))
         if await self._lease.try_acquire():
@@ -99,6 +101,12 @@ class Leadership:
         )
         self._announcer.start(self._jobs)
         await self._announcer.on_library(self._services.library)  # new since the last run
+
+    def _resume(self) -> None:
+        """The lease is held again (PostgreSQL came back): send again, and take in what the
+        other instances queued while this one was not listening."""
+        self._services.sender.resume()
+        self._on_queued(EVERYTHING)
 
     async def _forget_handled(self, context: object) -> None:
         await self.forget_handled()

@@ -5,8 +5,10 @@ The lease is a session advisory lock taken on a connection of its own. PostgreSQ
 the moment that connection ends: at once when the process dies (its socket is closed), within
 about 11 s when its machine vanishes (TCP keepalives, set on the connection); the others try
 to take it every 2 s, so one of them takes over within 15 s. The holder checks its connection
-every 3 s and stops leading (the process exits, for its supervisor to restart it) as soon as
-it fails, before PostgreSQL can give the lease to another.
+every 3 s and stops sending as soon as it fails, before PostgreSQL can give the lease to
+another; it then tries to take the lease again every 2 s: taken (PostgreSQL restarted, and no
+one else took it), it sends again; refused (another instance leads now), the process exits,
+for its supervisor to restart it.
 
 The same connection carries the other instances' news to the holder (LISTEN/NOTIFY): the ids
 of outbox rows they queued, and the chats whose digest settings they changed.
@@ -72,19 +74,29 @@ def queued_ids(payload: str) -> list[int] | None:
 
 
 class Lease:
-    """The lease of one process: `acquire()` waits for it, `lost` is set if it is lost."""
+    """The lease of one process: `acquire()` waits for it, `lost` is set if another instance
+    took it. While its connection is broken, `on_interrupted` has been called; `on_regained`
+    is called when it is taken again."""
 
     def __init__(self, database_url: str) -> None:
         self._dsn = plain_url(database_url)
         self._connection: Any = None  # asyncpg.Connection, typed Any: asyncpg has no stubs
         self._watch: asyncio.Task[None] | None = None
+        self._regain: asyncio.Task[None] | None = None
+        self._listeners: list[tuple[str, Callable[[str], None]]] = []
+        self._released = False
         self.held = False
         self.lost = asyncio.Event()
+        self.on_interrupted: Callable[[], None] = lambda: None
+        self.on_regained: Callable[[], None] = lambda: None
 
     async def try_acquire(self) -> bool:
         """Take the lease if it is free; True if this process holds it now."""
-        if self.held:
-            return True
+        return self.held or bool(await self._try())
+
+    async def _try(self) -> bool | None:
+        """Take the lease if it is free: True if taken, False if another session holds it,
+        None if PostgreSQL did not answer."""
         try:
             if self._connection is None or self._connection.is_closed():
                 self._connection = await asyncpg.connect(
@@ -93,14 +105,18 @@ class Lease:
             taken = await self._connection.fetchval(
                 "SELECT pg_try_advisory_lock($1, $2)", *LEASE_KEY, timeout=5
             )
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            if taken:
+                for channel, on_message in self._listeners:  # again, on a new connection
+                    await self._add_listener(channel, on_message)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             log.warning("lease: PostgreSQL did not answer (%s)", type(exc).__name__)
             await self._drop_connection()
-            return False
+            return None
         if taken:
             self.held = True
-            self._connection.add_termination_listener(lambda _connection: self._lose("closed"))
-            self._watch = asyncio.create_task(self._check(), name="agora-lease")
+            connection = self._connection
+            connection.add_termination_listener(lambda _connection: self._interrupt("closed"))
+            self._watch = asyncio.create_task(self._check(connection), name="agora-lease")
         return bool(taken)
 
     async def acquire(self, stopping: asyncio.Event) -> bool:
@@ -113,31 +129,56 @@ class Lease:
 
     async def listen(self, channel: str, on_message: Callable[[str], None]) -> None:
         """Call `on_message(payload)` for every notification on the channel (lease held)."""
+        self._listeners.append((channel, on_message))
+        await self._add_listener(channel, on_message)
+
+    async def _add_listener(self, channel: str, on_message: Callable[[str], None]) -> None:
         await self._connection.add_listener(
             channel, lambda _connection, _pid, _channel, payload: on_message(payload)
         )
 
-    async def _check(self) -> None:
-        while self.held:
+    async def _check(self, connection: Any) -> None:
+        while self.held and self._connection is connection:
             await asyncio.sleep(CHECK_EVERY)
             try:
-                await self._connection.fetchval("SELECT 1", timeout=CHECK_EVERY)
+                await connection.fetchval("SELECT 1", timeout=CHECK_EVERY)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                self._lose(type(exc).__name__)
+                self._interrupt(type(exc).__name__)
 
-    def _lose(self, reason: str) -> None:
-        if self.held and not self.lost.is_set():
-            log.error("lease lost (%s): this instance stops sending", reason)
-            self.held = False
-            self.lost.set()
+    def _interrupt(self, reason: str) -> None:
+        """The lease's connection failed: stop sending now (PostgreSQL may give the lease to
+        another instance), and try to take the lease again."""
+        if not self.held or self._released:
+            return
+        log.error("lease lost (%s): this instance stops sending until it takes it again", reason)
+        self.held = False
+        self.on_interrupted()
+        self._regain = asyncio.create_task(self._take_again(), name="agora-lease-regain")
+
+    async def _take_again(self) -> None:
+        await self._drop_connection()
+        while True:
+            await asyncio.sleep(TRY_EVERY)
+            taken = await self._try()
+            if taken is None:  # PostgreSQL still away: try again
+                continue
+            if taken:
+                log.warning("lease taken again: this instance sends again")
+                self.on_regained()
+            else:
+                log.error("the lease is held by another instance: this instance stops")
+                self.lost.set()
+            return
 
     async def release(self) -> None:
         """Give the lease up (closing its connection releases it)."""
+        self._released = True
         self.held = False
-        if self._watch is not None:
-            self._watch.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._watch
+        for task in (self._watch, self._regain):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         await self._drop_connection()
 
     async def _drop_connection(self) -> None:

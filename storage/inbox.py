@@ -131,6 +131,23 @@ async def due_chatless(session: AsyncSession, now: datetime, limit: int) -> list
     return [Waiting(*row) for row in rows]
 
 
+async def postponed_chatless(
+    session: AsyncSession, now: datetime, below: int
+) -> dict[int, str]:
+    """The bodies, by update id, of the updates without a chat, older than `below`, that wait
+    beyond `now` (a failed try, a poll not recorded yet): a later answer of the same voter to
+    the same poll must not overtake them."""
+    rows = await session.execute(
+        select(_inbox.c.update_id, _inbox.c.body).where(
+            _inbox.c.chat_id.is_(None),
+            _inbox.c.set_aside.is_(None),
+            _inbox.c.not_before > now,
+            _inbox.c.update_id < below,
+        )
+    )
+    return {update_id: body for update_id, body in rows}
+
+
 async def due_chats(session: AsyncSession, now: datetime, limit: int) -> tuple[list[int], bool]:
     """Chats with an update due (at most `limit`), and whether chatless updates are due."""
     rows = await session.scalars(

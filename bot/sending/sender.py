@@ -17,6 +17,8 @@ database refuses is tried again, the call's answer kept meanwhile (bot.sending.d
 Self-healing: every SWEEP_EVERY seconds the sender takes in the pending rows no one holds
 (a claim expired: a lost task's, a dead instance's; a row it lost track of). At start it
 counts what was sent in the last minute, so that the flood limits hold across a restart.
+While the lease is interrupted (PostgreSQL restarting) it is paused: it starts no call, and
+keeps what it was doing until the lease is taken again.
 
 Failures: 429 waits `retry_after` and retries; 403 drops the chat's queue and marks it
 inactive; a group that became a supergroup is followed and its queue re-addressed; another
@@ -85,6 +87,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._stopping = False
+        self._paused = False
         self._task: asyncio.Task[None] | None = None
         #: Told when a chat blocked the bot (its digests stop) or moved to a new id.
         self.on_blocked: Callable[[int], None] = lambda chat_id: None
@@ -160,6 +163,15 @@ class Sender:
         await self._deliver.mark_kept([e for lane in self._state.lanes.values() for e in lane])
         self._caller.close()
 
+    def pause(self) -> None:
+        """Start no call until `resume()` (the lease is interrupted): the calls in flight
+        finish, and the answers of those the database could not mark are kept."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        self._wake.set()
+
     def notify(self, rows: Iterable[OutboxMessage]) -> None:
         """Rows committed by a unit of work: send them."""
         for row in rows:
@@ -192,7 +204,7 @@ class Sender:
         last_purge = last_sweep = time.monotonic()
         while not self._stopping:
             self._wake.clear()
-            delay = self._dispatch()
+            delay = None if self._paused else self._dispatch()
             if self._is_idle():
                 self._idle.set()
             now = time.monotonic()
