@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +37,7 @@ from bench.latency import (
     finish,
     latencies,
     local_telegram,
-    table,
+    run_scenarios,
     users,
 )
 from bench.seed import ARTICLE_ID, chat_id, seed
@@ -222,23 +220,7 @@ async def main() -> None:
     parser.add_argument("--latency", type=float, default=0.08, help="round trip of a call, s")
     parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
     arguments = parser.parse_args()
-    options = Options(arguments.latency, 0)
-    started = time.perf_counter()
-    reports = []
-    for name in arguments.only:
-        print(f"{name}: running", flush=True)
-        with tempfile.TemporaryDirectory() as folder:
-            reports.append(await SCENARIOS[name](options, Path(folder)))
-        print(f"{name}: done", flush=True)
-    print()
-    print(
-        f"round trip {options.latency * 1000:.0f} ms, SQLite, {os.cpu_count()} cores; "
-        f"whole run {time.perf_counter() - started:.0f} s"
-    )
-    for report in reports:
-        print()
-        print(table(report))
-
+    await run_scenarios(SCENARIOS, arguments.only, Options(arguments.latency, 0))
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):

@@ -426,13 +426,21 @@ async def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
     parser.add_argument("--chats", type=int, default=2000, help="groups in the fanout scenario")
     arguments = parser.parse_args()
-    options = Options(arguments.latency, arguments.chats)
+    await run_scenarios(SCENARIOS, arguments.only, Options(arguments.latency, arguments.chats))
+
+
+async def run_scenarios(
+    scenarios: dict[str, Callable[[Options, Path], Awaitable[Report]]],
+    only: list[str],
+    options: Options,
+) -> None:
+    """Run the scenarios named, each in a folder of its own, then print their tables."""
     started = time.perf_counter()
     reports = []
-    for name in arguments.only:
+    for name in only:
         print(f"{name}: running", flush=True)
         with tempfile.TemporaryDirectory() as folder:
-            reports.append(await SCENARIOS[name](options, Path(folder)))
+            reports.append(await scenarios[name](options, Path(folder)))
         print(f"{name}: done", flush=True)
     print()
     print(
@@ -442,7 +450,6 @@ async def main() -> None:
     for report in reports:
         print()
         print(table(report))
-
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):

@@ -68,6 +68,10 @@ def lane_of(update: Update) -> int | None:
     return update.effective_chat.id if update.effective_chat is not None else None
 
 
+class HandledElsewhere(Exception):
+    """The update's row is gone: another instance handled it (the unit is rolled back)."""
+
+
 class HandlerFailed(Exception):
     """A handler raised: the update's unit is rolled back and the user told."""
 
@@ -177,9 +181,12 @@ class Dispatcher:
         return read_update(raw, self._app.bot) if isinstance(raw, dict) else None
 
     async def _updates(self, waiting: list[Waiting], parsed: Parsed) -> dict[int, Update | None]:
-        """The updates of these rows: parsed on arrival, or read again from their bodies."""
+        """The updates of these rows: parsed on arrival, or read again from their bodies (None:
+        unreadable); a row gone meanwhile (another instance handled it) is left out."""
         missing = [w.update_id for w in waiting if w.update_id not in parsed]
-        found = {w.update_id: self._read(parsed.get(w.update_id)) for w in waiting}
+        found = {
+            w.update_id: self._read(parsed[w.update_id]) for w in waiting if w.update_id in parsed
+        }
         if missing:
             async with self._work.database.read() as session:
                 for update_id, body in (await bodies(session, missing)).items():
@@ -197,7 +204,10 @@ class Dispatcher:
         now = datetime.now(UTC)
         if head.not_before is not None and head.not_before.replace(tzinfo=UTC) > now:
             return Step.LATER
-        update = (await self._updates([head], parsed))[head.update_id]
+        found = await self._updates([head], parsed)
+        if head.update_id not in found:
+            return Step.HANDLED  # by another instance, just now: look for the next
+        update = found[head.update_id]
         with using_language(self._language):  # a failure is told in the chat's language
             settled = await self._attempts(head, update, turn=chat)
         if settled:
@@ -283,11 +293,14 @@ class Dispatcher:
                         _("Sorry, something went wrong. Please try again later."),
                         thread=message.message_thread_id if message.is_topic_message else None,
                     )
-                await set_aside(
+                if not await set_aside(
                     unit.session, update_id, reason, keep_body=self.keep_personal_data
-                )
+                ):
+                    raise HandledElsewhere
                 if self.remember:
                     await mark_handled(unit.session, [update_id])
+        except HandledElsewhere:
+            return True  # another instance handled it meanwhile: nothing to tell
         except (SQLAlchemyError, OSError):
             log.exception("could not set aside update %d", update_id)
             return False
@@ -308,6 +321,9 @@ class Dispatcher:
             if not waiting:
                 return Chatless.NONE
             updates = await self._updates(waiting, parsed)
+            waiting = [w for w in waiting if w.update_id in updates]  # others are done
+            if not waiting:
+                return Chatless.MORE
         # An answer to a poll that is not recorded yet (its sendPoll has just answered, or
         # another instance is recording it) waits; given up after a while.
         polls = {p for p in map(_answered_poll, updates.values()) if p is not None}

@@ -197,14 +197,18 @@ def bare_body(update_id: int) -> str:
 
 async def set_aside(
     session: AsyncSession, update_id: int, reason: str, *, keep_body: bool = False
-) -> None:
-    """No longer try this update; its body (names, texts) is dropped unless `keep_body`."""
+) -> bool:
+    """No longer try this update; its body (names, texts) is dropped unless `keep_body`.
+    False if its row is gone (handled meanwhile by another instance)."""
     values: dict[str, object] = {"set_aside": reason[:200], "not_before": None}
     if not keep_body:
         values["body"] = bare_body(update_id)
-    await session.execute(
-        update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(**values)
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.set_aside.is_(None))
+        .values(**values)
     )
+    return affected(result) > 0
 
 
 async def purge_set_aside(session: AsyncSession, before: datetime) -> int:

@@ -183,25 +183,37 @@ class Agora:
 
 @contextmanager
 def failing(
-    engine: AsyncEngine, statement: str, *, times: int, involving: int | None = None
-) -> Iterator[list[int]]:
-    """The database refuses, `times` times, the statements starting with `statement` (and
-    whose parameters include `involving`, if given), as a restarting server would: an
-    OperationalError. Yields the number of refusals left."""
-    left = [times]
+    engine: AsyncEngine,
+    statement: str | Callable[[str], bool],
+    *,
+    times: int = 1,
+    involving: int | None = None,
+    when: Callable[[], object] = lambda: True,
+) -> Iterator[list[str]]:
+    """The database refuses, `times` times, the statements `statement` accepts (a prefix, or
+    a test of the statement upper-cased on one line) whose parameters include `involving`, if
+    given, once `when()` holds, as a restarting server would (an OperationalError). Yields
+    the statements refused so far."""
+    refused: list[str] = []
+    prefix = statement.upper() if isinstance(statement, str) else ""
+
+    def accepts(sql: str) -> bool:
+        return sql.startswith(prefix) if isinstance(statement, str) else statement(sql)
 
     def refuse(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
-        if not left[0] or not sql.lstrip().upper().startswith(statement.upper()):
+        if len(refused) >= times or not accepts(" ".join(sql.upper().split())):
             return
         values = params.values() if isinstance(params, dict) else params or ()
         if involving is not None and involving not in tuple(values):
             return
-        left[0] -= 1
-        raise OperationalError(sql, params, ConnectionError("injected: the server went away"))
+        if not when():
+            return
+        refused.append(sql)
+        raise OperationalError(sql, params, ConnectionResetError("the server restarted"))
 
     event.listen(engine.sync_engine, "before_cursor_execute", refuse)
     try:
-        yield left
+        yield refused
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", refuse)
 

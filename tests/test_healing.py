@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
 from bot.outbox import Priority
@@ -22,27 +19,7 @@ from bot.settings import Settings
 from storage.models import OutboxMessage
 from storage.outbox import new_message
 from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, start_agora
-
-
-@contextmanager
-def database_fails_once(
-    engine: AsyncEngine, match: Callable[[str], bool], when: Callable[[], object] = lambda: True
-) -> Iterator[list[str]]:
-    """The database refuses, once, the first statement `match` accepts (upper-cased) once
-    `when()` holds, as a PostgreSQL restart would (OperationalError); yields what failed."""
-    failed: list[str] = []
-
-    def refuse(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
-        if not failed and match(" ".join(sql.upper().split())) and when():
-            failed.append(sql)
-            raise OperationalError(sql, params, ConnectionResetError("the server restarted"))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", refuse)
-    try:
-        yield failed
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", refuse)
+from tests.harness import Agora, failing, start_agora
 
 
 async def outbox_rows(agora: Agora) -> list[OutboxMessage]:
@@ -67,9 +44,7 @@ async def test_a_poll_whose_mark_fails_once_is_recorded_and_sent_once(
     api.set_admin(group["id"], admin)
     engine = agora.app.bot_data.services.database.engine
     # Armed once the first poll is out: the failing statement is that poll's mark.
-    with database_fails_once(
-        engine, statement, lambda: api.calls_of("sendPoll")
-    ) as failed:
+    with failing(engine, statement, when=lambda: api.calls_of("sendPoll")) as failed:
         sent = await agora.command(group, admin, "/sondage")
     assert failed, "the fault was never injected"
     polls = [m["poll"] for m in sent if "poll" in m]
@@ -95,7 +70,7 @@ async def test_a_claim_fails_to_be_taken_while_the_database_is_down(
     def the_claim(sql: str) -> bool:
         return sql.startswith("SELECT") and "OUTBOX.PAYLOAD" in sql and "FROM OUTBOX" in sql
 
-    with database_fails_once(engine, the_claim) as failed:
+    with failing(engine, the_claim) as failed:
         [answer] = await agora.command(api.private_chat(alice), alice, "/aide")
     assert failed
     assert "Commandes" in answer["text"]
