@@ -246,7 +246,7 @@ async def open_webhook(
     assert settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
     server = WebhookServer(
-        app, database, inbox, path=webhook_path(settings.webhook_url), secret=secret
+        database, inbox, path=webhook_path(settings.webhook_url), secret=secret
     )
     await server.listen(settings.host, settings.port)
     try:

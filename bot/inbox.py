@@ -70,11 +70,6 @@ class Inbox:
         self._stopping = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
 
-    @property
-    def backlog(self) -> int:
-        """Updates received by this process and not handled yet."""
-        return len(self._parsed)
-
     async def receive(self, raw: list[dict[str, Any]], *, watermark: bool) -> None:
         """Store the updates (an unreadable one set aside with its reason) in one transaction;
         once this returns, they may be acknowledged. With `watermark` (long polling), updates
@@ -92,7 +87,7 @@ class Inbox:
             try:
                 body = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
             except (ValueError, RecursionError):
-                body, update = json.dumps({"update_id": update_id}), None
+                body, update = bare_body(update_id), None
             if update is None:  # kept for the record: its id, and its body if allowed
                 if not self._dispatcher.keep_personal_data:
                     body = bare_body(update_id)

@@ -14,12 +14,10 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
-from telegram.ext import Application
 
 from bot.inbox import MAX_UPDATE_ID, Inbox
 from bot.metrics import database_problem
@@ -42,14 +40,12 @@ class WebhookServer:
 
     def __init__(
         self,
-        application: Application[Any, Any, Any, Any, Any, Any],
         database: Database,
         inbox: Inbox,
         *,
         path: str,
         secret: str,
     ) -> None:
-        self._app = application
         self._database = database
         self._inbox = inbox
         self._path = path

@@ -41,12 +41,6 @@ async def handled_among(session: AsyncSession, update_ids: Sequence[int]) -> set
     return set(found)
 
 
-async def last_handled(session: AsyncSession) -> int:
-    """The highest update id handled so far (0 if none)."""
-    found = await session.scalar(select(func.max(HandledUpdate.update_id)))
-    return max(found or 0, await get_state(session, LAST_UPDATE_ID) or 0)
-
-
 async def mark_handled(session: AsyncSession, update_ids: Sequence[int]) -> None:
     if update_ids:
         now = datetime.now(UTC)
@@ -64,25 +58,12 @@ async def forget_handled(session: AsyncSession, before: datetime) -> int:
     return affected(result)
 
 
-async def already_handled(session: AsyncSession, update_id: int) -> bool:
-    """Whether this update was handled before: recorded, or at or below the acknowledged mark."""
-    if update_id <= (await get_state(session, LAST_UPDATE_ID) or 0):
-        return True
-    return bool(await handled_among(session, [update_id]))
-
-
 async def take_turn(session: AsyncSession, key: int) -> None:
     """Hold a chat's turn until the transaction ends, so that no other transaction, in this
     process or another, handles an update of the same chat meanwhile (PostgreSQL: an
     advisory transaction lock on the chat id; SQLite has one writer at a time anyway)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(key)))
-
-
-async def acknowledge_updates(session: AsyncSession, last: int) -> None:
-    """Every update up to `last` is handled: remember the mark, forget the ids below it."""
-    await set_state(session, LAST_UPDATE_ID, last)
-    await session.execute(delete(HandledUpdate).where(HandledUpdate.update_id <= last))
 
 
 async def record_posted_poll(
