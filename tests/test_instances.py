@@ -76,23 +76,36 @@ async def spawn(api: FakeBotAPI, database_url: str) -> AsyncIterator[Spawn]:
             await process.wait()
 
 
+async def two_instances(
+    api: FakeBotAPI, spawn: Spawn
+) -> tuple[asyncio.subprocess.Process, asyncio.subprocess.Process]:
+    """Two webhook instances behind a balancer: the leader (it took the lease before
+    listening), then the follower."""
+    ports = [free_port(), free_port()]
+    leader = await spawn(ports[0])
+    await webhooks_set(api, 1)
+    follower = await spawn(ports[1])
+    await webhooks_set(api, 2)
+    api.webhook_targets = [f"http://127.0.0.1:{port}/telegram" for port in ports]
+    return leader, follower
+
+
+async def group_with_polls(api: FakeBotAPI, chat_id: int, command: str) -> list[dict[str, Any]]:
+    """The six polls posted in a new group whose admin sent `command` (/sondage…)."""
+    group = api.group(chat_id, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    await api.wait_acked(api.send_text(group, admin, command), timeout=60)
+    await sent_count(api, "sendPoll", 6)
+    return [m["poll"] for m in api.sent(method="sendPoll")]
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_the_leader_killed_in_a_vote_storm_is_replaced(
     api: FakeBotAPI, database_url: str, spawn: Spawn
 ) -> None:
-    ports = [free_port(), free_port()]
-    leader = await spawn(ports[0])
-    await webhooks_set(api, 1)  # it leads: it took the lease before listening
-    follower = await spawn(ports[1])
-    await webhooks_set(api, 2)
-    api.webhook_targets = [f"http://127.0.0.1:{port}/telegram" for port in ports]
-
-    group = api.group(-100800, "Débat")
-    admin = api.user(10, "Ada")
-    api.set_admin(group["id"], admin)
-    await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
-    await sent_count(api, "sendPoll", 6)
-    polls = [m["poll"] for m in api.sent(method="sendPoll")]
+    leader, follower = await two_instances(api, spawn)
+    polls = await group_with_polls(api, -100800, "/sondage")
     await posted_polls(database_url, 6)
 
     rng = random.Random(10)
@@ -230,19 +243,8 @@ async def test_an_anonymous_poll_storm_over_two_instances_counts_telegrams_last_
     parallel, here over two instances. Each carries the whole state; the last one Telegram
     made is what the poll, its chat and all chats show, exactly (issue 19: 60 voters were
     once shown as 382)."""
-    ports = [free_port(), free_port()]
-    await spawn(ports[0])
-    await webhooks_set(api, 1)
-    follower = await spawn(ports[1])
-    await webhooks_set(api, 2)
-    api.webhook_targets = [f"http://127.0.0.1:{port}/telegram" for port in ports]
-
-    group = api.group(-100810, "Débat")
-    admin = api.user(10, "Ada")
-    api.set_admin(group["id"], admin)
-    await api.wait_acked(api.send_text(group, admin, "/sondage anonyme"), timeout=60)
-    await sent_count(api, "sendPoll", 6)
-    polls = [m["poll"] for m in api.sent(method="sendPoll")]
+    _leader, follower = await two_instances(api, spawn)
+    polls = await group_with_polls(api, -100810, "/sondage anonyme")
     assert all(poll["is_anonymous"] for poll in polls)
     await posted_polls(database_url, 6)
 
