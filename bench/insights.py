@@ -21,16 +21,16 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench.seed import article, chat_id, poll_id, seed, spread
-from bot.crosstab import CrossTab, mask, strongest_link
+from bot.core.i18n import using_language
 from bot.digests.text import standings, to_numbers
-from bot.i18n import using_language
-from bot.opinion_groups import Ballots, describe
-from bot.results_text import results_blocks
+from bot.insights.crosstab import CrossTab, mask, strongest_link
+from bot.insights.opinion_groups import Ballots, describe
+from bot.insights.results_text import results_blocks
 from storage.db import Database
 from storage.digests import digest_before
 from storage.insights import answer_pairs, answer_patterns
 from storage.models import SentDigest
-from storage.queries import article_results
+from storage.polls import article_results
 
 
 async def timed(

@@ -1,10 +1,11 @@
 """Assembling and running the Application: services, handlers, command menus, polling.
 
-The path of an update: bot.polling fetches a batch (or bot.webhook receives it) and stores it
-in the inbox (bot.inbox), which acknowledges it; bot.lanes handles it from there, chats in
-parallel, each update in one short transaction (bot.transaction) in which
-handlers/ decide, write and queue their messages (bot.outbox → storage.outbox); bot.sending
-then makes the calls, within Telegram's limits. Digests (bot.digests) queue theirs the same
+The path of an update: bot.engine.polling fetches a batch (or bot.engine.webhook receives
+it) and stores it in the inbox (bot.engine.inbox), which acknowledges it;
+bot.engine.dispatcher handles it from there, chats in parallel, each update in one short
+transaction (bot.engine.transaction) in which handlers/ decide, write and queue their
+messages (bot.engine.outbox → storage.outbox); bot.engine.sending then makes the calls,
+within Telegram's limits. Digests (bot.digests) queue theirs the same
 way. Of several instances on one database, only the one holding the lease sends
 (bot.leadership).
 """
@@ -26,37 +27,37 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, Defaults, JobQueue, TypeHandler
 
 import handlers
-from bot.admins import AdminCache
-from bot.admission import Admission
-from bot.announcements import Announcer
-from bot.commands import all_menus
+from bot.articles.announcements import Announcer
+from bot.articles.reload import ArticleReloader
 from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
+from bot.core.commands import all_menus
+from bot.core.library import Library, scan
+from bot.core.localtime import Clock, system_clock
+from bot.core.settings import Settings, StartupError
 from bot.digests.chart import draw_chart
 from bot.digests.schedule import DigestScheduler
-from bot.inbox import Inbox
-from bot.lanes import Dispatcher
+from bot.engine.admins import AdminCache
+from bot.engine.admission import Admission
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.inbox import Inbox
+from bot.engine.lease import Lease
+from bot.engine.metrics import MetricsServer
+from bot.engine.polling import StoreThenAckPoller
+from bot.engine.sending.flood import FloodLimits
+from bot.engine.sending.sender import Sender
+from bot.engine.services import Services
+from bot.engine.transaction import Work
 from bot.leadership import Leadership
-from bot.lease import Lease
-from bot.library import Library, scan
-from bot.localtime import Clock, system_clock
-from bot.metrics import MetricsServer
-from bot.polling import StoreThenAckPoller
-from bot.reload import ArticleReloader
-from bot.sending.flood import FloodLimits
-from bot.sending.sender import Sender
-from bot.services import Services
-from bot.settings import Settings, StartupError
-from bot.transaction import Work
 from handlers.admission import admit
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.webhook import WebhookServer
+    from bot.engine.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
 class Intake(Protocol):
-    """Where updates come in: long polling (bot.polling) or webhooks (bot.webhook)."""
+    """Where updates come in: long polling (bot.engine.polling) or webhooks (bot.engine.webhook)."""
 
     def start(self) -> asyncio.Task[None]: ...
 
@@ -74,7 +75,7 @@ def build_application(settings: Settings) -> AgoraApp:
         .token(settings.bot_token.get_secret_value())
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
-        .updater(None)  # polling is ours: see bot.polling
+        .updater(None)  # polling is ours: see bot.engine.polling
         .connection_pool_size(64)  # the sender keeps many calls in flight
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML))  # every text Agora writes is HTML
@@ -82,7 +83,7 @@ def build_application(settings: Settings) -> AgoraApp:
         .build()
     )
     # Before everything (group -2; -1 records the chat): commands and button presses beyond
-    # their sender's or their group's pace go no further (bot.admission).
+    # their sender's or their group's pace go no further (bot.engine.admission).
     app.bot_data.admission = Admission()
     app.add_handler(TypeHandler(Update, admit), group=-2)
     handlers.register(app)
@@ -240,7 +241,7 @@ async def open_webhook(
     """Listen on HOST:PORT, then ask Telegram to post the updates to WEBHOOK_URL (pending
     updates are kept: they are delivered, never dropped)."""
     # Here, not at the top: aiohttp (about 9 MB) is loaded in webhook mode only.
-    from bot.webhook import WebhookServer, webhook_path
+    from bot.engine.webhook import WebhookServer, webhook_path
 
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot.commands import ARTICLE, ARTICLES, LATEST_WORDS, SUMMARY
 from bot.context import AgoraApp, AgoraContext
-from bot.formatting import echo, escape
-from bot.i18n import _, current_language, format_long_date
-from bot.transaction import with_session
+from bot.core.commands import ARTICLE, ARTICLES, LATEST_WORDS, SUMMARY
+from bot.core.formatting import echo, escape
+from bot.core.i18n import _, current_language, format_long_date
+from bot.engine.transaction import with_session
 from handlers.common import command, current_article, is_admin, reply, stored_chat
 
 

@@ -6,15 +6,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot.arguments import number
-from bot.commands import CROSSTAB, POLL, RESULTS
-from bot.content import Article, Question
 from bot.context import AgoraApp, AgoraContext
-from bot.crosstab import PRIVACY_THRESHOLD, CrossTab, Masked, mask, strongest_link
-from bot.formatting import bar, escape, voters_text
-from bot.i18n import _, current_language, format_number, format_share, ngettext
-from bot.insights import SMALL_SAMPLE
-from bot.transaction import with_session
+from bot.core.arguments import number
+from bot.core.commands import CROSSTAB, POLL, RESULTS
+from bot.core.content import Article, Question
+from bot.core.formatting import bar, escape, voters_text
+from bot.core.i18n import _, current_language, format_number, format_share, ngettext
+from bot.engine.transaction import with_session
+from bot.insights.crosstab import PRIVACY_THRESHOLD, CrossTab, Masked, mask, strongest_link
+from bot.insights.intervals import SMALL_SAMPLE
 from handlers.common import (
     answer_later,
     command,

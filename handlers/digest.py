@@ -9,14 +9,14 @@ from babel.dates import format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot.arguments import time_zone
-from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.context import AgoraApp, AgoraContext
+from bot.core.arguments import time_zone
+from bot.core.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
+from bot.core.formatting import echo, escape
+from bot.core.i18n import _, current_language, format_day_time
+from bot.core.localtime import chat_time, chat_zone
 from bot.digests.schedule import TooSoon
-from bot.formatting import echo, escape
-from bot.i18n import _, current_language, format_day_time
-from bot.localtime import chat_time, chat_zone
-from bot.transaction import current_unit, with_session
+from bot.engine.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat, thread_of
 from storage.digests import cancel_queued_digests
 from storage.models import Chat

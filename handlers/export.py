@@ -1,17 +1,17 @@
-"""/export [/exporter]: the chat's results and opinions as a CSV file (see bot.export)."""
+"""/export [/exporter]: the chat's results and opinions as a CSV file (bot.discussion.export)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot import outbox
-from bot.commands import EXPORT
 from bot.context import AgoraApp, AgoraContext
-from bot.export import Export, chat_export
-from bot.i18n import _, current_language
-from bot.localtime import chat_zone
-from bot.transaction import with_session
+from bot.core.commands import EXPORT
+from bot.core.i18n import _, current_language
+from bot.core.localtime import chat_zone
+from bot.discussion.export import Export, chat_export
+from bot.engine import outbox
+from bot.engine.transaction import with_session
 from handlers.common import (
     answer_later,
     command,

@@ -6,14 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.arguments import number
-from bot.callbacks import Callback, decode, encode
-from bot.commands import FORGETME
 from bot.context import AgoraApp, AgoraContext
-from bot.formatting import escape
-from bot.i18n import _, ngettext
-from bot.opinions import forget
-from bot.transaction import with_session
+from bot.core.arguments import number
+from bot.core.callbacks import Callback, decode, encode
+from bot.core.commands import FORGETME
+from bot.core.formatting import escape
+from bot.core.i18n import _, ngettext
+from bot.discussion.opinions import forget
+from bot.engine.transaction import with_session
 from handlers.common import answer_query, command, edit_query_message, reply
 
 

@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot.clustering import MIN_GROUP
-from bot.commands import ALL_CHATS_WORDS, GROUPS
-from bot.content import Article
 from bot.context import AgoraApp, AgoraContext
-from bot.formatting import escape
-from bot.i18n import _, current_language, format_number, format_share, ngettext
-from bot.opinion_groups import MIN_VOTERS, Ballots, OpinionGroups, describe
-from bot.transaction import with_session
+from bot.core.commands import ALL_CHATS_WORDS, GROUPS
+from bot.core.content import Article
+from bot.core.formatting import escape
+from bot.core.i18n import _, current_language, format_number, format_share, ngettext
+from bot.engine.transaction import with_session
+from bot.insights.clustering import MIN_GROUP
+from bot.insights.opinion_groups import MIN_VOTERS, Ballots, OpinionGroups, describe
 from handlers.common import (
     answer_later,
     command,

@@ -6,12 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.callbacks import Callback, decode, encode
-from bot.commands import HELP, LANG
 from bot.context import AgoraApp, AgoraContext
-from bot.formatting import escape
-from bot.i18n import LANGUAGES, _, current_language, normalize_language, set_language
-from bot.transaction import with_session
+from bot.core.callbacks import Callback, decode, encode
+from bot.core.commands import HELP, LANG
+from bot.core.formatting import escape
+from bot.core.i18n import LANGUAGES, _, current_language, normalize_language, set_language
+from bot.engine.transaction import with_session
 from handlers.common import (
     answer_query,
     command,

@@ -6,13 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.callbacks import Callback
-from bot.commands import OPINIONS
 from bot.context import AgoraApp, AgoraContext
-from bot.i18n import _
-from bot.listing import Cursor, listing
-from bot.localtime import chat_zone
-from bot.transaction import with_session
+from bot.core.callbacks import Callback
+from bot.core.commands import OPINIONS
+from bot.core.i18n import _
+from bot.core.localtime import chat_zone
+from bot.discussion.listing import Cursor, listing
+from bot.engine.transaction import with_session
 from handlers.common import (
     answer_query,
     command,

@@ -9,10 +9,10 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
-from bot.commands import DIGEST, SUMMARY
 from bot.context import AgoraApp, AgoraContext
-from bot.i18n import _, current_language
-from bot.transaction import current_unit, with_session
+from bot.core.commands import DIGEST, SUMMARY
+from bot.core.i18n import _, current_language
+from bot.engine.transaction import current_unit, with_session
 from handlers.common import reply, stored_chat
 from storage.chats import migrate_chat
 

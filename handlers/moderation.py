@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot.arguments import number
-from bot.commands import DELETE, OPINIONS
 from bot.context import AgoraApp, AgoraContext
-from bot.i18n import _, current_language
-from bot.opinions import author_of
-from bot.transaction import with_session
+from bot.core.arguments import number
+from bot.core.commands import DELETE, OPINIONS
+from bot.core.i18n import _, current_language
+from bot.discussion.opinions import author_of
+from bot.engine.transaction import with_session
 from handlers.common import command, is_admin, reply, stored_chat
 from storage.models import INTEGER_MAX
 from storage.opinions import opinion_by_id, opinion_by_message

@@ -9,12 +9,11 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import MessageHandler, filters
 
-from bot import outbox
-from bot.commands import OPINION, SUMMARY
 from bot.context import AgoraApp, AgoraContext
-from bot.i18n import _, current_language
-from bot.localtime import chat_zone, moment_text
-from bot.opinions import (
+from bot.core.commands import OPINION, SUMMARY
+from bot.core.i18n import _, current_language
+from bot.core.localtime import chat_zone, moment_text
+from bot.discussion.opinions import (
     RATE_COUNT,
     TooSoon,
     author_of,
@@ -22,7 +21,8 @@ from bot.opinions import (
     opinion_text,
     store_opinion,
 )
-from bot.transaction import with_session
+from bot.engine import outbox
+from bot.engine.transaction import with_session
 from handlers.common import command, current_article, reply, stored_chat, thread_of
 from handlers.listing import send_listing
 from storage.opinions import Target, opinion_by_message, reply_target

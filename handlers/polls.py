@@ -9,16 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import PollAnswerHandler, PollHandler
 
-from bot import outbox
-from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
 from bot.context import AgoraApp, AgoraContext
-from bot.formatting import echo, escape
-from bot.i18n import _, current_language
-from bot.transaction import current_unit, with_session
+from bot.core.commands import ANONYMOUS_WORDS, POLL, RESULTS
+from bot.core.formatting import echo, escape
+from bot.core.i18n import _, current_language
+from bot.engine import outbox
+from bot.engine.transaction import current_unit, with_session
 from handlers.common import command, current_article, is_admin, reply, stored_chat, thread_of
 from storage.ballots import Answer
 from storage.outbox import queued_polls
-from storage.queries import first_poll_message, record_poll_counts
+from storage.polls import first_poll_message, record_poll_counts
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ async def post_polls(
         ),
     )
     for question in article.questions:
-        # Each poll is recorded by the sender as soon as it is out (see bot.sending).
+        # Each poll is recorded by the sender as soon as it is out (see bot.engine.sending).
         outbox.send_poll(
             chat.id,
             question.text[language],

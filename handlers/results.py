@@ -6,15 +6,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot.commands import RESULTS
 from bot.context import AgoraApp, AgoraContext
+from bot.core.commands import RESULTS
+from bot.core.localtime import chat_zone
 from bot.digests.text import standings, to_numbers
-from bot.localtime import chat_zone
-from bot.results_text import results_blocks
-from bot.transaction import with_session
+from bot.engine.transaction import with_session
+from bot.insights.results_text import results_blocks
 from handlers.common import command, current_article, reply_blocks, stored_chat
 from storage.digests import digest_before
-from storage.queries import article_results
+from storage.polls import article_results
 
 
 @with_session

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot.commands import POLL, RESULTS, SUMMARY
-from bot.content import Article
 from bot.context import AgoraApp, AgoraContext
-from bot.formatting import escape
-from bot.i18n import _, current_language, format_long_date
-from bot.transaction import with_session
+from bot.core.commands import POLL, RESULTS, SUMMARY
+from bot.core.content import Article
+from bot.core.formatting import escape
+from bot.core.i18n import _, current_language, format_long_date
+from bot.engine.transaction import with_session
 from handlers.common import command, current_article, reply, stored_chat
 
 

@@ -18,7 +18,7 @@ from storage.models import (
 from storage.outbox import redact_done
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
-DIGEST_PRIORITY = 2  # outbox rows of digests (bot.outbox.Priority.DIGEST)
+DIGEST_PRIORITY = 2  # outbox rows of digests (bot.engine.outbox.Priority.DIGEST)
 
 
 async def has_daily_digest(session: AsyncSession, chat_id: int, day: date) -> bool:

@@ -1,7 +1,7 @@
 """The outbox: Telegram calls written by the transaction that decided them, and their fate.
 
-Query functions only (they never commit): the sender (bot.sending) claims a pending row, makes
-the call outside any transaction, then marks the row sent or dropped.
+Query functions only (they never commit): the sender (bot.engine.sending) claims a pending
+row, makes the call outside any transaction, then marks the row sent or dropped.
 """
 
 from __future__ import annotations

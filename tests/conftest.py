@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.settings import Settings, async_database_url
+from bot.core.settings import Settings, async_database_url
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora, FakeClock, start_agora
 

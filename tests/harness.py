@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from bot.app import running
 from bot.context import AgoraApp
+from bot.core.localtime import system_clock
+from bot.core.settings import Settings
 from bot.digests.schedule import DigestScheduler
-from bot.inbox import MAX_UPDATE_ID
-from bot.localtime import system_clock
-from bot.sending.sender import Sender
-from bot.settings import Settings
+from bot.engine.inbox import MAX_UPDATE_ID
+from bot.engine.sending.sender import Sender
 from storage.models import (
     Ballot,
     Chat,

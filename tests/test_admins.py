@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.admins import AdminCache
+from bot.engine.admins import AdminCache
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora
 

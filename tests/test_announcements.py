@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bot.announcements import Announcer, due_time
-from bot.settings import Settings
+from bot.articles.announcements import Announcer, due_time
+from bot.core.settings import Settings
 from storage.models import Announcement
 from tests.articles import write_article
 from tests.botapi.server import FakeBotAPI

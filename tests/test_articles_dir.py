@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.content import ContentError
-from bot.library import packaged_articles, read_folder, scan
+from bot.core.content import ContentError
+from bot.core.library import packaged_articles, read_folder, scan
 from tests.articles import article_text, write_article
 from tests.botapi.server import FakeBotAPI
 from tests.test_cli import run_bot

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LANGUAGES, format_share, translations, using_language
+from bot.core.i18n import LANGUAGES, format_share, translations, using_language
 
 ROOT = Path(__file__).resolve().parent.parent
 

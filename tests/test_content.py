@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import ContentError, parse_article
-from bot.library import load_library
+from bot.core.content import ContentError, parse_article
+from bot.core.library import load_library
 
 ARTICLES = Path(__file__).resolve().parent.parent / "articles"
 SEED = ARTICLES / "sources" / "000_2177f8e781cf5302.txt"

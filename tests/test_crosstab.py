@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.crosstab import CrossTab, Link, mask, strongest_link
+from bot.insights.crosstab import CrossTab, Link, mask, strongest_link
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora
 from tests.test_insights import vote_many

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chart.panels import ChartQuestion, option_value, voters_line
+from bot.core.i18n import using_language
+from bot.core.settings import Settings
 from bot.digests.chart import chart_labels
-from bot.i18n import using_language
-from bot.results_text import signed_points
-from bot.settings import Settings
+from bot.digests.drawing.panels import ChartQuestion, option_value, voters_line
+from bot.insights.results_text import signed_points
 from storage.models import Chat, Opinion, OutboxMessage
 from tests.botapi.server import FakeBotAPI, image_size
 from tests.harness import Agora, FakeClock, start_agora

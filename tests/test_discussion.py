@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import export
+from bot.discussion import export
 from storage.models import Opinion
 from tests.botapi.server import FakeBotAPI, utf16_len
 from tests.harness import Agora, totals_match_tallies

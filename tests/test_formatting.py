@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bot.formatting import (
+from bot.core.formatting import (
     Pages,
     bar,
     echo,

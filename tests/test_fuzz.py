@@ -54,8 +54,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import COMMANDS
-from bot.settings import Settings, async_database_url
+from bot.core.commands import COMMANDS
+from bot.core.settings import Settings, async_database_url
 from storage.chats import FORMER_GROUP
 from storage.models import Ballot, Chat, Opinion, PollTally, PostedPoll
 from tests.botapi.server import (
@@ -423,7 +423,7 @@ def chat_of(refusal: Refusal) -> int | None:
 
 
 def opinion_text(text: str) -> str:
-    """What the bot keeps of a message as an opinion (bot.opinions.opinion_text)."""
+    """What the bot keeps of a message as an opinion (bot.discussion.opinions.opinion_text)."""
     if text.startswith("/"):
         text = text.partition(" ")[2] if " " in text else ""
     return text.strip()

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from bot.opinion_groups import Ballots, describe
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.insights.opinion_groups import Ballots, describe
 from handlers import groups as groups_handler
 from storage.db import Database
 from storage.insights import answer_patterns

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
-from bot.outbox import Priority
-from bot.sending import sender
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.engine import outbox
+from bot.engine.outbox import Priority
+from bot.engine.sending import sender
 from storage.models import OutboxMessage
 from storage.outbox import new_message
 from tests.botapi.server import FakeBotAPI

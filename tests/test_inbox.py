@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.metrics import describe_outbox
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.engine.metrics import describe_outbox
 from storage.models import InboxUpdate
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora, failing, start_agora

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.insights import Reading, read_lead, wilson
+from bot.insights.intervals import Reading, read_lead, wilson
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.lease import LEASE_KEY
+from bot.engine.lease import LEASE_KEY
 from storage.models import OptionTotal, PollTally, PostedPoll, QuestionTotal, SentDigest
 from tests.botapi.server import FakeBotAPI
 from tests.harness import assert_counts_are_the_answers, totals_match_tallies

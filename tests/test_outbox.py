@@ -8,10 +8,10 @@ import asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
-from bot.outbox import Priority
-from bot.sending.flood import FloodLimits
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.engine import outbox
+from bot.engine.outbox import Priority
+from bot.engine.sending.flood import FloodLimits
 from storage.models import OutboxMessage, PostedPoll
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora, start_agora

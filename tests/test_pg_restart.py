@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.settings import async_database_url
+from bot.core.settings import async_database_url
 from storage.models import Ballot, InboxUpdate, OutboxMessage, PollTally, PostedPoll
 from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import Chat, Message, User
 
-from bot.formatting import utf16_length
-from bot.i18n import using_language
-from bot.localtime import moment_text, spreadsheet_moment, widest_moment
-from bot.opinions import MAX_LENGTH, author_of, length_problem, opinion_text
+from bot.core.formatting import utf16_length
+from bot.core.i18n import using_language
+from bot.core.localtime import moment_text, spreadsheet_moment, widest_moment
+from bot.discussion.opinions import MAX_LENGTH, author_of, length_problem, opinion_text
 
 
 def message(text: str, *, sender_chat: Chat | None = None) -> Message:

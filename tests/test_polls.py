@@ -11,12 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.db import create_engine, migrate
 from storage.models import Chat, OptionTotal, PostedPoll, QuestionTotal
-from storage.queries import (
-    forget_handled,
-    mark_handled,
-    record_poll_counts,
-    record_posted_poll,
-)
+from storage.polls import record_poll_counts, record_posted_poll
+from storage.updates import forget_handled, mark_handled
 from tests.botapi.server import FakeBotAPI
 from tests.harness import Agora, totals_match_tallies
 

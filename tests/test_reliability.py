@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.lanes import transient
-from bot.sending.flood import FloodLimits
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.engine.dispatcher import transient
+from bot.engine.sending.flood import FloodLimits
 from storage.models import PostedPoll, SentDigest
 from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN

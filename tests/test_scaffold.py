@@ -8,9 +8,9 @@ import re
 import tomllib
 from pathlib import Path
 
-from bot.content import TO_FILL, parse_article
-from bot.library import load_library
-from bot.scaffold import closing_questions, guess_language
+from bot.articles.scaffold import closing_questions, guess_language
+from bot.core.content import TO_FILL, parse_article
+from bot.core.library import load_library
 from tests.test_cli import run_bot
 from tests.test_content import SEED, plain
 

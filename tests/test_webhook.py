@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from storage.models import Chat, HandledUpdate
 from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN

@@ -11,8 +11,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
 
-from bot.chart.style import TREND_DAYS
+from bot.core.formatting import split_blocks
+from bot.core.i18n import using_language
+from bot.core.library import Library
 from bot.digests.chart import caption, chart_spec
+from bot.digests.drawing.style import TREND_DAYS
 from bot.digests.text import (
     EXCERPTS,
     LAST_OPINION,
@@ -22,13 +25,10 @@ from bot.digests.text import (
     has_votes,
     to_numbers,
 )
-from bot.formatting import split_blocks
-from bot.i18n import using_language
-from bot.library import Library
 from storage.digests import digests_since, previous_digest
 from storage.models import Chat
 from storage.opinions import opinions_after
-from storage.queries import QuestionTally, article_results
+from storage.polls import QuestionTally, article_results
 
 ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
 

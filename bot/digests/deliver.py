@@ -3,9 +3,9 @@ digest so that the sender completes the digest (sent, or failed) when the last o
 
 from __future__ import annotations
 
-from bot import outbox
 from bot.digests.compose import ComposedDigest
-from bot.outbox import Priority
+from bot.engine import outbox
+from bot.engine.outbox import Priority
 from storage.models import Chat
 
 

@@ -9,7 +9,7 @@ Delivery records the digest (chat, local date, numbers) and queues its messages 
 outbox in one transaction; the unique (chat, daily date) pair makes a second daily digest
 impossible. A digest asked for now is composed and recorded in the request's own
 transaction, after the check of the 10-minute limit, so that requests made together send
-one. The sender (bot.sending) delivers the messages after every answer to a person,
+one. The sender (bot.engine.sending) delivers the messages after every answer to a person,
 retries them through network failures and 429s, and marks the digest sent (or failed, when
 the chat blocked the bot) once its last message is out.
 """
@@ -27,12 +27,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, Job, JobQueue
 
+from bot.core.library import Library
+from bot.core.localtime import Clock, chat_language, chat_time, chat_zone
+from bot.core.settings import Settings
 from bot.digests.compose import AllChats, compose
 from bot.digests.deliver import queue_digest
-from bot.library import Library
-from bot.localtime import Clock, chat_language, chat_time, chat_zone
-from bot.services import Services
-from bot.settings import Settings
+from bot.engine.services import Services
 from storage.chats import subscribed_chats
 from storage.digests import claim_digest, daily_digests_since, has_daily_digest, last_on_demand
 from storage.models import Chat

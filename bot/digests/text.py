@@ -10,18 +10,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.commands import ARTICLE, RESULTS
-from bot.content import Article
-from bot.formatting import escape
-from bot.i18n import (
+from bot.core.commands import ARTICLE, RESULTS
+from bot.core.content import Article
+from bot.core.formatting import escape
+from bot.core.i18n import (
     _,
     current_language,
     format_long_date,
     format_number,
     ngettext,
 )
-from bot.results_text import Standing, changes_note, no_answers_yet, question_block
-from storage.queries import QuestionTally
+from bot.insights.results_text import Standing, changes_note, no_answers_yet, question_block
+from storage.polls import QuestionTally
 
 EXCERPT_LENGTH = 120
 EXCERPTS = 2
@@ -56,7 +56,7 @@ def has_votes(numbers: Numbers) -> bool:
 
 
 def standings(article: Article, numbers: Numbers, previous: Numbers | None) -> dict[str, Standing]:
-    """Each question's standing (bot.results_text) from a digest's numbers and the previous
+    """Each question's standing (bot.insights.results_text) from a digest's numbers and the previous
     digest's."""
     empty = QuestionTally()
     return {
