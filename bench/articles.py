@@ -31,9 +31,9 @@ from sqlalchemy import insert
 from bot.core.library import scan
 from bot.core.settings import Settings
 from storage.models import Chat
-from tests.articles import write_article
-from tests.botapi.server import FakeBotAPI
-from tests.harness import start_agora
+from tests.support.articles import write_article
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import start_agora
 
 TOKEN = "123456789:AAHbenchTokenNotRealxxxxxxxxxxxxxxxxxx"
 GLOBAL_PER_SECOND = 30

@@ -52,7 +52,7 @@ from bot.digests.compose import compose as compose_digest
 from storage.db import Database, create_engine, migrate
 from storage.models import Chat, SentDigest
 from storage.polls import article_results
-from tests.botapi.server import FakeBotAPI
+from tests.support.botapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHbenchTokenNotRealxxxxxxxxxxxxxxxxxx"

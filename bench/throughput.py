@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.settings import async_database_url
 from storage.models import InboxUpdate
-from tests.botapi.server import FakeBotAPI
+from tests.support.botapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHbenchTokenNotRealxxxxxxxxxxxxxxxxxx"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.engine.admins import AdminCache
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 
 
 async def test_a_demoted_admin_loses_admin_commands_within_the_cache_lifetime(

@@ -7,8 +7,8 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 
 from handlers import groups as groups_handler
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 from tests.test_groups import CAMP_A, CAMP_B, group_with_polls, vote_camps
 
 NNBSP = "\u202f"

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from bot.articles.announcements import Announcer, due_time
 from bot.core.settings import Settings
 from storage.models import Announcement
-from tests.articles import write_article
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, FakeClock, start_agora
+from tests.support.articles import write_article
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, FakeClock, start_agora
 
 NBSP = "\u00a0"
 FR_HEAD = "📰 Nouvel article"

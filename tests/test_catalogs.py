@@ -14,6 +14,8 @@ from babel.messages.pofile import read_po
 
 from bot.core.i18n import LANGUAGES, format_share, translations, using_language
 
+pytestmark = pytest.mark.floors
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

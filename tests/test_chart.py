@@ -15,6 +15,8 @@ from bot.digests.drawing.lettering import advance, wrap
 from bot.digests.drawing.panels import ChartLabels, ChartQuestion
 from bot.digests.drawing.render import render_chart
 
+pytestmark = pytest.mark.floors
+
 NNBSP = "\u202f"
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.fuzz.world import fresh_world
+from tests.support.harness import Agora
+
+pytestmark = pytest.mark.floors
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 
@@ -186,3 +189,52 @@ async def test_only_admins_choose_a_group_article(agora: Agora, api: FakeBotAPI)
     )
     [chosen] = await agora.command(group, admin, "/article openai-board-2023-11")
     assert chosen["text"].startswith("Cette conversation débat désormais de")
+
+
+# Found by the fuzzer (tests/test_fuzz.py), each the shortest sequence of updates that
+# showed it, replayed in the fuzzer's world.
+
+
+async def test_a_time_zone_naming_a_folder_is_unknown(database_url: str) -> None:
+    async with fresh_world(database_url) as world:
+        ada, chat = world.users["ada"], world.chats["@ada"]
+        answers = {}
+        for name in ("Europe", "a" * 300):
+            [answers[name]] = await world.agora.command(chat, ada, f"/fuseau {name}")
+        unknown = "Je ne connais pas le fuseau horaire «\xa0{}\xa0»."
+        assert answers["Europe"]["text"].startswith(unknown.format("Europe"))
+        cut = "a" * 63 + "…"  # what was typed, cut: the answer stays short
+        assert answers["a" * 300]["text"].startswith(unknown.format(cut))
+
+
+async def test_a_double_tap_edits_the_message_once(
+    database_url: str,
+) -> None:
+    async with fresh_world(database_url) as world:
+        bob, chat = world.users["bob"], world.chats["@bob"]
+        [keyboard] = await world.agora.command(chat, bob, "/lang")
+        world.press(chat, bob, keyboard, "lang:en")
+        await world.settle(world.press(chat, bob, keyboard, "lang:en"))
+        await world.agora.sent_out()
+        assert world.refusals == []
+        edited = world.api.messages[chat["id"], keyboard["message_id"]]
+        assert edited["text"].startswith("From now on I speak English in this chat.")
+
+
+async def test_forged_button_data_on_a_poll_edits_nothing(database_url: str) -> None:
+    async with fresh_world(database_url) as world:
+        bob, group = world.users["bob"], world.chats["A"]
+        poll = world.api.sent(group["id"], "sendPoll")[0]
+        await world.settle(world.press(group, bob, poll, f"forget:{bob['id']}:no"))
+        await world.agora.sent_out()
+        assert world.refusals == []
+
+
+async def test_a_button_of_no_known_kind_is_answered(database_url: str) -> None:
+    async with fresh_world(database_url) as world:
+        bob, chat = world.users["bob"], world.chats["@bob"]
+        [summary] = world.api.sent(chat["id"])
+        await world.settle(world.press(chat, bob, summary, "vote:1"))
+        await world.agora.sent_out()
+        query_id = list(world.api.callback_queries)[-1]
+        assert world.api.callback_answers[query_id]["text"] == "This button is no longer valid."

@@ -10,6 +10,8 @@ import pytest
 from bot.core.content import ContentError, parse_article
 from bot.core.library import load_library
 
+pytestmark = pytest.mark.floors
+
 ARTICLES = Path(__file__).resolve().parent.parent / "articles"
 SEED = ARTICLES / "sources" / "000_2177f8e781cf5302.txt"
 ARTICLE = ARTICLES / "openai-board-2023-11.toml"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.insights.crosstab import CrossTab, Link, mask, strongest_link
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 from tests.test_insights import vote_many
 
 NBSP, NNBSP = "\u00a0", "\u202f"

@@ -16,8 +16,10 @@ from bot.digests.chart import chart_labels
 from bot.digests.drawing.panels import ChartQuestion, option_value, voters_line
 from bot.insights.results_text import signed_points
 from storage.models import Chat, Opinion, OutboxMessage
-from tests.botapi.server import FakeBotAPI, image_size
-from tests.harness import Agora, FakeClock, start_agora
+from tests.support.botapi import FakeBotAPI, image_size
+from tests.support.harness import Agora, FakeClock, start_agora
+
+pytestmark = pytest.mark.floors
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 PARIS = ZoneInfo("Europe/Paris")

@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.discussion import export
 from storage.models import Opinion
-from tests.botapi.server import FakeBotAPI, utf16_len
-from tests.harness import Agora, totals_match_tallies
+from tests.support.botapi import FakeBotAPI, utf16_len
+from tests.support.fuzz.world import fresh_world
+from tests.support.harness import Agora, totals_match_tallies
+
+pytestmark = pytest.mark.floors
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 
@@ -564,3 +567,37 @@ async def test_listing_pages_by_key_while_new_opinions_arrive(
     [again] = await agora.command(group, admin, "/avis")
     assert shown == listed_ids(again["text"])
     assert shown[:2] == sorted(new_on_the_article, reverse=True)  # the new ones at the top
+
+
+# Found by the fuzzer (tests/test_fuzz.py), each the shortest sequence of updates that
+# showed it, replayed in the fuzzer's world.
+
+
+async def test_a_supergroup_message_is_not_its_former_group_message_of_the_same_id(
+    database_url: str,
+) -> None:
+    async with fresh_world(database_url) as world:
+        bob, group = world.users["bob"], world.chats["B"]
+        poll = world.api.sent(group["id"], "sendPoll")[0]
+        await world.agora.command(group, bob, "Mon avis", reply_to_message_id=poll["message_id"])
+        written = world.api.last_message_id(group["id"])
+        [opinion] = (await world.opinions()).values()
+        supergroup = -1009999999999999
+        await world.settle(world.api.migrate(group["id"], supergroup))
+        moved = world.api.chats[supergroup]
+        max_ = world.api.user(77, "Max")  # a member, not an administrator
+        await world.agora.command(moved, max_, "Bonjour", message_id=written)
+        await world.agora.command(moved, max_, "Bonjour à tous", edit=True, message_id=written)
+        [after] = (await world.opinions()).values()
+        assert (after.user_id, after.text) == (bob["id"], "Mon avis") == (
+            opinion.user_id,
+            opinion.text,
+        )
+
+
+async def test_delete_with_a_number_beyond_32_bits(database_url: str) -> None:
+    """PostgreSQL's INTEGER stops at 2**31 - 1: a larger number is no opinion's."""
+    async with fresh_world(database_url) as world:
+        ada, group = world.users["ada"], world.chats["A"]
+        [answer] = await world.agora.command(group, ada, "/supprimer 2147483648")
+        assert answer["text"].startswith("Répondez avec /supprimer à l'avis à supprimer")

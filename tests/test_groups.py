@@ -18,8 +18,8 @@ from handlers import groups as groups_handler
 from storage.db import Database
 from storage.insights import answer_patterns
 from storage.models import Ballot, Chat, PostedPoll, option_bits
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, start_agora
 
 NBSP = "\u00a0"
 OPTIONS = [5, 5, 9, 5, 4, 8]  # the first article's questions

@@ -18,8 +18,8 @@ from bot.engine.outbox import Priority
 from bot.engine.sending import sender
 from storage.models import OutboxMessage
 from storage.outbox import new_message
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, failing, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, failing, start_agora
 
 
 async def outbox_rows(agora: Agora) -> list[OutboxMessage]:

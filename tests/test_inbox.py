@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.settings import Settings
 from bot.engine.metrics import describe_outbox
 from storage.models import InboxUpdate
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, failing, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, failing, start_agora
 
 
 async def inbox_rows(agora: Agora) -> list[InboxUpdate]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.insights.intervals import Reading, read_lead, wilson
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 
 NBSP = "\u00a0"
 

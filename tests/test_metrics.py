@@ -13,8 +13,8 @@ import aiohttp
 
 from bot.core.logs import JsonFormatter
 from bot.core.settings import Settings
-from tests.botapi.server import FakeBotAPI
-from tests.harness import start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import start_agora
 
 
 def free_port() -> int:

@@ -13,8 +13,8 @@ from bot.engine import outbox
 from bot.engine.outbox import Priority
 from bot.engine.sending.flood import FloodLimits
 from storage.models import OutboxMessage, PostedPoll
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, start_agora
 
 
 async def queue_texts(agora: Agora, rows: list[tuple[int, str, Priority]]) -> None:

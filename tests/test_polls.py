@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -13,8 +14,10 @@ from storage.db import create_engine, migrate
 from storage.models import Chat, OptionTotal, PostedPoll, QuestionTotal
 from storage.polls import record_poll_counts, record_posted_poll
 from storage.updates import forget_handled, mark_handled
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, totals_match_tallies
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, totals_match_tallies
+
+pytestmark = pytest.mark.floors
 
 NBSP = "\u00a0"
 

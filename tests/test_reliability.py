@@ -21,9 +21,11 @@ from bot.core.settings import Settings
 from bot.engine.dispatcher import transient
 from bot.engine.sending.flood import FloodLimits
 from storage.models import PostedPoll, SentDigest
-from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
-from tests.harness import assert_counts_are_the_answers, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import assert_counts_are_the_answers, start_agora
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_FLIGHT = FloodLimits().concurrency  # calls the sender makes at once

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.articles.reload import FOLDER_CHECK_EVERY, ArticleReloader
-from tests.articles import article_text, write_article
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.support.articles import article_text, write_article
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 
 
 def reloader(agora: Agora) -> ArticleReloader:

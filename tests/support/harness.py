@@ -33,7 +33,7 @@ from storage.models import (
     SentDigest,
     option_bits,
 )
-from tests.botapi.server import FakeBotAPI
+from tests.support.botapi import FakeBotAPI
 
 
 class FakeClock:

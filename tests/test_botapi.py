@@ -38,7 +38,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from tests.botapi.server import FakeBotAPI, parse_html
+from tests.support.botapi import FakeBotAPI, parse_html
 
 TOKEN = "123456:ABCdefGhIJKlmNoPQRsTUVwxyZ0123456789"
 GROUP_ID = -1001234567890
