@@ -188,36 +188,10 @@ async def running(
         library = loaded.library
     found = await start_services(app, settings, library, clock, database)
     await app.start()
-    assert app.job_queue is not None
-    announcer = Announcer(found, clock)
-    app.bot_data.announcer = announcer
-    lease = None if database.sqlite else Lease(settings.database_url)
-    leadership = Leadership(found, app.bot_data.digests, announcer, app.job_queue, lease)
-    app.bot_data.leadership = leadership
-    articles = ArticleReloader(found, leadership.on_library)
-    app.bot_data.reloader = articles
-    articles.start(app.job_queue)
-    await leadership.begin()
+    leadership, articles = await start_leading(app, found, clock, lease_url(settings, database))
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, articles.request)
-    webhooks = settings.webhook_url is not None and settings.webhook_secret is not None
-    dispatcher = Dispatcher(
-        app,
-        found.work,
-        found.admins,
-        settings.default_language,
-        remember=webhooks,
-        keep_personal_data=settings.log_personal_data,
-    )
-    inbox = Inbox(app.bot, found.database, dispatcher)
-    app.bot_data.inbox = inbox
-    inbox.start()  # what a previous run left is handled from now
-    intake: Intake
-    if webhooks:
-        intake = await open_webhook(app, settings, found.database, inbox)
-    else:
-        await stop_webhook(app)
-        intake = StoreThenAckPoller(app, found.database, inbox)
+    inbox, intake = await open_intake(app, settings, found)
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:
         await monitor.start(settings.metrics_host, settings.metrics_port)
@@ -233,6 +207,52 @@ async def running(
         await app.stop()
         await app.shutdown()
         await found.database.dispose()
+
+
+def lease_url(settings: Settings, database: Database) -> str | None:
+    """Where the lease is held: PostgreSQL only (SQLite has one process per file anyway)."""
+    return None if database.sqlite else settings.database_url
+
+
+async def start_leading(
+    app: AgoraApp, found: Services, clock: Clock, lease_at: str | None
+) -> tuple[Leadership, ArticleReloader]:
+    """Announcements, the lease and what its holder runs, and the articles' reloading."""
+    assert app.job_queue is not None
+    announcer = Announcer(found, clock)
+    app.bot_data.announcer = announcer
+    lease = None if lease_at is None else Lease(lease_at)
+    leadership = Leadership(found, app.bot_data.digests, announcer, app.job_queue, lease)
+    app.bot_data.leadership = leadership
+    articles = ArticleReloader(found, leadership.on_library)
+    app.bot_data.reloader = articles
+    articles.start(app.job_queue)
+    await leadership.begin()
+    return leadership, articles
+
+
+async def open_intake(app: AgoraApp, settings: Settings, found: Services) -> tuple[Inbox, Intake]:
+    """The inbox, handling at once what a previous run left, and what feeds it: the webhook
+    server (listening, and the webhook set), or long polling (the webhook removed)."""
+    webhooks = settings.webhook_url is not None and settings.webhook_secret is not None
+    dispatcher = Dispatcher(
+        app,
+        found.work,
+        found.admins,
+        settings.default_language,
+        remember=webhooks,
+        keep_personal_data=settings.log_personal_data,
+    )
+    inbox = Inbox(app.bot, found.database, dispatcher)
+    app.bot_data.inbox = inbox
+    inbox.start()
+    intake: Intake
+    if webhooks:
+        intake = await open_webhook(app, settings, found.database, inbox)
+    else:
+        await stop_webhook(app)
+        intake = StoreThenAckPoller(app, found.database, inbox)
+    return inbox, intake
 
 
 async def open_webhook(

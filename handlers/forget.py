@@ -1,4 +1,4 @@
-"""/forgetme [/oubliemoi]: delete everything someone gave the bot, once they confirm."""
+"""/forgetme [/oublier]: delete everything someone gave the bot, once they confirm."""
 
 from __future__ import annotations
 

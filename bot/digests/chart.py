@@ -99,9 +99,9 @@ def number_in(language: str, count: int) -> str:
 
 
 def chart_labels(title: str, day: date, private: bool) -> ChartLabels:
-    """Translated words of the chart, bound to the current language now: the chart is drawn
-    in another process, where the language is not the chat's. Partials of module functions
-    (not closures) so that they can be pickled there."""
+    """Translated words of the chart, bound to the current language now: the sender draws
+    the chart in a thread of its drawing pool, where the current language (a ContextVar) is
+    not the chat's. The number formats are partials bound to the chat's language."""
     language = current_language()
     scope = _("Results of this chat — {date}") if private else _("Results of this group — {date}")
     subtitle = scope.format(date=format_long_date(day))
