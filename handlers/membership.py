@@ -13,7 +13,7 @@ from bot.context import AgoraApp, AgoraContext
 from bot.core.commands import DIGEST, SUMMARY
 from bot.core.i18n import _, current_language
 from bot.engine.transaction import current_unit, with_session
-from handlers.common import reply, stored_chat
+from handlers.request import Request, handles
 from storage.chats import migrate_chat
 
 log = logging.getLogger(__name__)
@@ -30,21 +30,18 @@ def greeting() -> str:
     ).format(summary=SUMMARY.name(language), digest=DIGEST.name(language))
 
 
-@with_session
-async def membership_changed(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles()
+async def membership_changed(request: Request) -> None:
     """Greet a group the bot was added to; stop the digests of one it was removed from."""
-    change = update.my_chat_member
+    change, chat, context = request.update.my_chat_member, request.chat, request.context
     assert change is not None
-    chat = await stored_chat(session, change.chat)
     was_in = change.old_chat_member.status in PRESENT
     is_in = change.new_chat_member.status in PRESENT
     scheduler = context.digests
     context.services.admins.forget(chat.id)  # the bot's own rights changed
     if is_in and not was_in:
         if change.chat.type != ChatType.PRIVATE:
-            reply(update, greeting())
+            request.reply(greeting())
         current_unit().on_commit(lambda: scheduler.arm(chat))
     elif was_in and not is_in:
         chat.active = False
