@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
@@ -12,8 +11,8 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from bot.context import AgoraApp, AgoraContext
 from bot.core.commands import DIGEST, SUMMARY
 from bot.core.i18n import _, current_language
-from bot.engine.transaction import current_unit, with_session
-from handlers.request import Request, handles
+from bot.engine.transaction import current_unit
+from handlers.request import Received, Request, handles, receives
 from storage.chats import migrate_chat
 
 log = logging.getLogger(__name__)
@@ -48,12 +47,10 @@ async def membership_changed(request: Request) -> None:
         current_unit().on_commit(lambda: scheduler.disarm(chat.id))
 
 
-@with_session
-async def chat_migrated(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@receives
+async def chat_migrated(received: Received) -> None:
     """Carry a group's settings, polls and digests over to its new supergroup id."""
-    message = update.effective_message
+    message, context = received.update.effective_message, received.context
     assert message is not None
     if message.migrate_to_chat_id:
         old, new = message.chat.id, message.migrate_to_chat_id
@@ -61,7 +58,7 @@ async def chat_migrated(
         old, new = message.migrate_from_chat_id, message.chat.id
     else:
         return
-    chat = await migrate_chat(session, old, new)
+    chat = await migrate_chat(received.session, old, new)
     if chat is not None:
         log.info("chat %s became supergroup %s", old, new)
         scheduler = context.digests

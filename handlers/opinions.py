@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 from telegram.ext import MessageHandler, filters
 
-from bot.context import AgoraApp, AgoraContext
+from bot.context import AgoraApp
 from bot.core.commands import OPINION, SUMMARY
 from bot.core.i18n import _
 from bot.discussion.opinions import author_of, length_problem, opinion_text, store_opinion
 from bot.engine import outbox
-from bot.engine.transaction import with_session
 from handlers.common import command, reply
 from handlers.listing import send_listing
 from handlers.request import Request, handles
@@ -83,17 +81,15 @@ async def opinion_command(request: Request) -> None:
     await record(request, Target(request.article.id, None))
 
 
-@with_session
-async def opinion_edited(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles()
+async def opinion_edited(request: Request) -> None:
     """Editing an opinion's message updates the stored opinion."""
-    message = update.edited_message
+    message = request.update.edited_message
     assert message is not None
-    opinion = await opinion_by_message(session, message.chat_id, message.message_id)
+    opinion = await opinion_by_message(request.session, message.chat_id, message.message_id)
     if opinion is None:
         return
-    text = checked_text(update, message)
+    text = checked_text(request.update, message)
     if text is None:
         return
     opinion.text = text

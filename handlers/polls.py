@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import PollAnswerHandler, PollHandler
 
@@ -16,9 +15,9 @@ from bot.core.formatting import echo, escape
 from bot.core.i18n import _, current_language
 from bot.core.refusals import Unclear
 from bot.engine import outbox
-from bot.engine.transaction import current_unit, with_session
+from bot.engine.transaction import current_unit
 from handlers.common import command
-from handlers.request import Request, handles
+from handlers.request import Received, Request, handles, receives
 from storage.ballots import Answer
 from storage.outbox import queued_polls
 from storage.polls import first_poll_message, record_poll_counts
@@ -134,15 +133,14 @@ async def store_answer(update: Update, context: AgoraContext) -> None:
     )
 
 
-@with_session
-async def store_poll_state(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@receives
+async def store_poll_state(received: Received) -> None:
     """Follow an anonymous poll through the totals Telegram reports."""
+    update = received.update
     poll = update.poll
     assert poll is not None
     known = await record_poll_counts(
-        session,
+        received.session,
         poll_id=poll.id,
         counts={option.persistent_id: option.voter_count for option in poll.options},
         total_voters=poll.total_voter_count,

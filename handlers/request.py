@@ -6,8 +6,9 @@ article, language and time zone, the sender, the arguments), holds the command t
 the registry gives it (bot.core.commands.Rights) and turns a refusal (bot.core.refusals),
 wherever below it is raised, into an answer in the user's language. `presses(Callback.X)`
 does the same for the buttons of one kind, with a `Press`, and answers a refusal as the
-press's notice or alert. Either way the unit commits: a refusal is an answer, not a failure
-(a failure rolls the unit back: bot.engine.dispatcher).
+press's notice or alert; `receives` hands an update that answers nobody (a poll's state, a
+group's migration) its unit's session. Either way the unit commits: a refusal is an answer,
+not a failure (a failure rolls the unit back: bot.engine.dispatcher).
 """
 
 from __future__ import annotations
@@ -45,17 +46,55 @@ from storage.chats import get_chat
 from storage.models import Chat, OutboxMessage
 
 T = TypeVar("T")
+R = TypeVar("R", bound="Received")
 Handler = Callable[[Update, AgoraContext], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
-    """What a handler of a message gets: its update, its unit's session, the chat's row and
-    the command it is (None for a plain message)."""
+class Received:
+    """What every wrapped handler gets: its update, its context, its unit's session."""
 
     update: Update
     context: AgoraContext
     session: AsyncSession
+
+
+def _wrapped(
+    handler: Callable[[R], Awaitable[None]],
+    make: Callable[[Update, AgoraContext, AsyncSession], Awaitable[R]],
+    tell: Callable[[R, Refusal], None],
+) -> Handler:
+    """`handler` in the update's unit, with what `make` prepares; a refusal is told."""
+
+    @functools.wraps(handler)
+    @with_session
+    async def wrapper(session: AsyncSession, update: Update, context: AgoraContext) -> None:
+        received = await make(update, context, session)
+        try:
+            await handler(received)
+        except Refusal as refusal:
+            tell(received, refusal)
+
+    return wrapper
+
+
+def receives(handler: Callable[[Received], Awaitable[None]]) -> Handler:
+    """A handler of an update that answers nobody, made from `handler(received)`."""
+
+    async def make(update: Update, context: AgoraContext, session: AsyncSession) -> Received:
+        return Received(update, context, session)
+
+    def tell(received: Received, refusal: Refusal) -> None:
+        raise refusal  # nobody to tell: a refusal here is a mistake
+
+    return _wrapped(handler, make, tell)
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Received):
+    """What a handler of a message gets besides the update: the chat's row and the command
+    it is (None for a plain message)."""
+
     chat: Chat
     command: Command | None = None
 
@@ -130,33 +169,31 @@ def handles(
 ) -> Callable[[Callable[[Request], Awaitable[None]]], Handler]:
     """A handler of `command` (or of a plain message, None) made from `handler(request)`."""
 
+    async def make(update: Update, context: AgoraContext, session: AsyncSession) -> Request:
+        assert update.effective_chat is not None
+        chat = await stored_chat(session, update.effective_chat)
+        return Request(update, context, session, chat, command)
+
+    def tell(request: Request, refusal: Refusal) -> None:
+        request.reply(refusal.text(request.zone))
+
     def decorate(handler: Callable[[Request], Awaitable[None]]) -> Handler:
         @functools.wraps(handler)
-        @with_session
-        async def wrapper(session: AsyncSession, update: Update, context: AgoraContext) -> None:
-            assert update.effective_chat is not None
-            chat = await stored_chat(session, update.effective_chat)
-            request = Request(update, context, session, chat, command)
-            try:
-                if command is not None and command.rights is Rights.ADMINS:
-                    request.require_admin()
-                await handler(request)
-            except Refusal as refusal:
-                request.reply(refusal.text(request.zone))
+        async def checked(request: Request) -> None:
+            if command is not None and command.rights is Rights.ADMINS:
+                request.require_admin()  # before the handler runs
+            await handler(request)
 
-        return wrapper
+        return _wrapped(checked, make, tell)
 
     return decorate
 
 
 @dataclass(frozen=True, slots=True)
-class Press:
-    """What a handler of a button press gets: its update, its unit's session, the button's
-    kind and the chat's row (None for a button outside a chat the bot knows)."""
+class Press(Received):
+    """What a handler of a button press gets besides the update: the button's kind and the
+    chat's row (None for a button outside a chat the bot knows)."""
 
-    update: Update
-    context: AgoraContext
-    session: AsyncSession
     kind: Callback
     chat: Chat | None
 
@@ -193,18 +230,12 @@ def presses(kind: Callback) -> Callable[[Callable[[Press], Awaitable[None]]], Ha
     """A handler of the buttons of `kind` made from `handler(press)`: a refusal answers the
     press, as an alert when it says so."""
 
-    def decorate(handler: Callable[[Press], Awaitable[None]]) -> Handler:
-        @functools.wraps(handler)
-        @with_session
-        async def wrapper(session: AsyncSession, update: Update, context: AgoraContext) -> None:
-            chat = update.effective_chat
-            stored = await get_chat(session, chat.id) if chat is not None else None
-            press = Press(update, context, session, kind, stored)
-            try:
-                await handler(press)
-            except Refusal as refusal:
-                answer_query(update, refusal.text(press.zone), show_alert=refusal.alert)
+    async def make(update: Update, context: AgoraContext, session: AsyncSession) -> Press:
+        chat = update.effective_chat
+        stored = await get_chat(session, chat.id) if chat is not None else None
+        return Press(update, context, session, kind, stored)
 
-        return wrapper
+    def tell(press: Press, refusal: Refusal) -> None:
+        answer_query(press.update, refusal.text(press.zone), show_alert=refusal.alert)
 
-    return decorate
+    return lambda handler: _wrapped(handler, make, tell)

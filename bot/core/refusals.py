@@ -9,6 +9,7 @@ zone; a button press shows it as a notice, or as an alert for those that say so.
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.i18n import _, gettext
@@ -21,6 +22,14 @@ class Refusal(Exception):
 
     def text(self, zone: ZoneInfo) -> str:
         raise NotImplementedError
+
+
+class TooSoon(Refusal):
+    """A limit of how often: the same request is possible again at `again`."""
+
+    def __init__(self, again: datetime) -> None:
+        super().__init__(again)
+        self.again = again
 
 
 class Unclear(Refusal):

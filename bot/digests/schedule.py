@@ -29,10 +29,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, Job, JobQueue
 
+from bot.core import refusals
 from bot.core.i18n import _, current_language
 from bot.core.library import Library
 from bot.core.localtime import Clock, chat_language, chat_time, chat_zone
-from bot.core.refusals import Refusal
 from bot.core.settings import Settings
 from bot.digests.compose import AllChats, compose
 from bot.digests.deliver import queue_digest
@@ -57,12 +57,8 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"
 
 
-class TooSoon(Refusal):
+class TooSoon(refusals.TooSoon):
     """The chat's last digest on demand is less than NOW_INTERVAL old: the next one waits."""
-
-    def __init__(self, again: datetime) -> None:
-        super().__init__(again)
-        self.again = again
 
     def text(self, zone: ZoneInfo) -> str:
         at = format_time(self.again, format="short", tzinfo=zone, locale=current_language())

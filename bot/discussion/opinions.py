@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
 
+from bot.core import refusals
 from bot.core.i18n import _
 from bot.core.localtime import moment_text
-from bot.core.refusals import Refusal
 from bot.discussion.privacy import Traces, forget_in_outbox
 from bot.engine.transaction import current_unit
 from storage.ballots import Answer
@@ -61,12 +61,8 @@ def length_problem(text: str) -> str | None:
     return None
 
 
-class TooSoon(Refusal):
+class TooSoon(refusals.TooSoon):
     """The author wrote RATE_COUNT opinions within RATE_WINDOW: the next one waits."""
-
-    def __init__(self, again: datetime) -> None:
-        super().__init__(again)
-        self.again = again
 
     def text(self, zone: ZoneInfo) -> str:
         return _(

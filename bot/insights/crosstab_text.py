@@ -60,12 +60,16 @@ def question_numbers(article: Article, words: list[str]) -> tuple[int, int]:
     return first, second
 
 
-class NotAsked(Refusal):
-    """A question to cross that was not posted as a poll in the chat."""
+class Uncrossable(Refusal):
+    """A question (`number`, from 1) whose answers cannot be crossed with another's."""
 
     def __init__(self, number: int) -> None:
         super().__init__(number)
         self.number = number
+
+
+class NotAsked(Uncrossable):
+    """A question to cross that was not posted as a poll in the chat."""
 
     def text(self, zone: ZoneInfo) -> str:
         return _(
@@ -73,12 +77,8 @@ class NotAsked(Refusal):
         ).format(number=self.number, poll=POLL.name(current_language()))
 
 
-class AskedAnonymously(Refusal):
+class AskedAnonymously(Uncrossable):
     """A question to cross that was asked in an anonymous poll: only its totals are known."""
-
-    def __init__(self, number: int) -> None:
-        super().__init__(number)
-        self.number = number
 
     def text(self, zone: ZoneInfo) -> str:
         return _(
