@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 import re
 
+from bot.core.commands import FORGETME, LANG, OPINIONS, Command
+
 MAX_BYTES = 64  # Telegram's limit for callback_data
 
 
@@ -21,6 +23,14 @@ class Callback(enum.Enum):
     def pattern(self) -> str:
         """The regular expression that routes this kind's buttons to its handler."""
         return f"^{re.escape(self.value)}:"
+
+    @property
+    def command(self) -> Command:
+        """The command whose buttons these are: pressing one takes that command's rights."""
+        return _COMMANDS[self]
+
+
+_COMMANDS = {Callback.LANGUAGE: LANG, Callback.OPINIONS: OPINIONS, Callback.FORGET: FORGETME}
 
 
 def encode(kind: Callback, *fields: object) -> str:

@@ -23,9 +23,11 @@ from bot.digests.text import (
     OpinionNews,
     digest_blocks,
     has_votes,
+    recorded,
     to_numbers,
 )
-from storage.digests import digests_since, previous_digest
+from bot.insights.standings import Earlier
+from storage.digests import digest_before, digests_since, previous_digest
 from storage.models import Chat
 from storage.opinions import opinions_after
 from storage.polls import QuestionTally, article_results
@@ -102,3 +104,10 @@ async def compose(
             history = await digests_since(session, chat.id, since)
             chart = chart_spec(article, numbers, day, private, history)
         return ComposedDigest(numbers, parts, chart, caption(day, private))
+
+
+async def earlier_count(session: AsyncSession, chat_id: int, day: date) -> Earlier | None:
+    """The counts of the chat's latest digest sent before `day` (a local date), for the
+    changes /results shows since then; None without one."""
+    previous = await digest_before(session, chat_id, day)
+    return Earlier(previous.local_date, recorded(previous.numbers)) if previous else None

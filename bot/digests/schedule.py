@@ -22,11 +22,15 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_time
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, Job, JobQueue
 
+from bot.core import refusals
+from bot.core.i18n import _, current_language
 from bot.core.library import Library
 from bot.core.localtime import Clock, chat_language, chat_time, chat_zone
 from bot.core.settings import Settings
@@ -53,12 +57,14 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"
 
 
-class TooSoon(Exception):
+class TooSoon(refusals.TooSoon):
     """The chat's last digest on demand is less than NOW_INTERVAL old: the next one waits."""
 
-    def __init__(self, again: datetime) -> None:
-        super().__init__(again)
-        self.again = again
+    def text(self, zone: ZoneInfo) -> str:
+        at = format_time(self.again, format="short", tzinfo=zone, locale=current_language())
+        return _(
+            "A digest was sent a moment ago. The next one on demand is possible at {time}."
+        ).format(time=at)
 
 
 class DigestScheduler:

@@ -88,37 +88,39 @@ class Export:
     caption: str
 
 
-async def chat_export(
-    session: AsyncSession, article: Article, chat_id: int, zone: ZoneInfo
-) -> Export:
-    """The chat's results, opinions and named answers on `article`, as a CSV file in the
-    current language, dates in the chat's time zone."""
+class _Scope:
+    """What an export reads: a chat's rows on an article, dates in the chat's time zone."""
+
+    def __init__(
+        self, session: AsyncSession, article: Article, chat_id: int, zone: ZoneInfo
+    ) -> None:
+        self.session, self.article, self.chat_id, self.zone = session, article, chat_id, zone
+        self.keys = [q.key for q in article.questions]
+        self._numbers = {key: n for n, key in enumerate(self.keys, 1)}
+
+    def number(self, key: str) -> int:
+        """A question's number, from 1."""
+        return self._numbers[key]
+
+
+def _heading() -> list[Cell]:
+    return [
+        _("type"), _("number"), _("question"), _("option"), _("votes"), _("voters"),
+        _("author"), _("date"), _("text"),
+    ]
+
+
+async def _results(scope: _Scope, table: CsvFile) -> None:
+    """A row per option of each question, with its votes and its question's voters."""
     language = current_language()
-    keys = [q.key for q in article.questions]
-    # What spreadsheets expect in each locale; the file is capped (see bot.discussion.export).
-    table = CsvFile(";" if language == "fr" else ",")
-    table.add(
-        [
-            _("type"),
-            _("number"),
-            _("question"),
-            _("option"),
-            _("votes"),
-            _("voters"),
-            _("author"),
-            _("date"),
-            _("text"),
-        ]
-    )
-    numbers = {key: n for n, key in enumerate(keys, 1)}
-    tallies = await article_results(session, article.id, chat_id)
-    for question in article.questions:
+    tallies = await article_results(scope.session, scope.article.id, scope.chat_id)
+    for question in scope.article.questions:
         tally = tallies.get(question.key)
         for index, option in enumerate(question.options[language]):
             table.add(
                 [
                     _("result"),
-                    numbers[question.key],
+                    scope.number(question.key),
                     question.text[language],
                     option,
                     tally.votes.get(index, 0) if tally else 0,
@@ -128,62 +130,94 @@ async def chat_export(
                     "",
                 ]
             )
-    # Opinions before the named answers: under the cap, what is cut is the bulk whose counts
-    # the result rows already give.
-    answers = opinions = 0
-    async with aclosing(chat_opinions(session, chat_id, article.id)) as listed:
+
+
+async def _opinions(scope: _Scope, table: CsvFile) -> int:
+    """A row per opinion, while the file has room; how many went in."""
+    language, article, added = current_language(), scope.article, 0
+    async with aclosing(chat_opinions(scope.session, scope.chat_id, article.id)) as listed:
         async for opinion in listed:
             about = article.question(opinion.question_key) if opinion.question_key else None
             row: list[Cell] = [
                 _("opinion"),
-                numbers[about.key] if about else "",
+                scope.number(about.key) if about else "",
                 about.text[language] if about else _("On the article"),
                 "",
                 "",
                 "",
                 opinion.author,
-                spreadsheet_moment(opinion.created_at, zone),
+                spreadsheet_moment(opinion.created_at, scope.zone),
                 opinion.text,
             ]
             if not table.add(row):
                 break
-            opinions += 1
-    if not table.full:
-        async with aclosing(chat_ballots(session, chat_id, article.id, keys)) as ballots:
-            async for ballot in ballots:
-                asked = article.question(ballot.question_key)
-                assert asked is not None  # only the article's questions are read
-                row = [
-                    _("answer"),
-                    numbers[asked.key],
-                    asked.text[language],
-                    " | ".join(asked.options[language][i] for i in ballot.options),
-                    "",
-                    "",
-                    ballot.voter_name or "",
-                    spreadsheet_moment(ballot.answered_at, zone),
-                    "",
-                ]
-                if not table.add(row):
-                    break
-                answers += 1
+            added += 1
+    return added
+
+
+async def _answers(scope: _Scope, table: CsvFile) -> int:
+    """A row per named answer, while the file has room; how many went in."""
+    language, article, added = current_language(), scope.article, 0
+    ballots = chat_ballots(scope.session, scope.chat_id, article.id, scope.keys)
+    async with aclosing(ballots) as listed:
+        async for ballot in listed:
+            asked = article.question(ballot.question_key)
+            assert asked is not None  # only the article's questions are read
+            row: list[Cell] = [
+                _("answer"),
+                scope.number(asked.key),
+                asked.text[language],
+                " | ".join(asked.options[language][i] for i in ballot.options),
+                "",
+                "",
+                ballot.voter_name or "",
+                spreadsheet_moment(ballot.answered_at, scope.zone),
+                "",
+            ]
+            if not table.add(row):
+                break
+            added += 1
+    return added
+
+
+async def _left_out(scope: _Scope, table: CsvFile, answers: int, opinions: int) -> str:
+    """What a capped file says it leaves out."""
+    session, chat_id, article_id = scope.session, scope.chat_id, scope.article.id
+    left_answers = max(0, await count_ballots(session, chat_id, article_id, scope.keys) - answers)
+    left_opinions = max(0, await count_opinions(session, chat_id, article_id) - opinions)
+    return _(
+        "Incomplete file: an export stops at {size} MB; {answers} and {opinions} are not "
+        "included."
+    ).format(
+        size=format_number(table.limit / 1024 / 1024),
+        answers=ngettext("{count} answer", "{count} answers", left_answers).format(
+            count=format_number(left_answers)
+        ),
+        opinions=ngettext("{count} opinion", "{count} opinions", left_opinions).format(
+            count=format_number(left_opinions)
+        ),
+    )
+
+
+async def chat_export(
+    session: AsyncSession, article: Article, chat_id: int, zone: ZoneInfo
+) -> Export:
+    """The chat's results, opinions and named answers on `article`, as a CSV file in the
+    current language, dates in the chat's time zone."""
+    language = current_language()
+    scope = _Scope(session, article, chat_id, zone)
+    # What spreadsheets expect in each locale; the file is capped (see bot.discussion.export).
+    table = CsvFile(";" if language == "fr" else ",")
+    table.add(_heading())
+    await _results(scope, table)
+    # Opinions before the named answers: under the cap, what is cut is the bulk whose counts
+    # the result rows already give.
+    opinions = await _opinions(scope, table)
+    answers = 0 if table.full else await _answers(scope, table)
     caption = _("Results and opinions — {title}").format(title=article.title[language])
     note: list[Cell] | None = None
     if table.full:
-        left_answers = max(0, await count_ballots(session, chat_id, article.id, keys) - answers)
-        left_opinions = max(0, await count_opinions(session, chat_id, article.id) - opinions)
-        cut = _(
-            "Incomplete file: an export stops at {size} MB; {answers} and {opinions} are not "
-            "included."
-        ).format(
-            size=format_number(table.limit / 1024 / 1024),
-            answers=ngettext("{count} answer", "{count} answers", left_answers).format(
-                count=format_number(left_answers)
-            ),
-            opinions=ngettext("{count} opinion", "{count} opinions", left_opinions).format(
-                count=format_number(left_opinions)
-            ),
-        )
+        cut = await _left_out(scope, table, answers, opinions)
         note = [_("note"), "", "", "", "", "", "", "", cut]
         caption += "\n" + cut
     day = datetime.now(UTC).astimezone(zone).date()

@@ -18,7 +18,7 @@ from bot.core.content import Article
 from bot.core.formatting import MESSAGE_LIMIT, escape, telegram_length
 from bot.core.i18n import _, current_language
 from bot.core.localtime import moment_text, widest_moment
-from storage.opinions import ListedOpinion, listed_opinions, listing_key
+from storage.listing import ListedOpinion, listed_opinions, listing_key
 
 WIDEST_PAGE = 999_999  # the listing's header is measured as "(page 999999)"
 OLDER, NEWER = "o", "n"  # a button's direction, before the id of the opinion it starts from

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
 
+from bot.core import refusals
 from bot.core.i18n import _
+from bot.core.localtime import moment_text
 from bot.discussion.privacy import Traces, forget_in_outbox
 from bot.engine.transaction import current_unit
 from storage.ballots import Answer
@@ -58,12 +61,14 @@ def length_problem(text: str) -> str | None:
     return None
 
 
-class TooSoon(Exception):
+class TooSoon(refusals.TooSoon):
     """The author wrote RATE_COUNT opinions within RATE_WINDOW: the next one waits."""
 
-    def __init__(self, again: datetime) -> None:
-        super().__init__(again)
-        self.again = again
+    def text(self, zone: ZoneInfo) -> str:
+        return _(
+            "You have shared {count} opinions in the last 10 minutes. You can post again at "
+            "{time}."
+        ).format(count=RATE_COUNT, time=moment_text(self.again, zone, time_only=True))
 
 
 async def store_opinion(

@@ -161,6 +161,85 @@ def _significant(c1: float, n1: float, c2: float, n2: float) -> bool:
     return z is not None and abs(z) >= Z95
 
 
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """Per group (rows) and option (columns): how many chose it (`picked`) and how many
+    answered its question (`asked`); sums of whole numbers, exact whatever their order."""
+
+    picked: Matrix
+    asked: Matrix
+    sizes: npt.NDArray[np.int64]
+    question_of: npt.NDArray[np.int64]  # each column's question
+    offsets: list[int]
+
+    def option(self, column: int) -> tuple[int, int]:
+        """The (question, option) of a column."""
+        question = int(self.question_of[column])
+        return question, int(column - self.offsets[question])
+
+
+def _counts(subset: Ballots, labels: npt.NDArray[np.int64]) -> _Counts:
+    k = int(labels.max()) + 1
+    question_of = np.repeat(np.arange(subset.questions), np.diff(subset.offsets))
+    members = np.zeros((k, len(labels)))
+    members[labels, np.arange(len(labels))] = subset.weights
+    picked = members @ subset.chosen.astype(np.float64)
+    asked = (members @ subset.answered.astype(np.float64))[:, question_of]
+    sizes = members.sum(axis=1).astype(np.int64)
+    return _Counts(picked, asked, sizes, question_of, subset.offsets)
+
+
+def _group(counts: _Counts, g: int, described: list[int]) -> Group:
+    """Group `g`, with the answers it chose significantly more than the other described
+    groups (a group too small to be described must not be described by difference
+    either)."""
+    size = int(counts.sizes[g])
+    if size < MIN_GROUP:
+        return Group(size, [])
+    picked, asked = counts.picked, counts.asked
+    found = []
+    for column in range(len(counts.question_of)):
+        c1, n1 = picked[g, column], asked[g, column]
+        c2 = picked[described, column].sum() - c1
+        n2 = asked[described, column].sum() - n1
+        if n1 and n2 and c1 / n1 > c2 / n2 and _significant(c1, n1, c2, n2):
+            found.append((c1 / n1 - c2 / n2, column, c1 / n1, c2 / n2))
+    found.sort(key=lambda f: (-f[0], f[1]))
+    return Group(
+        size, [Distinctive(*counts.option(c), p, q) for _, c, p, q in found[:DISTINCTIVE]]
+    )
+
+
+def _shared_and_divided(
+    counts: _Counts, described: list[int]
+) -> tuple[list[Consensus], Division | None]:
+    """The options a majority of every described group chose, and the option whose shares
+    differ most between them (among questions every one of them answered)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = counts.picked[described] / counts.asked[described]
+    consensus = []
+    division = None
+    if len(described) >= 2 and shares.size:
+        for column in range(len(counts.question_of)):
+            column_shares = shares[:, column]
+            if np.all(np.isfinite(column_shares)) and column_shares.min() > MAJORITY:
+                consensus.append(
+                    Consensus(
+                        *counts.option(column),
+                        float(column_shares.min()),
+                        float(column_shares.max()),
+                    )
+                )
+        known = np.all(np.isfinite(shares), axis=0)
+        filled = np.where(known, shares, 0.0)
+        gaps = np.where(known, filled.max(axis=0) - filled.min(axis=0), -1.0)
+        if gaps.max() > 0:
+            column = int(gaps.argmax())
+            division = Division(*counts.option(column), [float(s) for s in shares[:, column]])
+    consensus.sort(key=lambda c: -c.lowest)
+    return consensus, division
+
+
 def describe(ballots: Ballots, seed: int = SEED) -> OpinionGroups | None:
     """The opinion groups of the eligible voters, or None below MIN_VOTERS of them."""
     keep = ballots.eligible()
@@ -172,70 +251,8 @@ def describe(ballots: Ballots, seed: int = SEED) -> OpinionGroups | None:
     labels, score = cluster(
         subset.features(), subset.chosen, weights, np.random.default_rng(seed)
     )
-    k = int(labels.max()) + 1
-    # Per group and option: how many chose it, and how many answered its question (sums of
-    # whole numbers, exact whatever their order).
-    question_of = np.repeat(np.arange(ballots.questions), np.diff(ballots.offsets))
-    members = np.zeros((k, len(labels)))
-    members[labels, np.arange(len(labels))] = weights
-    picked = members @ subset.chosen.astype(np.float64)
-    asked = (members @ subset.answered.astype(np.float64))[:, question_of]
-    sizes = members.sum(axis=1).astype(np.int64)
-    # "The others" are the other described groups: a group too small to be described must
-    # not be described by difference either.
-    described = [g for g in range(k) if sizes[g] >= MIN_GROUP]
-    groups = []
-    for g in range(k):
-        if sizes[g] < MIN_GROUP:
-            groups.append(Group(int(sizes[g]), []))
-            continue
-        found = []
-        for column in range(len(question_of)):
-            c1, n1 = picked[g, column], asked[g, column]
-            c2 = picked[described, column].sum() - c1
-            n2 = asked[described, column].sum() - n1
-            if n1 and n2 and c1 / n1 > c2 / n2 and _significant(c1, n1, c2, n2):
-                found.append((c1 / n1 - c2 / n2, column, c1 / n1, c2 / n2))
-        found.sort(key=lambda f: (-f[0], f[1]))
-        groups.append(
-            Group(
-                int(sizes[g]),
-                [
-                    Distinctive(
-                        int(question_of[c]), int(c - ballots.offsets[question_of[c]]), p, q
-                    )
-                    for _, c, p, q in found[:DISTINCTIVE]
-                ],
-            )
-        )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shares = picked[described] / asked[described]
-    consensus = []
-    division = None
-    if len(described) >= 2 and shares.size:
-        for column in range(len(question_of)):
-            column_shares = shares[:, column]
-            if np.all(np.isfinite(column_shares)) and column_shares.min() > MAJORITY:
-                question = int(question_of[column])
-                consensus.append(
-                    Consensus(
-                        question,
-                        int(column - ballots.offsets[question]),
-                        float(column_shares.min()),
-                        float(column_shares.max()),
-                    )
-                )
-        # Options of questions every described group answered: the widest gap between groups.
-        known = np.all(np.isfinite(shares), axis=0)
-        filled = np.where(known, shares, 0.0)
-        gaps = np.where(known, filled.max(axis=0) - filled.min(axis=0), -1.0)
-        if gaps.max() > 0:
-            column = int(gaps.argmax())
-            question = int(question_of[column])
-            division = Division(
-                question,
-                column - ballots.offsets[question],
-                [float(s) for s in shares[:, column]],
-            )
-    consensus.sort(key=lambda c: -c.lowest)
+    counts = _counts(subset, labels)
+    described = [g for g in range(len(counts.sizes)) if counts.sizes[g] >= MIN_GROUP]
+    groups = [_group(counts, g, described) for g in range(len(counts.sizes))]
+    consensus, division = _shared_and_divided(counts, described)
     return OpinionGroups(voters, groups, consensus, division, score)

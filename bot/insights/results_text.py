@@ -4,7 +4,6 @@ lines in both (voters here and in all chats, a bar per option, the verdict), eve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -22,21 +21,11 @@ from bot.core.i18n import (
     format_share,
     ngettext,
 )
+from bot.insights.standings import Earlier, Standing, Tallies, standings
 from bot.insights.verdicts import verdict
 from storage.polls import QuestionTally
 
 LEADING_OPTIONS = 3  # options a digest shows per question
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """A question's counts in the chat and in all chats, and what the previous digest showed
-    of them (None: no previous digest, or the question was not in it)."""
-
-    here: QuestionTally
-    everywhere: QuestionTally
-    here_before: QuestionTally | None = None
-    everywhere_before: QuestionTally | None = None
 
 
 def signed_points(points: float) -> str:
@@ -159,23 +148,20 @@ def changes_note(since: date | None) -> str:
 
 
 def results_blocks(
-    article: Article,
-    standings: dict[str, Standing],
-    private: bool,
-    since: date | None = None,
+    article: Article, now: Tallies, earlier: Earlier | None, private: bool
 ) -> list[str]:
-    """/results: a heading, then every question with every option (`since`: the day of the
-    digest the changes are counted from)."""
+    """/results: a heading, then every question with every option, and each share's change
+    since the `earlier` digest's count."""
     language = current_language()
     heading = "📊 <b>{}</b>".format(
         escape(_("Results — {title}").format(title=article.title[language]))
     )
-    if not any(standing.everywhere.voters for standing in standings.values()):
+    by_question = standings(article, now, earlier.tallies if earlier is not None else None)
+    if not any(standing.everywhere.voters for standing in by_question.values()):
         return [heading, no_answers_yet()]
-    if since is not None:
-        heading += "\n" + changes_note(since)
-    empty = Standing(QuestionTally(), QuestionTally())
+    if earlier is not None:
+        heading += "\n" + changes_note(earlier.day)
     return [heading] + [
-        question_block(number, question, standings.get(question.key, empty), private, True)
+        question_block(number, question, by_question[question.key], private, True)
         for number, question in enumerate(article.questions, 1)
     ]
