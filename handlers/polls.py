@@ -14,10 +14,11 @@ from bot.core.commands import ANONYMOUS_WORDS, POLL, RESULTS
 from bot.core.formatting import echo, escape
 from bot.core.i18n import _, current_language
 from bot.engine import outbox
+from bot.engine.effects import RecordPoll
+from bot.engine.outbox import queued_polls
 from bot.engine.transaction import current_unit, with_session
 from handlers.common import command, current_article, is_admin, reply, stored_chat, thread_of
 from storage.ballots import Answer
-from storage.outbox import queued_polls
 from storage.polls import first_poll_message, record_poll_counts
 
 log = logging.getLogger(__name__)
@@ -99,14 +100,7 @@ async def post_polls(
             anonymous=anonymous,
             multiple=question.multiple,
             thread=thread_of(update),
-            effect={
-                "kind": "poll",
-                "article_id": article.id,
-                "question_key": question.key,
-                "language": language,
-                "anonymous": anonymous,
-                "multiple": question.multiple,
-            },
+            effect=RecordPoll(article.id, question.key, language, anonymous, question.multiple),
         )
 
 

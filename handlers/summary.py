@@ -10,6 +10,7 @@ from bot.core.commands import POLL, RESULTS, SUMMARY
 from bot.core.content import Article
 from bot.core.formatting import escape
 from bot.core.i18n import _, current_language, format_long_date
+from bot.engine.effects import RecordSummary
 from bot.engine.transaction import with_session
 from handlers.common import command, current_article, reply, stored_chat
 
@@ -39,7 +40,7 @@ async def show_summary(
     chat = await stored_chat(session, update.effective_chat)
     article = current_article(context, chat)
     # Once sent, the message is recorded: replies to it become opinions on the article.
-    reply(update, summary_text(article), effect={"kind": "summary", "article_id": article.id})
+    reply(update, summary_text(article), effect=RecordSummary(article.id))
 
 
 def register(app: AgoraApp) -> None:

@@ -14,6 +14,7 @@ from storage.models import (
     Chat,
     OutboxMessage,
     SentDigest,
+    affected,
 )
 from storage.outbox import redact_done
 
@@ -106,13 +107,15 @@ async def claim_digest(
 
 async def finish_digest(
     session: AsyncSession, digest_id: int, status: str, sent_at: datetime | None
-) -> None:
-    """A digest being sent ends sent or failed, once (a later message changes nothing)."""
-    await session.execute(
+) -> bool:
+    """A digest being sent ends sent or failed, once (a later message changes nothing);
+    whether it ended now."""
+    done = await session.execute(
         update(SentDigest)
         .where(SentDigest.id == digest_id, SentDigest.status == SENDING)
         .values(status=status, sent_at=sent_at)
     )
+    return affected(done) > 0
 
 
 async def last_on_demand(session: AsyncSession, chat_id: int) -> datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.digests.compose import ComposedDigest
 from bot.engine import outbox
+from bot.engine.effects import RecordDigest
 from bot.engine.outbox import Priority
 from storage.models import Chat
 
@@ -14,12 +15,15 @@ def queue_digest(chat: Chat, digest: ComposedDigest, digest_id: int) -> None:
     in the current unit of work: they commit with the digest's record, never twice."""
     count = len(digest.parts) + (digest.chart is not None)
     for index, part in enumerate(digest.parts):
-        effect = {"kind": "digest", "digest_id": digest_id, "last": index == count - 1}
+        effect = RecordDigest(digest_id, last=index == count - 1)
         outbox.send_text(
             chat.id, part, thread=chat.digest_thread_id, priority=Priority.DIGEST, effect=effect
         )
     if digest.chart is not None:
-        effect = {"kind": "digest", "digest_id": digest_id, "last": True}
         outbox.send_chart(
-            chat.id, digest.chart, digest.caption, thread=chat.digest_thread_id, effect=effect
+            chat.id,
+            digest.chart,
+            digest.caption,
+            thread=chat.digest_thread_id,
+            effect=RecordDigest(digest_id, last=True),
         )
