@@ -15,10 +15,10 @@ from bot.core.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZON
 from bot.core.formatting import echo, escape
 from bot.core.i18n import _, current_language, format_day_time
 from bot.core.localtime import chat_time, chat_zone
+from bot.digests.deliver import cancel_queued_digests
 from bot.digests.schedule import TooSoon
 from bot.engine.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat, thread_of
-from storage.digests import cancel_queued_digests
 from storage.models import Chat
 
 _TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")
