@@ -23,10 +23,11 @@ from bot.core.formatting import plain_text, split_blocks
 from bot.core.i18n import _, normalize_language, set_language
 from bot.engine import metrics, outbox
 from bot.engine.admission import answer_once
+from bot.engine.effects import Effect
+from bot.engine.outbox import last_edit
 from bot.engine.transaction import active_unit, current_unit
 from storage.chats import ensure_chat, get_chat
 from storage.models import Chat, OutboxMessage
-from storage.outbox import last_edit
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def reply(
     text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
     *,
-    effect: dict[str, Any] | None = None,
+    effect: Effect | None = None,
 ) -> list[OutboxMessage]:
     """Answer in the update's chat with HTML text, split over several messages if needed."""
     return reply_blocks(update, [text], reply_markup, effect=effect)
@@ -109,7 +110,7 @@ def reply_blocks(
     blocks: Iterable[str],
     reply_markup: InlineKeyboardMarkup | None = None,
     *,
-    effect: dict[str, Any] | None = None,
+    effect: Effect | None = None,
 ) -> list[OutboxMessage]:
     """Queue blocks packed into as few messages as Telegram's limit allows; a keyboard goes
     with the last one. In a forum topic, the answer stays in the topic."""

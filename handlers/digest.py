@@ -14,10 +14,10 @@ from bot.core.formatting import echo, escape
 from bot.core.i18n import _, current_language, format_day_time
 from bot.core.localtime import chat_time, chat_zone
 from bot.core.refusals import Unclear
+from bot.digests.deliver import cancel_queued_digests
 from bot.engine.transaction import current_unit
 from handlers.common import command
 from handlers.request import Request, handles
-from storage.digests import cancel_queued_digests
 from storage.models import Chat
 
 _TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")

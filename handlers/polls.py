@@ -15,11 +15,12 @@ from bot.core.formatting import echo, escape
 from bot.core.i18n import _, current_language
 from bot.core.refusals import Unclear
 from bot.engine import outbox
+from bot.engine.effects import RecordPoll
+from bot.engine.outbox import queued_polls
 from bot.engine.transaction import current_unit
 from handlers.common import command
 from handlers.request import Received, Request, handles, receives
 from storage.ballots import Answer
-from storage.outbox import queued_polls
 from storage.polls import first_poll_message, record_poll_counts
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,7 @@ async def post_polls(request: Request) -> None:
             anonymous=anonymous,
             multiple=question.multiple,
             thread=request.thread,
-            effect={
-                "kind": "poll",
-                "article_id": article.id,
-                "question_key": question.key,
-                "language": language,
-                "anonymous": anonymous,
-                "multiple": question.multiple,
-            },
+            effect=RecordPoll(article.id, question.key, language, anonymous, question.multiple),
         )
 
 

@@ -30,6 +30,7 @@ from bot.core.content import Article
 from bot.core.i18n import current_language
 from bot.core.localtime import chat_zone, zone_of
 from bot.core.refusals import NotAdmin, Refusal
+from bot.engine.effects import Effect
 from bot.engine.transaction import with_session
 from handlers.common import (
     answer_later,
@@ -146,7 +147,7 @@ class Request(Received):
         text: str,
         reply_markup: InlineKeyboardMarkup | None = None,
         *,
-        effect: dict[str, Any] | None = None,
+        effect: Effect | None = None,
     ) -> list[OutboxMessage]:
         return reply(self.update, text, reply_markup, effect=effect)
 

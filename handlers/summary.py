@@ -7,6 +7,7 @@ from bot.core.commands import POLL, RESULTS, SUMMARY
 from bot.core.content import Article
 from bot.core.formatting import escape
 from bot.core.i18n import _, current_language, format_long_date
+from bot.engine.effects import RecordSummary
 from handlers.common import command
 from handlers.request import Request, handles
 
@@ -32,7 +33,7 @@ async def show_summary(request: Request) -> None:
     """Send the summary of the chat's current article."""
     article = request.article
     # Once sent, the message is recorded: replies to it become opinions on the article.
-    request.reply(summary_text(article), effect={"kind": "summary", "article_id": article.id})
+    request.reply(summary_text(article), effect=RecordSummary(article.id))
 
 
 def register(app: AgoraApp) -> None:

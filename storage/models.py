@@ -267,13 +267,14 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    # 0: answers to people, 1: polls, 2: digests (lower goes first across chats).
+    # Lower goes first across chats (bot.engine.outbox.Priority).
     priority: Mapped[int] = mapped_column(SmallInteger)
-    method: Mapped[str] = mapped_column(String(32))  # a Bot API method, e.g. "sendMessage"
+    method: Mapped[str] = mapped_column(String(32))  # the call to make (bot.engine.outbox.Method)
     # The method's parameters but chat_id (the column, so a migrated chat is re-addressed).
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)  # a document's content
-    # What to record once sent (a poll's ids, a summary's message id, a digest's completion).
+    # What to record once sent (a poll's ids, a summary's message id, a digest's completion),
+    # as bot.engine.effects writes it; and "messages", when the call sent several (an album).
     effect: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(8), default="pending")  # pending, sent, dropped
     attempts: Mapped[int] = mapped_column(Integer, default=0)

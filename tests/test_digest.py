@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -540,16 +541,22 @@ async def test_turning_the_digest_off_cancels_one_waiting_to_be_sent(
             await agora.command(group, admin, "/aide")
         clock.set("2026-11-26 09:00")
         assert (await agora.digests.deliver(group["id"], daily=True)).value == "queued"
+        failed = failed_digests()
         update_id = api.send_text(group, admin, "/bilan off")
         await agora.handled(update_id)
         [record] = await agora.digests_of(group["id"])
         assert record.status == "failed"
+        assert failed_digests() == failed + 1  # counted as the sender counts a drop, once
         async with AsyncSession(agora.engine) as session:
             waiting = list(await session.scalars(
                 select(OutboxMessage.method).where(OutboxMessage.status == "pending")
             ))
         assert waiting == ["sendMessage"]  # the answer to /bilan off; no digest any more
     assert not [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
+
+
+def failed_digests() -> float:
+    return REGISTRY.get_sample_value("agora_digests_total", {"outcome": "failed"}) or 0.0
 
 
 def test_changes_in_points_follow_each_language_plural_rule() -> None:

@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.formatting import escape
 from bot.digests.text import excerpt
-from storage.outbox import DROPPED, pending_rows, redact_done
+from bot.engine.effects import FallbackText, from_json, to_json
+from bot.engine.sending.outcomes import drop
+from storage.models import OutboxMessage
+from storage.outbox import pending_rows, redact_done
 
 BLANK = "…"  # what a waiting message shows where the person's name or text was
 
@@ -69,18 +72,31 @@ async def forget_in_outbox(session: AsyncSession, traces: Traces, now: datetime)
     in_messages, in_files = traces.in_messages(), traces.in_files()
     changed = 0
     if in_messages is not None and in_files is not None:
+        unsendable: list[OutboxMessage] = []
         for row in await pending_rows(session):
             if row.attachment is not None and in_files.search(
                 row.attachment.decode("utf-8", "replace")
             ):
-                row.status, row.done_at, row.claimed_until = DROPPED, now, None
-                changed += 1
-                continue
-            payload, in_payload = blank(row.payload, in_messages)
-            effect, in_effect = blank(row.effect, in_messages)
-            if in_payload or in_effect:
-                row.payload, row.effect = payload, effect
+                unsendable.append(row)
+            elif _blank_row(row, in_messages):
                 changed += 1
         await session.flush()
+        await drop(session, unsendable, now)
+        changed += len(unsendable)
     await redact_done(session)
     return changed
+
+
+def _blank_row(row: OutboxMessage, pattern: re.Pattern[str]) -> bool:
+    """Blank the person in what a waiting call will say: its parameters, and the text it
+    sends if refused (the other effects hold ids and keys, not texts); whether it changed."""
+    payload, in_payload = blank(row.payload, pattern)
+    effect = from_json(row.effect)
+    in_effect = False
+    if isinstance(effect, FallbackText):
+        fallback, in_effect = blank(effect.payload, pattern)
+        if in_effect:
+            row.effect = to_json(FallbackText(fallback))
+    if in_payload:
+        row.payload = payload
+    return in_payload or in_effect

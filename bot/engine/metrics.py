@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from sqlalchemy import text
 from telegram import Update
 
+from bot.engine.outbox import Priority
 from storage.db import Database
 from storage.inbox import summary as inbox_summary
 from storage.outbox import DROPPED, KEEP_DONE, PENDING
@@ -141,10 +142,8 @@ async def describe_outbox(database_url: str) -> str:
         await database.dispose()
     waiting = {priority: n for (status, priority), n in counts.items() if status == PENDING}
     total = sum(waiting.values())
-    line = (
-        f"outbox: {total:,} waiting (answers {waiting.get(0, 0):,}, polls {waiting.get(1, 0):,}, "
-        f"digests {waiting.get(2, 0):,}, announcements {waiting.get(3, 0):,})"
-    )
+    kinds = ", ".join(f"{Priority.label(p)}s {waiting.get(p, 0):,}" for p in Priority)
+    line = f"outbox: {total:,} waiting ({kinds})"
     if oldest is not None:
         age = (datetime.now(UTC) - oldest.replace(tzinfo=oldest.tzinfo or UTC)).total_seconds()
         line += f", the oldest queued {age:,.0f} s ago"

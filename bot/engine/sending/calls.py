@@ -15,14 +15,22 @@ from telegram import Bot, InputFile, InputMediaPhoto, Message
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
+from bot.engine.outbox import Method
 from bot.engine.sending.flood import Pacer
 from bot.engine.sending.lanes import INSTANT_METHODS
 from storage.models import OutboxMessage
 
-HTML_METHODS = frozenset({"sendMessage", "editMessageText"})
+HTML_METHODS = frozenset({Method.SEND_MESSAGE, Method.EDIT_TEXT})
 #: Calls answered with the message they sent or edited.
 MESSAGE_METHODS = frozenset(
-    {"sendMessage", "sendPoll", "sendPhoto", "sendMediaGroup", "sendDocument", "editMessageText"}
+    {
+        Method.SEND_MESSAGE,
+        Method.SEND_POLL,
+        Method.SEND_PHOTO,
+        Method.SEND_MEDIA_GROUP,
+        Method.SEND_DOCUMENT,
+        Method.EDIT_TEXT,
+    }
 )
 
 
@@ -58,18 +66,18 @@ class Caller:
 
     async def __call__(self, row: OutboxMessage) -> Any:
         params = dict(row.payload)
-        if row.method != "answerCallbackQuery":
+        if row.method != Method.ANSWER_CALLBACK:
             params["chat_id"] = row.chat_id
         if row.method in HTML_METHODS and self._parse_mode is not None:
             params.setdefault("parse_mode", self._parse_mode)
         method, places = row.method, 1
-        if method == "sendPhoto" and "chart" in params:
+        if method == Method.SEND_PHOTO and "chart" in params:
             loop = asyncio.get_running_loop()
             pages = await loop.run_in_executor(self._drawing, self._draw, params.pop("chart"))
             if len(pages) == 1:
                 params["photo"] = InputFile(pages[0], filename="agora.png")
             else:  # one album, the caption under its first photo
-                method, caption = "sendMediaGroup", params.pop("caption", None)
+                method, caption = Method.SEND_MEDIA_GROUP.value, params.pop("caption", None)
                 places = len(pages)  # Telegram counts each photo of an album as a message
                 params["media"] = [
                     InputMediaPhoto(
@@ -78,7 +86,7 @@ class Caller:
                     )
                     for number, png in enumerate(pages, 1)
                 ]
-        if row.method == "sendDocument" and row.attachment is not None:
+        if row.method == Method.SEND_DOCUMENT and row.attachment is not None:
             params["document"] = InputFile(row.attachment, filename=params.pop("filename"))
         async with AsyncExitStack() as stack:
             if self._pacer is not None and row.method not in INSTANT_METHODS:

@@ -18,29 +18,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.engine import metrics
+from bot.engine import metrics, outbox
+from bot.engine.effects import FallbackText, from_json
+from bot.engine.outbox import Method, Priority
 from bot.engine.sending.calls import Caller
 from bot.engine.sending.coalescer import Coalescer
-from bot.engine.sending.effects import after_drop, mark_sent
 from bot.engine.sending.lanes import Entry, Lanes
+from bot.engine.sending.outcomes import drop, mark_sent
 from storage.chats import deactivate_chat, migrate_chat
 from storage.db import Database
 from storage.models import Chat, OutboxMessage
-from storage.outbox import (
-    DROPPED,
-    PENDING,
-    claim,
-    drop_chat,
-    finish,
-    new_message,
-    readdress,
-    release,
-)
+from storage.outbox import PENDING, claim, pending_rows, readdress, release
 
 log = logging.getLogger(__name__)
 
-#: What a row's priority says it is, for the metrics (see bot.engine.outbox.Priority).
-KINDS = {0: "answer", 1: "poll", 2: "digest", 3: "announcement"}
 MAX_BACKOFF = 60.0
 GIVE_UP = 3  # unexpected failures of one row before it is dropped
 #: The database failing (a restart, a lost connection): tried again after 0.25 s, 0.5 s, 1 s…
@@ -128,7 +119,7 @@ class Delivery:
             return
         row = sent[0]
         entry.sent, entry.held = None, False
-        metrics.SENT.labels(row.method, KINDS.get(row.priority, "other")).inc()
+        metrics.SENT.labels(row.method, Priority.label(row.priority)).inc()
         self._lanes.remove(entry)
 
     def _stall(self, entry: Entry, step: str, exc: BaseException) -> None:
@@ -186,18 +177,14 @@ class Delivery:
         entry.due = time.monotonic() + seconds
 
     async def _dropped(self, entry: Entry, row: OutboxMessage) -> None:
+        """Telegram refused the call: drop it, and queue its fallback text if it has one."""
         fallback: OutboxMessage | None = None
         async with self._database.transaction() as session:
-            await finish(session, [row.id], DROPPED, datetime.now(UTC))
-            await after_drop(session, row)
-            effect = row.effect or {}
-            if "fallback" in effect:
-                fallback = new_message(
-                    row.chat_id,
-                    "sendMessage",
-                    effect["fallback"],
-                    priority=row.priority,
-                    now=datetime.now(UTC),
+            await drop(session, [row], datetime.now(UTC))
+            effect = from_json(row.effect)
+            if isinstance(effect, FallbackText):  # a reaction's: an answer to a person
+                fallback = outbox.message(
+                    row.chat_id, Method.SEND_MESSAGE, effect.payload, priority=Priority.ANSWER
                 )
                 session.add(fallback)
         self._lanes.remove(entry)
@@ -211,8 +198,7 @@ class Delivery:
             async with self._database.transaction() as session:
                 row = await session.get(OutboxMessage, entry.id)
                 if row is not None and row.status == PENDING:
-                    await finish(session, [row.id], DROPPED, datetime.now(UTC))
-                    await after_drop(session, row)
+                    await drop(session, [row], datetime.now(UTC))
         except SQLAlchemyError:
             log.exception("could not drop outbox row %d", entry.id)
             entry.due = time.monotonic() + MAX_BACKOFF
@@ -221,8 +207,7 @@ class Delivery:
 
     async def _blocked(self, chat_id: int) -> None:
         async with self._database.transaction() as session:
-            for row in await drop_chat(session, chat_id, datetime.now(UTC)):
-                await after_drop(session, row)
+            await drop(session, await pending_rows(session, chat_id=chat_id), datetime.now(UTC))
             await deactivate_chat(session, chat_id)
         self._lanes.drop_chat(chat_id)
         self._blocked_hook(chat_id)

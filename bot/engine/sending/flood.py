@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,23 @@ class FloodLimits:
     group: int = 20
     group_period: float = 60.0
     concurrency: int = 16  # calls in flight
+
+
+def places_taken(
+    sent: Iterable[tuple[int, datetime, int]], limits: FloodLimits, now: datetime, clock: float
+) -> tuple[list[float], dict[int, list[float]]]:
+    """When each place taken by messages sent earlier, (chat, marked sent at, messages), is
+    free again on the monotonic `clock` (read at `now`): in the overall limit, and in each
+    group's (private chats have no per-minute limit)."""
+    overall: list[float] = []
+    groups: dict[int, list[float]] = defaultdict(list)
+    for chat_id, done_at, messages in sent:
+        ago = (now - done_at.replace(tzinfo=done_at.tzinfo or UTC)).total_seconds()
+        answered = clock - max(0.0, ago)
+        overall.extend([answered + 1.0] * messages)
+        if chat_id < 0:
+            groups[chat_id].extend([answered + limits.group_period] * messages)
+    return overall, groups
 
 
 class Occupancy:

@@ -8,11 +8,13 @@ import heapq
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.engine.outbox import Method
+
 if TYPE_CHECKING:
     from storage.models import OutboxMessage
 
 #: Calls that are not messages: no order within the chat, no flood-limit slot.
-INSTANT_METHODS = frozenset({"setMessageReaction", "answerCallbackQuery"})
+INSTANT_METHODS = frozenset({Method.REACT, Method.ANSWER_CALLBACK})
 
 
 @dataclass(slots=True, eq=False)

@@ -31,7 +31,6 @@ import asyncio
 import heapq
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +41,7 @@ from telegram import Bot
 from bot.core.background import Background
 from bot.engine.sending.calls import Caller
 from bot.engine.sending.delivery import Delivery
-from bot.engine.sending.flood import FloodLimits, Occupancy, Pacer
+from bot.engine.sending.flood import FloodLimits, Occupancy, Pacer, places_taken
 from bot.engine.sending.lanes import INSTANT_METHODS, Entry, Lanes
 from storage.db import Database
 from storage.models import Chat, OutboxMessage
@@ -121,17 +120,10 @@ class Sender:
         since = now - timedelta(seconds=max(limits.group_period, 1.0))
         async with self._database.read() as session:
             sent = await sent_since(session, since, besides=INSTANT_METHODS)
-        frees: dict[int, list[float]] = defaultdict(list)
-        overall: list[float] = []
-        for chat_id, done_at, messages in sent:
-            ago = (now - done_at.replace(tzinfo=done_at.tzinfo or UTC)).total_seconds()
-            answered = clock - max(0.0, ago)
-            overall.extend([answered + 1.0] * messages)
-            if chat_id < 0:  # groups: private chats have no per-minute limit
-                frees[chat_id].extend([answered + limits.group_period] * messages)
+        overall, groups = places_taken(sent, limits, now, clock)
         if self._overall is not None:
             self._overall.hold(overall, clock)
-        for chat_id, until in frees.items():
+        for chat_id, until in groups.items():
             group = self._group(chat_id)
             assert group is not None
             group.hold(until, clock)
