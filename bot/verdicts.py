@@ -8,7 +8,7 @@ from babel.numbers import format_percent
 
 from bot.content import Question
 from bot.formatting import escape
-from bot.i18n import _, current_language, format_number, format_share, ngettext
+from bot.i18n import _, current_language, current_locale, format_number, format_share, ngettext
 from bot.insights import Lead, Reading, read_lead
 from storage.queries import QuestionTally
 
@@ -57,4 +57,4 @@ def verdict(question: Question, tally: QuestionTally, shift: str = "") -> str:
 
 def confidence() -> str:
     """The intervals' confidence level, "95 %" / "95%"."""
-    return str(format_percent(0.95, locale=current_language()))
+    return str(format_percent(0.95, locale=current_locale()))

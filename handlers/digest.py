@@ -14,7 +14,7 @@ from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.context import AgoraApp, AgoraContext
 from bot.digests.schedule import TooSoon
 from bot.formatting import echo, escape
-from bot.i18n import _, current_language, format_day_time
+from bot.i18n import _, current_language, current_locale, format_day_time
 from bot.localtime import chat_time, chat_zone
 from bot.transaction import current_unit, with_session
 from handlers.common import command, is_admin, reply, stored_chat, thread_of
@@ -38,7 +38,7 @@ def parse_time(text: str) -> str | None:
 def status_text(chat: Chat, context: AgoraContext) -> str:
     settings = context.services.settings
     language = current_language()
-    at = format_time(chat_time(chat, settings), format="short", locale=language)
+    at = format_time(chat_time(chat, settings), format="short", locale=current_locale())
     zone = chat_zone(chat, settings).key
     if not chat.digest_enabled:
         return _(
@@ -96,7 +96,9 @@ async def digest_command(
                 update,
                 _("A digest was sent a moment ago. The next one on demand is possible at "
                   "{time}.").format(
-                    time=format_time(wait.again, format="short", tzinfo=zone, locale=language)
+                    time=format_time(
+                        wait.again, format="short", tzinfo=zone, locale=current_locale()
+                    )
                 ),
             )
         return
@@ -123,7 +125,9 @@ async def timezone_command(
     settings = context.services.settings
     if not context.args:
         zone = chat_zone(chat, settings)
-        now = format_time(context.digests.clock(), format="short", tzinfo=zone, locale=language)
+        now = format_time(
+            context.digests.clock(), format="short", tzinfo=zone, locale=current_locale()
+        )
         reply(
             update,
             _("Time zone: {zone} (local time: {now}). Change it with /{timezone} Europe/Paris.")

@@ -58,7 +58,7 @@ async def test_summary_in_both_languages(agora: Agora, api: FakeBotAPI) -> None:
     assert "Situation au lundi 20 novembre 2023" in fr["text"]
     assert en["text"].startswith("📰 Crisis at the top of OpenAI")
     assert "723 of 778" in en["text"]
-    assert "Events up to Monday, November 20, 2023" in en["text"]
+    assert "Events up to Monday, 20 November 2023" in en["text"]
     assert fr["text"].endswith(
         f"Répondez à ce message pour donner votre avis · Sondages{NBSP}: /sondage · "
         f"Résultats{NBSP}: /resultats"

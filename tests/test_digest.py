@@ -116,10 +116,10 @@ async def test_settings_in_english(agora: Agora, api: FakeBotAPI) -> None:
         "I don't know the time zone “Mars/Olympus”. Write it as Continent/City"
     )
     [on] = await agora.command(chat, bob, "/digest on")
-    assert on["text"].startswith("Daily digest: on, every day at 9:00\u202fAM (Europe/Paris).")
+    assert on["text"].startswith("Daily digest: on, every day at 09:00 (Europe/Paris).")
     [zone] = await agora.command(chat, bob, "/timezone")
-    assert zone["text"].startswith("Time zone: Europe/Paris (local time: 8:00\u202fAM).")
-    assert "Next one: Thursday, November 26 at 9:00\u202fAM." in on["text"]
+    assert zone["text"].startswith("Time zone: Europe/Paris (local time: 08:00).")
+    assert "Next one: Thursday, 26 November at 09:00." in on["text"]
 
 
 async def test_digest_content_chart_and_once_a_day(
@@ -194,7 +194,7 @@ async def test_digest_in_english_without_votes_has_no_chart(
     clock.set("2026-11-26 09:00")
     [message] = await agora.fire_digest(group["id"])
     assert message["text"] == (
-        "🗞 Digest of Thursday, November 26, 2026\nCrisis at the top of OpenAI: Sam Altman's "
+        "🗞 Digest of Thursday, 26 November 2026\nCrisis at the top of OpenAI: Sam Altman's "
         "firing sparks chaos\n\nNo answers yet. Post the polls with /poll and invite everyone "
         "to vote."
     )
@@ -653,5 +653,5 @@ def test_chart_values_and_voters_lines_in_both_languages() -> None:
     assert voters_line(english, many) == "29 voters · several answers allowed"
     assert voters_line(french, one) == "29 votants"
     assert french.subtitle == "Résultats de ce groupe — jeudi 26 novembre 2026"
-    assert english.subtitle == "Results of this chat — Thursday, November 26, 2026"
+    assert english.subtitle == "Results of this chat — Thursday, 26 November 2026"
     assert french.trend_span == "14 jours"
