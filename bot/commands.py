@@ -21,13 +21,14 @@ class Command:
     fr: str
     description: str  # a message id
     arguments: str = ""  # a message id, shown in the help text
+    aliases: tuple[str, ...] = ()  # former names, still accepted, never shown
 
     def name(self, language: str) -> str:
         return self.fr if language == "fr" else self.en
 
     @property
     def names(self) -> list[str]:
-        return list(dict.fromkeys((self.en, self.fr)))
+        return list(dict.fromkeys((self.en, self.fr, *self.aliases)))
 
 
 HELP = Command("help", "aide", N_("what the bot does, and its commands"))
@@ -37,7 +38,11 @@ RESULTS = Command("results", "resultats", N_("the results, here and in all chats
 CROSSTAB = Command(
     "crosstab", "croiser", N_("how the answers to two questions go together"), N_("A B")
 )
-GROUPS = Command("groups", "camps", N_("opinion groups among the voters"), N_("[all]"))
+# "/camps" was its first French name: the answer itself says to read groups "as tendencies
+# rather than camps", so it is now "/groupes", and "/camps" still works.
+GROUPS = Command(
+    "groups", "groupes", N_("opinion groups among the voters"), N_("[all]"), aliases=("camps",)
+)
 ARTICLES = Command("articles", "articles", N_("the articles available"))
 ARTICLE = Command(
     "article", "article", N_("choose the article to discuss"), N_("<id|latest>")

@@ -1,6 +1,8 @@
 """How a question's results read, in /results and in the daily digest: one block, the same
 lines in both (voters here and in all chats, a bar per option, the verdict), every option in
-/results and the leading ones in the digest; changes since the previous digest in brackets."""
+/results and the leading ones in the digest; each count named ("11 votes") and each change
+since the previous digest signed ("+3", "−2,1 pts"), so that no number in brackets is taken
+for another."""
 
 from __future__ import annotations
 
@@ -14,11 +16,20 @@ from babel.numbers import format_decimal
 from bot.commands import POLL
 from bot.content import Article, Question
 from bot.formatting import bar, escape, voters_text
-from bot.i18n import _, current_language, format_long_date, format_number, format_share, ngettext
+from bot.i18n import (
+    _,
+    current_language,
+    current_locale,
+    format_long_date,
+    format_number,
+    format_share,
+    ngettext,
+)
 from bot.verdicts import verdict
 from storage.queries import QuestionTally
 
 LEADING_OPTIONS = 3  # options a digest shows per question
+MINUS = "\u2212"  # a change below zero: the minus sign, not a hyphen
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +43,17 @@ class Standing:
     everywhere_before: QuestionTally | None = None
 
 
+def signed(value: str) -> str:
+    """A signed number as typeset: the minus sign (U+2212) rather than a hyphen."""
+    return value.replace("-", MINUS)
+
+
 def signed_points(points: float) -> str:
-    """A change in percentage points: "+2,1 pts" / "+2.1 pts"."""
+    """A change in percentage points, unbreakable before its unit: "+2,1 pts" / "−2.1 pts"."""
     language = current_language()
-    value = format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=language)
+    value = signed(
+        format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=current_locale())
+    )
     # The language's plural rule for a number shown with one decimal: "1,5 pt" in French,
     # but "1.0 pts" in English, where only a bare 1 is singular.
     one = Locale.parse(language).plural_form(Decimal(f"{abs(points):.1f}")) == "one"
@@ -43,12 +61,13 @@ def signed_points(points: float) -> str:
 
 
 def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
-    """ "29 voters", and "29 voters (+3)" when there were 26 before."""
+    """ "29 voters", and "29 voters (+3)" when there were 26 before (the change only: a
+    count of voters is never in brackets)."""
     voters = voters_text(now.voters)
     if before is None or now.voters == before.voters:
         return voters  # no "+0"
-    change = format_decimal(
-        now.voters - before.voters, format="+#,##0;-#,##0", locale=current_language()
+    change = signed(
+        format_decimal(now.voters - before.voters, format="+#,##0;-#,##0", locale=current_locale())
     )
     return f"{voters} ({change})"
 
@@ -63,21 +82,26 @@ def moved(now: QuestionTally, before: QuestionTally | None, index: int) -> str:
 
 
 def share_text(tally: QuestionTally, index: int, before: QuestionTally | None = None) -> str:
-    """ "37,9 % (11)", and with `before` its change in points: "37,9 % (11, +2,1 pts)"."""
-    count = format_number(tally.votes.get(index, 0))
+    """ "37,9 % (11 votes)", and with `before` its change in points: "37,9 % (11 votes,
+    +2,1 pts)"."""
+    votes = tally.votes.get(index, 0)
+    count = ngettext("{count} vote", "{count} votes", votes).format(count=format_number(votes))
     change = moved(tally, before, index)
     if change:
         count += ", " + change
     return f"{format_share(tally.share(index))} ({count})"
 
 
-def leader_line(question: Question, now: QuestionTally, before: QuestionTally | None) -> str:
-    """Who leads, if the margin of error allows naming a leader, with its change in points."""
+def leader_line(
+    question: Question, now: QuestionTally, before: QuestionTally | None, everywhere: bool = False
+) -> str:
+    """Who leads, if the margin of error allows naming a leader, with its change in points
+    (`everywhere`: the sentence for all chats together)."""
     ranking = now.ranking()
     if not ranking:
         return ""
     change = moved(now, before, ranking[0])
-    return verdict(question, now, f" ({change})" if change else "")
+    return verdict(question, now, f" ({change})" if change else "", everywhere)
 
 
 def question_block(
@@ -113,7 +137,9 @@ def question_block(
                 "<code>{bar}</code> {here} · {everywhere}".format(
                     bar=bar(here.share(index)),
                     here=share_text(here, index, standing.here_before),
-                    everywhere=_("all: {share}").format(share=share_text(everywhere, index)),
+                    everywhere=_("all chats: {share}").format(
+                        share=share_text(everywhere, index)
+                    ),
                 )
             )
     else:
@@ -125,12 +151,10 @@ def question_block(
     if here.voters:
         lines.append(leader_line(question, here, standing.here_before))
     if everywhere.voters and everywhere != here:
-        everywhere_verdict = leader_line(question, everywhere, standing.everywhere_before)
-        lines.append(
-            "<i>{}</i>".format(
-                _("{scope}: {verdict}").format(scope=_("All chats"), verdict=everywhere_verdict)
-            )
+        everywhere_verdict = leader_line(
+            question, everywhere, standing.everywhere_before, everywhere=True
         )
+        lines.append(f"<i>{everywhere_verdict}</i>")
     return "\n".join(lines)
 
 
@@ -141,11 +165,12 @@ def no_answers_yet() -> str:
 
 
 def changes_note(since: date | None) -> str:
-    """What the brackets say, under a heading: since the digest of a day, or the last one."""
+    """What the signed numbers are, under a heading: changes since the digest of a day, or
+    since the last one."""
     if since is None:
-        return "<i>{}</i>".format(_("In brackets: the change since the last digest."))
+        return "<i>{}</i>".format(_("Changes (+ or −) since the last digest."))
     return "<i>{}</i>".format(
-        _("In brackets: the change since the digest of {date}.").format(
+        _("Changes (+ or −) since the digest of {date}.").format(
             date=format_long_date(since)
         )
     )

@@ -45,7 +45,7 @@ async def delete_command(
     is_author = author is not None and author[0] == opinion.user_id
     if not is_author and not is_admin(update, context):
         reply(
-            update, _("Only the group's administrators or its author can remove an opinion.")
+            update, _("Only the group's administrators or the opinion's author can remove it.")
         )
         return
     await session.delete(opinion)

@@ -58,7 +58,7 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
     assert "Heure prévue\u00a0: 09:00 (Europe/Paris)" in status["text"]
 
     [bad_time] = await agora.command(group, admin, "/bilan 25:99")
-    assert bad_time["text"].startswith(f"Je n'ai pas compris «{NBSP}25:99{NBSP}».")
+    assert bad_time["text"].startswith(f"Je n’ai pas compris «{NBSP}25:99{NBSP}».")
     [bad_word] = await agora.command(group, admin, "/bilan bientôt")
     assert f"«{NBSP}bientôt{NBSP}»" in bad_word["text"]
     [bad_zone] = await agora.command(group, admin, "/fuseau Mars/Olympus")
@@ -74,7 +74,7 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
     [refused] = await agora.command(group, member, "/bilan on")
     assert refused["text"] == (
         "Seuls les administrateurs du groupe peuvent modifier le bilan\u00a0: "
-        "demandez-le à l'un d'eux."
+        "demandez-le à l’un d’eux."
     )
     assert agora.digests.job(group["id"]) is None
 
@@ -83,7 +83,7 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
         f"Bilan quotidien{NBSP}: activé, chaque jour à 18:30 (Europe/Paris)."
     )
     assert f"Prochain envoi{NBSP}: jeudi 26 novembre à 18:30." in on["text"]
-    assert f"Modifier{NBSP}: /bilan non · /bilan HH:MM · /bilan maintenant" in on["text"]
+    assert f"Modifier{NBSP}: /bilan désactiver · /bilan HH:MM · /bilan maintenant" in on["text"]
     job = agora.digests.job(group["id"])
     assert job is not None
     assert job.next_t.astimezone(PARIS).strftime("%H:%M") == "18:30"
@@ -130,15 +130,15 @@ async def test_digest_content_chart_and_once_a_day(
     clock.set("2026-11-26 09:00")
     sent = await agora.fire_digest(group["id"])
     text, photo = sent[0], sent[-1]
-    assert text["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026\nCrise à la tête d'OpenAI")
+    assert text["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026\nCrise à la tête d’OpenAI")
     assert f"Ce groupe{NBSP}: 3 votants" in text["text"]
-    assert f"███████░░░ 66,7{NBSP}% (2) Une crise de gouvernance inquiétante" in text["text"]
+    assert f"███████░░░ 66,7{NBSP}% (2 votes) Une crise de gouvernance inquiétante" in text["text"]
     # Three voters: no leader is named, whatever the shares.
-    assert f"Seulement 3 votants{NBSP}: trop peu pour en tirer des conclusions." in text["text"]
+    assert f"Seuls 3 votants{NBSP}: trop peu pour en tirer des conclusions." in text["text"]
     assert "En tête" not in text["text"]
     assert f"Toutes les conversations{NBSP}: 3 votants" in text["text"]
     assert "photo" in photo
-    assert photo["caption"] == "Résultats de ce groupe au jeudi 26 novembre 2026"
+    assert photo["caption"] == "Résultats de ce groupe, jeudi 26 novembre 2026"
     png = api.calls_of("sendPhoto")[-1]["photo"]
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     [record] = await agora.digests_of(group["id"])
@@ -160,7 +160,7 @@ async def test_digest_content_chart_and_once_a_day(
     clock.set("2026-11-27 09:00")
     [text, _photo] = await agora.fire_digest(group["id"])
     assert "Bilan du vendredi 27 novembre 2026" in text["text"]
-    assert f"Entre parenthèses{NBSP}: l'évolution depuis le dernier bilan." in text["text"]
+    assert "Évolutions (+ ou −) depuis le dernier bilan." in text["text"]
     # The all-chats numbers are read again on a new day (they are reused during a fan-out).
     assert (
         f"Ce groupe{NBSP}: 15 votants (+12) · Toutes les conversations{NBSP}: 15 votants (+12)"
@@ -169,20 +169,24 @@ async def test_digest_content_chart_and_once_a_day(
     # Leader: option 1 now 13/15 = 86.7 % (Wilson 62.1-96.3 %, clear of option 0's 2/15,
     # 3.7-37.9 %); it had 1/3 = 33.3 % in the previous digest.
     assert (
-        f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 86,7{NBSP}% (+53,3 pts), "
-        f"entre 62,1{NBSP}% et 96,3{NBSP}% avec une confiance de 95{NBSP}%."
+        f"En tête{NBSP}: «{NBSP}Un débat légitime sur la sécurité de l’IA{NBSP}» avec 86,7{NBSP}% "
+        f"(+53,3{NBSP}pts){NNBSP}; l’intervalle de confiance à 95{NBSP}% va de 62,1{NBSP}% à "
+        f"96,3{NBSP}%."
     ) in text["text"]
 
     # /resultats the same day: each share's change since the previous day's digest.
     results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
     assert (
-        f"Entre parenthèses{NBSP}: l'évolution depuis le bilan du jeudi 26 novembre 2026."
+        "Évolutions (+ ou −) depuis le bilan du jeudi 26 novembre 2026."
     ) in results
-    assert f"█░░░░░░░░░ 13,3{NBSP}% (2, -53,3 pts)" in results
-    assert f"█████████░ 86,7{NBSP}% (13, +53,3 pts)" in results
+    assert f"█░░░░░░░░░ 13,3{NBSP}% (2 votes, −53,3{NBSP}pts)" in results
+    assert f"█████████░ 86,7{NBSP}% (13 votes, +53,3{NBSP}pts)" in results
     # The same question block as the digest's: voters and their change, then the verdict.
     assert f"Ce groupe{NBSP}: 15 votants (+12) · Toutes les conversations{NBSP}: 15" in results
-    leader = f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 86,7{NBSP}% (+53,3 pts)"
+    leader = (
+        f"En tête{NBSP}: «{NBSP}Un débat légitime sur la sécurité de l’IA{NBSP}» avec 86,7{NBSP}% "
+        f"(+53,3{NBSP}pts)"
+    )
     assert leader in results
 
 
@@ -363,7 +367,7 @@ async def test_greeting_when_added_and_stop_when_removed(agora: Agora, api: Fake
     [hello] = await agora.settle(api.my_chat_member(group, ada, "left", "member"))
     assert hello["text"].startswith(f"Bonjour{NNBSP}! Je suis Agora")
     assert "/resume" in hello["text"]
-    assert "/bilan oui" in hello["text"]
+    assert "/bilan activer" in hello["text"]
     # Being promoted is not joining again: no second greeting.
     assert await agora.settle(api.my_chat_member(group, ada, "member", "administrator")) == []
     chat = await agora.chat(group["id"])
@@ -395,7 +399,7 @@ async def test_digest_counts_new_opinions_with_excerpts(
     await agora.command(group, api.user(61, "Tom <3"), "/avis Microsoft gagne")
     clock.set("2026-11-26 09:00")
     [text, _photo] = await agora.fire_digest(group["id"])
-    assert f"💬 2 avis jusqu'ici\n«{NBSP}Microsoft gagne{NBSP}» — Tom &lt;3\n" in api.calls_of(
+    assert f"💬 2 avis jusqu’ici\n«{NBSP}Microsoft gagne{NBSP}» — Tom &lt;3\n" in api.calls_of(
         "sendMessage"
     )[-1]["text"]
     excerpt = text["text"].split(f"«{NBSP}Le conseil")[1].split(f"{NBSP}»")[0]
@@ -464,7 +468,7 @@ async def test_digest_now_is_throttled_per_chat(
     agora.new_messages()
     [refused] = await agora.command(group, admin, "/bilan maintenant")
     assert refused["text"] == (
-        "Un bilan vient d'être envoyé. Le prochain à la demande sera possible à 10:12."
+        "Un bilan vient d’être envoyé. Le prochain à la demande sera possible à 10:12."
     )
     clock.set("2026-11-26 10:13")
     await agora.command(group, admin, "/bilan now")
@@ -489,11 +493,11 @@ async def test_digest_now_asked_eight_times_at_once_sends_one(
     assert (record.daily_date, record.status) == (None, "sent")
     sent += agora.new_messages()
     digests = [m for m in sent if m.get("text", "").startswith("🗞 Bilan du")]
-    refused = [m["text"] for m in sent if "Un bilan vient d'être envoyé" in m.get("text", "")]
+    refused = [m["text"] for m in sent if "Un bilan vient d’être envoyé" in m.get("text", "")]
     assert len(digests) == 1
     assert len(api.sent(chat_id=group["id"], method="sendPhoto")) == 1
     assert refused == [
-        "Un bilan vient d'être envoyé. Le prochain à la demande sera possible à 10:12."
+        "Un bilan vient d’être envoyé. Le prochain à la demande sera possible à 10:12."
     ] * 7
 
 
@@ -552,13 +556,15 @@ async def test_turning_the_digest_off_cancels_one_waiting_to_be_sent(
 
 def test_changes_in_points_follow_each_language_plural_rule() -> None:
     """French: singular below 2 ("1,5 pt"); English: singular for a bare 1 only, never with a
-    decimal shown ("+1.0 pts")."""
+    decimal shown ("+1.0 pts"). A minus sign, and a space that cannot break before the unit."""
     with using_language("fr"):
         assert [signed_points(p) for p in (1.5, -0.4, 2.0, 26.7)] == [
-            "+1,5 pt", "-0,4 pt", "+2,0 pts", "+26,7 pts"
+            "+1,5\u00a0pt", "\u22120,4\u00a0pt", "+2,0\u00a0pts", "+26,7\u00a0pts"
         ]
     with using_language("en"):
-        assert [signed_points(p) for p in (1.5, 1.0, -0.4)] == ["+1.5 pts", "+1.0 pts", "-0.4 pts"]
+        assert [signed_points(p) for p in (1.5, 1.0, -0.4)] == [
+            "+1.5\u00a0pts", "+1.0\u00a0pts", "\u22120.4\u00a0pts"
+        ]
 
 
 async def test_a_chart_taller_than_a_photo_goes_out_as_one_album_with_trends(
@@ -580,7 +586,7 @@ async def test_a_chart_taller_than_a_photo_goes_out_as_one_album_with_trends(
     assert len(photos) == 2
     assert sent[-2:] == photos  # the album closes the digest
     assert photos[0]["media_group_id"] == photos[1]["media_group_id"]
-    assert photos[0]["caption"] == "Résultats de ce groupe au jeudi 26 novembre 2026"
+    assert photos[0]["caption"] == "Résultats de ce groupe, jeudi 26 novembre 2026"
     assert "caption" not in photos[1]
     assert api.calls_of("sendPhoto") == []
     [album] = api.calls_of("sendMediaGroup")
@@ -602,7 +608,9 @@ async def test_a_chart_taller_than_a_photo_goes_out_as_one_album_with_trends(
     # What the chart shows, as the outbox holds it.
     [first] = await chart_specs(agora)
     opinion, firing, risks, _microsoft, board, future = first["questions"]
-    assert first["title"] == "Crise à la tête d'OpenAI\u00a0: le renvoi de Sam Altman sème le chaos"
+    assert first["title"] == (
+        "Crise à la tête d’OpenAI\u00a0: le limogeage de Sam Altman sème le chaos"
+    )
     assert (opinion["neutral"], opinion["leader"]) == (4, 1)  # 11 against 1: a clear lead
     assert firing["leader"] is None  # 6 against 6: too close to call
     assert (risks["multiple"], opinion["multiple"]) == (True, False)
