@@ -1,8 +1,7 @@
 """How a question's results read, in /results and in the daily digest: one block, the same
 lines in both (voters here and in all chats, a bar per option, the verdict), every option in
-/results and the leading ones in the digest; each count named ("11 votes") and each change
-since the previous digest signed ("+3", "−2,1 pts"), so that no number in brackets is taken
-for another."""
+/results and the leading ones in the digest. In brackets, a number of votes is bare ("(11)")
+and a change since the previous digest signed ("(+3)", "(−2,1 pts)"), as the note says."""
 
 from __future__ import annotations
 
@@ -82,10 +81,8 @@ def moved(now: QuestionTally, before: QuestionTally | None, index: int) -> str:
 
 
 def share_text(tally: QuestionTally, index: int, before: QuestionTally | None = None) -> str:
-    """ "37,9 % (11 votes)", and with `before` its change in points: "37,9 % (11 votes,
-    +2,1 pts)"."""
-    votes = tally.votes.get(index, 0)
-    count = ngettext("{count} vote", "{count} votes", votes).format(count=format_number(votes))
+    """ "37,9 % (11)", and with `before` its change in points: "37,9 % (11, +2,1 pts)"."""
+    count = format_number(tally.votes.get(index, 0))
     change = moved(tally, before, index)
     if change:
         count += ", " + change
@@ -121,7 +118,7 @@ def question_block(
                 voters=voters_change(here, standing.here_before),
             ),
             everywhere=voters.format(
-                scope=_("All chats"), voters=voters_change(everywhere, standing.everywhere_before)
+                scope=_("Overall"), voters=voters_change(everywhere, standing.everywhere_before)
             ),
         ),
     ]
@@ -137,7 +134,7 @@ def question_block(
                 "<code>{bar}</code> {here} · {everywhere}".format(
                     bar=bar(here.share(index)),
                     here=share_text(here, index, standing.here_before),
-                    everywhere=_("all chats: {share}").format(
+                    everywhere=_("overall: {share}").format(
                         share=share_text(everywhere, index)
                     ),
                 )
@@ -165,12 +162,20 @@ def no_answers_yet() -> str:
 
 
 def changes_note(since: date | None) -> str:
-    """What the signed numbers are, under a heading: changes since the digest of a day, or
-    since the last one."""
+    """What the numbers in brackets are, under a heading: a bare one counts votes, a signed
+    one is the change since the digest of a day, or since the last one."""
     if since is None:
-        return "<i>{}</i>".format(_("Changes (+ or −) since the last digest."))
+        return "<i>{}</i>".format(
+            _(
+                "In brackets: the number of votes; signed (+ or −), the change since the last "
+                "digest."
+            )
+        )
     return "<i>{}</i>".format(
-        _("Changes (+ or −) since the digest of {date}.").format(
+        _(
+            "In brackets: the number of votes; signed (+ or −), the change since the digest of "
+            "{date}."
+        ).format(
             date=format_long_date(since)
         )
     )

@@ -33,8 +33,8 @@ def verdict(
     if lead.reading is Reading.SMALL_SAMPLE:
         if everywhere:
             text = ngettext(
-                "Across all chats, only {count} voter: too few to read much into.",
-                "Across all chats, only {count} voters: too few to read much into.",
+                "Overall, only {count} voter: too few to read much into.",
+                "Overall, only {count} voters: too few to read much into.",
                 lead.voters,
             )
         else:
@@ -47,8 +47,8 @@ def verdict(
     if lead.reading is Reading.TOO_CLOSE and lead.second is not None:
         if everywhere:
             text = _(
-                "Across all chats, {first} ({first_share}) and {second} ({second_share}) are "
-                "neck and neck; the gap between them is within the margin of error."
+                "Overall, {first} ({first_share}) and {second} ({second_share}) are neck and "
+                "neck; the gap between them is within the margin of error."
             )
         else:
             text = _(
@@ -64,8 +64,8 @@ def verdict(
     low, high = lead.interval
     if everywhere:
         text = _(
-            "Across all chats, {option} leads with {share}; the {confidence} confidence "
-            "interval runs from {low} to {high}."
+            "Overall, {option} leads with {share}; the {confidence} confidence interval runs "
+            "from {low} to {high}."
         )
     else:
         text = _(

@@ -132,11 +132,11 @@ async def test_digest_content_chart_and_once_a_day(
     text, photo = sent[0], sent[-1]
     assert text["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026\nCrise à la tête d’OpenAI")
     assert f"Ce groupe{NBSP}: 3 votants" in text["text"]
-    assert f"███████░░░ 66,7{NBSP}% (2 votes) Une crise de gouvernance inquiétante" in text["text"]
+    assert f"███████░░░ 66,7{NBSP}% (2) Une crise de gouvernance inquiétante" in text["text"]
     # Three voters: no leader is named, whatever the shares.
     assert f"Seuls 3 votants{NBSP}: trop peu pour en tirer des conclusions." in text["text"]
     assert "En tête" not in text["text"]
-    assert f"Toutes les conversations{NBSP}: 3 votants" in text["text"]
+    assert f"Total{NBSP}: 3 votants" in text["text"]
     assert "photo" in photo
     assert photo["caption"] == "Résultats de ce groupe, jeudi 26 novembre 2026"
     png = api.calls_of("sendPhoto")[-1]["photo"]
@@ -160,10 +160,13 @@ async def test_digest_content_chart_and_once_a_day(
     clock.set("2026-11-27 09:00")
     [text, _photo] = await agora.fire_digest(group["id"])
     assert "Bilan du vendredi 27 novembre 2026" in text["text"]
-    assert "Évolutions (+ ou −) depuis le dernier bilan." in text["text"]
+    assert (
+        f"Entre parenthèses{NBSP}: le nombre de votes{NNBSP}; avec un signe (+ ou −), l’évolution "
+        "depuis le dernier bilan."
+    ) in text["text"]
     # The all-chats numbers are read again on a new day (they are reused during a fan-out).
     assert (
-        f"Ce groupe{NBSP}: 15 votants (+12) · Toutes les conversations{NBSP}: 15 votants (+12)"
+        f"Ce groupe{NBSP}: 15 votants (+12) · Total{NBSP}: 15 votants (+12)"
     ) in text["text"]
     assert "(+0 " not in text["text"]  # the questions nobody answered since show no change
     # Leader: option 1 now 13/15 = 86.7 % (Wilson 62.1-96.3 %, clear of option 0's 2/15,
@@ -177,12 +180,13 @@ async def test_digest_content_chart_and_once_a_day(
     # /resultats the same day: each share's change since the previous day's digest.
     results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
     assert (
-        "Évolutions (+ ou −) depuis le bilan du jeudi 26 novembre 2026."
+        f"Entre parenthèses{NBSP}: le nombre de votes{NNBSP}; avec un signe (+ ou −), l’évolution "
+        "depuis le bilan du jeudi 26 novembre 2026."
     ) in results
-    assert f"█░░░░░░░░░ 13,3{NBSP}% (2 votes, −53,3{NBSP}pts)" in results
-    assert f"█████████░ 86,7{NBSP}% (13 votes, +53,3{NBSP}pts)" in results
+    assert f"█░░░░░░░░░ 13,3{NBSP}% (2, −53,3{NBSP}pts)" in results
+    assert f"█████████░ 86,7{NBSP}% (13, +53,3{NBSP}pts)" in results
     # The same question block as the digest's: voters and their change, then the verdict.
-    assert f"Ce groupe{NBSP}: 15 votants (+12) · Toutes les conversations{NBSP}: 15" in results
+    assert f"Ce groupe{NBSP}: 15 votants (+12) · Total{NBSP}: 15" in results
     leader = (
         f"En tête{NBSP}: «{NBSP}Un débat légitime sur la sécurité de l’IA{NBSP}» avec 86,7{NBSP}% "
         f"(+53,3{NBSP}pts)"

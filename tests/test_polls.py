@@ -189,23 +189,19 @@ async def test_results_here_and_everywhere_with_locale_formats(
         await agora.settle(api.vote(en_poll, api.user(2000 + i, f"E{i}"), [0]))
 
     fr_results = "\n".join(m["text"] for m in await agora.command(fr_group, admin, "/resultats"))
-    assert f"Ce groupe{NBSP}: 29 votants · Toutes les conversations{NBSP}: 32 votants" in fr_results
-    everywhere = "toutes les conversations"  # the voters line's name for the same scope
-    assert (
-        f"████░░░░░░ 37,9{NBSP}% (11 votes) · {everywhere}{NBSP}: 43,8{NBSP}% (14 votes)"
-    ) in fr_results
-    assert (
-        f"██████░░░░ 62,1{NBSP}% (18 votes) · {everywhere}{NBSP}: 56,2{NBSP}% (18 votes)"
-    ) in fr_results
+    assert f"Ce groupe{NBSP}: 29 votants · Total{NBSP}: 32 votants" in fr_results
+    # All chats have one name, the voters line's: "Total", "total".
+    assert f"████░░░░░░ 37,9{NBSP}% (11) · total{NBSP}: 43,8{NBSP}% (14)" in fr_results
+    assert f"██████░░░░ 62,1{NBSP}% (18) · total{NBSP}: 56,2{NBSP}% (18)" in fr_results
     assert f"Ce groupe{NBSP}: 0 votant" in fr_results
 
     en_results = "\n".join(m["text"] for m in await agora.command(en_group, admin, "/results"))
-    assert "This group: 3 voters · All chats: 32 voters" in en_results
-    assert "██████████ 100.0% (3 votes) · all chats: 43.8% (14 votes)" in en_results
+    assert "This group: 3 voters · Overall: 32 voters" in en_results
+    assert "██████████ 100.0% (3) · overall: 43.8% (14)" in en_results
     assert "Only 3 voters: too few to read much into." in en_results
     assert (
-        "Across all chats, “A legitimate debate on AI safety” (56.2%) and “A worrying governance "
-        "crisis” (43.8%) are neck and neck; the gap between them is within the margin of error."
+        "Overall, “A legitimate debate on AI safety” (56.2%) and “A worrying governance crisis” "
+        "(43.8%) are neck and neck; the gap between them is within the margin of error."
     ) in en_results
     assert "A worrying governance crisis" in en_results
 
@@ -224,7 +220,7 @@ async def test_anonymous_polls_follow_the_totals(agora: Agora, api: FakeBotAPI) 
     assert await agora.ballots(poll) == {}  # nobody's answer is known, only the totals
     await totals_match_tallies(agora.engine)
     results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
-    assert f"66,7{NBSP}% (2 votes)" in results
+    assert f"66,7{NBSP}% (2)" in results
     assert "3 votants" in results
 
 
