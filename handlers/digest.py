@@ -11,7 +11,7 @@ from bot.context import AgoraApp, AgoraContext
 from bot.core.arguments import time_zone
 from bot.core.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.core.formatting import echo, escape
-from bot.core.i18n import _, current_language, format_day_time
+from bot.core.i18n import _, current_language, current_locale, format_day_time
 from bot.core.localtime import chat_time, chat_zone
 from bot.core.refusals import Unclear
 from bot.digests.deliver import cancel_queued_digests
@@ -37,7 +37,7 @@ def parse_time(text: str) -> str | None:
 def status_text(chat: Chat, context: AgoraContext) -> str:
     settings = context.services.settings
     language = current_language()
-    at = format_time(chat_time(chat, settings), format="short", locale=language)
+    at = format_time(chat_time(chat, settings), format="short", locale=current_locale())
     zone = chat_zone(chat, settings).key
     if not chat.digest_enabled:
         return _(
@@ -97,7 +97,9 @@ async def timezone_command(request: Request) -> None:
     chat, context, language = request.chat, request.context, request.language
     if not request.args:
         zone = request.zone
-        now = format_time(context.digests.clock(), format="short", tzinfo=zone, locale=language)
+        now = format_time(
+            context.digests.clock(), format="short", tzinfo=zone, locale=current_locale()
+        )
         request.reply(
             _("Time zone: {zone} (local time: {now}). Change it with /{timezone} Europe/Paris.")
             .format(zone=escape(zone.key), now=now, timezone=TIMEZONE.name(language))

@@ -127,4 +127,6 @@ async def test_a_retired_article_is_hidden_but_its_results_stay(
         [results] = await agora.command(chat, alice, "/resultats")
         assert "Article old-news" in results["text"]
         [unknown] = await agora.command(chat, alice, "/article nope")
-        assert unknown["text"] == "Aucun article «\u00a0nope\u00a0». Voyez la liste avec /articles."
+        assert unknown["text"] == (
+            "Aucun article «\u00a0nope\u00a0». Consultez la liste avec /articles."
+        )

@@ -286,7 +286,7 @@ async def test_admin_rights_are_read_outside_the_transaction_and_cached(
     [refused] = await agora.command(group, max_, "/langue en")
     assert refused["text"] == (
         "Seuls les administrateurs du groupe peuvent changer la langue\u00a0: "
-        "demandez-le à l'un d'eux."
+        "demandez-le à l’un d’eux."
     )
     assert len(api.calls_of("getChatAdministrators")) == 1  # one read for three decisions
 

@@ -40,7 +40,7 @@ async def test_admin_posts_six_bilingual_polls(agora: Agora, api: FakeBotAPI) ->
     api.set_admin(group["id"], admin)
     sent = await agora.command(group, admin, "/sondage")
     polls = [m["poll"] for m in sent if "poll" in m]
-    assert sent[0]["text"].startswith("🗳 Crise à la tête d'OpenAI")
+    assert sent[0]["text"].startswith("🗳 Crise à la tête d’OpenAI")
     assert next(p["question"] for p in polls) == "Quel est votre avis sur le sujet\u202f?"
     assert len(polls) == 6
     assert all(not p["is_anonymous"] for p in polls)
@@ -88,7 +88,7 @@ async def test_members_are_refused_politely(agora: Agora, api: FakeBotAPI) -> No
     assert (
         refusal["text"]
         == "Seuls les administrateurs du groupe peuvent publier les sondages\u00a0: "
-        "demandez-le à l'un d'eux."
+        "demandez-le à l’un d’eux."
     )
     assert await agora.polls(group["id"]) == []
 
@@ -188,14 +188,20 @@ async def test_results_here_and_everywhere_with_locale_formats(
         await agora.settle(api.vote(en_poll, api.user(2000 + i, f"E{i}"), [0]))
 
     fr_results = "\n".join(m["text"] for m in await agora.command(fr_group, admin, "/resultats"))
-    assert f"Ce groupe{NBSP}: 29 votants · Toutes les conversations{NBSP}: 32 votants" in fr_results
-    assert f"████░░░░░░ 37,9{NBSP}% (11) · partout{NBSP}: 43,8{NBSP}% (14)" in fr_results
-    assert f"██████░░░░ 62,1{NBSP}% (18) · partout{NBSP}: 56,2{NBSP}% (18)" in fr_results
+    assert f"Ce groupe{NBSP}: 29 votants · Total{NBSP}: 32 votants" in fr_results
+    # All chats have one name, the voters line's: "Total", "total".
+    assert f"████░░░░░░ 37,9{NBSP}% (11) · total{NBSP}: 43,8{NBSP}% (14)" in fr_results
+    assert f"██████░░░░ 62,1{NBSP}% (18) · total{NBSP}: 56,2{NBSP}% (18)" in fr_results
     assert f"Ce groupe{NBSP}: 0 votant" in fr_results
 
     en_results = "\n".join(m["text"] for m in await agora.command(en_group, admin, "/results"))
-    assert "This group: 3 voters · All chats: 32 voters" in en_results
-    assert "██████████ 100.0% (3) · everywhere: 43.8% (14)" in en_results
+    assert "This group: 3 voters · Overall: 32 voters" in en_results
+    assert "██████████ 100.0% (3) · overall: 43.8% (14)" in en_results
+    assert "Only 3 voters: too few to read much into." in en_results
+    assert (
+        "Overall, “A legitimate debate on AI safety” (56.2%) and “A worrying governance crisis” "
+        "(43.8%) are neck and neck; the gap between them is within the margin of error."
+    ) in en_results
     assert "A worrying governance crisis" in en_results
 
 

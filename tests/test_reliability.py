@@ -64,7 +64,7 @@ async def test_a_failing_handler_answers_and_keeps_the_others(agora, api: FakeBo
     member = api.user(11, "Max")
     api.fail_next("getChatAdministrators", 400, "Bad Request: chat not found")
     [sorry] = await agora.command(group, member, "/sondage")
-    assert sorry["text"] == "Désolé, une erreur s'est produite. Réessayez un peu plus tard."
+    assert sorry["text"] == "Désolé, une erreur s’est produite. Réessayez un peu plus tard."
     [help_text] = await agora.command(group, member, "/aide")
     assert "Commandes" in help_text["text"]
 

@@ -36,6 +36,7 @@ class Command:
     arguments: str = ""  # a message id, shown in the help text
     rights: Rights = Rights.ANYONE
     refusal: str = ""  # a message id: what a member who may not is told
+    aliases: tuple[str, ...] = ()  # former names, still accepted, never shown
 
     def __post_init__(self) -> None:
         if (self.rights is Rights.ANYONE) != (not self.refusal):
@@ -46,7 +47,7 @@ class Command:
 
     @property
     def names(self) -> list[str]:
-        return list(dict.fromkeys((self.en, self.fr)))
+        return list(dict.fromkeys((self.en, self.fr, *self.aliases)))
 
 
 HELP = Command("help", "aide", N_("what the bot does, and its commands"))
@@ -60,7 +61,11 @@ RESULTS = Command("results", "resultats", N_("the results, here and in all chats
 CROSSTAB = Command(
     "crosstab", "croiser", N_("how the answers to two questions go together"), N_("A B")
 )
-GROUPS = Command("groups", "camps", N_("opinion groups among the voters"), N_("[all]"))
+# "/camps" was its first French name: the answer itself says to read groups "as tendencies
+# rather than camps", so it is now "/groupes", and "/camps" still works.
+GROUPS = Command(
+    "groups", "groupes", N_("opinion groups among the voters"), N_("[all]"), aliases=("camps",)
+)
 ARTICLES = Command("articles", "articles", N_("the articles available"))
 ARTICLE = Command(
     "article", "article", N_("choose the article to discuss"), N_("<id|latest>"),
@@ -91,7 +96,7 @@ OPINIONS = Command("opinions", "opinions", N_("the latest opinions, question by 
 DELETE = Command(
     "delete", "supprimer", N_("in reply to an opinion: remove it"),
     rights=Rights.ADMINS_TO_ACT,  # its author may too
-    refusal=N_("Only the group's administrators or its author can remove an opinion."),
+    refusal=N_("Only the group's administrators or the opinion's author can remove it."),
 )
 EXPORT = Command(
     "export", "exporter", N_("this chat's results and opinions as a CSV file"),

@@ -22,6 +22,9 @@ from bot.core.resources import data_dir
 
 LANGUAGES: tuple[str, ...] = ("fr", "en")
 DOMAIN = "messages"
+# The CLDR locale each language formats dates, times and numbers with. English is British
+# throughout (spelling, "26 November", "18:30"): Babel's bare "en" is US English.
+FORMAT_LOCALES: dict[str, str] = {"fr": "fr_FR", "en": "en_GB"}
 
 _current: ContextVar[str] = ContextVar("agora_language", default="fr")
 
@@ -61,6 +64,12 @@ def current_language() -> str:
     return _current.get()
 
 
+def current_locale() -> str:
+    """The locale the current language formats with ("en_GB" for English)."""
+    language = _current.get()
+    return FORMAT_LOCALES.get(language, language)
+
+
 def set_language(language: str) -> None:
     """Make `language` current for the rest of this task (one update, one job)."""
     _current.set(language)
@@ -89,7 +98,7 @@ _ = gettext
 
 def format_number(value: int | float) -> str:
     """A number with the current locale's grouping ("1 234" in French, "1,234" in English)."""
-    return str(format_decimal(value, locale=_current.get()))
+    return str(format_decimal(value, locale=current_locale()))
 
 
 @cache
@@ -103,19 +112,19 @@ def _percent_pattern(language: str, decimals: int) -> NumberPattern:
 def format_share(share: float, decimals: int = 1) -> str:
     """A share in [0, 1] as a percentage with one decimal (or `decimals`), locale spacing kept
     ("37,9 %")."""
-    language = _current.get()
-    return str(_percent_pattern(language, decimals).apply(share, Locale.parse(language)))
+    locale = current_locale()
+    return str(_percent_pattern(locale, decimals).apply(share, Locale.parse(locale)))
 
 
 def format_long_date(day: date) -> str:
-    """ "jeudi 26 novembre 2026" / "Thursday, November 26, 2026"."""
-    return str(format_date(day, format="full", locale=_current.get()))
+    """ "jeudi 26 novembre 2026" / "Thursday, 26 November 2026"."""
+    return str(format_date(day, format="full", locale=current_locale()))
 
 
 def format_day_time(moment: datetime) -> str:
-    """ "jeudi 26 novembre à 18:30" / "Thursday, November 26 at 6:30 PM", in the moment's own
+    """ "jeudi 26 novembre à 18:30" / "Thursday, 26 November at 18:30", in the moment's own
     time zone: the locale's day-and-month pattern, with the weekday in full."""
-    locale = Locale.parse(_current.get())
+    locale = Locale.parse(current_locale())
     # The locale's full date without its year ("EEEE d MMMM y" → "EEEE d MMMM"): the full
     # pattern exists in every CLDR version Babel ships (the "MMMMEd" skeleton does not).
     pattern = re.sub(r",?\s*y+", "", locale.date_formats["full"].pattern).strip()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_time
 
 from bot.core.formatting import utf16_length
-from bot.core.i18n import current_language
+from bot.core.i18n import current_locale
 from bot.core.settings import Settings
 from storage.models import Chat
 
@@ -46,8 +46,8 @@ def chat_language(chat: Chat, settings: Settings) -> str:
 def moment_text(moment: datetime, zone: ZoneInfo, *, time_only: bool = False) -> str:
     """A moment in the current language, in `zone`: "26/11/2026 18:30", or "18:30"."""
     if time_only:
-        return str(format_time(moment, format="short", tzinfo=zone, locale=current_language()))
-    return str(format_datetime(moment, format="short", tzinfo=zone, locale=current_language()))
+        return str(format_time(moment, format="short", tzinfo=zone, locale=current_locale()))
+    return str(format_datetime(moment, format="short", tzinfo=zone, locale=current_locale()))
 
 
 def widest_moment(zone: ZoneInfo) -> int:

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, Job, JobQueue
 
 from bot.core import refusals
-from bot.core.i18n import _, current_language
+from bot.core.i18n import _, current_locale
 from bot.core.library import Library
 from bot.core.localtime import Clock, chat_language, chat_time, chat_zone
 from bot.core.settings import Settings
@@ -61,7 +61,7 @@ class TooSoon(refusals.TooSoon):
     """The chat's last digest on demand is less than NOW_INTERVAL old: the next one waits."""
 
     def text(self, zone: ZoneInfo) -> str:
-        at = format_time(self.again, format="short", tzinfo=zone, locale=current_language())
+        at = format_time(self.again, format="short", tzinfo=zone, locale=current_locale())
         return _(
             "A digest was sent a moment ago. The next one on demand is possible at {time}."
         ).format(time=at)

@@ -1,6 +1,7 @@
 """How a question's results read, in /results and in the daily digest: one block, the same
 lines in both (voters here and in all chats, a bar per option, the verdict), every option in
-/results and the leading ones in the digest; changes since the previous digest in brackets."""
+/results and the leading ones in the digest. In brackets, a number of votes is bare ("(11)")
+and a change since the previous digest signed ("(+3)", "(−2,1 pts)"), as the note says."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.core.formatting import bar, escape, voters_text
 from bot.core.i18n import (
     _,
     current_language,
+    current_locale,
     format_long_date,
     format_number,
     format_share,
@@ -26,12 +28,20 @@ from bot.insights.verdicts import verdict
 from storage.polls import QuestionTally
 
 LEADING_OPTIONS = 3  # options a digest shows per question
+MINUS = "\u2212"  # a change below zero: the minus sign, not a hyphen
+
+
+def signed(value: str) -> str:
+    """A signed number as typeset: the minus sign (U+2212) rather than a hyphen."""
+    return value.replace("-", MINUS)
 
 
 def signed_points(points: float) -> str:
-    """A change in percentage points: "+2,1 pts" / "+2.1 pts"."""
+    """A change in percentage points, unbreakable before its unit: "+2,1 pts" / "−2.1 pts"."""
     language = current_language()
-    value = format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=language)
+    value = signed(
+        format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=current_locale())
+    )
     # The language's plural rule for a number shown with one decimal: "1,5 pt" in French,
     # but "1.0 pts" in English, where only a bare 1 is singular.
     one = Locale.parse(language).plural_form(Decimal(f"{abs(points):.1f}")) == "one"
@@ -39,12 +49,13 @@ def signed_points(points: float) -> str:
 
 
 def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
-    """ "29 voters", and "29 voters (+3)" when there were 26 before."""
+    """ "29 voters", and "29 voters (+3)" when there were 26 before (the change only: a
+    count of voters is never in brackets)."""
     voters = voters_text(now.voters)
     if before is None or now.voters == before.voters:
         return voters  # no "+0"
-    change = format_decimal(
-        now.voters - before.voters, format="+#,##0;-#,##0", locale=current_language()
+    change = signed(
+        format_decimal(now.voters - before.voters, format="+#,##0;-#,##0", locale=current_locale())
     )
     return f"{voters} ({change})"
 
@@ -67,13 +78,16 @@ def share_text(tally: QuestionTally, index: int, before: QuestionTally | None = 
     return f"{format_share(tally.share(index))} ({count})"
 
 
-def leader_line(question: Question, now: QuestionTally, before: QuestionTally | None) -> str:
-    """Who leads, if the margin of error allows naming a leader, with its change in points."""
+def leader_line(
+    question: Question, now: QuestionTally, before: QuestionTally | None, everywhere: bool = False
+) -> str:
+    """Who leads, if the margin of error allows naming a leader, with its change in points
+    (`everywhere`: the sentence for all chats together)."""
     ranking = now.ranking()
     if not ranking:
         return ""
     change = moved(now, before, ranking[0])
-    return verdict(question, now, f" ({change})" if change else "")
+    return verdict(question, now, f" ({change})" if change else "", everywhere)
 
 
 def question_block(
@@ -93,7 +107,7 @@ def question_block(
                 voters=voters_change(here, standing.here_before),
             ),
             everywhere=voters.format(
-                scope=_("All chats"), voters=voters_change(everywhere, standing.everywhere_before)
+                scope=_("Overall"), voters=voters_change(everywhere, standing.everywhere_before)
             ),
         ),
     ]
@@ -109,7 +123,9 @@ def question_block(
                 "<code>{bar}</code> {here} · {everywhere}".format(
                     bar=bar(here.share(index)),
                     here=share_text(here, index, standing.here_before),
-                    everywhere=_("all: {share}").format(share=share_text(everywhere, index)),
+                    everywhere=_("overall: {share}").format(
+                        share=share_text(everywhere, index)
+                    ),
                 )
             )
     else:
@@ -121,12 +137,10 @@ def question_block(
     if here.voters:
         lines.append(leader_line(question, here, standing.here_before))
     if everywhere.voters and everywhere != here:
-        everywhere_verdict = leader_line(question, everywhere, standing.everywhere_before)
-        lines.append(
-            "<i>{}</i>".format(
-                _("{scope}: {verdict}").format(scope=_("All chats"), verdict=everywhere_verdict)
-            )
+        everywhere_verdict = leader_line(
+            question, everywhere, standing.everywhere_before, everywhere=True
         )
+        lines.append(f"<i>{everywhere_verdict}</i>")
     return "\n".join(lines)
 
 
@@ -137,11 +151,20 @@ def no_answers_yet() -> str:
 
 
 def changes_note(since: date | None) -> str:
-    """What the brackets say, under a heading: since the digest of a day, or the last one."""
+    """What the numbers in brackets are, under a heading: a bare one counts votes, a signed
+    one is the change since the digest of a day, or since the last one."""
     if since is None:
-        return "<i>{}</i>".format(_("In brackets: the change since the last digest."))
+        return "<i>{}</i>".format(
+            _(
+                "In brackets: the number of votes; signed (+ or −), the change since the last "
+                "digest."
+            )
+        )
     return "<i>{}</i>".format(
-        _("In brackets: the change since the digest of {date}.").format(
+        _(
+            "In brackets: the number of votes; signed (+ or −), the change since the digest of "
+            "{date}."
+        ).format(
             date=format_long_date(since)
         )
     )

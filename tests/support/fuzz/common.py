@@ -30,7 +30,7 @@ def fuzz_settings(examples: int) -> settings:
 # Not the other tests' token: a bot process another test left behind, which may find this
 # test's server on the port it used, is refused rather than served.
 TOKEN = "987654321:AAFuzzingTokenForTestsOnly0123456789abcd"
-SORRY = ("Désolé, une erreur s'est produite", "Sorry, something went wrong")
+SORRY = ("Désolé, une erreur s’est produite", "Sorry, something went wrong")
 MAX_ID = 2**52 - 1  # Telegram's ids have at most 52 significant bits
 TEXT_LIMIT = 4096  # what a person can send, in UTF-16 code units
 WHITESPACE = " \t\n\r\x0b\x0c"  # what Telegram trims around a message
