@@ -65,6 +65,10 @@ class Inbox:
         # unless older ones may wait in the inbox (at start, or found by the sweep).
         self._arrived: deque[int] = deque()
         self._look_up = True
+        # A chat's updates received here, oldest first: its lane goes on while one of them
+        # waits, or until the inbox has none due if the sweep woke it (`_look_up_chats`).
+        self._chat_arrived: dict[int, deque[int]] = {}
+        self._look_up_chats: set[int] = set()
         self._room = asyncio.Event()
         self._room.set()
         self._stopping = asyncio.Event()
@@ -106,6 +110,8 @@ class Inbox:
                 self._parsed[row.update_id] = update
                 if lane is None:
                     self._arrived.append(row.update_id)
+                else:
+                    self._chat_arrived.setdefault(lane, deque()).append(row.update_id)
                 self._wake(lane)
         if len(self._parsed) >= BACKLOG:
             self._room.clear()
@@ -132,7 +138,7 @@ class Inbox:
                     if lane is None:
                         more = await self._chatless_step()
                     else:
-                        more = await self._dispatcher.chat_step(lane, self._parsed) is Step.HANDLED
+                        more = await self._chat_step(lane)
                     self._freed()
                     if not more and lane not in self._wanted:
                         break
@@ -142,6 +148,24 @@ class Inbox:
             log.exception("lane of %s failed", lane)
         finally:
             del self._lanes[lane]  # at once, before anything may wake it again
+
+    async def _chat_step(self, chat: int) -> bool:
+        """One update of the chat; whether the lane goes on: while an update received here
+        waits, or (woken by the sweep) until the inbox has none due. A look that finds
+        nothing is a write transaction (the claim): it is not made after every update."""
+        if await self._dispatcher.chat_step(chat, self._parsed) is not Step.HANDLED:
+            self._look_up_chats.discard(chat)
+            return False
+        return chat in self._look_up_chats or self._waits_here(chat)
+
+    def _waits_here(self, chat: int) -> bool:
+        arrived = self._chat_arrived.get(chat)
+        while arrived and arrived[0] not in self._parsed:  # handled, or set aside
+            arrived.popleft()
+        if not arrived:
+            self._chat_arrived.pop(chat, None)
+            return False
+        return True
 
     async def _chatless_step(self) -> bool:
         if self._look_up:
@@ -190,6 +214,7 @@ class Inbox:
             chats, chatless = await due_chats(session, datetime.now(UTC), SWEEP_CHATS)
         for chat in chats:
             if chat not in self._lanes:
+                self._look_up_chats.add(chat)
                 self._wake(chat)
         if chatless:
             self._look_up = True  # some may be postponed ones now due, or another's

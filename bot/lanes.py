@@ -18,11 +18,12 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -35,6 +36,7 @@ from storage.inbox import (
     Waiting,
     bodies,
     claim,
+    claim_head,
     due_chatless,
     head_of_chat,
     known_polls,
@@ -53,6 +55,14 @@ CHATLESS_BATCH = 1_000  # poll answers applied in one unit
 RECHECK = timedelta(seconds=2)
 HOLD_UNKNOWN = timedelta(minutes=10)
 KNOWN_POLLS = 100_000  # recorded polls' ids kept in memory (a poll is never unrecorded)
+
+#: A row claimed (or located) and its update (None: unreadable).
+Taken = tuple[Waiting, Update | None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
 
 #: Updates by id, kept from their arrival until they are handled (else read again): parsed,
 #: or as received (a dict), parsed when handled.
@@ -196,39 +206,64 @@ class Dispatcher:
     # -- a chat's updates ------------------------------------------------------------------
 
     async def chat_step(self, chat: int, parsed: Parsed) -> Step:
-        """Handle the chat's oldest waiting update, if it is due."""
-        async with self._work.database.read() as session:
-            head = await head_of_chat(session, chat)
-        if head is None:
-            return Step.EMPTY
-        now = datetime.now(UTC)
-        if head.not_before is not None and head.not_before.replace(tzinfo=UTC) > now:
-            return Step.LATER
-        found = await self._updates([head], parsed)
-        if head.update_id not in found:
-            return Step.HANDLED  # by another instance, just now: look for the next
-        update = found[head.update_id]
+        """Handle the chat's oldest waiting update, if it is due: its look-up and its claim
+        are one statement, in the unit that handles it."""
+        read: dict[int, Update | None] = {}
+
+        async def take(session: AsyncSession) -> Taken | None:
+            await take_turn(session, chat)
+            taken = await claim_head(session, chat, _now())
+            if taken is None:
+                return None
+            head, body = taken
+            if head.update_id not in read:  # parsed on arrival, else read now from its body
+                kept = parsed.get(head.update_id)
+                read[head.update_id] = self._read(kept) if kept is not None else self._parse(body)
+            return head, read[head.update_id]
+
+        async def locate() -> tuple[Waiting, Update | None] | None:
+            async with self._work.database.read() as session:
+                found = await head_of_chat(session, chat)
+            if found is None:
+                return None
+            head, body = found
+            if head.not_before is not None and head.not_before.replace(tzinfo=UTC) > _now():
+                return None  # postponed: not what failed
+            kept = parsed.get(head.update_id)
+            read[head.update_id] = self._read(kept) if kept is not None else self._parse(body)
+            return head, read[head.update_id]
+
         with using_language(self._language):  # a failure is told in the chat's language
-            settled = await self._attempts(head, update, turn=chat)
-        if settled:
-            parsed.pop(head.update_id, None)
+            head, settled = await self._attempts(take, locate)
+        for update_id in read:  # taken, then handled (here or by another instance)
+            if settled or head is None or update_id != head.update_id:
+                parsed.pop(update_id, None)
+        if head is None:
+            return Step.EMPTY if settled else Step.LATER
         return Step.HANDLED if settled else Step.LATER
 
-    async def _attempts(self, head: Waiting, update: Update | None, *, turn: int | None) -> bool:
-        """Handle one update in its own unit, in the turn of `turn` (a chat, across
-        processes); False if it could not be committed (it is postponed)."""
-        update_id = head.update_id
+    async def _attempts(
+        self,
+        take: Callable[[AsyncSession], Awaitable[Taken | None]],
+        locate: Callable[[], Awaitable[Taken | None]] | None = None,
+    ) -> tuple[Waiting | None, bool]:
+        """Handle one update in its own unit, which `take` opens (taking the chat's turn, if
+        any, and claiming the update's row); the row taken (None: nothing was), and whether
+        it is settled (False: it could not be committed, and is postponed). If even the
+        claim failed, `locate` says which row it was for (to postpone it)."""
+        head: Waiting | None = None
+        update: Update | None = None
         error: BaseException | None = None
         for attempt in range(ATTEMPTS):
             started = time.perf_counter()
             try:
                 async with self._work.unit() as unit:
-                    if turn is not None:
-                        await take_turn(unit.session, turn)
-                    if not await claim(unit.session, [update_id]):
-                        return True  # handled meanwhile by another instance
-                    if self.remember and await handled_among(unit.session, [update_id]):
-                        return True  # a redelivery of an update handled before
+                    taken = await take(unit.session)
+                    if taken is None:
+                        return head, True  # nothing due, or handled meanwhile elsewhere
+                    head, update = taken
+                    if self.remember and await handled_among(unit.session, [head.update_id]):
+                        return head, True  # a redelivery of an update handled before
                     if update is None:
                         raise HandlerFailed("unreadable")
                     await self._app.process_update(update)
@@ -240,27 +275,40 @@ class Dispatcher:
                     if failure is not None:
                         raise HandlerFailed from failure
                     if self.remember:
-                        await mark_handled(unit.session, [update_id])
+                        await mark_handled(unit.session, [head.update_id])
                 metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
                 self._count([update])
-                return True
+                return head, True
             except AdminsUnknown as missing:
+                assert head is not None
                 try:  # outside any transaction
                     await self._admins.refresh(self._app.bot, missing.chat_id)
                 except TelegramError as exc:
-                    return await self._report(update_id, update, exc)
+                    return head, await self._report(head.update_id, update, exc)
             except HandlerFailed as failed:
-                return await self._report(update_id, update, failed.__cause__ or failed)
+                assert head is not None
+                return head, await self._report(head.update_id, update, failed.__cause__ or failed)
             except (SQLAlchemyError, OSError) as exc:
                 error = exc
                 log.warning(
-                    "update %d not committed (%s); trying again", update_id, type(exc).__name__
+                    "update %s not committed (%s); trying again",
+                    head.update_id if head is not None else "(not taken yet)",
+                    type(exc).__name__,
                 )
                 await asyncio.sleep(0.1 * 2**attempt)
+        if head is None and locate is not None:  # the claim itself failed: which row?
+            try:
+                located = await locate()
+            except (SQLAlchemyError, OSError):
+                located = None
+            if located is not None:
+                head, update = located
+        if head is None:  # nothing known to postpone: the inbox's sweep tries again
+            return None, False
         if head.attempts + 1 >= GIVE_UP:
-            return await self._report(update_id, update, error)
-        await self._postpone([update_id], head.attempts)
-        return False
+            return head, await self._report(head.update_id, update, error)
+        await self._postpone([head.update_id], head.attempts)
+        return head, False
 
     async def _postpone(self, update_ids: list[int], attempts: int) -> None:
         """Try again later (a growing delay); if even that cannot be written, the row stays
@@ -374,13 +422,22 @@ class Dispatcher:
                     voter = _voter(updates[w.update_id])
                     if voter is not None and voter in stuck:
                         continue  # behind the voter's earlier answer, which waits
-                    if await self._attempts(w, updates[w.update_id], turn=None):
+                    if await self._one(w, updates[w.update_id]):
                         parsed.pop(w.update_id, None)
                     elif voter is not None:
                         stuck.add(voter)
         for w in hold:
             parsed.pop(w.update_id, None)  # read again when due
         return outcome
+
+    async def _one(self, waiting: Waiting, update: Update | None) -> bool:
+        """A chatless update in a unit of its own (its batch failed); False if postponed."""
+
+        async def take(session: AsyncSession) -> Taken | None:
+            return (waiting, update) if await claim(session, [waiting.update_id]) else None
+
+        _, settled = await self._attempts(take)
+        return settled
 
     async def _bulk(
         self,

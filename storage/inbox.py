@@ -105,19 +105,65 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     )
 
 
-async def head_of_chat(session: AsyncSession, chat_id: int) -> Waiting | None:
-    """The chat's oldest waiting update (due or not: the chat's order comes first)."""
+async def head_of_chat(session: AsyncSession, chat_id: int) -> tuple[Waiting, str] | None:
+    """The chat's oldest waiting update (due or not: the chat's order comes first), and its
+    body: read when its claim failed (the row, which the claim names only by its chat, is
+    then postponed or set aside)."""
     row = (
         await session.execute(
             select(
-                _inbox.c.update_id, _inbox.c.received_at, _inbox.c.attempts, _inbox.c.not_before
+                _inbox.c.update_id,
+                _inbox.c.received_at,
+                _inbox.c.attempts,
+                _inbox.c.not_before,
+                _inbox.c.body,
             )
             .where(_inbox.c.chat_id == chat_id, _inbox.c.set_aside.is_(None))
             .order_by(_inbox.c.update_id)
             .limit(1)
         )
     ).first()
-    return Waiting(*row) if row is not None else None
+    if row is None:
+        return None
+    update_id, received_at, attempts, not_before, body = row
+    return Waiting(update_id, received_at, attempts, not_before), body
+
+
+async def claim_head(
+    session: AsyncSession, chat_id: int, now: datetime
+) -> tuple[Waiting, str] | None:
+    """Delete, in the transaction that handles it, the chat's oldest waiting update if it is
+    due; that row and its body. None if the chat has nothing waiting, or if its oldest update
+    is postponed beyond `now` (the chat's order comes first: nothing behind it is taken). One
+    statement: the head's look-up and its claim (on PostgreSQL after the chat's turn, so no
+    other instance takes the same row meanwhile)."""
+    head = (
+        select(_inbox.c.update_id)
+        .where(_inbox.c.chat_id == chat_id, _inbox.c.set_aside.is_(None))
+        .order_by(_inbox.c.update_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            delete(_inbox)
+            .where(
+                _inbox.c.update_id == head,
+                or_(_inbox.c.not_before.is_(None), _inbox.c.not_before <= now),
+            )
+            .returning(
+                _inbox.c.update_id,
+                _inbox.c.received_at,
+                _inbox.c.attempts,
+                _inbox.c.not_before,
+                _inbox.c.body,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    update_id, received_at, attempts, not_before, body = row
+    return Waiting(update_id, received_at, attempts, not_before), body
 
 
 async def due_chatless(session: AsyncSession, now: datetime, limit: int) -> list[Waiting]:
