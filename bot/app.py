@@ -48,6 +48,7 @@ from bot.services import Services
 from bot.settings import Settings, StartupError
 from bot.transaction import Work
 from handlers.admission import admit
+from handlers.polls import answer_from_json
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -207,6 +208,7 @@ async def running(
         settings.default_language,
         remember=webhooks,
         keep_personal_data=settings.log_personal_data,
+        read_answer=answer_from_json,
     )
     inbox = Inbox(app.bot, found.database, dispatcher)
     app.bot_data.inbox = inbox

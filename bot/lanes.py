@@ -31,7 +31,8 @@ from telegram.ext import Application
 from bot import metrics, outbox
 from bot.admins import AdminCache, AdminsUnknown
 from bot.i18n import _, using_language
-from bot.transaction import Work
+from bot.transaction import UnitOfWork, Work
+from storage.ballots import Answer
 from storage.inbox import (
     Waiting,
     bodies,
@@ -56,8 +57,11 @@ RECHECK = timedelta(seconds=2)
 HOLD_UNKNOWN = timedelta(minutes=10)
 KNOWN_POLLS = 100_000  # recorded polls' ids kept in memory (a poll is never unrecorded)
 
+#: An update to handle: parsed, or a poll answer read straight from its JSON (see
+#: Dispatcher's `read_answer`), applied without python-telegram-bot.
+Handled = Update | Answer
 #: A row claimed (or located) and its update (None: unreadable).
-Taken = tuple[Waiting, Update | None]
+Taken = tuple[Waiting, Handled | None]
 
 
 def _now() -> datetime:
@@ -76,6 +80,10 @@ def lane_of(update: Update) -> int | None:
     if message is not None and message.migrate_to_chat_id:
         return message.migrate_to_chat_id
     return update.effective_chat.id if update.effective_chat is not None else None
+
+
+def _kind(update: Handled | None) -> str:
+    return "poll_answer" if isinstance(update, Answer) else metrics.update_type(update)
 
 
 class HandledElsewhere(Exception):
@@ -120,18 +128,22 @@ def transient(error: BaseException) -> bool:
     )
 
 
-def _answered_poll(update: Update | None) -> str | None:
+def _answered_poll(update: Handled | None) -> str | None:
     """The poll an answer or a poll's new state is about (Telegram sends a bot the states of
     its own polls only: an unknown one is being recorded)."""
     if update is None:
         return None
+    if isinstance(update, Answer):
+        return update.poll_id
     if update.poll_answer is not None:
         return update.poll_answer.poll_id
     return update.poll.id if update.poll is not None else None
 
 
-def _voter(update: Update | None) -> tuple[str, int] | None:
+def _voter(update: Handled | None) -> tuple[str, int] | None:
     """(poll, voter) of a poll answer: the same voter's answers to a poll apply in order."""
+    if isinstance(update, Answer):
+        return update.poll_id, update.user_id
     answer = update.poll_answer if update is not None else None
     if answer is None:
         return None
@@ -164,6 +176,7 @@ class Dispatcher:
         *,
         remember: bool = False,
         keep_personal_data: bool = False,
+        read_answer: Callable[[dict[str, Any]], Answer | None] | None = None,
     ) -> None:
         self._app = app
         self._work = work
@@ -176,12 +189,23 @@ class Dispatcher:
         self.remember = remember
         #: Keep a set-aside update's body (names, texts): LOG_PERSONAL_DATA.
         self.keep_personal_data = keep_personal_data
+        #: Reads a plain poll answer as received into the Answer its handler would queue
+        #: (handlers.polls.answer_from_json), or None: such answers skip python-telegram-
+        #: bot's parsing and dispatch, a vote storm's main cost.
+        self._read_answer = read_answer
         self._known_polls: set[str] = set()
         # Whether chatless updates may wait in the inbox postponed (at start: perhaps).
         self._postponed_chatless = True
 
     def _read(self, kept: Update | dict[str, Any] | None) -> Update | None:
         return read_update(kept, self._app.bot) if isinstance(kept, dict) else kept
+
+    def _read_chatless(self, kept: Update | dict[str, Any] | None) -> Handled | None:
+        if isinstance(kept, dict) and self._read_answer is not None:
+            answer = self._read_answer(kept)
+            if answer is not None:
+                return answer
+        return self._read(kept)
 
     def _parse(self, body: str) -> Update | None:
         try:
@@ -190,17 +214,24 @@ class Dispatcher:
             return None
         return read_update(raw, self._app.bot) if isinstance(raw, dict) else None
 
-    async def _updates(self, waiting: list[Waiting], parsed: Parsed) -> dict[int, Update | None]:
-        """The updates of these rows: parsed on arrival, or read again from their bodies (None:
-        unreadable); a row gone meanwhile (another instance handled it) is left out."""
+    async def _updates(self, waiting: list[Waiting], parsed: Parsed) -> dict[int, Handled | None]:
+        """The chatless updates of these rows: kept since their arrival, or read again from
+        their bodies (None: unreadable); a row gone meanwhile (another instance handled it)
+        is left out."""
         missing = [w.update_id for w in waiting if w.update_id not in parsed]
         found = {
-            w.update_id: self._read(parsed[w.update_id]) for w in waiting if w.update_id in parsed
+            w.update_id: self._read_chatless(parsed[w.update_id])
+            for w in waiting
+            if w.update_id in parsed
         }
         if missing:
             async with self._work.database.read() as session:
                 for update_id, body in (await bodies(session, missing)).items():
-                    found[update_id] = self._parse(body)
+                    try:
+                        raw = json.loads(body)
+                    except ValueError:
+                        raw = None
+                    found[update_id] = self._read_chatless(raw) if isinstance(raw, dict) else None
         return found
 
     # -- a chat's updates ------------------------------------------------------------------
@@ -252,7 +283,7 @@ class Dispatcher:
         it is settled (False: it could not be committed, and is postponed). If even the
         claim failed, `locate` says which row it was for (to postpone it)."""
         head: Waiting | None = None
-        update: Update | None = None
+        update: Handled | None = None
         error: BaseException | None = None
         for attempt in range(ATTEMPTS):
             started = time.perf_counter()
@@ -266,7 +297,7 @@ class Dispatcher:
                         return head, True  # a redelivery of an update handled before
                     if update is None:
                         raise HandlerFailed("unreadable")
-                    await self._app.process_update(update)
+                    await self._handle(unit, update)
                     failure = unit.failure
                     if failure is not None and (
                         isinstance(failure, AdminsUnknown) or transient(failure)
@@ -310,6 +341,12 @@ class Dispatcher:
         await self._postpone([head.update_id], head.attempts)
         return head, False
 
+    async def _handle(self, unit: UnitOfWork, update: Handled) -> None:
+        if isinstance(update, Answer):
+            unit.answers.add(update)  # what handlers.polls.store_answer does
+        else:
+            await self._app.process_update(update)
+
     async def _postpone(self, update_ids: list[int], attempts: int) -> None:
         """Try again later (a growing delay); if even that cannot be written, the row stays
         as it is and the inbox's sweep finds it."""
@@ -322,7 +359,7 @@ class Dispatcher:
             log.warning("could not postpone %d updates (%s)", len(update_ids), type(exc).__name__)
 
     async def _report(
-        self, update_id: int, update: Update | None, error: BaseException | None
+        self, update_id: int, update: Handled | None, error: BaseException | None
     ) -> bool:
         """Log a failed update, tell its sender in their language, and set it aside."""
         if update is None:  # its reading was logged
@@ -330,11 +367,11 @@ class Dispatcher:
         else:
             log.error("update %d failed: set aside", update_id, exc_info=error)
         metrics.HANDLER_ERRORS.inc()
-        metrics.UPDATES.labels(metrics.update_type(update)).inc()
+        metrics.UPDATES.labels(_kind(update)).inc()
         reason = "unreadable" if update is None else f"failed: {type(error).__name__}"
         try:
             async with self._work.unit() as unit:
-                message = update.effective_message if update is not None else None
+                message = update.effective_message if isinstance(update, Update) else None
                 if message is not None:
                     outbox.send_text(
                         message.chat_id,
@@ -362,7 +399,9 @@ class Dispatcher:
         now = datetime.now(UTC)
         if arrived:  # stored by this process a moment ago: nothing to look up
             waiting = [Waiting(update_id, now, 0, None) for update_id in arrived]
-            updates = {update_id: self._read(parsed.get(update_id)) for update_id in arrived}
+            updates = {
+                update_id: self._read_chatless(parsed.get(update_id)) for update_id in arrived
+            }
         else:
             async with self._work.database.read() as session:
                 waiting = await due_chatless(session, now, CHATLESS_BATCH)
@@ -430,7 +469,7 @@ class Dispatcher:
             parsed.pop(w.update_id, None)  # read again when due
         return outcome
 
-    async def _one(self, waiting: Waiting, update: Update | None) -> bool:
+    async def _one(self, waiting: Waiting, update: Handled | None) -> bool:
         """A chatless update in a unit of its own (its batch failed); False if postponed."""
 
         async def take(session: AsyncSession) -> Taken | None:
@@ -442,7 +481,7 @@ class Dispatcher:
     async def _bulk(
         self,
         run: list[Waiting],
-        updates: dict[int, Update | None],
+        updates: dict[int, Handled | None],
         hold: list[Waiting],
         now: datetime,
     ) -> bool:
@@ -458,7 +497,7 @@ class Dispatcher:
                     raise HandlerFailed("unreadable")
                 for update in done:
                     assert update is not None
-                    await self._app.process_update(update)
+                    await self._handle(unit, update)
                     if unit.failure is not None:
                         raise HandlerFailed from unit.failure
                 if self.remember:
@@ -481,8 +520,8 @@ class Dispatcher:
         return True
 
     @staticmethod
-    def _count(updates: list[Update | None]) -> None:
-        kinds = Counter(metrics.update_type(update) for update in updates)
+    def _count(updates: list[Handled | None]) -> None:
+        kinds = Counter(_kind(update) for update in updates)
         for kind, n in kinds.items():
             metrics.UPDATES.labels(kind).inc(n)
         if kinds["poll_answer"]:
