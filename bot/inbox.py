@@ -48,6 +48,11 @@ BACKLOG = 10_000
 CLOSE_WITHIN = 20.0  # seconds the lanes get, at a stop, to handle what waits
 MAX_UPDATE_ID = 2**63 - 1  # the column is a signed 64-bit integer
 CHATLESS_KINDS = frozenset({"poll_answer", "poll"})  # updates that never have a chat
+# While long polling brings full batches (a vote storm), the chatless lane gathers this
+# long at most, or up to a batch of its own, before a unit: each unit costs some 30 round
+# trips to SQLite's thread whatever its size, and holds the write lock the next batch's
+# store waits for.
+GATHER = 0.1
 
 
 class Inbox:
@@ -65,6 +70,8 @@ class Inbox:
         # unless older ones may wait in the inbox (at start, or found by the sweep).
         self._arrived: deque[int] = deque()
         self._look_up = True
+        self._more_coming = False  # the last batch was full: Telegram has more
+        self._gathered = asyncio.Event()
         # A chat's updates received here, oldest first: its lane goes on while one of them
         # waits, or until the inbox has none due if the sweep woke it (`_look_up_chats`).
         self._chat_arrived: dict[int, deque[int]] = {}
@@ -74,10 +81,14 @@ class Inbox:
         self._stopping = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def receive(self, raw: list[dict[str, Any]], *, watermark: bool) -> None:
+    async def receive(
+        self, raw: list[dict[str, Any]], *, watermark: bool, more_coming: bool = False
+    ) -> None:
         """Store the updates (an unreadable one set aside with its reason) in one transaction;
         once this returns, they may be acknowledged. With `watermark` (long polling), updates
-        up to the batch's last are not stored again."""
+        up to the batch's last are not stored again. `more_coming`: the batch was full, the
+        next follows at once (the chatless lane may gather them)."""
+        self._more_coming = more_coming
         received = []
         parsed = {}
         for item in raw:
@@ -113,6 +124,8 @@ class Inbox:
                 else:
                     self._chat_arrived.setdefault(lane, deque()).append(row.update_id)
                 self._wake(lane)
+        if not self._more_coming or len(self._arrived) >= CHATLESS_BATCH:
+            self._gathered.set()
         if len(self._parsed) >= BACKLOG:
             self._room.clear()
 
@@ -173,6 +186,10 @@ class Inbox:
             # The oldest due were all received here: what memory holds is what waits.
             self._look_up = done is Chatless.MORE
             return done is not Chatless.NONE
+        if self._more_coming and len(self._arrived) < CHATLESS_BATCH:
+            self._gathered.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._gathered.wait(), GATHER)
         batch: list[int] = []
         while self._arrived and len(batch) < CHATLESS_BATCH:
             update_id = self._arrived.popleft()
