@@ -53,6 +53,9 @@ async def store(
         return []
     ids = [u.update_id for u in updates]
     dialect = session.get_bind().dialect.name
+    if watermark and dialect == "sqlite":
+        await _store_sqlite(session, updates, now, max(ids))
+        return list(updates)
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     if watermark:
         fresh = list(updates)
@@ -90,6 +93,34 @@ async def store(
             )
         )
     return fresh
+
+
+_SQLITE_STORE = (
+    "INSERT INTO inbox (update_id, chat_id, body, received_at, attempts, set_aside) "
+    "VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (update_id) DO NOTHING"
+)
+_SQLITE_WATERMARK = (
+    "INSERT INTO bot_state (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)"
+)
+
+
+async def _store_sqlite(
+    session: AsyncSession, updates: Sequence[Received], now: datetime, last: int
+) -> None:
+    """`store` with a watermark on SQLite, the hot path of a vote storm: the two statements
+    straight to the driver, two round trips to its thread instead of six (through
+    SQLAlchemy, each statement opens, runs and closes a cursor, one round trip each), in
+    the session's transaction all the same."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    received = _inbox.c.received_at.type.bind_processor(connection.dialect)
+    at = received(now) if received is not None else now
+    rows = [(u.update_id, u.chat_id, u.body, at, u.set_aside) for u in updates]
+    await driver.executemany(_SQLITE_STORE, rows)
+    await driver.execute(_SQLITE_WATERMARK, (LAST_UPDATE_ID, last))
 
 
 async def forget_handled_below(session: AsyncSession, update_id: int) -> None:
