@@ -101,6 +101,9 @@ async def execute_many(
         found = (statement, compiled.string, names, dict(compiled._bind_processors))
         _compiled[id(statement)] = found
     _, sql, names, processors = found
+    if any(name not in rows[0] for name in names):  # a column left to its default
+        await session.execute(statement, rows)
+        return
     params = [
         tuple(
             processors[name](row[name]) if name in processors else row[name] for name in names
