@@ -1,6 +1,6 @@
 """Build hook: compile the gettext catalogs (.po → .mo) into the wheel, and add the articles.
 
-Only the article files themselves (`articles/*.toml`, what `bot.content` loads) ship: the
+Only the article files themselves (`articles/*.toml`, what `bot.core.content` loads) ship: the
 third-party texts under `articles/sources/` stay in the source tree, for the tests.
 """
 

@@ -1,7 +1,7 @@
 """Articles folder: reloading 500 articles, and announcing a new one to 2,000 chats.
 
 Part 1 (reload) writes 500 article files (variants of the packaged one) into a folder and
-times `bot.library.scan` over it (what a reload reads and validates), with the peak of
+times `bot.core.library.scan` over it (what a reload reads and validates), with the peak of
 Python allocations during the scan and what the loaded library keeps; the baseline is the
 same folder with one article, times 500 (a ratio of 1: the cost is linear).
 
@@ -28,12 +28,12 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.library import scan
-from bot.settings import Settings
+from bot.core.library import scan
+from bot.core.settings import Settings
 from storage.models import Chat
-from tests.articles import write_article
-from tests.botapi.server import FakeBotAPI
-from tests.harness import start_agora
+from tests.support.articles import write_article
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import start_agora
 
 TOKEN = "123456789:AAHbenchTokenNotRealxxxxxxxxxxxxxxxxxx"
 GLOBAL_PER_SECOND = 30

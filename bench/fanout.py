@@ -44,15 +44,15 @@ from bench.seed import (
     small_groups,
     spread,
 )
+from bot.core.library import Library, load_library
+from bot.core.settings import Settings
 from bot.digests.chart import draw_chart
 from bot.digests.compose import AllChats, ComposedDigest
 from bot.digests.compose import compose as compose_digest
-from bot.library import Library, load_library
-from bot.settings import Settings
 from storage.db import Database, create_engine, migrate
 from storage.models import Chat, SentDigest
-from storage.queries import article_results
-from tests.botapi.server import FakeBotAPI
+from storage.polls import article_results
+from tests.support.botapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHbenchTokenNotRealxxxxxxxxxxxxxxxxxx"

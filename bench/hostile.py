@@ -180,7 +180,8 @@ async def camps(options: Options, folder: Path) -> Report:
                 update = api.send_text(small, member, "/camps")
                 return await answer_to(api, chat_id(1), after, "🧭") - api.pushed_at(update)
 
-            # A group is not sent the same answer twice in 10 s (bot.admission): wait between.
+            # A group is not sent the same answer twice in 10 s (bot.engine.admission):
+            # wait between.
             await ask_small()  # warm-up: first imports, caches
             await asyncio.sleep(11)
             alone = await ask_small()

@@ -21,16 +21,16 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench.seed import article, chat_id, poll_id, seed, spread
-from bot.crosstab import CrossTab, mask, strongest_link
-from bot.digests.text import standings, to_numbers
-from bot.i18n import using_language
-from bot.opinion_groups import Ballots, describe
-from bot.results_text import results_blocks
+from bot.core.i18n import using_language
+from bot.digests.compose import earlier_count
+from bot.insights.crosstab import CrossTab, mask, strongest_link
+from bot.insights.opinion_groups import Ballots, describe
+from bot.insights.results_text import results_blocks
+from bot.insights.standings import Tallies
 from storage.db import Database
-from storage.digests import digest_before
 from storage.insights import answer_pairs, answer_patterns
 from storage.models import SentDigest
-from storage.queries import article_results
+from storage.polls import article_results
 
 
 async def timed(
@@ -103,13 +103,12 @@ async def measure(voters: int, samples: int, folder: Path) -> dict[str, Any]:
 
     async def trend() -> Any:
         async with database.read() as session:
-            previous = await digest_before(session, chat_id(0), date(2026, 11, 26))
+            earlier = await earlier_count(session, chat_id(0), date(2026, 11, 26))
             here = await article_results(session, source.id, chat_id(0))
             everywhere = await article_results(session, source.id)
-        assert previous is not None
+        assert earlier is not None
         with using_language("fr"):
-            by_question = standings(source, to_numbers(here, everywhere), previous.numbers)
-            return results_blocks(source, by_question, False, previous.local_date)
+            return results_blocks(source, Tallies(here, everywhere), earlier, False)
 
     figures["trend"] = await timed(trend, samples)
     await database.dispose()

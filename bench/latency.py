@@ -48,7 +48,7 @@ from bench.fanout import (
 )
 from bench.seed import chat_id, digest_time_passed, seed, small_groups
 from storage.db import create_engine, migrate
-from tests.botapi.server import FakeBotAPI
+from tests.support.botapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 HELP_MARK = "Commandes"  # in the French answer to /aide

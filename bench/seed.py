@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.content import Article
-from bot.library import load_library
+from bot.core.content import Article
+from bot.core.library import load_library
 from storage.models import (
     Ballot,
     Chat,

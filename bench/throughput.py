@@ -25,9 +25,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.settings import async_database_url
+from bot.core.settings import async_database_url
 from storage.models import InboxUpdate
-from tests.botapi.server import FakeBotAPI
+from tests.support.botapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHbenchTokenNotRealxxxxxxxxxxxxxxxxxx"

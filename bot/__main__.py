@@ -12,11 +12,11 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.content import TO_FILL, ContentError
-from bot.i18n import LANGUAGES
-from bot.library import packaged_articles, scan
-from bot.scaffold import ScaffoldError, write_scaffold
-from bot.settings import (
+from bot.articles.scaffold import ScaffoldError, write_scaffold
+from bot.core.content import TO_FILL, ContentError
+from bot.core.i18n import LANGUAGES
+from bot.core.library import packaged_articles, scan
+from bot.core.settings import (
     ConfigError,
     StartupError,
     articles_dir_setting,
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     assert settings is not None
 
     if arguments.command == "outbox":
-        from bot.metrics import describe_outbox
+        from bot.engine.metrics import describe_outbox
 
         print(asyncio.run(describe_outbox(settings.database_url)))
         return 0
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     from bot.app import serve
-    from bot.logs import configure_logging
+    from bot.core.logs import configure_logging
 
     configure_logging(
         settings.log_level, settings.secrets(), settings.log_format, settings.log_personal_data

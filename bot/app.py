@@ -1,10 +1,11 @@
 """Assembling and running the Application: services, handlers, command menus, polling.
 
-The path of an update: bot.polling fetches a batch (or bot.webhook receives it) and stores it
-in the inbox (bot.inbox), which acknowledges it; bot.lanes handles it from there, chats in
-parallel, each update in one short transaction (bot.transaction) in which
-handlers/ decide, write and queue their messages (bot.outbox → storage.outbox); bot.sending
-then makes the calls, within Telegram's limits. Digests (bot.digests) queue theirs the same
+The path of an update: bot.engine.polling fetches a batch (or bot.engine.webhook receives
+it) and stores it in the inbox (bot.engine.inbox), which acknowledges it;
+bot.engine.dispatcher handles it from there, chats in parallel, each update in one short
+transaction (bot.engine.transaction) in which handlers/ decide, write and queue their
+messages (bot.engine.outbox → storage.outbox); bot.engine.sending then makes the calls,
+within Telegram's limits. Digests (bot.digests) queue theirs the same
 way. Of several instances on one database, only the one holding the lease sends
 (bot.leadership).
 """
@@ -27,38 +28,38 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, Defaults, JobQueue, TypeHandler
 
 import handlers
-from bot.admins import AdminCache
-from bot.admission import Admission
-from bot.announcements import Announcer
-from bot.commands import all_menus
+from bot.articles.announcements import Announcer
+from bot.articles.reload import ArticleReloader
 from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
+from bot.core.commands import all_menus
+from bot.core.library import Library, scan
+from bot.core.localtime import Clock, system_clock
+from bot.core.settings import Settings, StartupError
 from bot.digests.chart import draw_chart
 from bot.digests.schedule import DigestScheduler
-from bot.inbox import Inbox
-from bot.lanes import Dispatcher
+from bot.engine.admins import AdminCache
+from bot.engine.admission import Admission
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.inbox import Inbox
+from bot.engine.lease import Lease
+from bot.engine.metrics import MetricsServer
+from bot.engine.polling import StoreThenAckPoller
+from bot.engine.sending.flood import FloodLimits
+from bot.engine.sending.sender import Sender
+from bot.engine.services import Services
+from bot.engine.transaction import Work
 from bot.leadership import Leadership
-from bot.lease import Lease
-from bot.library import Library, scan
-from bot.localtime import Clock, system_clock
-from bot.metrics import MetricsServer
-from bot.polling import StoreThenAckPoller
-from bot.reload import ArticleReloader
-from bot.sending.flood import FloodLimits
-from bot.sending.sender import Sender
-from bot.services import Services
-from bot.settings import Settings, StartupError
-from bot.transaction import Work
 from handlers.admission import admit
 from handlers.polls import answer_from_json
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.webhook import WebhookServer
+    from bot.engine.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
 class Intake(Protocol):
-    """Where updates come in: long polling (bot.polling) or webhooks (bot.webhook)."""
+    """Where updates come in: long polling (bot.engine.polling) or webhooks (bot.engine.webhook)."""
 
     def start(self) -> asyncio.Task[None]: ...
 
@@ -76,7 +77,7 @@ def build_application(settings: Settings) -> AgoraApp:
         .token(settings.bot_token.get_secret_value())
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
-        .updater(None)  # polling is ours: see bot.polling
+        .updater(None)  # polling is ours: see bot.engine.polling
         .connection_pool_size(64)  # the sender keeps many calls in flight
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML))  # every text Agora writes is HTML
@@ -84,7 +85,7 @@ def build_application(settings: Settings) -> AgoraApp:
         .build()
     )
     # Before everything (group -2; -1 records the chat): commands and button presses beyond
-    # their sender's or their group's pace go no further (bot.admission).
+    # their sender's or their group's pace go no further (bot.engine.admission).
     app.bot_data.admission = Admission()
     app.add_handler(TypeHandler(Update, admit), group=-2)
     handlers.register(app)
@@ -189,37 +190,10 @@ async def running(
         library = loaded.library
     found = await start_services(app, settings, library, clock, database)
     await app.start()
-    assert app.job_queue is not None
-    announcer = Announcer(found, clock)
-    app.bot_data.announcer = announcer
-    lease = None if database.sqlite else Lease(settings.database_url)
-    leadership = Leadership(found, app.bot_data.digests, announcer, app.job_queue, lease)
-    app.bot_data.leadership = leadership
-    articles = ArticleReloader(found, leadership.on_library)
-    app.bot_data.reloader = articles
-    articles.start(app.job_queue)
-    await leadership.begin()
+    leadership, articles = await start_leading(app, found, clock, lease_url(settings, database))
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, articles.request)
-    webhooks = settings.webhook_url is not None and settings.webhook_secret is not None
-    dispatcher = Dispatcher(
-        app,
-        found.work,
-        found.admins,
-        settings.default_language,
-        remember=webhooks,
-        keep_personal_data=settings.log_personal_data,
-        read_answer=answer_from_json,
-    )
-    inbox = Inbox(app.bot, found.database, dispatcher)
-    app.bot_data.inbox = inbox
-    inbox.start()  # what a previous run left is handled from now
-    intake: Intake
-    if webhooks:
-        intake = await open_webhook(app, settings, found.database, inbox)
-    else:
-        await stop_webhook(app)
-        intake = StoreThenAckPoller(app, found.database, inbox)
+    inbox, intake = await open_intake(app, settings, found)
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:
         await monitor.start(settings.metrics_host, settings.metrics_port)
@@ -237,13 +211,60 @@ async def running(
         await found.database.dispose()
 
 
+def lease_url(settings: Settings, database: Database) -> str | None:
+    """Where the lease is held: PostgreSQL only (SQLite has one process per file anyway)."""
+    return None if database.sqlite else settings.database_url
+
+
+async def start_leading(
+    app: AgoraApp, found: Services, clock: Clock, lease_at: str | None
+) -> tuple[Leadership, ArticleReloader]:
+    """Announcements, the lease and what its holder runs, and the articles' reloading."""
+    assert app.job_queue is not None
+    announcer = Announcer(found, clock)
+    app.bot_data.announcer = announcer
+    lease = None if lease_at is None else Lease(lease_at)
+    leadership = Leadership(found, app.bot_data.digests, announcer, app.job_queue, lease)
+    app.bot_data.leadership = leadership
+    articles = ArticleReloader(found, leadership.on_library)
+    app.bot_data.reloader = articles
+    articles.start(app.job_queue)
+    await leadership.begin()
+    return leadership, articles
+
+
+async def open_intake(app: AgoraApp, settings: Settings, found: Services) -> tuple[Inbox, Intake]:
+    """The inbox, handling at once what a previous run left, and what feeds it: the webhook
+    server (listening, and the webhook set), or long polling (the webhook removed)."""
+    webhooks = settings.webhook_url is not None and settings.webhook_secret is not None
+    dispatcher = Dispatcher(
+        app,
+        found.work,
+        found.admins,
+        settings.default_language,
+        remember=webhooks,
+        keep_personal_data=settings.log_personal_data,
+        read_answer=answer_from_json,
+    )
+    inbox = Inbox(app.bot, found.database, dispatcher)
+    app.bot_data.inbox = inbox
+    inbox.start()
+    intake: Intake
+    if webhooks:
+        intake = await open_webhook(app, settings, found.database, inbox)
+    else:
+        await stop_webhook(app)
+        intake = StoreThenAckPoller(app, found.database, inbox)
+    return inbox, intake
+
+
 async def open_webhook(
     app: AgoraApp, settings: Settings, database: Database, inbox: Inbox
 ) -> WebhookServer:
     """Listen on HOST:PORT, then ask Telegram to post the updates to WEBHOOK_URL (pending
     updates are kept: they are delivered, never dropped)."""
     # Here, not at the top: aiohttp (about 9 MB) is loaded in webhook mode only.
-    from bot.webhook import WebhookServer, webhook_path
+    from bot.engine.webhook import WebhookServer, webhook_path
 
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 if TYPE_CHECKING:
-    from bot.admission import Admission
-    from bot.announcements import Announcer
+    from bot.articles.announcements import Announcer
+    from bot.articles.reload import ArticleReloader
     from bot.digests.schedule import DigestScheduler
-    from bot.inbox import Inbox
+    from bot.engine.admission import Admission
+    from bot.engine.inbox import Inbox
+    from bot.engine.services import Services
     from bot.leadership import Leadership
-    from bot.reload import ArticleReloader
-    from bot.services import Services
 
 T = TypeVar("T")
 

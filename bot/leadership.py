@@ -1,6 +1,6 @@
 """What only one instance does: send the outbox, run the daily digests, queue announcements.
 
-Every instance takes updates; the one holding the lease (bot.lease, on PostgreSQL) also
+Every instance takes updates; the one holding the lease (bot.engine.lease, on PostgreSQL) also
 runs the sender, the digest schedule and the announcements, so Telegram's flood limits are
 kept for the bot as a whole. The others queue their messages as usual and tell it through
 the database. With SQLite there is one instance per database file: it always leads.
@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import JobQueue
 
-from bot.announcements import Announcer
-from bot.background import Background
+from bot.articles.announcements import Announcer
+from bot.core.background import Background
+from bot.core.library import Library
 from bot.digests.schedule import DigestScheduler
-from bot.lease import (
+from bot.engine.lease import (
     EVERYTHING,
     OUTBOX_CHANNEL,
     SCHEDULE_CHANNEL,
@@ -29,10 +30,9 @@ from bot.lease import (
     publish_schedule,
     queued_ids,
 )
-from bot.library import Library
-from bot.services import Services
+from bot.engine.services import Services
 from storage.chats import get_chat
-from storage.queries import forget_handled
+from storage.updates import forget_handled
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """At the door: commands and button presses beyond their sender's or their group's pace are
-refused before any handler runs (bot.admission), with one polite notice."""
+refused before any handler runs (bot.engine.admission), with one polite notice."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from bot import outbox
-from bot.admission import Repeatable, Verdict, answer_once
-from bot.commands import (
+from bot.context import AgoraContext
+from bot.core.commands import (
     ARTICLE,
     ARTICLES,
     COMMANDS,
@@ -25,8 +24,9 @@ from bot.commands import (
     SUMMARY,
     TIMEZONE,
 )
-from bot.context import AgoraContext
-from bot.i18n import _, normalize_language, set_language
+from bot.core.i18n import _, normalize_language, set_language
+from bot.engine import outbox
+from bot.engine.admission import Repeatable, Verdict, answer_once
 from handlers.common import answer_query, is_admin, resolve_chat, thread_of
 
 # Commands that only show something: in a group, the same answer is not sent twice in a row.

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
-
-from bot.commands import ARTICLE, ARTICLES, LATEST_WORDS, SUMMARY
-from bot.context import AgoraApp, AgoraContext
-from bot.formatting import echo, escape
-from bot.i18n import _, current_language, format_long_date
-from bot.transaction import with_session
-from handlers.common import command, current_article, is_admin, reply, stored_chat
+from bot.context import AgoraApp
+from bot.core.commands import ARTICLE, ARTICLES, LATEST_WORDS, SUMMARY
+from bot.core.formatting import echo, escape
+from bot.core.i18n import _, format_long_date
+from bot.core.refusals import Unclear
+from handlers.common import command
+from handlers.request import Request, handles
 
 
-@with_session
-async def list_articles(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(ARTICLES)
+async def list_articles(request: Request) -> None:
     """List the available articles (not the retired ones), marking the chat's current one."""
-    assert update.effective_chat is not None
-    language = current_language()
-    chat = await stored_chat(session, update.effective_chat)
-    current = current_article(context, chat)
+    language, current = request.language, request.article
     lines = ["📚 <b>{}</b>".format(_("Articles"))]
-    for article in context.services.library.listed:
+    for article in request.context.services.library.listed:
         marker = " ✅ <i>{}</i>".format(_("current")) if article.id == current.id else ""
         title, day = escape(article.title[language]), format_long_date(article.source_date)
         lines.append(f"• <code>{escape(article.id)}</code> — {title} ({day}){marker}")
@@ -33,46 +26,35 @@ async def list_articles(
             article=ARTICLE.name(language), argument=escape(_(ARTICLE.arguments))
         ),
     ]
-    reply(update, "\n".join(lines))
+    request.reply("\n".join(lines))
 
 
-@with_session
-async def choose_article(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(ARTICLE)
+async def choose_article(request: Request) -> None:
     """Set the chat's current article (admins only in groups)."""
-    assert update.effective_chat is not None
-    language = current_language()
-    chat = await stored_chat(session, update.effective_chat)
-    if not context.args:
-        reply(
-            update,
+    language, chat = request.language, request.chat
+    if not request.args:
+        request.reply(
             _(
                 "The current article is “{title}”. To change it: /{article} {argument} "
                 "(see /{articles})."
             ).format(
-                title=escape(current_article(context, chat).title[language]),
+                title=escape(request.article.title[language]),
                 article=ARTICLE.name(language),
                 argument=escape(_(ARTICLE.arguments)),
                 articles=ARTICLES.name(language),
             ),
         )
         return
-    if not is_admin(update, context):
-        reply(
-            update, _("Only the group's administrators can change the article: ask one of them.")
-        )
-        return
-    library = context.services.library
-    wanted = context.args[0].strip().lower()
+    request.require_admin()
+    library = request.context.services.library
+    wanted = request.args[0].strip().lower()
     if wanted in LATEST_WORDS:
         latest = library.latest
         if latest is None:
-            reply(update, _("There is no article to follow: every article is retired."))
-            return
+            raise Unclear(_("There is no article to follow: every article is retired."))
         chat.follows_latest = True
-        reply(
-            update,
+        request.reply(
             _(
                 "This chat now follows the latest article, “{title}”; it will be told when a "
                 "new one comes. Read the summary with /{summary}."
@@ -81,17 +63,14 @@ async def choose_article(
         return
     article = library.get(wanted)
     if article is None:
-        reply(
-            update,
+        raise Unclear(
             _("There is no article “{id}”. See the list with /{articles}.").format(
-                id=echo(context.args[0], 64), articles=ARTICLES.name(language)
-            ),
+                id=echo(request.args[0], 64), articles=ARTICLES.name(language)
+            )
         )
-        return
     chat.article_id = article.id
     chat.follows_latest = False
-    reply(
-        update,
+    request.reply(
         _("This chat now discusses “{title}”. Read the summary with /{summary}.").format(
             title=escape(article.title[language]), summary=SUMMARY.name(language)
         ),

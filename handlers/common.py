@@ -1,6 +1,6 @@
 """What every handler needs: the chat's language and article, rights checks, replies.
 
-Replies are queued in the outbox (bot.outbox) within the update's transaction; the sender
+Replies are queued in the outbox (bot.engine.outbox) within the update's transaction; the sender
 delivers them once it has committed.
 """
 
@@ -17,16 +17,17 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CommandHandler, filters
 
-from bot import metrics, outbox
-from bot.admission import answer_once
-from bot.content import Article
 from bot.context import AgoraContext
-from bot.formatting import plain_text, split_blocks
-from bot.i18n import _, normalize_language, set_language
-from bot.transaction import active_unit, current_unit
+from bot.core.content import Article
+from bot.core.formatting import plain_text, split_blocks
+from bot.core.i18n import _, normalize_language, set_language
+from bot.engine import metrics, outbox
+from bot.engine.admission import answer_once
+from bot.engine.effects import Effect
+from bot.engine.outbox import last_edit
+from bot.engine.transaction import active_unit, current_unit
 from storage.chats import ensure_chat, get_chat
 from storage.models import Chat, OutboxMessage
-from storage.outbox import last_edit
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def current_article(context: AgoraContext, chat: Chat) -> Article:
 
 def is_admin(update: Update, context: AgoraContext) -> bool:
     """Whether the sender may change the chat's settings: anyone in private, admins in groups
-    (from the cached list of the group's administrators: see bot.admins)."""
+    (from the cached list of the group's administrators: see bot.engine.admins)."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat is None or chat.type == ChatType.PRIVATE:
         return True
@@ -98,7 +99,7 @@ def reply(
     text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
     *,
-    effect: dict[str, Any] | None = None,
+    effect: Effect | None = None,
 ) -> list[OutboxMessage]:
     """Answer in the update's chat with HTML text, split over several messages if needed."""
     return reply_blocks(update, [text], reply_markup, effect=effect)
@@ -109,7 +110,7 @@ def reply_blocks(
     blocks: Iterable[str],
     reply_markup: InlineKeyboardMarkup | None = None,
     *,
-    effect: dict[str, Any] | None = None,
+    effect: Effect | None = None,
 ) -> list[OutboxMessage]:
     """Queue blocks packed into as few messages as Telegram's limit allows; a keyboard goes
     with the last one. In a forum topic, the answer stays in the topic."""
@@ -117,7 +118,7 @@ def reply_blocks(
     if chat is None:
         return []
     parts = split_blocks(blocks)
-    recent = answer_once.get()  # a read-only command in a group (bot.admission)
+    recent = answer_once.get()  # a read-only command in a group (bot.engine.admission)
     if recent is not None:
         whole = "\n".join(parts)
         if recent.seen(chat.id, whole):
@@ -148,9 +149,9 @@ def answer_later(
     answer: Callable[[T], object],
 ) -> None:
     """Answer once this update's unit has committed, outside any transaction and without
-    holding up the updates behind it (bot.transaction.Work.detach): for answers that take a
+    holding up the updates behind it (bot.engine.transaction.Work.detach): for answers that take a
     second or more. `compute` reads with its own session (Database.read), as one of the
-    process's few heavy computations (bot.admission.Computations: one per chat at a time, and
+    process's few heavy computations (bot.engine.admission.Computations: one per chat at a time, and
     a request with the same `kind` and `key` as one under way shares its result, so `key`
     must hold everything the result depends on); `answer(result)` queues the answer, in the
     asker's language, in a short unit of its own. If the computation fails, the user is

@@ -2,211 +2,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
-from telegram.constants import ChatType
-
-from bot.arguments import number
-from bot.commands import CROSSTAB, POLL, RESULTS
-from bot.content import Article, Question
-from bot.context import AgoraApp, AgoraContext
-from bot.crosstab import PRIVACY_THRESHOLD, CrossTab, Masked, mask, strongest_link
-from bot.formatting import bar, escape, voters_text
-from bot.i18n import _, current_language, format_number, format_share, ngettext
-from bot.insights import SMALL_SAMPLE
-from bot.transaction import with_session
-from handlers.common import (
-    answer_later,
-    command,
-    current_article,
-    reply,
-    reply_blocks,
-    stored_chat,
+from bot.context import AgoraApp
+from bot.core.commands import CROSSTAB
+from bot.insights.crosstab import CrossTab
+from bot.insights.crosstab_text import (
+    AskedAnonymously,
+    NotAsked,
+    crosstab_blocks,
+    nobody_crossed,
+    question_numbers,
 )
+from handlers.common import command
+from handlers.request import Request, handles
 from storage.insights import answer_pairs, asked_in_chat
 
-EXAMPLE = "2 4"
-CELL_BAR = 8  # segments: a row of the table stays within 32 columns
-SMALL_MARK = f"< {PRIVACY_THRESHOLD}"
-COMPANION_MARK = "*"
 
-
-def example() -> str:
-    return f"/{CROSSTAB.name(current_language())} {EXAMPLE}"
-
-
-def usage() -> str:
-    return _(
-        "Give the numbers of two questions, as in /{results}: for example {example}."
-    ).format(results=RESULTS.name(current_language()), example=example())
-
-
-def parse_questions(article: Article, words: list[str]) -> tuple[int, int] | str:
-    """The two question numbers (from 1), or what to answer when they are not usable."""
-    if len(words) != 2:
-        return usage()
-    numbers = [number(word) for word in words]
-    count = len(article.questions)
-    for word, found in zip(words, numbers, strict=True):
-        if found is None:
-            return usage()
-        if not 1 <= found <= count:
-            return _(
-                "There is no question {number}: they go from 1 to {count}. For example {example}."
-            ).format(number=escape(word[:20]), count=count, example=example())
-    first, second = numbers
-    assert first is not None
-    assert second is not None
-    if first == second:
-        return _("Choose two different questions: for example {example}.").format(
-            example=example()
-        )
-    return first, second
-
-
-def legend(letter: str, number: int, question: Question) -> str:
-    language = current_language()
-    lines = [f"<b>{letter} = {number}.</b> {escape(question.text[language])}"]
-    lines += [
-        f"<code>{letter}{index}</code> {escape(option)}"
-        for index, option in enumerate(question.options[language], 1)
-    ]
-    return "\n".join(lines)
-
-
-def table_text(table: CrossTab, masked: Masked | None) -> str:
-    """The monospace table: for each answer to A, its people's answers to B (at most 32
-    columns, so that it fits a phone screen without wrapping)."""
-    shares = [
-        format_share(table.share(i, j)) for i in range(table.rows) for j in range(table.columns)
-    ]
-    counts = [format_number(c) for row in table.cells for c in row]
-    share_width = max(len(s) for s in [*shares, SMALL_MARK])
-    count_width = max(len(c) for c in counts)
-    label_width = len(f"B{table.columns}")
-    lines: list[str] = []
-    for i in range(table.rows):
-        total = table.row_totals[i]
-        if masked is not None and i in masked.hidden_rows:
-            lines.append(f"A{i + 1} · {SMALL_MARK}")
-            continue
-        lines.append(f"A{i + 1} · {voters_text(total)}")
-        if not total:
-            continue
-        for j in range(table.columns):
-            label = f"B{j + 1}".ljust(label_width)
-            if masked is not None and masked.hidden(i, j):
-                mark = COMPANION_MARK if (i, j) in masked.companions else SMALL_MARK
-                lines.append(f" {label} {' ' * CELL_BAR} {mark.rjust(share_width)}")
-                continue
-            share = table.share(i, j)
-            lines.append(
-                f" {label} {bar(share, CELL_BAR)} {format_share(share).rjust(share_width)} "
-                f"{format_number(table.cells[i][j]).rjust(count_width)}"
-            )
-    return "<pre>{}</pre>".format(escape("\n".join(lines)))
-
-
-def link_text(
-    table: CrossTab, masked: Masked | None, question_a: Question, question_b: Question
-) -> str:
-    language = current_language()
-    if table.both < SMALL_SAMPLE:
-        return ngettext(
-            "Only {count} person answered both: too few to read much into.",
-            "Only {count} people answered both: too few to read much into.",
-            table.both,
-        ).format(count=format_number(table.both))
-    link = strongest_link(table, masked)
-    if link is None:
-        return _(
-            "No clear link: every difference between the answers is within the margin of error."
-        )
-    return _(
-        "Strongest link: among those who chose {a}, {share} chose {b}, against {others} of "
-        "the others."
-    ).format(
-        a=_("“{text}”").format(text=escape(question_a.options[language][link.row])),
-        b=_("“{text}”").format(text=escape(question_b.options[language][link.column])),
-        share=format_share(link.share),
-        others=format_share(link.others),
-    )
-
-
-def crosstab_blocks(
-    article: Article, first: int, second: int, table: CrossTab, private: bool
-) -> list[str]:
-    question_a, question_b = article.questions[first - 1], article.questions[second - 1]
-    masked = None if private else mask(table, single_answer_b=not question_b.multiple)
-    heading = "📐 <b>{}</b>\n{}".format(
-        escape(_("Questions {a} and {b} crossed").format(a=first, b=second)),
-        ngettext(
-            "{count} person answered both.", "{count} people answered both.", table.both
-        ).format(count=format_number(table.both)),
-    )
-    blocks = [heading, legend("A", first, question_a), legend("B", second, question_b)]
-    explanation = [_("For each answer to A, how the same people answered B: share and count.")]
-    if question_b.multiple:
-        explanation.append(_("Several answers allowed: shares add up to more than 100%."))
-    blocks.append("<i>{}</i>\n{}".format(" ".join(explanation), table_text(table, masked)))
-    notes = [link_text(table, masked, question_a, question_b)]
-    if masked is not None and (masked.small or masked.hidden_rows):
-        notes.append(
-            "<i>{}</i>".format(
-                _("{mark}: fewer than {count} people, hidden so that nobody's answer can be "
-                  "deduced.").format(mark=escape(SMALL_MARK), count=PRIVACY_THRESHOLD)
-            )
-        )
-    if masked is not None and masked.companions:
-        notes.append(
-            "<i>{}</i>".format(
-                _("{mark}: hidden too, or the row's total would give away a hidden cell.").format(
-                    mark=COMPANION_MARK
-                )
-            )
-        )
-    blocks.append("\n".join(notes))
-    return blocks
-
-
-@with_session
-async def show_crosstab(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(CROSSTAB)
+async def show_crosstab(request: Request) -> None:
     """Cross the answers to two questions of the chat's article."""
-    assert update.effective_chat is not None
-    chat = await stored_chat(session, update.effective_chat)
-    article = current_article(context, chat)
-    parsed = parse_questions(article, list(context.args or []))
-    if isinstance(parsed, str):
-        reply(update, parsed)
-        return
-    asked = []
-    for number_ in parsed:
-        question = article.questions[number_ - 1]
-        found = await asked_in_chat(session, chat.id, article.id, question.key)
+    chat, article = request.chat, request.article
+    first, second = question_numbers(article, request.args)
+    polls: list[tuple[str, ...]] = []
+    for number in (first, second):
+        question = article.questions[number - 1]
+        found = await asked_in_chat(request.session, chat.id, article.id, question.key)
         if not found.poll_ids:
-            reply(
-                update,
-                _("Question {number} has not been asked here yet: post the polls with /{poll}.")
-                .format(number=number_, poll=POLL.name(current_language())),
-            )
-            return
+            raise NotAsked(number)
         if found.anonymous:
-            reply(
-                update,
-                _(
-                    "Question {number} was asked in an anonymous poll: only its totals are "
-                    "known, so its answers cannot be crossed with others. Cross two questions "
-                    "asked by name, for example {example}."
-                ).format(number=number_, example=example()),
-            )
-            return
-        asked.append(found)
-    first, second = parsed
+            raise AskedAnonymously(number)
+        polls.append(tuple(found.poll_ids))
     question_a, question_b = article.questions[first - 1], article.questions[second - 1]
-    private, database = chat.type == ChatType.PRIVATE, context.services.database
-    polls_a, polls_b = tuple(asked[0].poll_ids), tuple(asked[1].poll_ids)
+    private, database = request.private, request.context.services.database
+    polls_a, polls_b = polls
 
     async def compute() -> CrossTab:
         async with database.read() as reading:
@@ -215,13 +42,13 @@ async def show_crosstab(
 
     def answer(table: CrossTab) -> None:
         if not table.both:
-            reply(update, _("Nobody has answered both questions yet."))
+            request.reply(nobody_crossed())
             return
-        reply_blocks(update, crosstab_blocks(article, first, second, table, private))
+        request.reply_blocks(crosstab_blocks(article, first, second, table, private))
 
     # Every voter's pair of answers, in a large group: counted after this update's
     # transaction, and once for the same two polls asked again meanwhile.
-    answer_later(update, context, "crosstab", (polls_a, polls_b), compute, answer)
+    request.later("crosstab", (polls_a, polls_b), compute, answer)
 
 
 def register(app: AgoraApp) -> None:

@@ -6,19 +6,18 @@ import re
 from datetime import UTC, datetime
 
 from babel.dates import format_time
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
 
-from bot.arguments import time_zone
-from bot.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.context import AgoraApp, AgoraContext
-from bot.digests.schedule import TooSoon
-from bot.formatting import echo, escape
-from bot.i18n import _, current_language, format_day_time
-from bot.localtime import chat_time, chat_zone
-from bot.transaction import current_unit, with_session
-from handlers.common import command, is_admin, reply, stored_chat, thread_of
-from storage.digests import cancel_queued_digests
+from bot.core.arguments import time_zone
+from bot.core.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
+from bot.core.formatting import echo, escape
+from bot.core.i18n import _, current_language, current_locale, format_day_time
+from bot.core.localtime import chat_time, chat_zone
+from bot.core.refusals import Unclear
+from bot.digests.deliver import cancel_queued_digests
+from bot.engine.transaction import current_unit
+from handlers.common import command
+from handlers.request import Request, handles
 from storage.models import Chat
 
 _TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")
@@ -38,7 +37,7 @@ def parse_time(text: str) -> str | None:
 def status_text(chat: Chat, context: AgoraContext) -> str:
     settings = context.services.settings
     language = current_language()
-    at = format_time(chat_time(chat, settings), format="short", locale=language)
+    at = format_time(chat_time(chat, settings), format="short", locale=current_locale())
     zone = chat_zone(chat, settings).key
     if not chat.digest_enabled:
         return _(
@@ -59,97 +58,67 @@ def status_text(chat: Chat, context: AgoraContext) -> str:
     )
 
 
-@with_session
-async def digest_command(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(DIGEST)
+async def digest_command(request: Request) -> None:
     """Show the digest setting, or change it (admins only in groups)."""
-    assert update.effective_chat is not None
-    chat = await stored_chat(session, update.effective_chat)
-    language = current_language()
-    if not context.args:
-        reply(update, status_text(chat, context))
+    chat, context = request.chat, request.context
+    if not request.args:
+        request.reply(status_text(chat, context))
         return
-    word = context.args[0].strip().lower()
+    word = request.args[0].strip().lower()
     new_time = parse_time(word)
     if word not in DIGEST_ON | DIGEST_OFF | DIGEST_NOW and new_time is None:
-        reply(
-            update,
+        raise Unclear(
             _(
                 "I don't understand “{value}”. Use /{digest} on, /{digest} off, /{digest} now, "
                 "or a time such as /{digest} 18:30 (00:00 to 23:59)."
-            ).format(value=echo(word), digest=DIGEST.name(language)),
+            ).format(value=echo(word), digest=DIGEST.name(request.language))
         )
-        return
-    if not is_admin(update, context):
-        reply(
-            update, _("Only the group's administrators can change the digest: ask one of them.")
-        )
-        return
+    request.require_admin()
     scheduler = context.digests
     if word in DIGEST_NOW:
-        try:
-            await scheduler.deliver_now(session, chat)
-        except TooSoon as wait:
-            zone = chat_zone(chat, context.services.settings)
-            reply(
-                update,
-                _("A digest was sent a moment ago. The next one on demand is possible at "
-                  "{time}.").format(
-                    time=format_time(wait.again, format="short", tzinfo=zone, locale=language)
-                ),
-            )
+        await scheduler.deliver_now(request.session, chat)  # TooSoon within its limit
         return
     if word in DIGEST_OFF:
         chat.digest_enabled = False
-        await cancel_queued_digests(session, chat.id, datetime.now(UTC))
+        await cancel_queued_digests(request.session, chat.id, datetime.now(UTC))
     else:
         chat.digest_enabled = True
-        chat.digest_thread_id = thread_of(update)  # the topic it is turned on in, in a forum
+        chat.digest_thread_id = request.thread  # the topic it is turned on in, in a forum
         if new_time is not None:
             chat.digest_time = new_time
     current_unit().on_commit(lambda: scheduler.arm(chat))
-    reply(update, status_text(chat, context))
+    request.reply(status_text(chat, context))
 
 
-@with_session
-async def timezone_command(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(TIMEZONE)
+async def timezone_command(request: Request) -> None:
     """Show or set the chat's time zone (IANA name; admins only in groups)."""
-    assert update.effective_chat is not None
-    chat = await stored_chat(session, update.effective_chat)
-    language = current_language()
-    settings = context.services.settings
-    if not context.args:
-        zone = chat_zone(chat, settings)
-        now = format_time(context.digests.clock(), format="short", tzinfo=zone, locale=language)
-        reply(
-            update,
+    chat, context, language = request.chat, request.context, request.language
+    if not request.args:
+        zone = request.zone
+        now = format_time(
+            context.digests.clock(), format="short", tzinfo=zone, locale=current_locale()
+        )
+        request.reply(
             _("Time zone: {zone} (local time: {now}). Change it with /{timezone} Europe/Paris.")
-            .format(zone=escape(zone.key), now=now, timezone=TIMEZONE.name(language)),
+            .format(zone=escape(zone.key), now=now, timezone=TIMEZONE.name(language))
         )
         return
-    if not is_admin(update, context):
-        reply(
-            update, _("Only the group's administrators can change the digest: ask one of them.")
-        )
-        return
-    name = context.args[0].strip()
+    request.require_admin()
+    name = request.args[0].strip()
     chosen = time_zone(name)
     if chosen is None:
-        reply(
-            update,
+        raise Unclear(
             _(
                 "I don't know the time zone “{zone}”. Write it as Continent/City, for example "
                 "Europe/Paris, America/Montreal or Africa/Dakar."
-            ).format(zone=echo(name, 64)),
+            ).format(zone=echo(name, 64))
         )
-        return
     chat.timezone = chosen.key
     scheduler = context.digests
     current_unit().on_commit(lambda: scheduler.arm(chat))
-    reply(update, status_text(chat, context))
+    request.reply(status_text(chat, context))
 
 
 def register(app: AgoraApp) -> None:

@@ -13,10 +13,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import HELP
 from bot.context import AgoraApp, AgoraContext
-from bot.i18n import _, current_language
-from bot.transaction import active_unit
+from bot.core.commands import HELP
+from bot.core.i18n import _, current_language
+from bot.engine.transaction import active_unit
 from handlers.common import answer_query, reply
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def unknown_button(update: Update, context: AgoraContext) -> None:
 
 async def report_error(update: object, context: AgoraContext) -> None:
     """Hand a handler's failure to the update's unit of work, which rolls back and tells the
-    user (see bot.lanes); an error outside any update (a job) is logged."""
+    user (see bot.engine.dispatcher); an error outside any update (a job) is logged."""
     unit = active_unit()
     if unit is None or not isinstance(update, Update):
         log.error("job failed", exc_info=context.error)

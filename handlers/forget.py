@@ -1,28 +1,26 @@
-"""/forgetme [/oubliemoi]: delete everything someone gave the bot, once they confirm."""
+"""/forgetme [/oublier]: delete everything someone gave the bot, once they confirm."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import CallbackQueryHandler
 
-from bot.arguments import number
-from bot.callbacks import Callback, decode, encode
-from bot.commands import FORGETME
-from bot.context import AgoraApp, AgoraContext
-from bot.formatting import escape
-from bot.i18n import _, ngettext
-from bot.opinions import forget
-from bot.transaction import with_session
-from handlers.common import answer_query, command, edit_query_message, reply
+from bot.context import AgoraApp
+from bot.core.arguments import number
+from bot.core.callbacks import Callback, decode, encode
+from bot.core.commands import FORGETME
+from bot.core.formatting import escape
+from bot.core.i18n import _, ngettext
+from bot.core.refusals import NotYours, StaleButton
+from bot.discussion.opinions import forget
+from handlers.common import command
+from handlers.request import Press, Request, handles, presses
 
 
-@with_session
-async def forget_command(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(FORGETME)
+async def forget_command(request: Request) -> None:
     """Ask for confirmation before deleting everything the user gave the bot."""
-    user = update.effective_user
+    user = request.user
     if user is None:
         return
     keyboard = InlineKeyboardMarkup(
@@ -38,8 +36,7 @@ async def forget_command(
             ]
         ]
     )
-    reply(
-        update,
+    request.reply(
         _(
             "This deletes all your votes and opinions, in every chat, and cannot be undone. "
             "Are you sure, {name}?"
@@ -48,36 +45,30 @@ async def forget_command(
     )
 
 
-@with_session
-async def forget_button(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@presses(Callback.FORGET)
+async def forget_button(press: Press) -> None:
     """Carry out (or cancel) a /forgetme once its author confirms."""
-    query = update.callback_query
-    assert query is not None
-    fields = decode(Callback.FORGET, query.data, 2)
+    fields = decode(Callback.FORGET, press.query.data, 2)
     asker = number(fields[0]) if fields is not None else None
     if fields is None or asker is None or fields[1] not in {"yes", "no"}:
-        answer_query(update, _("This button is no longer valid."))
-        return
-    if asker != query.from_user.id:
-        answer_query(update, _("Only the person who asked can answer this."), show_alert=True)
-        return
-    answer_query(update)
+        raise StaleButton
+    person = press.user
+    if asker != person.id:
+        raise NotYours
+    press.answer()
     if fields[1] == "no":
-        await edit_query_message(session, update, _("Nothing was deleted."))
+        await press.edit(_("Nothing was deleted."))
         return
-    person = query.from_user
-    votes, opinions = await forget(session, person.id, {person.first_name, person.full_name})
-    await edit_query_message(
-        session,
-        update,
+    votes, opinions = await forget(
+        press.session, person.id, {person.first_name, person.full_name}
+    )
+    await press.edit(
         _("Done: {votes} and {opinions} deleted.").format(
             votes=ngettext("{count} vote", "{count} votes", votes).format(count=votes),
             opinions=ngettext("{count} opinion", "{count} opinions", opinions).format(
                 count=opinions
             ),
-        ),
+        )
     )
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.commands import COMMANDS, HELP, SUMMARY
 from bot.context import AgoraApp, AgoraContext
-from bot.formatting import escape
-from bot.i18n import _, current_language, gettext
+from bot.core.commands import COMMANDS, HELP, SUMMARY
+from bot.core.formatting import escape
+from bot.core.i18n import _, current_language, gettext
 from handlers.common import command, reply
 
 

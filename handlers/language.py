@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import CallbackQueryHandler
 
-from bot.callbacks import Callback, decode, encode
-from bot.commands import HELP, LANG
-from bot.context import AgoraApp, AgoraContext
-from bot.formatting import escape
-from bot.i18n import LANGUAGES, _, current_language, normalize_language, set_language
-from bot.transaction import with_session
-from handlers.common import (
-    answer_query,
-    command,
-    edit_query_message,
-    is_admin,
-    reply,
-    stored_chat,
-)
+from bot.context import AgoraApp
+from bot.core.callbacks import Callback, decode, encode
+from bot.core.commands import HELP, LANG
+from bot.core.formatting import escape
+from bot.core.i18n import LANGUAGES, _, current_language, normalize_language, set_language
+from bot.core.refusals import StaleButton, Unclear
+from handlers.common import command
+from handlers.request import Press, Request, handles, presses
 
 LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "en": "🇬🇧 English"}
 
@@ -44,60 +37,38 @@ def confirmation() -> str:
     )
 
 
-@with_session
-async def language_command(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(LANG)
+async def language_command(request: Request) -> None:
     """Offer a keyboard, or set the language given as argument (admins only in groups)."""
-    assert update.effective_chat is not None
-    if not context.args:
-        reply(update, _("Choose the language of this chat:"), reply_markup=keyboard())
+    if not request.args:
+        request.reply(_("Choose the language of this chat:"), reply_markup=keyboard())
         return
-    code = context.args[0].strip().lower()
+    code = request.args[0].strip().lower()
     if code not in LANGUAGES:
-        reply(
-            update,
+        raise Unclear(
             _(
                 "“{code}” is not a supported language. Use /{lang} fr (français) or /{lang} en "
                 "(English)."
-            ).format(code=escape(code[:16]), lang=LANG.name(current_language())),
+            ).format(code=escape(code[:16]), lang=LANG.name(request.language))
         )
-        return
-    if not is_admin(update, context):
-        reply(
-            update, _("Only the group's administrators can change the language: ask one of them.")
-        )
-        return
-    chat = await stored_chat(session, update.effective_chat)
-    chat.language = code
+    request.require_admin()
+    request.chat.language = code
     set_language(code)
-    reply(update, confirmation())
+    request.reply(confirmation())
 
 
-@with_session
-async def language_button(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@presses(Callback.LANGUAGE)
+async def language_button(press: Press) -> None:
     """Apply a choice from the language keyboard."""
-    query = update.callback_query
-    assert query is not None
-    fields = decode(Callback.LANGUAGE, query.data, 1)
+    fields = decode(Callback.LANGUAGE, press.query.data, 1)
     code = normalize_language(fields[0]) if fields else None
-    if code is None or update.effective_chat is None:
-        answer_query(update, _("This button is no longer valid."))
-        return
-    if not is_admin(update, context):
-        answer_query(
-            update,
-            _("Only the group's administrators can change the language: ask one of them."),
-            show_alert=True,
-        )
-        return
-    chat = await stored_chat(session, update.effective_chat)
-    chat.language = code
+    if code is None or press.chat is None:
+        raise StaleButton
+    press.require_admin()
+    press.chat.language = code
     set_language(code)
-    answer_query(update)
-    await edit_query_message(session, update, confirmation())
+    press.answer()
+    await press.edit(confirmation())
 
 
 def register(app: AgoraApp) -> None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
-from bot.commands import DIGEST, SUMMARY
 from bot.context import AgoraApp, AgoraContext
-from bot.i18n import _, current_language
-from bot.transaction import current_unit, with_session
-from handlers.common import reply, stored_chat
+from bot.core.commands import DIGEST, SUMMARY
+from bot.core.i18n import _, current_language
+from bot.engine.transaction import current_unit
+from handlers.request import Received, Request, handles, receives
 from storage.chats import migrate_chat
 
 log = logging.getLogger(__name__)
@@ -30,33 +29,28 @@ def greeting() -> str:
     ).format(summary=SUMMARY.name(language), digest=DIGEST.name(language))
 
 
-@with_session
-async def membership_changed(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles()
+async def membership_changed(request: Request) -> None:
     """Greet a group the bot was added to; stop the digests of one it was removed from."""
-    change = update.my_chat_member
+    change, chat, context = request.update.my_chat_member, request.chat, request.context
     assert change is not None
-    chat = await stored_chat(session, change.chat)
     was_in = change.old_chat_member.status in PRESENT
     is_in = change.new_chat_member.status in PRESENT
     scheduler = context.digests
     context.services.admins.forget(chat.id)  # the bot's own rights changed
     if is_in and not was_in:
         if change.chat.type != ChatType.PRIVATE:
-            reply(update, greeting())
+            request.reply(greeting())
         current_unit().on_commit(lambda: scheduler.arm(chat))
     elif was_in and not is_in:
         chat.active = False
         current_unit().on_commit(lambda: scheduler.disarm(chat.id))
 
 
-@with_session
-async def chat_migrated(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@receives
+async def chat_migrated(received: Received) -> None:
     """Carry a group's settings, polls and digests over to its new supergroup id."""
-    message = update.effective_message
+    message, context = received.update.effective_message, received.context
     assert message is not None
     if message.migrate_to_chat_id:
         old, new = message.chat.id, message.migrate_to_chat_id
@@ -64,7 +58,7 @@ async def chat_migrated(
         old, new = message.migrate_from_chat_id, message.chat.id
     else:
         return
-    chat = await migrate_chat(session, old, new)
+    chat = await migrate_chat(received.session, old, new)
     if chat is not None:
         log.info("chat %s became supergroup %s", old, new)
         scheduler = context.digests

@@ -2,54 +2,40 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
-
-from bot.arguments import number
-from bot.commands import DELETE, OPINIONS
-from bot.context import AgoraApp, AgoraContext
-from bot.i18n import _, current_language
-from bot.opinions import author_of
-from bot.transaction import with_session
-from handlers.common import command, is_admin, reply, stored_chat
+from bot.context import AgoraApp
+from bot.core.arguments import number
+from bot.core.commands import DELETE, OPINIONS
+from bot.core.i18n import _
+from bot.core.refusals import Unclear
+from bot.discussion.opinions import author_of
+from handlers.common import command
+from handlers.request import Request, handles
 from storage.models import INTEGER_MAX
 from storage.opinions import opinion_by_id, opinion_by_message
 
 
-@with_session
-async def delete_command(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(DELETE)
+async def delete_command(request: Request) -> None:
     """Remove an opinion: in reply to it, or by its number (admins, or its author)."""
-    message = update.effective_message
-    assert message is not None
-    assert update.effective_chat is not None
-    language = current_language()
-    chat = await stored_chat(session, update.effective_chat)
+    session, message, chat_id = request.session, request.message, request.chat.id
     opinion = None
-    given = number(context.args[0].removeprefix("#"), INTEGER_MAX) if context.args else None
+    given = number(request.args[0].removeprefix("#"), INTEGER_MAX) if request.args else None
     if given is not None:
-        opinion = await opinion_by_id(session, chat.id, given)
+        opinion = await opinion_by_id(session, chat_id, given)
     elif message.reply_to_message is not None:
-        opinion = await opinion_by_message(session, chat.id, message.reply_to_message.message_id)
+        opinion = await opinion_by_message(session, chat_id, message.reply_to_message.message_id)
     if opinion is None:
-        reply(
-            update,
+        raise Unclear(
             _(
                 "Reply with /{delete} to the opinion to remove, or give its number from "
                 "/{opinions}: /{delete} 12."
-            ).format(delete=DELETE.name(language), opinions=OPINIONS.name(language)),
+            ).format(delete=DELETE.name(request.language), opinions=OPINIONS.name(request.language))
         )
-        return
     author = author_of(message)
-    is_author = author is not None and author[0] == opinion.user_id
-    if not is_author and not is_admin(update, context):
-        reply(
-            update, _("Only the group's administrators or its author can remove an opinion.")
-        )
-        return
+    if author is None or author[0] != opinion.user_id:
+        request.require_admin()
     await session.delete(opinion)
-    reply(update, _("Opinion #{id} removed.").format(id=opinion.id))
+    request.reply(_("Opinion #{id} removed.").format(id=opinion.id))
 
 
 def register(app: AgoraApp) -> None:

@@ -5,108 +5,103 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import PollAnswerHandler, PollHandler
 
-from bot import outbox
-from bot.commands import ANONYMOUS_WORDS, POLL, RESULTS
 from bot.context import AgoraApp, AgoraContext
-from bot.formatting import echo, escape
-from bot.i18n import _, current_language
-from bot.transaction import current_unit, with_session
-from handlers.common import command, current_article, is_admin, reply, stored_chat, thread_of
+from bot.core.commands import ANONYMOUS_WORDS, POLL, RESULTS
+from bot.core.content import Article
+from bot.core.formatting import echo, escape
+from bot.core.i18n import _, current_language
+from bot.core.refusals import Unclear
+from bot.engine import outbox
+from bot.engine.effects import RecordPoll
+from bot.engine.outbox import queued_polls
+from bot.engine.transaction import current_unit
+from handlers.common import command
+from handlers.request import Received, Request, handles, receives
 from storage.ballots import Answer
-from storage.outbox import queued_polls
-from storage.queries import first_poll_message, record_poll_counts
+from storage.polls import first_poll_message, record_poll_counts
 
 log = logging.getLogger(__name__)
 
 
-@with_session
-async def post_polls(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
-    """Post every closing question of the chat's article as a poll (admins only in groups)."""
-    assert update.effective_chat is not None
-    language = current_language()
-    arguments = [a.lower() for a in context.args or []]
-    unknown = [a for a in arguments if a not in ANONYMOUS_WORDS]
+def anonymous_asked(words: list[str]) -> bool:
+    """Whether /poll's arguments ask for anonymous polls (Unclear if they are not options)."""
+    arguments = [word.lower() for word in words]
+    unknown = [word for word in arguments if word not in ANONYMOUS_WORDS]
     if unknown:
-        reply(
-            update,
+        raise Unclear(
             _("Unknown option “{option}”. Use /{poll} or /{poll} {anonymous}.").format(
                 option=echo(unknown[0]),
-                poll=POLL.name(language),
+                poll=POLL.name(current_language()),
                 anonymous=_("anonymous"),
-            ),
+            )
         )
-        return
-    anonymous = bool(arguments)
-    chat = await stored_chat(session, update.effective_chat)
-    article = current_article(context, chat)
-    first = await first_poll_message(session, chat.id, article.id)
-    if first is not None:
-        # A second set of polls would split the answers and count some people twice.
-        if first > 0:
-            outbox.send_text(
-                chat.id,
-                _("The polls of this article are already posted in this chat (here is the first "
-                  "one). Results: /{results}").format(results=RESULTS.name(language)),
-                thread=thread_of(update),
-                reply_to=first,
-            )
-        else:  # posted before the group became a supergroup: no message to point to
-            reply(
-                update,
-                _("The polls of this article are already posted in this chat. Results: "
-                  "/{results}").format(results=RESULTS.name(language)),
-            )
-        return
-    if await queued_polls(session, chat.id, article.id):
-        reply(
-            update,
+    return bool(arguments)
+
+
+async def already_posted(request: Request, article: Article) -> bool:
+    """Whether the article's polls are in the chat already, or on their way (then it says so:
+    a second set of polls would split the answers and count some people twice)."""
+    session, chat_id = request.session, request.chat.id
+    results = RESULTS.name(request.language)
+    first = await first_poll_message(session, chat_id, article.id)
+    if first is not None and first > 0:
+        outbox.send_text(
+            chat_id,
+            _("The polls of this article are already posted in this chat (here is the first "
+              "one). Results: /{results}").format(results=results),
+            thread=request.thread,
+            reply_to=first,
+        )
+    elif first is not None:  # posted before the group became a supergroup: no message to show
+        request.reply(
+            _("The polls of this article are already posted in this chat. Results: "
+              "/{results}").format(results=results)
+        )
+    elif await queued_polls(session, chat_id, article.id):
+        request.reply(
             _("The polls of this article are being posted in this chat. Results: /{results}")
-            .format(results=RESULTS.name(language)),
+            .format(results=results)
         )
+    else:
+        return False
+    return True
+
+
+@handles(POLL)
+async def post_polls(request: Request) -> None:
+    """Post every closing question of the chat's article as a poll (admins only in groups)."""
+    language, article, chat_id = request.language, request.article, request.chat.id
+    anonymous = anonymous_asked(request.args)
+    if await already_posted(request, article):
         return
-    if not is_admin(update, context):  # members are first shown the polls, if posted
-        reply(
-            update, _("Only the group's administrators can post the polls: ask one of them.")
-        )
-        return
+    request.require_admin()  # members are first shown the polls, if posted
     intro = (
         _("Anonymous polls: only the totals are counted.")
         if anonymous
         else _("Your answers are visible to the group and counted; you can change them.")
     )
-    reply(
-        update,
+    request.reply(
         "🗳 <b>{title}</b>\n{intro}\n{hint}".format(
             title=escape(article.title[language]),
             intro=intro,
             hint=_("Reply to a poll to give your opinion · Results: /{results}").format(
                 results=RESULTS.name(language)
             ),
-        ),
+        )
     )
     for question in article.questions:
-        # Each poll is recorded by the sender as soon as it is out (see bot.sending).
+        # Each poll is recorded by the sender as soon as it is out (see bot.engine.sending).
         outbox.send_poll(
-            chat.id,
+            chat_id,
             question.text[language],
             list(question.options[language]),
             anonymous=anonymous,
             multiple=question.multiple,
-            thread=thread_of(update),
-            effect={
-                "kind": "poll",
-                "article_id": article.id,
-                "question_key": question.key,
-                "language": language,
-                "anonymous": anonymous,
-                "multiple": question.multiple,
-            },
+            thread=request.thread,
+            effect=RecordPoll(article.id, question.key, language, anonymous, question.multiple),
         )
 
 
@@ -179,15 +174,14 @@ def answer_from_json(raw: dict[str, object]) -> Answer | None:
     )
 
 
-@with_session
-async def store_poll_state(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@receives
+async def store_poll_state(received: Received) -> None:
     """Follow an anonymous poll through the totals Telegram reports."""
+    update = received.update
     poll = update.poll
     assert poll is not None
     known = await record_poll_counts(
-        session,
+        received.session,
         poll_id=poll.id,
         counts={option.persistent_id: option.voter_count for option in poll.options},
         total_voters=poll.total_voter_count,

@@ -2,43 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
-from telegram.constants import ChatType
-
-from bot.commands import RESULTS
-from bot.context import AgoraApp, AgoraContext
-from bot.digests.text import standings, to_numbers
-from bot.localtime import chat_zone
-from bot.results_text import results_blocks
-from bot.transaction import with_session
-from handlers.common import command, current_article, reply_blocks, stored_chat
-from storage.digests import digest_before
-from storage.queries import article_results
+from bot.context import AgoraApp
+from bot.core.commands import RESULTS
+from bot.digests.compose import earlier_count
+from bot.insights.results_text import results_blocks
+from bot.insights.standings import Tallies
+from handlers.common import command
+from handlers.request import Request, handles
+from storage.polls import article_results
 
 
-@with_session
-async def show_results(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(RESULTS)
+async def show_results(request: Request) -> None:
     """Send the results of the chat's article."""
-    assert update.effective_chat is not None
-    chat = await stored_chat(session, update.effective_chat)
-    article = current_article(context, chat)
-    here = await article_results(session, article.id, chat.id)
-    everywhere = await article_results(session, article.id)
+    session, chat, article = request.session, request.chat, request.article
+    now = Tallies(
+        await article_results(session, article.id, chat.id),
+        await article_results(session, article.id),
+    )
     # Trends: each share's change since the chat's latest digest before today (its numbers
     # are recorded with it); none without a digest.
-    scheduler = context.digests
-    today = scheduler.clock().astimezone(chat_zone(chat, context.services.settings)).date()
-    previous = await digest_before(session, chat.id, today)
-    numbers = to_numbers(here, everywhere)
-    before = previous.numbers if previous is not None else None
-    since = previous.local_date if previous is not None else None
-    private = chat.type == ChatType.PRIVATE
-    reply_blocks(
-        update, results_blocks(article, standings(article, numbers, before), private, since)
-    )
+    today = request.context.digests.clock().astimezone(request.zone).date()
+    earlier = await earlier_count(session, chat.id, today)
+    request.reply_blocks(results_blocks(article, now, earlier, request.private))
 
 
 def register(app: AgoraApp) -> None:

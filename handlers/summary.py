@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
-
-from bot.commands import POLL, RESULTS, SUMMARY
-from bot.content import Article
-from bot.context import AgoraApp, AgoraContext
-from bot.formatting import escape
-from bot.i18n import _, current_language, format_long_date
-from bot.transaction import with_session
-from handlers.common import command, current_article, reply, stored_chat
+from bot.context import AgoraApp
+from bot.core.commands import POLL, RESULTS, SUMMARY
+from bot.core.content import Article
+from bot.core.formatting import escape
+from bot.core.i18n import _, current_language, format_long_date
+from bot.engine.effects import RecordSummary
+from handlers.common import command
+from handlers.request import Request, handles
 
 
 def summary_text(article: Article) -> str:
@@ -30,16 +28,12 @@ def summary_text(article: Article) -> str:
     )
 
 
-@with_session
-async def show_summary(
-    session: AsyncSession, update: Update, context: AgoraContext
-) -> None:
+@handles(SUMMARY)
+async def show_summary(request: Request) -> None:
     """Send the summary of the chat's current article."""
-    assert update.effective_chat is not None
-    chat = await stored_chat(session, update.effective_chat)
-    article = current_article(context, chat)
+    article = request.article
     # Once sent, the message is recorded: replies to it become opinions on the article.
-    reply(update, summary_text(article), effect={"kind": "summary", "article_id": article.id})
+    request.reply(summary_text(article), effect=RecordSummary(article.id))
 
 
 def register(app: AgoraApp) -> None:

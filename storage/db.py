@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# The two-integer form, as bot.lease's: never met by the chats' turns (one bigint each).
+# The two-integer form, as bot.engine.lease's: never met by the chats' turns (one bigint each).
 MIGRATION_LOCK = (0x41676F72, 2)  # "Agor", lock number 2
 
 

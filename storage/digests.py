@@ -10,15 +10,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    Chat,
-    OutboxMessage,
-    SentDigest,
-)
-from storage.outbox import redact_done
+from storage.models import Chat, SentDigest, affected
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
-DIGEST_PRIORITY = 2  # outbox rows of digests (bot.outbox.Priority.DIGEST)
 
 
 async def has_daily_digest(session: AsyncSession, chat_id: int, day: date) -> bool:
@@ -106,13 +100,15 @@ async def claim_digest(
 
 async def finish_digest(
     session: AsyncSession, digest_id: int, status: str, sent_at: datetime | None
-) -> None:
-    """A digest being sent ends sent or failed, once (a later message changes nothing)."""
-    await session.execute(
+) -> bool:
+    """A digest being sent ends sent or failed, once (a later message changes nothing);
+    whether it ended now."""
+    done = await session.execute(
         update(SentDigest)
         .where(SentDigest.id == digest_id, SentDigest.status == SENDING)
         .values(status=status, sent_at=sent_at)
     )
+    return affected(done) > 0
 
 
 async def last_on_demand(session: AsyncSession, chat_id: int) -> datetime | None:
@@ -126,22 +122,3 @@ async def last_on_demand(session: AsyncSession, chat_id: int) -> datetime | None
             SentDigest.chat_id == chat_id, SentDigest.daily_date.is_(None)
         )
     )
-
-
-async def cancel_queued_digests(session: AsyncSession, chat_id: int, now: datetime) -> int:
-    """Drop the chat's digest messages still waiting to be sent; their digests end failed."""
-    rows = list(
-        await session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.chat_id == chat_id,
-                OutboxMessage.status == "pending",
-                OutboxMessage.priority == DIGEST_PRIORITY,
-            )
-        )
-    )
-    for row in rows:
-        row.status, row.done_at = "dropped", now
-        if row.effect and row.effect.get("kind") == "digest":
-            await finish_digest(session, row.effect["digest_id"], FAILED, None)
-    await redact_done(session, [row.id for row in rows])  # their excerpts name people
-    return len(rows)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import BotState, HandledUpdate, InboxUpdate, PostedPoll, affected, table
-from storage.queries import LAST_UPDATE_ID, get_state
+from storage.updates import LAST_UPDATE_ID, get_state
 
 _inbox = table(InboxUpdate)
 _state = table(BotState)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, ColumnElement, case, cast, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Subquery, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -87,19 +87,7 @@ async def answer_patterns(
     per_question = polls.scalars().all()
     if not per_question:
         return []
-    # Whole questions packed into columns of at most PACKED bits: column c holds the bits
-    # from starts[c] on, a question's bits multiplied by factors[c][its key] to get there.
-    valid: dict[str, int] = {}
-    factors: list[dict[str, int]] = [{}]
-    starts = [0]
-    offset = 0
-    for key, options in questions:
-        if offset + options - starts[-1] > PACKED:
-            factors.append({})
-            starts.append(offset)
-        valid[key] = (1 << options) - 1
-        factors[-1][key] = 1 << (offset - starts[-1])
-        offset += options
+    valid, factors, starts = _packing(questions)
     bits = Ballot.option_bits.bitwise_and(_by_question(valid))
     answers = (
         select(
@@ -119,21 +107,46 @@ async def answer_patterns(
             )
             .label("rank")
         )
-    rows = answers.subquery()
-    per_voter = select(
-        *(
-            cast(func.sum(rows.c[f"bits{c}"]), BigInteger).label(f"set{c}")
-            for c in range(len(factors))
-        )
-    ).group_by(rows.c.user_id)
-    if repeated:
-        per_voter = per_voter.where(rows.c.rank == 1)
-    sets = per_voter.subquery()
+    sets = _sets_per_voter(answers.subquery(), len(factors), repeated)
     found = await session.execute(select(*sets.c, func.count()).group_by(*sets.c))
     return [
         (sum(part << start for part, start in zip(row[:-1], starts, strict=True)), row[-1])
         for row in found
     ]
+
+
+def _packing(
+    questions: Sequence[tuple[str, int]],
+) -> tuple[dict[str, int], list[dict[str, int]], list[int]]:
+    """Whole questions packed into columns of at most PACKED bits: column c holds the bits
+    from starts[c] on, a question's bits multiplied by factors[c][its key] to get there;
+    valid[key] masks the bits of the options the question has."""
+    valid: dict[str, int] = {}
+    factors: list[dict[str, int]] = [{}]
+    starts = [0]
+    offset = 0
+    for key, options in questions:
+        if offset + options - starts[-1] > PACKED:
+            factors.append({})
+            starts.append(offset)
+        valid[key] = (1 << options) - 1
+        factors[-1][key] = 1 << (offset - starts[-1])
+        offset += options
+    return valid, factors, starts
+
+
+def _sets_per_voter(rows: Subquery, columns: int, repeated: bool) -> Subquery:
+    """Each voter's set of answers, its `columns` summed over their answers (only their
+    latest to each question when one was `repeated`)."""
+    per_voter = select(
+        *(
+            cast(func.sum(rows.c[f"bits{c}"]), BigInteger).label(f"set{c}")
+            for c in range(columns)
+        )
+    ).group_by(rows.c.user_id)
+    if repeated:
+        per_voter = per_voter.where(rows.c.rank == 1)
+    return per_voter.subquery()
 
 
 def _by_question(values: dict[str, int]) -> ColumnElement[int]:

@@ -1,7 +1,9 @@
 """The outbox: Telegram calls written by the transaction that decided them, and their fate.
 
-Query functions only (they never commit): the sender (bot.sending) claims a pending row, makes
-the call outside any transaction, then marks the row sent or dropped.
+Query functions only (they never commit): the sender (bot.engine.sending) claims a pending
+row, makes the call outside any transaction, then marks the row sent or dropped. A row's
+method, priority and effect are data here: bot.engine.outbox and bot.engine.effects say what
+they mean.
 """
 
 from __future__ import annotations
@@ -132,15 +134,13 @@ async def finish_sent(session: AsyncSession, message_ids: list[int], now: dateti
     return set(done)
 
 
-async def count_messages(
-    session: AsyncSession, message_id: int, effect: dict[str, Any] | None, messages: int
-) -> None:
+async def count_messages(session: AsyncSession, row: OutboxMessage, messages: int) -> None:
     """Note that a row's call sent several messages (a chart's album: one per photo), as
-    Telegram's flood limits count them."""
+    Telegram's flood limits count them: "messages" beside the effect, a key of storage's."""
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(effect={**(effect or {}), "messages": messages})
+        .where(OutboxMessage.id == row.id)
+        .values(effect={**(row.effect or {}), "messages": messages})
     )
 
 
@@ -163,20 +163,6 @@ async def sent_since(
     ]
 
 
-async def drop_chat(session: AsyncSession, chat_id: int, now: datetime) -> list[OutboxMessage]:
-    """Drop every pending row of a chat the bot can no longer write to; returns them."""
-    rows = list(
-        await session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.chat_id == chat_id, OutboxMessage.status == PENDING
-            )
-        )
-    )
-    for row in rows:
-        row.status, row.done_at, row.claimed_until = DROPPED, now, None
-    return rows
-
-
 async def readdress(session: AsyncSession, old_id: int, new_id: int) -> None:
     """Send what was queued for a group to the supergroup it became."""
     await session.execute(
@@ -196,16 +182,18 @@ async def purge(session: AsyncSession, before: datetime) -> int:
     return affected(done)
 
 
-async def queued_polls(session: AsyncSession, chat_id: int, article_id: str) -> bool:
-    """Whether polls of the article are waiting to be posted in the chat."""
+async def pending_effects(
+    session: AsyncSession, chat_id: int, method: str
+) -> list[dict[str, Any] | None]:
+    """The effects of the chat's pending calls of `method`."""
     effects = await session.scalars(
         select(OutboxMessage.effect).where(
             OutboxMessage.chat_id == chat_id,
             OutboxMessage.status == PENDING,
-            OutboxMessage.method == "sendPoll",
+            OutboxMessage.method == method,
         )
     )
-    return any(effect and effect.get("article_id") == article_id for effect in effects)
+    return list(effects)
 
 
 async def summary(session: AsyncSession) -> tuple[dict[tuple[str, int], int], datetime | None]:
@@ -221,22 +209,22 @@ async def summary(session: AsyncSession) -> tuple[dict[tuple[str, int], int], da
     return {(status, priority): int(count) for status, priority, count in rows}, oldest
 
 
-async def last_edit(
-    session: AsyncSession, chat_id: int, message_id: int, *, recent: int = 50
-) -> dict[str, Any] | None:
-    """The parameters of the last edit queued for a message (pending or sent) among the chat's
-    `recent` last edits: what the message says, or will once it is sent; None if unknown."""
+async def recent_payloads(
+    session: AsyncSession, chat_id: int, method: str, *, recent: int = 50
+) -> list[dict[str, Any]]:
+    """The parameters of the chat's `recent` last calls of `method` not dropped (pending or
+    sent), the latest first."""
     payloads = await session.scalars(
         select(OutboxMessage.payload)
         .where(
             OutboxMessage.chat_id == chat_id,
-            OutboxMessage.method == "editMessageText",
+            OutboxMessage.method == method,
             OutboxMessage.status != DROPPED,
         )
         .order_by(OutboxMessage.id.desc())
         .limit(recent)
     )
-    return next((p for p in payloads if p.get("message_id") == message_id), None)
+    return list(payloads)
 
 
 async def redact_done(session: AsyncSession, message_ids: Sequence[int] | None = None) -> int:
@@ -258,10 +246,14 @@ async def redact_done(session: AsyncSession, message_ids: Sequence[int] | None =
     return affected(done)
 
 
-async def pending_rows(session: AsyncSession) -> list[OutboxMessage]:
-    """Every row still waiting to be sent, with what it will say (to look into it)."""
-    return list(
-        await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.status == PENDING).order_by(OutboxMessage.id)
-        )
-    )
+async def pending_rows(
+    session: AsyncSession, *, chat_id: int | None = None, priority: int | None = None
+) -> list[OutboxMessage]:
+    """Every row still waiting to be sent (or those of a chat, of a priority), with what it
+    will say, oldest first."""
+    query = select(OutboxMessage).where(OutboxMessage.status == PENDING)
+    if chat_id is not None:
+        query = query.where(OutboxMessage.chat_id == chat_id)
+    if priority is not None:
+        query = query.where(OutboxMessage.priority == priority)
+    return list(await session.scalars(query.order_by(OutboxMessage.id)))

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.settings import Settings, async_database_url
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, FakeClock, start_agora
+from bot.core.settings import Settings, async_database_url
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, FakeClock, start_agora
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHfakeTokenForTestsOnly0123456789abcd"

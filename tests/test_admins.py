@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.admins import AdminCache
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from bot.engine.admins import AdminCache
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 
 
 async def test_a_demoted_admin_loses_admin_commands_within_the_cache_lifetime(
@@ -28,6 +28,6 @@ async def test_a_demoted_admin_loses_admin_commands_within_the_cache_lifetime(
     [refused] = await agora.command(group, ada, "/sondage")
     assert refused["text"] == (
         "Seuls les administrateurs du groupe peuvent publier les sondages\u00a0: "
-        "demandez-le à l'un d'eux."
+        "demandez-le à l’un d’eux."
     )
     assert api.calls_of("sendPoll") == []

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bot.announcements import Announcer, due_time
-from bot.settings import Settings
+from bot.articles.announcements import Announcer, due_time
+from bot.core.settings import Settings
 from storage.models import Announcement
-from tests.articles import write_article
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, FakeClock, start_agora
+from tests.support.articles import write_article
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, FakeClock, start_agora
 
 NBSP = "\u00a0"
 FR_HEAD = "📰 Nouvel article"
@@ -59,11 +59,11 @@ async def test_following_chats_get_one_announcement_each_even_after_a_restart(
         await agora.command(keeps, ada, "/bilan on")
 
         write_article(
-            articles_dir, "next", "next-news", source_date="2026-11-26", title_fr="L'après"
+            articles_dir, "next", "next-news", source_date="2026-11-26", title_fr="L’après"
         )
         await reload(agora)
         [french] = announcements(api, follows["id"])
-        assert french.startswith(f"{FR_HEAD}{NBSP}: «{NBSP}L'après{NBSP}»\n\n")
+        assert french.startswith(f"{FR_HEAD}{NBSP}: «{NBSP}L’après{NBSP}»\n\n")
         assert "Vendredi, à la surprise générale" in french  # the summary's first paragraph
         assert "Porté par le soutien" not in french  # not the second
         assert french.endswith(
@@ -78,11 +78,11 @@ async def test_following_chats_get_one_announcement_each_even_after_a_restart(
         # The followers discuss it now; the chat that chose keeps its article, and its digest
         # says that a newer one is there.
         [summary] = await agora.command(follows, ada, "/resume")
-        assert summary["text"].startswith("📰 L'après")
+        assert summary["text"].startswith("📰 L’après")
         [digest, *_] = await agora.fire_digest(keeps["id"])
-        assert "Crise à la tête d'OpenAI" in digest["text"]
+        assert "Crise à la tête d’OpenAI" in digest["text"]
         assert (
-            f"Un article plus récent est disponible{NBSP}: «{NBSP}L'après{NBSP}». "
+            f"Un article plus récent est disponible{NBSP}: «{NBSP}L’après{NBSP}». "
             f"Pour en débattre{NBSP}: /article dernier" in digest["text"]
         )
         await reload(agora)  # nothing new: nothing sent

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.content import ContentError
-from bot.library import packaged_articles, read_folder, scan
-from tests.articles import article_text, write_article
-from tests.botapi.server import FakeBotAPI
+from bot.core.content import ContentError
+from bot.core.library import packaged_articles, read_folder, scan
+from tests.support.articles import article_text, write_article
+from tests.support.botapi import FakeBotAPI
 from tests.test_cli import run_bot
 
 
@@ -110,7 +110,7 @@ def test_check_names_every_bad_file_and_fails(tmp_path: Path) -> None:
 async def test_a_retired_article_is_hidden_but_its_results_stay(
     api: FakeBotAPI, articles_dir: Path, settings, clock
 ) -> None:
-    from tests.harness import start_agora
+    from tests.support.harness import start_agora
 
     write_article(articles_dir, "old", "old-news", source_date="2020-01-01", retired=True)
     write_article(articles_dir, "next", "next-news", source_date="2026-11-01")
@@ -127,4 +127,6 @@ async def test_a_retired_article_is_hidden_but_its_results_stay(
         [results] = await agora.command(chat, alice, "/resultats")
         assert "Article old-news" in results["text"]
         [unknown] = await agora.command(chat, alice, "/article nope")
-        assert unknown["text"] == "Aucun article «\u00a0nope\u00a0». Voyez la liste avec /articles."
+        assert unknown["text"] == (
+            "Aucun article «\u00a0nope\u00a0». Consultez la liste avec /articles."
+        )

@@ -10,10 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.chart import render
-from bot.chart.lettering import advance, wrap
-from bot.chart.panels import ChartLabels, ChartQuestion
-from bot.chart.render import render_chart
+from bot.digests.drawing import render
+from bot.digests.drawing.lettering import advance, wrap
+from bot.digests.drawing.panels import ChartLabels, ChartQuestion
+from bot.digests.drawing.render import render_chart
+
+pytestmark = pytest.mark.floors
 
 NNBSP = "\u202f"
 

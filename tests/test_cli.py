@@ -73,7 +73,7 @@ def test_the_wheel_carries_catalogs_articles_and_migrations(
         [
             sys.executable,
             "-c",
-            "import bot.i18n as i; print(i.translations('fr').ugettext("
+            "import bot.core.i18n as i; print(i.translations('fr').ugettext("
             "'This group')); print(i.data_dir('locales'))",
         ],
         cwd=tmp_path,
@@ -97,9 +97,9 @@ def test_outbox_status_line(tmp_path: Path) -> None:
     ]
 
     async def queue() -> None:
-        from bot import outbox
-        from bot.outbox import Priority
-        from bot.transaction import Work
+        from bot.engine import outbox
+        from bot.engine.outbox import Priority
+        from bot.engine.transaction import Work
         from storage.db import Database
         from storage.inbox import Received, store
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.crosstab import CrossTab, Link, mask, strongest_link
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from bot.insights.crosstab import CrossTab, Link, mask, strongest_link
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 from tests.test_insights import vote_many
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -49,7 +49,7 @@ async def test_crosstab_is_exact_and_names_the_strongest_link(
     )
     assert "\nA = 2. Que pensez-vous du licenciement surprise" in text
     assert "\nA3 Injustifié\n" in text
-    assert "\nB3 Microsoft n'est pas le grand gagnant\n" in text
+    assert "\nB3 Microsoft n’est pas le grand gagnant\n" in text
     share = lambda value: f"{value}{NBSP}%".rjust(6)  # noqa: E731
     assert table_of(message) == "\n".join(
         [
@@ -75,7 +75,7 @@ async def test_crosstab_is_exact_and_names_the_strongest_link(
     # "unjustified" and Microsoft wins with Altman, 71.4 % against 40.0 %, is not significant.
     assert (
         f"Lien le plus net{NBSP}: parmi ceux qui ont choisi «{NBSP}Justifié{NBSP}», 60,0{NBSP}% "
-        f"ont choisi «{NBSP}Microsoft n'est pas le grand gagnant{NBSP}», contre 0,0{NBSP}% des "
+        f"ont choisi «{NBSP}Microsoft n’est pas le grand gagnant{NBSP}», contre 0,0{NBSP}% des "
         "autres."
     ) in text
     assert "< 3" not in text  # no cell under 3 here
@@ -124,7 +124,7 @@ async def test_cells_under_three_are_hidden_in_groups(agora: Agora, api: FakeBot
         ]
     )
     assert (
-        f"< 3{NBSP}: moins de 3 personnes, masqué pour qu'on ne puisse déduire la réponse "
+        f"< 3{NBSP}: moins de 3 personnes, masqué pour qu’on ne puisse déduire la réponse "
         "de personne."
     ) in message["text"]
 
@@ -159,18 +159,18 @@ async def test_bad_input_gets_an_example(agora: Agora, api: FakeBotAPI) -> None:
     assert equal["text"] == f"Choisissez deux questions différentes{NBSP}: {example}"
     [unknown] = await agora.command(group, admin, "/croiser 2 9")
     assert unknown["text"] == (
-        f"Il n'y a pas de question 9{NBSP}: elles vont de 1 à 6. Par exemple /croiser 2 4."
+        f"Il n’y a pas de question 9{NBSP}: elles vont de 1 à 6. Par exemple /croiser 2 4."
     )
     [not_asked] = await agora.command(group, admin, "/croiser 1 2")
     assert not_asked["text"] == (
-        f"La question 1 n'a pas encore été posée ici{NBSP}: publiez les sondages avec /sondage."
+        f"La question 1 n’a pas encore été posée ici{NBSP}: publiez les sondages avec /sondage."
     )
 
     await agora.command(group, admin, "/sondage anonyme")
     [anonymous] = await agora.command(group, admin, "/croiser 1 2")
     assert anonymous["text"] == (
         f"La question 1 a été posée en sondage anonyme{NBSP}: seuls ses totaux sont connus, "
-        "ses réponses ne peuvent donc pas être croisées avec d'autres. Croisez deux questions "
+        "ses réponses ne peuvent donc pas être croisées avec d’autres. Croisez deux questions "
         "posées à visage découvert, par exemple /croiser 2 4."
     )
 

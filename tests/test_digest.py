@@ -7,17 +7,20 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chart.panels import ChartQuestion, option_value, voters_line
+from bot.core.i18n import using_language
+from bot.core.settings import Settings
 from bot.digests.chart import chart_labels
-from bot.i18n import using_language
-from bot.results_text import signed_points
-from bot.settings import Settings
+from bot.digests.drawing.panels import ChartQuestion, option_value, voters_line
+from bot.insights.results_text import signed_points
 from storage.models import Chat, Opinion, OutboxMessage
-from tests.botapi.server import FakeBotAPI, image_size
-from tests.harness import Agora, FakeClock, start_agora
+from tests.support.botapi import FakeBotAPI, image_size
+from tests.support.harness import Agora, FakeClock, start_agora
+
+pytestmark = pytest.mark.floors
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 PARIS = ZoneInfo("Europe/Paris")
@@ -58,7 +61,7 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
     assert "Heure prévue\u00a0: 09:00 (Europe/Paris)" in status["text"]
 
     [bad_time] = await agora.command(group, admin, "/bilan 25:99")
-    assert bad_time["text"].startswith(f"Je n'ai pas compris «{NBSP}25:99{NBSP}».")
+    assert bad_time["text"].startswith(f"Je n’ai pas compris «{NBSP}25:99{NBSP}».")
     [bad_word] = await agora.command(group, admin, "/bilan bientôt")
     assert f"«{NBSP}bientôt{NBSP}»" in bad_word["text"]
     [bad_zone] = await agora.command(group, admin, "/fuseau Mars/Olympus")
@@ -74,7 +77,7 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
     [refused] = await agora.command(group, member, "/bilan on")
     assert refused["text"] == (
         "Seuls les administrateurs du groupe peuvent modifier le bilan\u00a0: "
-        "demandez-le à l'un d'eux."
+        "demandez-le à l’un d’eux."
     )
     assert agora.digests.job(group["id"]) is None
 
@@ -83,7 +86,7 @@ async def test_settings_and_bad_input_in_french(agora: Agora, api: FakeBotAPI) -
         f"Bilan quotidien{NBSP}: activé, chaque jour à 18:30 (Europe/Paris)."
     )
     assert f"Prochain envoi{NBSP}: jeudi 26 novembre à 18:30." in on["text"]
-    assert f"Modifier{NBSP}: /bilan non · /bilan HH:MM · /bilan maintenant" in on["text"]
+    assert f"Modifier{NBSP}: /bilan désactiver · /bilan HH:MM · /bilan maintenant" in on["text"]
     job = agora.digests.job(group["id"])
     assert job is not None
     assert job.next_t.astimezone(PARIS).strftime("%H:%M") == "18:30"
@@ -116,10 +119,10 @@ async def test_settings_in_english(agora: Agora, api: FakeBotAPI) -> None:
         "I don't know the time zone “Mars/Olympus”. Write it as Continent/City"
     )
     [on] = await agora.command(chat, bob, "/digest on")
-    assert on["text"].startswith("Daily digest: on, every day at 9:00\u202fAM (Europe/Paris).")
+    assert on["text"].startswith("Daily digest: on, every day at 09:00 (Europe/Paris).")
     [zone] = await agora.command(chat, bob, "/timezone")
-    assert zone["text"].startswith("Time zone: Europe/Paris (local time: 8:00\u202fAM).")
-    assert "Next one: Thursday, November 26 at 9:00\u202fAM." in on["text"]
+    assert zone["text"].startswith("Time zone: Europe/Paris (local time: 08:00).")
+    assert "Next one: Thursday, 26 November at 09:00." in on["text"]
 
 
 async def test_digest_content_chart_and_once_a_day(
@@ -130,15 +133,15 @@ async def test_digest_content_chart_and_once_a_day(
     clock.set("2026-11-26 09:00")
     sent = await agora.fire_digest(group["id"])
     text, photo = sent[0], sent[-1]
-    assert text["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026\nCrise à la tête d'OpenAI")
+    assert text["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026\nCrise à la tête d’OpenAI")
     assert f"Ce groupe{NBSP}: 3 votants" in text["text"]
     assert f"███████░░░ 66,7{NBSP}% (2) Une crise de gouvernance inquiétante" in text["text"]
     # Three voters: no leader is named, whatever the shares.
-    assert f"Seulement 3 votants{NBSP}: trop peu pour en tirer des conclusions." in text["text"]
+    assert f"Seuls 3 votants{NBSP}: trop peu pour en tirer des conclusions." in text["text"]
     assert "En tête" not in text["text"]
-    assert f"Toutes les conversations{NBSP}: 3 votants" in text["text"]
+    assert f"Total{NBSP}: 3 votants" in text["text"]
     assert "photo" in photo
-    assert photo["caption"] == "Résultats de ce groupe au jeudi 26 novembre 2026"
+    assert photo["caption"] == "Résultats de ce groupe, jeudi 26 novembre 2026"
     png = api.calls_of("sendPhoto")[-1]["photo"]
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     [record] = await agora.digests_of(group["id"])
@@ -160,29 +163,37 @@ async def test_digest_content_chart_and_once_a_day(
     clock.set("2026-11-27 09:00")
     [text, _photo] = await agora.fire_digest(group["id"])
     assert "Bilan du vendredi 27 novembre 2026" in text["text"]
-    assert f"Entre parenthèses{NBSP}: l'évolution depuis le dernier bilan." in text["text"]
+    assert (
+        f"Entre parenthèses{NBSP}: le nombre de votes{NNBSP}; avec un signe (+ ou −), l’évolution "
+        "depuis le dernier bilan."
+    ) in text["text"]
     # The all-chats numbers are read again on a new day (they are reused during a fan-out).
     assert (
-        f"Ce groupe{NBSP}: 15 votants (+12) · Toutes les conversations{NBSP}: 15 votants (+12)"
+        f"Ce groupe{NBSP}: 15 votants (+12) · Total{NBSP}: 15 votants (+12)"
     ) in text["text"]
     assert "(+0 " not in text["text"]  # the questions nobody answered since show no change
     # Leader: option 1 now 13/15 = 86.7 % (Wilson 62.1-96.3 %, clear of option 0's 2/15,
     # 3.7-37.9 %); it had 1/3 = 33.3 % in the previous digest.
     assert (
-        f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 86,7{NBSP}% (+53,3 pts), "
-        f"entre 62,1{NBSP}% et 96,3{NBSP}% avec une confiance de 95{NBSP}%."
+        f"En tête{NBSP}: «{NBSP}Un débat légitime sur la sécurité de l’IA{NBSP}» avec 86,7{NBSP}% "
+        f"(+53,3{NBSP}pts){NNBSP}; l’intervalle de confiance à 95{NBSP}% va de 62,1{NBSP}% à "
+        f"96,3{NBSP}%."
     ) in text["text"]
 
     # /resultats the same day: each share's change since the previous day's digest.
     results = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
     assert (
-        f"Entre parenthèses{NBSP}: l'évolution depuis le bilan du jeudi 26 novembre 2026."
+        f"Entre parenthèses{NBSP}: le nombre de votes{NNBSP}; avec un signe (+ ou −), l’évolution "
+        "depuis le bilan du jeudi 26 novembre 2026."
     ) in results
-    assert f"█░░░░░░░░░ 13,3{NBSP}% (2, -53,3 pts)" in results
-    assert f"█████████░ 86,7{NBSP}% (13, +53,3 pts)" in results
+    assert f"█░░░░░░░░░ 13,3{NBSP}% (2, −53,3{NBSP}pts)" in results
+    assert f"█████████░ 86,7{NBSP}% (13, +53,3{NBSP}pts)" in results
     # The same question block as the digest's: voters and their change, then the verdict.
-    assert f"Ce groupe{NBSP}: 15 votants (+12) · Toutes les conversations{NBSP}: 15" in results
-    leader = f"En tête{NBSP}: Un débat légitime sur la sécurité de l'IA — 86,7{NBSP}% (+53,3 pts)"
+    assert f"Ce groupe{NBSP}: 15 votants (+12) · Total{NBSP}: 15" in results
+    leader = (
+        f"En tête{NBSP}: «{NBSP}Un débat légitime sur la sécurité de l’IA{NBSP}» avec 86,7{NBSP}% "
+        f"(+53,3{NBSP}pts)"
+    )
     assert leader in results
 
 
@@ -194,7 +205,7 @@ async def test_digest_in_english_without_votes_has_no_chart(
     clock.set("2026-11-26 09:00")
     [message] = await agora.fire_digest(group["id"])
     assert message["text"] == (
-        "🗞 Digest of Thursday, November 26, 2026\nCrisis at the top of OpenAI: Sam Altman's "
+        "🗞 Digest of Thursday, 26 November 2026\nCrisis at the top of OpenAI: Sam Altman's "
         "firing sparks chaos\n\nNo answers yet. Post the polls with /poll and invite everyone "
         "to vote."
     )
@@ -363,7 +374,7 @@ async def test_greeting_when_added_and_stop_when_removed(agora: Agora, api: Fake
     [hello] = await agora.settle(api.my_chat_member(group, ada, "left", "member"))
     assert hello["text"].startswith(f"Bonjour{NNBSP}! Je suis Agora")
     assert "/resume" in hello["text"]
-    assert "/bilan oui" in hello["text"]
+    assert "/bilan activer" in hello["text"]
     # Being promoted is not joining again: no second greeting.
     assert await agora.settle(api.my_chat_member(group, ada, "member", "administrator")) == []
     chat = await agora.chat(group["id"])
@@ -395,7 +406,7 @@ async def test_digest_counts_new_opinions_with_excerpts(
     await agora.command(group, api.user(61, "Tom <3"), "/avis Microsoft gagne")
     clock.set("2026-11-26 09:00")
     [text, _photo] = await agora.fire_digest(group["id"])
-    assert f"💬 2 avis jusqu'ici\n«{NBSP}Microsoft gagne{NBSP}» — Tom &lt;3\n" in api.calls_of(
+    assert f"💬 2 avis jusqu’ici\n«{NBSP}Microsoft gagne{NBSP}» — Tom &lt;3\n" in api.calls_of(
         "sendMessage"
     )[-1]["text"]
     excerpt = text["text"].split(f"«{NBSP}Le conseil")[1].split(f"{NBSP}»")[0]
@@ -464,7 +475,7 @@ async def test_digest_now_is_throttled_per_chat(
     agora.new_messages()
     [refused] = await agora.command(group, admin, "/bilan maintenant")
     assert refused["text"] == (
-        "Un bilan vient d'être envoyé. Le prochain à la demande sera possible à 10:12."
+        "Un bilan vient d’être envoyé. Le prochain à la demande sera possible à 10:12."
     )
     clock.set("2026-11-26 10:13")
     await agora.command(group, admin, "/bilan now")
@@ -489,11 +500,11 @@ async def test_digest_now_asked_eight_times_at_once_sends_one(
     assert (record.daily_date, record.status) == (None, "sent")
     sent += agora.new_messages()
     digests = [m for m in sent if m.get("text", "").startswith("🗞 Bilan du")]
-    refused = [m["text"] for m in sent if "Un bilan vient d'être envoyé" in m.get("text", "")]
+    refused = [m["text"] for m in sent if "Un bilan vient d’être envoyé" in m.get("text", "")]
     assert len(digests) == 1
     assert len(api.sent(chat_id=group["id"], method="sendPhoto")) == 1
     assert refused == [
-        "Un bilan vient d'être envoyé. Le prochain à la demande sera possible à 10:12."
+        "Un bilan vient d’être envoyé. Le prochain à la demande sera possible à 10:12."
     ] * 7
 
 
@@ -538,10 +549,12 @@ async def test_turning_the_digest_off_cancels_one_waiting_to_be_sent(
             await agora.command(group, admin, "/aide")
         clock.set("2026-11-26 09:00")
         assert (await agora.digests.deliver(group["id"], daily=True)).value == "queued"
+        failed = failed_digests()
         update_id = api.send_text(group, admin, "/bilan off")
         await agora.handled(update_id)
         [record] = await agora.digests_of(group["id"])
         assert record.status == "failed"
+        assert failed_digests() == failed + 1  # counted as the sender counts a drop, once
         async with AsyncSession(agora.engine) as session:
             waiting = list(await session.scalars(
                 select(OutboxMessage.method).where(OutboxMessage.status == "pending")
@@ -550,15 +563,21 @@ async def test_turning_the_digest_off_cancels_one_waiting_to_be_sent(
     assert not [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
 
 
+def failed_digests() -> float:
+    return REGISTRY.get_sample_value("agora_digests_total", {"outcome": "failed"}) or 0.0
+
+
 def test_changes_in_points_follow_each_language_plural_rule() -> None:
     """French: singular below 2 ("1,5 pt"); English: singular for a bare 1 only, never with a
-    decimal shown ("+1.0 pts")."""
+    decimal shown ("+1.0 pts"). A minus sign, and a space that cannot break before the unit."""
     with using_language("fr"):
         assert [signed_points(p) for p in (1.5, -0.4, 2.0, 26.7)] == [
-            "+1,5 pt", "-0,4 pt", "+2,0 pts", "+26,7 pts"
+            "+1,5\u00a0pt", "\u22120,4\u00a0pt", "+2,0\u00a0pts", "+26,7\u00a0pts"
         ]
     with using_language("en"):
-        assert [signed_points(p) for p in (1.5, 1.0, -0.4)] == ["+1.5 pts", "+1.0 pts", "-0.4 pts"]
+        assert [signed_points(p) for p in (1.5, 1.0, -0.4)] == [
+            "+1.5\u00a0pts", "+1.0\u00a0pts", "\u22120.4\u00a0pts"
+        ]
 
 
 async def test_a_chart_taller_than_a_photo_goes_out_as_one_album_with_trends(
@@ -580,7 +599,7 @@ async def test_a_chart_taller_than_a_photo_goes_out_as_one_album_with_trends(
     assert len(photos) == 2
     assert sent[-2:] == photos  # the album closes the digest
     assert photos[0]["media_group_id"] == photos[1]["media_group_id"]
-    assert photos[0]["caption"] == "Résultats de ce groupe au jeudi 26 novembre 2026"
+    assert photos[0]["caption"] == "Résultats de ce groupe, jeudi 26 novembre 2026"
     assert "caption" not in photos[1]
     assert api.calls_of("sendPhoto") == []
     [album] = api.calls_of("sendMediaGroup")
@@ -602,7 +621,9 @@ async def test_a_chart_taller_than_a_photo_goes_out_as_one_album_with_trends(
     # What the chart shows, as the outbox holds it.
     [first] = await chart_specs(agora)
     opinion, firing, risks, _microsoft, board, future = first["questions"]
-    assert first["title"] == "Crise à la tête d'OpenAI\u00a0: le renvoi de Sam Altman sème le chaos"
+    assert first["title"] == (
+        "Crise à la tête d’OpenAI\u00a0: le limogeage de Sam Altman sème le chaos"
+    )
     assert (opinion["neutral"], opinion["leader"]) == (4, 1)  # 11 against 1: a clear lead
     assert firing["leader"] is None  # 6 against 6: too close to call
     assert (risks["multiple"], opinion["multiple"]) == (True, False)
@@ -653,5 +674,5 @@ def test_chart_values_and_voters_lines_in_both_languages() -> None:
     assert voters_line(english, many) == "29 voters · several answers allowed"
     assert voters_line(french, one) == "29 votants"
     assert french.subtitle == "Résultats de ce groupe — jeudi 26 novembre 2026"
-    assert english.subtitle == "Results of this chat — Thursday, November 26, 2026"
+    assert english.subtitle == "Results of this chat — Thursday, 26 November 2026"
     assert french.trend_span == "14 jours"

@@ -11,10 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import export
+from bot.discussion import export
 from storage.models import Opinion
-from tests.botapi.server import FakeBotAPI, utf16_len
-from tests.harness import Agora, totals_match_tallies
+from tests.support.botapi import FakeBotAPI, utf16_len
+from tests.support.fuzz.world import fresh_world
+from tests.support.harness import Agora, totals_match_tallies
+
+pytestmark = pytest.mark.floors
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 
@@ -108,12 +111,12 @@ async def test_listing_is_grouped_paginated_and_escaped(agora: Agora, api: FakeB
         )
     await agora.command(group, api.user(200, "Zoé"), "/avis Sur l'article entier")
     [page1] = await agora.command(group, admin, "/avis")
-    assert page1["text"].startswith("💬 Avis — Crise à la tête d'OpenAI")
+    assert page1["text"].startswith("💬 Avis — Crise à la tête d’OpenAI")
     assert "(page 1)" in page1["text"]
     lines = page1["text"].splitlines()
-    assert lines[2] == "Sur l'article"  # article-level opinions come first
+    assert lines[2] == "Sur l’article"  # article-level opinions come first
     assert lines.index("1. Quel est votre avis sur le sujet\u202f?") < lines.index(
-        "2. Que pensez-vous du licenciement surprise de Sam Altman d'OpenAI\u202f?"
+        "2. Que pensez-vous du licenciement surprise de Sam Altman d’OpenAI\u202f?"
     )
     assert "<i>Auteur6</i>" in page1["text"]  # shown as text, not markup
     assert "Opinion 6 & co" in page1["text"]
@@ -136,7 +139,7 @@ async def test_listing_is_grouped_paginated_and_escaped(agora: Agora, api: FakeB
     forged += ("ops:o99999:1", "ops:n1:x")  # an opinion that is not there; not a page
     for data in forged:
         await agora.settle(api.callback_query(group, admin, page1["message_id"], data))
-        assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n'est plus valable."
+        assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n’est plus valable."
     assert len(api.calls_of("editMessageText")) == edits
 
 
@@ -175,7 +178,7 @@ async def test_moderation_rights(agora: Agora, api: FakeBotAPI) -> None:
 
     [refused] = await agora.command(group, other, "/supprimer", reply_to_message_id=opinion_message)
     assert refused["text"] == (
-        "Seuls les administrateurs du groupe ou son auteur peuvent supprimer un avis."
+        "Seuls les administrateurs du groupe et l’auteur de l’avis peuvent le supprimer."
     )
     assert len(await opinions(agora)) == 2
     first, second = await opinions(agora)
@@ -185,7 +188,7 @@ async def test_moderation_rights(agora: Agora, api: FakeBotAPI) -> None:
     assert by_admin["text"] == f"Avis n°{NBSP}{second.id} supprimé."
     assert await opinions(agora) == []
     [nothing] = await agora.command(group, admin, "/supprimer", reply_to_message_id=second_message)
-    assert nothing["text"].startswith("Répondez avec /supprimer à l'avis à supprimer")
+    assert nothing["text"].startswith("Répondez avec /supprimer à l’avis à supprimer")
 
 
 async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAPI) -> None:
@@ -234,7 +237,10 @@ async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAP
     [answer] = [r for r in rows if r[0] == "réponse" and r[6] == "Inès"]
     assert (
         answer[3]
-        == "Perte de confiance des investisseurs et partenaires | Retard dans les produits"
+        == (
+            "Perte de confiance des investisseurs et des partenaires | Retards dans le lancement "
+            "des produits"
+        )
     )
     [opinion] = [r for r in rows if r[0] == "avis"]
     assert opinion[8] == "C'est « grave », vraiment; oui"
@@ -296,7 +302,7 @@ async def test_forget_me_across_two_chats(agora: Agora, api: FakeBotAPI) -> None
     )
     assert (
         api.calls_of("editMessageText")[-1]["text"]
-        == f"C'est fait{NBSP}: 2 votes et 1 avis supprimés."
+        == f"C’est fait{NBSP}: 2 votes et 1 avis supprimés."
     )
     assert [o.author for o in await opinions(agora)] == ["Paul"]
     assert await agora.tallies(polls_first[0]["poll"]["id"]) == {0: 0, 1: 0, 2: 0, 3: 0, 4: 0}
@@ -328,10 +334,10 @@ async def test_numbers_in_other_scripts_get_the_usage_not_an_error(
     arabic_one, double_struck_one = "\u0661", "\U0001d7d9"
     for argument in ("²", f"#{kept.id}²", arabic_one, double_struck_one, "-1", "9" * 23):
         [answer] = await agora.command(group, admin, f"/supprimer {argument}")
-        assert answer["text"].startswith("Répondez avec /supprimer à l'avis à supprimer")
+        assert answer["text"].startswith("Répondez avec /supprimer à l’avis à supprimer")
     arabic_time = "\u0661\u0662:\u0663\u0660"  # 12:30 in Arabic-Indic digits
     [bad_time] = await agora.command(group, admin, f"/bilan {arabic_time}")
-    assert bad_time["text"].startswith(f"Je n'ai pas compris «{NBSP}{arabic_time}{NBSP}»")
+    assert bad_time["text"].startswith(f"Je n’ai pas compris «{NBSP}{arabic_time}{NBSP}»")
     assert [o.id for o in await opinions(agora)] == [kept.id]
     [removed] = await agora.command(group, admin, f"/supprimer #{kept.id}")
     assert removed["text"] == f"Avis n°{NBSP}{kept.id} supprimé."
@@ -356,7 +362,7 @@ async def test_channels_and_anonymous_admins_are_their_own_authors(
     ]
     # One channel cannot remove another's opinion; it can remove its own.
     [refused] = await agora.command(group, None, f"/supprimer {stored[-1].id}", sender_chat=news)
-    assert refused["text"].startswith("Seuls les administrateurs du groupe ou son auteur")
+    assert refused["text"].startswith("Seuls les administrateurs du groupe et l’auteur de l’avis")
     [own] = await agora.command(group, None, f"/supprimer {stored[-1].id}", sender_chat=sport)
     assert own["text"] == f"Avis n°{NBSP}{stored[-1].id} supprimé."
     # An anonymous administrator writes as the group, and may moderate.
@@ -402,9 +408,9 @@ async def test_listing_pages_fit_telegram_limit_whatever_the_opinions(
     for number, page in enumerate(pages, 1):
         assert f"(page {number})" in page
         assert utf16_len(page) <= 4096  # as Telegram counts: entities parsed, emoji twice
-        assert page.splitlines().count("Sur l'article") <= 1  # a group's title, once a page
+        assert page.splitlines().count("Sur l’article") <= 1  # a group's title, once a page
     assert listed_ids(pages[0])[:2] == sorted(listed_ids(pages[0])[:2], reverse=True)
-    assert pages[0].splitlines()[2] == "Sur l'article"  # its two opinions under one title
+    assert pages[0].splitlines()[2] == "Sur l’article"  # its two opinions under one title
     shown = [found for page in pages for found in listed_ids(page)]
     assert sorted(shown) == sorted(stored)  # every opinion, exactly once
 
@@ -414,7 +420,7 @@ async def test_listing_pages_fit_telegram_limit_whatever_the_opinions(
     stale = f"ops:o{listed_ids(pages[-1])[-1]}:{count}"  # older than the very last opinion
     edits = len(api.calls_of("editMessageText"))
     await agora.settle(api.callback_query(group, admin, message_id, stale))
-    assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n'est plus valable."
+    assert api.calls_of("answerCallbackQuery")[-1]["text"] == "Ce bouton n’est plus valable."
     assert len(api.calls_of("editMessageText")) == edits
 
 
@@ -479,8 +485,8 @@ async def test_export_is_capped_and_says_what_it_leaves_out(
     note = rows[-1]
     assert note[0] == "remarque"
     assert re.fullmatch(
-        rf"Fichier incomplet{NBSP}: un export s'arrête à [\d,]+{NBSP}Mo{NBSP}; "
-        rf"{40 - len(answers)} réponses et 0 avis n'y figurent pas\.",
+        rf"Fichier incomplet{NBSP}: un export s’arrête à [\d,]+{NBSP}Mo{NNBSP}; "
+        rf"{40 - len(answers)} réponses et 0 avis n’y figurent pas\.",
         note[8],
     )
     assert document["caption"].endswith("\n" + note[8])
@@ -564,3 +570,37 @@ async def test_listing_pages_by_key_while_new_opinions_arrive(
     [again] = await agora.command(group, admin, "/avis")
     assert shown == listed_ids(again["text"])
     assert shown[:2] == sorted(new_on_the_article, reverse=True)  # the new ones at the top
+
+
+# Found by the fuzzer (tests/test_fuzz.py), each the shortest sequence of updates that
+# showed it, replayed in the fuzzer's world.
+
+
+async def test_a_supergroup_message_is_not_its_former_group_message_of_the_same_id(
+    database_url: str,
+) -> None:
+    async with fresh_world(database_url) as world:
+        bob, group = world.users["bob"], world.chats["B"]
+        poll = world.api.sent(group["id"], "sendPoll")[0]
+        await world.agora.command(group, bob, "Mon avis", reply_to_message_id=poll["message_id"])
+        written = world.api.last_message_id(group["id"])
+        [opinion] = (await world.opinions()).values()
+        supergroup = -1009999999999999
+        await world.settle(world.api.migrate(group["id"], supergroup))
+        moved = world.api.chats[supergroup]
+        max_ = world.api.user(77, "Max")  # a member, not an administrator
+        await world.agora.command(moved, max_, "Bonjour", message_id=written)
+        await world.agora.command(moved, max_, "Bonjour à tous", edit=True, message_id=written)
+        [after] = (await world.opinions()).values()
+        assert (after.user_id, after.text) == (bob["id"], "Mon avis") == (
+            opinion.user_id,
+            opinion.text,
+        )
+
+
+async def test_delete_with_a_number_beyond_32_bits(database_url: str) -> None:
+    """PostgreSQL's INTEGER stops at 2**31 - 1: a larger number is no opinion's."""
+    async with fresh_world(database_url) as world:
+        ada, group = world.users["ada"], world.chats["A"]
+        [answer] = await world.agora.command(group, ada, "/supprimer 2147483648")
+        assert answer["text"].startswith("Répondez avec /supprimer à l’avis à supprimer")

@@ -1,10 +1,10 @@
-"""Telegram's flood limits as the sender counts them (bot.sending.flood), without a bot."""
+"""Telegram's flood limits as the sender counts them (bot.engine.sending.flood), without a bot."""
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.sending.flood import Occupancy, Pacer
+from bot.engine.sending.flood import Occupancy, Pacer
 
 
 def test_a_call_occupies_as_many_places_as_the_messages_it_sends() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bot.formatting import (
+from bot.core.formatting import (
     Pages,
     bar,
     echo,
@@ -13,7 +13,7 @@ from bot.formatting import (
     split_blocks,
     telegram_length,
 )
-from tests.botapi.server import parse_html, utf16_len
+from tests.support.botapi import parse_html, utf16_len
 
 
 def test_blocks_are_packed_without_cutting_words() -> None:

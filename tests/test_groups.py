@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from bot.opinion_groups import Ballots, describe
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.insights.opinion_groups import Ballots, describe
 from handlers import groups as groups_handler
 from storage.db import Database
 from storage.insights import answer_patterns
 from storage.models import Ballot, Chat, PostedPoll, option_bits
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, start_agora
 
 NBSP = "\u00a0"
 OPTIONS = [5, 5, 9, 5, 4, 8]  # the first article's questions
@@ -58,23 +58,24 @@ async def test_two_planted_camps_are_found_with_what_sets_them_apart(
     group, admin, polls = await group_with_polls(agora, api, -100831)
     # 12 in camp A, 10 in camp B, and two who answered a single question (not counted).
     await vote_camps(agora, api, polls, [(CAMP_A, 12), (CAMP_B, 10), ({2: 1}, 2)], 3000)
+    # "/camps", its first French name, still works.
     text = "\n".join(m["text"] for m in await agora.command(group, admin, "/camps"))
     assert text.startswith(
-        "🧭 Groupes d'opinion — Crise à la tête d'OpenAI"
+        "🧭 Groupes d’opinion — Crise à la tête d’OpenAI"
     )
     assert (
-        "D'après 22 votants ayant répondu à au moins la moitié des questions, dans ce groupe."
+        "D’après 22 votants ayant répondu à au moins la moitié des questions, dans ce groupe."
     ) in text
     assert (
         f"Groupe 1 · 12 personnes (54,5{NBSP}%)\n"
         f"• «{NBSP}Une crise de gouvernance inquiétante{NBSP}» (question 1){NBSP}: 100,0{NBSP}% "
-        f"d'entre eux, contre 0,0{NBSP}% des autres\n"
-        f"• «{NBSP}Injustifié{NBSP}» (question 2){NBSP}: 100,0{NBSP}% d'entre eux, contre "
+        f"d’entre eux, contre 0,0{NBSP}% des autres\n"
+        f"• «{NBSP}Injustifié{NBSP}» (question 2){NBSP}: 100,0{NBSP}% d’entre eux, contre "
         f"0,0{NBSP}% des autres\n"
     ) in text
     assert f"Groupe 2 · 10 personnes (45,5{NBSP}%)\n• «{NBSP}Avant tout une lutte" in text
     assert (
-        f"Terrain d'entente (une majorité de chaque groupe){NBSP}:\n"
+        f"Terrain d’entente (une majorité de chaque groupe){NBSP}:\n"
         f"• «{NBSP}Oui, il démissionnera et cédera{NBSP}» (question 5){NBSP}: de 100,0{NBSP}% à "
         f"100,0{NBSP}%"
     ) in text
@@ -121,8 +122,8 @@ async def test_groups_are_computed_after_the_commit_without_holding_up_anyone(
     await agora.sent_out()
     [answer] = agora.new_messages()
     assert answer["chat"]["id"] == group["id"]
-    assert answer["text"].startswith("🧭 Groupes d'opinion")
-    assert "D'après 22 votants" in answer["text"]  # the late voter answered one question
+    assert answer["text"].startswith("🧭 Groupes d’opinion")
+    assert "D’après 22 votants" in answer["text"]  # the late voter answered one question
 
 
 async def test_a_stop_waits_for_an_answer_being_computed(
@@ -147,8 +148,8 @@ async def test_a_stop_waits_for_an_answer_being_computed(
     async with start_agora(api, settings) as agora:
         await agora.sent_out()
     sent = api.sent(chat_id=group["id"])
-    [answer] = [m for m in sent if "Groupes d'opinion" in m.get("text", "")]
-    assert "D'après 22 votants" in answer["text"]
+    [answer] = [m for m in sent if "Groupes d’opinion" in m.get("text", "")]
+    assert "D’après 22 votants" in answer["text"]
 
 
 async def test_too_few_voters_here_but_enough_in_all_chats(agora: Agora, api: FakeBotAPI) -> None:
@@ -156,18 +157,18 @@ async def test_too_few_voters_here_but_enough_in_all_chats(agora: Agora, api: Fa
     _, _, second_polls = await group_with_polls(agora, api, -100833)
     await vote_camps(agora, api, first_polls, [(CAMP_A, 6), (CAMP_B, 5)], 4000)
     await vote_camps(agora, api, second_polls, [(CAMP_A, 6), (CAMP_B, 5)], 5000)
-    [few] = await agora.command(first, admin, "/camps")
+    [few] = await agora.command(first, admin, "/groupes")
     assert few["text"] == (
-        "Les groupes d'opinion demandent au moins 20 votants ayant répondu à au moins la moitié "
-        f"des questions (11 pour l'instant, dans ce groupe){NBSP}: il en manque 9. Pour toutes les "
-        f"conversations réunies{NBSP}: /camps tous."
+        "Les groupes d’opinion demandent au moins 20 votants ayant répondu à au moins la moitié "
+        f"des questions (11 pour l’instant, dans ce groupe){NBSP}: il en manque 9. Pour toutes les "
+        f"conversations réunies{NBSP}: /groupes tous."
     )
-    text = "\n".join(m["text"] for m in await agora.command(first, admin, "/camps tous"))
+    text = "\n".join(m["text"] for m in await agora.command(first, admin, "/groupes tous"))
     assert "22 votants ayant répondu à au moins la moitié des questions, dans toutes" in text
     assert f"Groupe 1 · 12 personnes (54,5{NBSP}%)" in text
-    [bad] = await agora.command(first, admin, "/camps demain")
+    [bad] = await agora.command(first, admin, "/groupes demain")
     assert bad["text"] == (
-        "Utilisez /camps pour cette conversation, ou /camps tous pour toutes les conversations "
+        "Utilisez /groupes pour cette conversation, ou /groupes tous pour toutes les conversations "
         "réunies."
     )
 
@@ -180,7 +181,7 @@ async def test_a_group_of_fewer_than_three_is_not_described(
     await vote_camps(agora, api, polls, [(CAMP_A, 20), ({0: 3, 1: 4, 3: 4, 4: 3}, 2)], 6000)
     text = "\n".join(m["text"] for m in await agora.command(group, admin, "/camps"))
     assert (
-        f"Groupe 2 · moins de 3 personnes{NBSP}: non décrit, pour qu'on ne puisse déduire les "
+        f"Groupe 2 · moins de 3 personnes{NBSP}: non décrit, pour qu’on ne puisse déduire les "
         "réponses de personne."
     ) in text
     # Nor by difference: the large group is not compared with the two.

@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
-from bot.outbox import Priority
-from bot.sending import sender
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.engine import outbox
+from bot.engine.outbox import Priority
+from bot.engine.sending import sender
 from storage.models import OutboxMessage
 from storage.outbox import new_message
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, failing, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, failing, start_agora
 
 
 async def outbox_rows(agora: Agora) -> list[OutboxMessage]:

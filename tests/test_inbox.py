@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.metrics import describe_outbox
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.engine.metrics import describe_outbox
 from storage.models import InboxUpdate
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, failing, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, failing, start_agora
 
 
 async def inbox_rows(agora: Agora) -> list[InboxUpdate]:
@@ -125,7 +125,7 @@ async def test_a_failing_handler_sets_its_update_aside_without_what_was_written(
     api.fail_next("getChatAdministrators", 400, "Bad Request: chat not found")
     update_id = api.send_text(group, member, "/sondage anonyme")
     [sorry] = await agora.settle(update_id)
-    assert sorry["text"] == "Désolé, une erreur s'est produite. Réessayez un peu plus tard."
+    assert sorry["text"] == "Désolé, une erreur s’est produite. Réessayez un peu plus tard."
     [row] = await inbox_rows(agora)
     assert (row.update_id, row.set_aside) == (update_id, "failed: BadRequest")
     assert "Qwx" not in row.body

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.insights import Reading, read_lead, wilson
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from bot.insights.intervals import Reading, read_lead, wilson
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 
-NBSP = "\u00a0"
+NBSP, NNBSP = "\u00a0", "\u202f"
 
 
 def test_wilson_intervals_match_published_values() -> None:
@@ -63,24 +63,25 @@ async def test_results_say_when_a_lead_is_real_and_when_it_is_noise(
 
     text = "\n".join(m["text"] for m in await agora.command(group, admin, "/resultats"))
     assert (
-        f"En tête{NBSP}: Une crise de gouvernance inquiétante — 80,0{NBSP}%, entre 62,7{NBSP}% "
-        f"et 90,5{NBSP}% avec une confiance de 95{NBSP}%."
+        f"En tête{NBSP}: «{NBSP}Une crise de gouvernance inquiétante{NBSP}» avec "
+        f"80,0{NBSP}%{NNBSP}; l’intervalle de confiance à 95{NBSP}% va de 62,7{NBSP}% à "
+        f"90,5{NBSP}%."
     ) in text
     assert (
-        f"Trop serré pour désigner un gagnant{NBSP}: «{NBSP}Injustifié{NBSP}» (66,7{NBSP}%) et "
-        f"«{NBSP}Justifié{NBSP}» (33,3{NBSP}%) sont dans la marge d'erreur."
+        f"Au coude-à-coude{NBSP}: «{NBSP}Injustifié{NBSP}» (66,7{NBSP}%) et «{NBSP}Justifié{NBSP}» "
+        f"(33,3{NBSP}%){NNBSP}; l’écart qui les sépare reste dans la marge d’erreur."
     ) in text
-    assert f"Seulement 4 votants{NBSP}: trop peu pour en tirer des conclusions." in text
+    assert f"Seuls 4 votants{NBSP}: trop peu pour en tirer des conclusions." in text
     assert text.count("En tête") == 1
 
     await agora.command(group, admin, "/lang en")
     text = "\n".join(m["text"] for m in await agora.command(group, admin, "/results"))
     assert (
-        "Leading: A worrying governance crisis — 80.0%, between 62.7% and 90.5% with 95% "
-        "confidence."
+        "Leading: “A worrying governance crisis” with 80.0%; the 95% confidence interval runs "
+        "from 62.7% to 90.5%."
     ) in text
     assert (
-        "Too close to call: “Unjustified” (66.7%) and “Justified” (33.3%) are within the margin "
-        "of error."
+        "Neck and neck: “Unjustified” (66.7%) and “Justified” (33.3%); the gap between them is "
+        "within the margin of error."
     ) in text
     assert "Only 4 voters: too few to read much into." in text

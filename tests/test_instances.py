@@ -20,12 +20,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.lease import LEASE_KEY
+from bot.engine.lease import LEASE_KEY
 from storage.models import OptionTotal, PollTally, PostedPoll, QuestionTotal, SentDigest
-from tests.botapi.server import FakeBotAPI
-from tests.harness import assert_counts_are_the_answers, totals_match_tallies
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import assert_counts_are_the_answers, totals_match_tallies
 from tests.test_reliability import IN_FLIGHT, bot_process, sent_count, zone_in_daytime
 from tests.test_webhook import SECRET, free_port
+
+pytestmark = pytest.mark.slow
 
 VOTES = 3000
 

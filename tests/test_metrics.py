@@ -11,10 +11,10 @@ import socket
 
 import aiohttp
 
-from bot.logs import JsonFormatter
-from bot.settings import Settings
-from tests.botapi.server import FakeBotAPI
-from tests.harness import start_agora
+from bot.core.logs import JsonFormatter
+from bot.core.settings import Settings
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import start_agora
 
 
 def free_port() -> int:
@@ -84,7 +84,7 @@ def test_json_log_lines_carry_time_level_logger_message_and_chat() -> None:
 
 
 async def test_health_is_503_when_the_database_does_not_answer() -> None:
-    from bot.metrics import MetricsServer
+    from bot.engine.metrics import MetricsServer
     from storage.db import Database
 
     database = Database("postgresql+asyncpg://agora@127.0.0.1:1/agora")  # nothing listens

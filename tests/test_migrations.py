@@ -15,7 +15,9 @@ from sqlalchemy import Connection, text
 
 from storage.db import alembic_config, create_engine, migrate, newest_revision
 from tests.conftest import ROOT
-from tests.harness import totals_match_tallies
+from tests.support.harness import totals_match_tallies
+
+pytestmark = pytest.mark.floors
 
 
 def upgrade_to(revision: str):

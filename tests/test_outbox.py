@@ -4,17 +4,20 @@ holding up the others, failures of a send, and what `python -m bot outbox` repor
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bot import outbox
-from bot.outbox import Priority
-from bot.sending.flood import FloodLimits
-from bot.settings import Settings
-from storage.models import OutboxMessage, PostedPoll
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, start_agora
+from bot.core.settings import Settings
+from bot.engine import outbox
+from bot.engine.outbox import Priority
+from bot.engine.sending.flood import FloodLimits
+from storage.digests import claim_digest
+from storage.models import OutboxMessage, PostedPoll, SentDigest, SummaryPost
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, start_agora
 
 
 async def queue_texts(agora: Agora, rows: list[tuple[int, str, Priority]]) -> None:
@@ -195,6 +198,82 @@ async def test_undelivered_messages_go_out_after_a_restart(
         assert "Commandes" in answer["text"]
 
 
+def previous_version_rows(chat_id: int, digest_id: int) -> list[tuple[str, int, Any, Any]]:
+    """(method, priority, payload, effect) of pending rows as the version before typed effects
+    wrote them, verbatim: plain strings, numbers and dicts."""
+    vote = {"type": "emoji", "emoji": "👍"}
+    return [
+        ("sendPoll", 1,
+         {"question": "D'accord ?", "options": [{"text": "Oui"}, {"text": "Non"}],
+          "is_anonymous": False, "allows_multiple_answers": False},
+         {"kind": "poll", "article_id": "old-article", "question_key": "q1", "language": "fr",
+          "anonymous": False, "multiple": False}),
+        ("sendMessage", 0, {"text": "Le résumé"}, {"kind": "summary", "article_id": "old-article"}),
+        ("sendMessage", 2, {"text": "Bilan, 1/2"},
+         {"kind": "digest", "digest_id": digest_id, "last": False}),
+        ("sendMessage", 2, {"text": "Bilan, 2/2"},
+         {"kind": "digest", "digest_id": digest_id, "last": True}),
+        ("setMessageReaction", 0, {"message_id": 1, "reaction": [vote]},
+         {"fallback": {"text": "Merci, votre avis est enregistré."}}),
+    ]
+
+
+async def test_rows_queued_by_the_previous_version_go_out_after_an_upgrade(
+    api: FakeBotAPI, settings: Settings
+) -> None:
+    """Rows pending when the new version starts, in the previous version's format, are sent
+    and record what they taught as they did: the poll, the summary, the digest's completion,
+    and the reaction Telegram refuses is a text instead."""
+    group = api.group(-100705, "Débat")
+    admin = api.user(10, "Ada")
+    async with start_agora(api, settings) as agora:
+        await agora.command(group, admin, "/aide")  # the chat is recorded
+    now, engine = datetime.now(UTC), create_async_engine(settings.database_url)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            digest = await claim_digest(
+                session, chat_id=group["id"], local_date=now.date(), daily=False,
+                started_at=now, numbers={},
+            )
+            assert digest is not None
+            digest_id = digest.id
+            session.add_all(
+                OutboxMessage(chat_id=group["id"], priority=priority, method=method,
+                              payload=payload, effect=effect, status="pending", attempts=0,
+                              created_at=now)
+                for method, priority, payload, effect in previous_version_rows(
+                    group["id"], digest_id
+                )
+            )
+    finally:
+        await engine.dispose()
+    api.fail_next("setMessageReaction", 400, "Bad Request: REACTION_INVALID")
+    before = len(api.sent(chat_id=group["id"]))
+    async with start_agora(api, settings) as agora:
+        await agora.sent_out()
+        sent = api.sent(chat_id=group["id"])[before:]
+        assert [m.get("text") for m in sent if "poll" not in m] == [
+            "Le résumé", "Bilan, 1/2", "Bilan, 2/2", "Merci, votre avis est enregistré."
+        ]
+        [poll] = [m for m in sent if "poll" in m]
+        [posted] = await agora.polls(group["id"])
+        assert (posted.poll_id, posted.message_id) == (poll["poll"]["id"], poll["message_id"])
+        assert (posted.article_id, posted.question_key, posted.language) == (
+            "old-article", "q1", "fr"
+        )
+        async with AsyncSession(agora.engine) as session:
+            summary = await session.scalar(select(SummaryPost))
+            record = await session.get(SentDigest, digest_id)
+            statuses = list(await session.scalars(
+                select(OutboxMessage.status).where(OutboxMessage.method == "setMessageReaction")
+            ))
+        assert summary is not None
+        assert (summary.message_id, summary.article_id) == (sent[1]["message_id"], "old-article")
+        assert record is not None
+        assert record.status == "sent"
+        assert statuses == ["dropped"]
+
+
 async def test_admin_rights_are_read_outside_the_transaction_and_cached(
     agora: Agora, api: FakeBotAPI
 ) -> None:
@@ -207,7 +286,7 @@ async def test_admin_rights_are_read_outside_the_transaction_and_cached(
     [refused] = await agora.command(group, max_, "/langue en")
     assert refused["text"] == (
         "Seuls les administrateurs du groupe peuvent changer la langue\u00a0: "
-        "demandez-le à l'un d'eux."
+        "demandez-le à l’un d’eux."
     )
     assert len(api.calls_of("getChatAdministrators")) == 1  # one read for three decisions
 

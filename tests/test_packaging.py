@@ -13,6 +13,10 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = sorted(path.name for path in (ROOT / "articles").glob("*.toml"))
 SOURCES = sorted((ROOT / "articles" / "sources").iterdir())

@@ -26,13 +26,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.settings import async_database_url
+from bot.core.settings import async_database_url
 from storage.models import Ballot, InboxUpdate, OutboxMessage, PollTally, PostedPoll
-from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
-from tests.harness import assert_counts_are_the_answers
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import assert_counts_are_the_answers
 from tests.test_reliability import bot_process, sent_count
 from tests.test_webhook import free_port
+
+pytestmark = pytest.mark.slow
 
 BIN = Path(os.environ.get("AGORA_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OUTAGE = 3.0  # seconds PostgreSQL stays down

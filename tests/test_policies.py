@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from telegram import Chat, Message, User
 
-from bot.formatting import utf16_length
-from bot.i18n import using_language
-from bot.localtime import moment_text, spreadsheet_moment, widest_moment
-from bot.opinions import MAX_LENGTH, author_of, length_problem, opinion_text
+from bot.core.formatting import utf16_length
+from bot.core.i18n import using_language
+from bot.core.localtime import moment_text, spreadsheet_moment, widest_moment
+from bot.discussion.opinions import MAX_LENGTH, author_of, length_problem, opinion_text
+
+pytestmark = pytest.mark.floors
 
 
 def message(text: str, *, sender_chat: Chat | None = None) -> Message:

@@ -6,19 +6,18 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.db import create_engine, migrate
 from storage.models import Chat, OptionTotal, PostedPoll, QuestionTotal
-from storage.queries import (
-    forget_handled,
-    mark_handled,
-    record_poll_counts,
-    record_posted_poll,
-)
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, totals_match_tallies
+from storage.polls import record_poll_counts, record_posted_poll
+from storage.updates import forget_handled, mark_handled
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, totals_match_tallies
+
+pytestmark = pytest.mark.floors
 
 NBSP = "\u00a0"
 
@@ -41,7 +40,7 @@ async def test_admin_posts_six_bilingual_polls(agora: Agora, api: FakeBotAPI) ->
     api.set_admin(group["id"], admin)
     sent = await agora.command(group, admin, "/sondage")
     polls = [m["poll"] for m in sent if "poll" in m]
-    assert sent[0]["text"].startswith("🗳 Crise à la tête d'OpenAI")
+    assert sent[0]["text"].startswith("🗳 Crise à la tête d’OpenAI")
     assert next(p["question"] for p in polls) == "Quel est votre avis sur le sujet\u202f?"
     assert len(polls) == 6
     assert all(not p["is_anonymous"] for p in polls)
@@ -89,7 +88,7 @@ async def test_members_are_refused_politely(agora: Agora, api: FakeBotAPI) -> No
     assert (
         refusal["text"]
         == "Seuls les administrateurs du groupe peuvent publier les sondages\u00a0: "
-        "demandez-le à l'un d'eux."
+        "demandez-le à l’un d’eux."
     )
     assert await agora.polls(group["id"]) == []
 
@@ -189,14 +188,20 @@ async def test_results_here_and_everywhere_with_locale_formats(
         await agora.settle(api.vote(en_poll, api.user(2000 + i, f"E{i}"), [0]))
 
     fr_results = "\n".join(m["text"] for m in await agora.command(fr_group, admin, "/resultats"))
-    assert f"Ce groupe{NBSP}: 29 votants · Toutes les conversations{NBSP}: 32 votants" in fr_results
-    assert f"████░░░░░░ 37,9{NBSP}% (11) · partout{NBSP}: 43,8{NBSP}% (14)" in fr_results
-    assert f"██████░░░░ 62,1{NBSP}% (18) · partout{NBSP}: 56,2{NBSP}% (18)" in fr_results
+    assert f"Ce groupe{NBSP}: 29 votants · Total{NBSP}: 32 votants" in fr_results
+    # All chats have one name, the voters line's: "Total", "total".
+    assert f"████░░░░░░ 37,9{NBSP}% (11) · total{NBSP}: 43,8{NBSP}% (14)" in fr_results
+    assert f"██████░░░░ 62,1{NBSP}% (18) · total{NBSP}: 56,2{NBSP}% (18)" in fr_results
     assert f"Ce groupe{NBSP}: 0 votant" in fr_results
 
     en_results = "\n".join(m["text"] for m in await agora.command(en_group, admin, "/results"))
-    assert "This group: 3 voters · All chats: 32 voters" in en_results
-    assert "██████████ 100.0% (3) · everywhere: 43.8% (14)" in en_results
+    assert "This group: 3 voters · Overall: 32 voters" in en_results
+    assert "██████████ 100.0% (3) · overall: 43.8% (14)" in en_results
+    assert "Only 3 voters: too few to read much into." in en_results
+    assert (
+        "Overall, “A legitimate debate on AI safety” (56.2%) and “A worrying governance crisis” "
+        "(43.8%) are neck and neck; the gap between them is within the margin of error."
+    ) in en_results
     assert "A worrying governance crisis" in en_results
 
 
@@ -280,9 +285,9 @@ async def counts(engine: AsyncEngine) -> tuple[int, dict[int, int]]:
 
 def _answer_as_handled(raw: dict[str, Any]) -> Any:
     """The Answer handlers.polls.store_answer queues for this update, parsed as usual."""
+    from bot.transaction import UnitOfWork, _unit
     from telegram import Update
 
-    from bot.transaction import UnitOfWork, _unit
     from handlers.polls import store_answer
 
     unit = UnitOfWork(session=None)  # type: ignore[arg-type]  # store_answer never reads

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.models import OutboxMessage
 from storage.outbox import PENDING, SENT
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 from tests.test_reliability import bot_process, sent_count
 
 # Unique markers: nothing else the bot stores can contain them by chance.

@@ -17,13 +17,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.lanes import transient
-from bot.sending.flood import FloodLimits
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.engine.dispatcher import transient
+from bot.engine.sending.flood import FloodLimits
 from storage.models import PostedPoll, SentDigest
-from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
-from tests.harness import assert_counts_are_the_answers, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import assert_counts_are_the_answers, start_agora
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_FLIGHT = FloodLimits().concurrency  # calls the sender makes at once
@@ -62,7 +64,7 @@ async def test_a_failing_handler_answers_and_keeps_the_others(agora, api: FakeBo
     member = api.user(11, "Max")
     api.fail_next("getChatAdministrators", 400, "Bad Request: chat not found")
     [sorry] = await agora.command(group, member, "/sondage")
-    assert sorry["text"] == "Désolé, une erreur s'est produite. Réessayez un peu plus tard."
+    assert sorry["text"] == "Désolé, une erreur s’est produite. Réessayez un peu plus tard."
     [help_text] = await agora.command(group, member, "/aide")
     assert "Commandes" in help_text["text"]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.reload import FOLDER_CHECK_EVERY, ArticleReloader
-from tests.articles import article_text, write_article
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora
+from bot.articles.reload import FOLDER_CHECK_EVERY, ArticleReloader
+from tests.support.articles import article_text, write_article
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
 
 
 def reloader(agora: Agora) -> ArticleReloader:
@@ -43,7 +43,7 @@ async def test_sighup_takes_valid_files_and_logs_invalid_ones(
     write_article(articles_dir, "gone", "gone-news", source_date="2026-11-02", retired=True)
     broken = article_text("broken-news").replace('"Justifié", ', f'"{"o" * 101}", ', 1)
     (articles_dir / "broken.toml").write_text(broken, encoding="utf-8")
-    with caplog.at_level(logging.ERROR, logger="bot.reload"):
+    with caplog.at_level(logging.ERROR, logger="bot.articles.reload"):
         await sighup(agora)
     assert (
         f"article left out: {articles_dir / 'broken.toml'}: questions[2].options.fr[1]: "
@@ -63,7 +63,7 @@ async def test_sighup_takes_valid_files_and_logs_invalid_ones(
     # A valid file broken later: its previous version stays, the bot keeps answering.
     (articles_dir / "next.toml").write_text("id = [", encoding="utf-8")
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="bot.reload"):
+    with caplog.at_level(logging.ERROR, logger="bot.articles.reload"):
         await sighup(agora)
     assert any(
         "next.toml: not valid TOML" in m and "previous version stays loaded" in m

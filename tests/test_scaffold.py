@@ -8,9 +8,9 @@ import re
 import tomllib
 from pathlib import Path
 
-from bot.content import TO_FILL, parse_article
-from bot.library import load_library
-from bot.scaffold import closing_questions, guess_language
+from bot.articles.scaffold import closing_questions, guess_language
+from bot.core.content import TO_FILL, parse_article
+from bot.core.library import load_library
 from tests.test_cli import run_bot
 from tests.test_content import SEED, plain
 
@@ -42,8 +42,13 @@ def fill(text: str) -> str:
 def test_the_seed_gives_its_six_questions_in_order_verbatim() -> None:
     source = SEED.read_text(encoding="utf-8")
     questions = closing_questions(source)
-    expected = [plain(q.text["fr"]) for q in load_library().get("openai-board-2023-11").questions]  # type: ignore[union-attr]
-    assert questions == expected
+    article = load_library().get("openai-board-2023-11")
+    assert article is not None
+    expected = [plain(q.text["fr"]) for q in article.questions]
+    # The article's question 4 keeps the source's first sentence and asks its second from
+    # what the source reports (tests/test_content.py says why); every other one is verbatim.
+    assert questions[:3] + questions[4:] == expected[:3] + expected[4:]
+    assert questions[3].split("?")[0] == expected[3].split("?")[0]
     assert all(question in source for question in questions)
     assert guess_language(source) == "fr"
 

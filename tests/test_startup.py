@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
+from tests.support.botapi import FakeBotAPI
 from tests.test_cli import ROOT, run_bot
+
+pytestmark = pytest.mark.floors
 
 REJECTED = "123456789:AAHrevokedTokenNobodyShouldEverSee00000"
 PASSWORD = "s3cretDatabasePassw0rd"

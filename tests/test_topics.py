@@ -3,8 +3,8 @@ the topic where it was turned on."""
 
 from __future__ import annotations
 
-from tests.botapi.server import FakeBotAPI
-from tests.harness import Agora, FakeClock
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, FakeClock
 
 POLLS_TOPIC, RESULTS_TOPIC, DIGEST_TOPIC = 7, 9, 11
 

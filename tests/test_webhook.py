@@ -18,12 +18,14 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from storage.models import Chat, HandledUpdate
-from tests.botapi.server import FakeBotAPI
 from tests.conftest import TOKEN
-from tests.harness import Agora, failing, start_agora
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora, failing, start_agora
 from tests.test_cli import run_bot
+
+pytestmark = pytest.mark.floors
 
 SECRET = "s3cret-webhook_token"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -7,5 +7,5 @@
 - `chart`: the chart's description and its drawing (by the sender, just before it goes out);
 - `deliver`: the composed digest queued in the outbox.
 
-The command that sets it up is handlers/digest.py; the sender (bot.sending) sends it.
+The command that sets it up is handlers/digest.py; the sender (bot.engine.sending) sends it.
 """

@@ -1,5 +1,6 @@
 """The digest's chart: what it shows (`chart_spec`, stored in the outbox as JSON) and its
-drawing (`draw_chart`, by the sender just before the photo goes out; bot.chart renders)."""
+drawing (`draw_chart`, by the sender just before the photo goes out; bot.digests.drawing
+renders)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,9 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from bot.chart.panels import ChartLabels, ChartQuestion
-from bot.chart.render import render_chart
-from bot.chart.style import TREND_DAYS
-from bot.content import NEUTRAL_OPTION, Article
-from bot.digests.text import Numbers, read_tally
-from bot.formatting import voters_text
-from bot.i18n import (
+from bot.core.content import NEUTRAL_OPTION, Article
+from bot.core.formatting import voters_text
+from bot.core.i18n import (
     _,
     current_language,
     format_long_date,
@@ -24,9 +21,13 @@ from bot.i18n import (
     ngettext,
     using_language,
 )
-from bot.insights import Reading, read_lead
-from bot.verdicts import confidence
-from storage.queries import QuestionTally
+from bot.digests.drawing.panels import ChartLabels, ChartQuestion
+from bot.digests.drawing.render import render_chart
+from bot.digests.drawing.style import TREND_DAYS
+from bot.digests.text import Numbers, read_tally
+from bot.insights.intervals import Reading, read_lead
+from bot.insights.verdicts import confidence
+from storage.polls import QuestionTally
 
 CAPTION_LIMIT = 1024
 
@@ -98,9 +99,9 @@ def number_in(language: str, count: int) -> str:
 
 
 def chart_labels(title: str, day: date, private: bool) -> ChartLabels:
-    """Translated words of the chart, bound to the current language now: the chart is drawn
-    in another process, where the language is not the chat's. Partials of module functions
-    (not closures) so that they can be pickled there."""
+    """Translated words of the chart, bound to the current language now: the sender draws
+    the chart in a thread of its drawing pool, where the current language (a ContextVar) is
+    not the chat's. The number formats are partials bound to the chat's language."""
     language = current_language()
     scope = _("Results of this chat — {date}") if private else _("Results of this group — {date}")
     subtitle = scope.format(date=format_long_date(day))

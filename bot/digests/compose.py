@@ -11,8 +11,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
 
-from bot.chart.style import TREND_DAYS
+from bot.core.formatting import split_blocks
+from bot.core.i18n import using_language
+from bot.core.library import Library
 from bot.digests.chart import caption, chart_spec
+from bot.digests.drawing.style import TREND_DAYS
 from bot.digests.text import (
     EXCERPTS,
     LAST_OPINION,
@@ -20,15 +23,14 @@ from bot.digests.text import (
     OpinionNews,
     digest_blocks,
     has_votes,
+    recorded,
     to_numbers,
 )
-from bot.formatting import split_blocks
-from bot.i18n import using_language
-from bot.library import Library
-from storage.digests import digests_since, previous_digest
+from bot.insights.standings import Earlier
+from storage.digests import digest_before, digests_since, previous_digest
 from storage.models import Chat
 from storage.opinions import opinions_after
-from storage.queries import QuestionTally, article_results
+from storage.polls import QuestionTally, article_results
 
 ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
 
@@ -102,3 +104,10 @@ async def compose(
             history = await digests_since(session, chat.id, since)
             chart = chart_spec(article, numbers, day, private, history)
         return ComposedDigest(numbers, parts, chart, caption(day, private))
+
+
+async def earlier_count(session: AsyncSession, chat_id: int, day: date) -> Earlier | None:
+    """The counts of the chat's latest digest sent before `day` (a local date), for the
+    changes /results shows since then; None without one."""
+    previous = await digest_before(session, chat_id, day)
+    return Earlier(previous.local_date, recorded(previous.numbers)) if previous else None

@@ -9,7 +9,7 @@ Delivery records the digest (chat, local date, numbers) and queues its messages 
 outbox in one transaction; the unique (chat, daily date) pair makes a second daily digest
 impossible. A digest asked for now is composed and recorded in the request's own
 transaction, after the check of the 10-minute limit, so that requests made together send
-one. The sender (bot.sending) delivers the messages after every answer to a person,
+one. The sender (bot.engine.sending) delivers the messages after every answer to a person,
 retries them through network failures and 429s, and marks the digest sent (or failed, when
 the chat blocked the bot) once its last message is out.
 """
@@ -22,17 +22,21 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_time
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, Job, JobQueue
 
+from bot.core import refusals
+from bot.core.i18n import _, current_locale
+from bot.core.library import Library
+from bot.core.localtime import Clock, chat_language, chat_time, chat_zone
+from bot.core.settings import Settings
 from bot.digests.compose import AllChats, compose
 from bot.digests.deliver import queue_digest
-from bot.library import Library
-from bot.localtime import Clock, chat_language, chat_time, chat_zone
-from bot.services import Services
-from bot.settings import Settings
+from bot.engine.services import Services
 from storage.chats import subscribed_chats
 from storage.digests import claim_digest, daily_digests_since, has_daily_digest, last_on_demand
 from storage.models import Chat
@@ -53,12 +57,14 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"
 
 
-class TooSoon(Exception):
+class TooSoon(refusals.TooSoon):
     """The chat's last digest on demand is less than NOW_INTERVAL old: the next one waits."""
 
-    def __init__(self, again: datetime) -> None:
-        super().__init__(again)
-        self.again = again
+    def text(self, zone: ZoneInfo) -> str:
+        at = format_time(self.again, format="short", tzinfo=zone, locale=current_locale())
+        return _(
+            "A digest was sent a moment ago. The next one on demand is possible at {time}."
+        ).format(time=at)
 
 
 class DigestScheduler:

@@ -1,7 +1,9 @@
 """What a digest says: its numbers (from the tallies) and its text blocks.
 
 Pure functions of the numbers (no I/O), so what a digest says is easy to test; the numbers
-are stored with each digest so the next one can show what changed.
+are stored with each digest so the next one (and /results) can show what changed. Their JSON
+shape is known here only: `to_numbers` writes it, `recorded` and `read_tally` read it back
+into typed tallies (bot.insights.standings).
 """
 
 from __future__ import annotations
@@ -10,18 +12,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.commands import ARTICLE, RESULTS
-from bot.content import Article
-from bot.formatting import escape
-from bot.i18n import (
+from bot.core.commands import ARTICLE, RESULTS
+from bot.core.content import Article
+from bot.core.formatting import escape
+from bot.core.i18n import (
     _,
     current_language,
     format_long_date,
     format_number,
     ngettext,
 )
-from bot.results_text import Standing, changes_note, no_answers_yet, question_block
-from storage.queries import QuestionTally
+from bot.insights.results_text import changes_note, no_answers_yet, question_block
+from bot.insights.standings import Tallies, standings
+from storage.polls import QuestionTally
 
 EXCERPT_LENGTH = 120
 EXCERPTS = 2
@@ -43,31 +46,27 @@ def to_numbers(chat: dict[str, QuestionTally], everywhere: dict[str, QuestionTal
     return {"chat": scope(chat), "all": scope(everywhere)}
 
 
+def _tally(entry: dict[str, Any]) -> QuestionTally:
+    return QuestionTally(int(entry["voters"]), {int(i): int(v) for i, v in entry["votes"].items()})
+
+
 def read_tally(numbers: Numbers | None, scope: str, key: str) -> QuestionTally | None:
     """One question's counts as a stored digest recorded them (`to_numbers`), if there."""
     if not numbers or key not in numbers.get(scope, {}):
         return None
-    entry = numbers[scope][key]
-    return QuestionTally(int(entry["voters"]), {int(i): int(v) for i, v in entry["votes"].items()})
+    return _tally(numbers[scope][key])
+
+
+def recorded(numbers: Numbers) -> Tallies:
+    """All the counts a stored digest recorded (`to_numbers`), typed."""
+    return Tallies(
+        {key: _tally(entry) for key, entry in numbers.get("chat", {}).items()},
+        {key: _tally(entry) for key, entry in numbers.get("all", {}).items()},
+    )
 
 
 def has_votes(numbers: Numbers) -> bool:
     return any(entry["voters"] for entry in numbers["chat"].values())
-
-
-def standings(article: Article, numbers: Numbers, previous: Numbers | None) -> dict[str, Standing]:
-    """Each question's standing (bot.results_text) from a digest's numbers and the previous
-    digest's."""
-    empty = QuestionTally()
-    return {
-        question.key: Standing(
-            read_tally(numbers, "chat", question.key) or empty,
-            read_tally(numbers, "all", question.key) or empty,
-            read_tally(previous, "chat", question.key),
-            read_tally(previous, "all", question.key),
-        )
-        for question in article.questions
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +136,8 @@ def digest_blocks(
         return [heading, no_answers_yet()] + ([opinions] if opinions else [])
     if previous is not None:
         heading += "\n" + changes_note(None)
-    by_question = standings(article, numbers, previous)
+    earlier = recorded(previous) if previous is not None else None
+    by_question = standings(article, recorded(numbers), earlier)
     blocks = [heading]
     blocks += [
         question_block(number, question, by_question[question.key], private, False)

@@ -1,0 +1,190 @@
+"""How a question's results read, in /results and in the daily digest: one block, the same
+lines in both (voters here and in all chats, a bar per option, the verdict), every option in
+/results and the leading ones in the digest. In brackets, a number of votes is bare ("(11)")
+and a change since the previous digest signed ("(+3)", "(−2,1 pts)"), as the note says."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from babel import Locale
+from babel.numbers import format_decimal
+
+from bot.core.commands import POLL
+from bot.core.content import Article, Question
+from bot.core.formatting import bar, escape, voters_text
+from bot.core.i18n import (
+    _,
+    current_language,
+    current_locale,
+    format_long_date,
+    format_number,
+    format_share,
+    ngettext,
+)
+from bot.insights.standings import Earlier, Standing, Tallies, standings
+from bot.insights.verdicts import verdict
+from storage.polls import QuestionTally
+
+LEADING_OPTIONS = 3  # options a digest shows per question
+MINUS = "\u2212"  # a change below zero: the minus sign, not a hyphen
+
+
+def signed(value: str) -> str:
+    """A signed number as typeset: the minus sign (U+2212) rather than a hyphen."""
+    return value.replace("-", MINUS)
+
+
+def signed_points(points: float) -> str:
+    """A change in percentage points, unbreakable before its unit: "+2,1 pts" / "−2.1 pts"."""
+    language = current_language()
+    value = signed(
+        format_decimal(round(points, 1), format="+#,##0.0;-#,##0.0", locale=current_locale())
+    )
+    # The language's plural rule for a number shown with one decimal: "1,5 pt" in French,
+    # but "1.0 pts" in English, where only a bare 1 is singular.
+    one = Locale.parse(language).plural_form(Decimal(f"{abs(points):.1f}")) == "one"
+    return ngettext("{value} pt", "{value} pts", 1 if one else 2).format(value=value)
+
+
+def voters_change(now: QuestionTally, before: QuestionTally | None) -> str:
+    """ "29 voters", and "29 voters (+3)" when there were 26 before (the change only: a
+    count of voters is never in brackets)."""
+    voters = voters_text(now.voters)
+    if before is None or now.voters == before.voters:
+        return voters  # no "+0"
+    change = signed(
+        format_decimal(now.voters - before.voters, format="+#,##0;-#,##0", locale=current_locale())
+    )
+    return f"{voters} ({change})"
+
+
+def moved(now: QuestionTally, before: QuestionTally | None, index: int) -> str:
+    """How option `index`'s share moved since `before`: "+2,1 pts"; "" when there is nothing
+    to compare with, or it did not move (no "+0,0 pt")."""
+    if before is None or not before.voters:
+        return ""
+    change = (now.share(index) - before.share(index)) * 100
+    return signed_points(change) if round(change, 1) else ""
+
+
+def share_text(tally: QuestionTally, index: int, before: QuestionTally | None = None) -> str:
+    """ "37,9 % (11)", and with `before` its change in points: "37,9 % (11, +2,1 pts)"."""
+    count = format_number(tally.votes.get(index, 0))
+    change = moved(tally, before, index)
+    if change:
+        count += ", " + change
+    return f"{format_share(tally.share(index))} ({count})"
+
+
+def leader_line(
+    question: Question, now: QuestionTally, before: QuestionTally | None, everywhere: bool = False
+) -> str:
+    """Who leads, if the margin of error allows naming a leader, with its change in points
+    (`everywhere`: the sentence for all chats together)."""
+    ranking = now.ranking()
+    if not ranking:
+        return ""
+    change = moved(now, before, ranking[0])
+    return verdict(question, now, f" ({change})" if change else "", everywhere)
+
+
+def question_block(
+    number: int, question: Question, standing: Standing, private: bool, every_option: bool
+) -> str:
+    """One question: its text, its voters here and in all chats, a bar per option (every
+    option in its order with both shares, or the leading ones with the chat's), the verdict
+    here, and in all chats when it differs."""
+    language = current_language()
+    here, everywhere = standing.here, standing.everywhere
+    voters = _("{scope}: {voters}")
+    lines = [
+        f"<b>{number}. {escape(question.text[language])}</b>",
+        "<i>{here} · {everywhere}</i>".format(
+            here=voters.format(
+                scope=_("This chat") if private else _("This group"),
+                voters=voters_change(here, standing.here_before),
+            ),
+            everywhere=voters.format(
+                scope=_("Overall"), voters=voters_change(everywhere, standing.everywhere_before)
+            ),
+        ),
+    ]
+    if question.multiple:
+        lines.append(
+            "<i>{}</i>".format(_("Several answers allowed: shares can add up to more than 100%."))
+        )
+    options = question.options[language]
+    if every_option:
+        for index, option in enumerate(options):
+            lines.append(escape(option))
+            lines.append(
+                "<code>{bar}</code> {here} · {everywhere}".format(
+                    bar=bar(here.share(index)),
+                    here=share_text(here, index, standing.here_before),
+                    everywhere=_("overall: {share}").format(
+                        share=share_text(everywhere, index)
+                    ),
+                )
+            )
+    else:
+        for index in here.ranking()[:LEADING_OPTIONS]:
+            share = here.share(index)
+            lines.append(
+                f"<code>{bar(share)}</code> {share_text(here, index)} {escape(options[index])}"
+            )
+    if here.voters:
+        lines.append(leader_line(question, here, standing.here_before))
+    if everywhere.voters and everywhere != here:
+        everywhere_verdict = leader_line(
+            question, everywhere, standing.everywhere_before, everywhere=True
+        )
+        lines.append(f"<i>{everywhere_verdict}</i>")
+    return "\n".join(lines)
+
+
+def no_answers_yet() -> str:
+    return _("No answers yet. Post the polls with /{poll} and invite everyone to vote.").format(
+        poll=POLL.name(current_language())
+    )
+
+
+def changes_note(since: date | None) -> str:
+    """What the numbers in brackets are, under a heading: a bare one counts votes, a signed
+    one is the change since the digest of a day, or since the last one."""
+    if since is None:
+        return "<i>{}</i>".format(
+            _(
+                "In brackets: the number of votes; signed (+ or −), the change since the last "
+                "digest."
+            )
+        )
+    return "<i>{}</i>".format(
+        _(
+            "In brackets: the number of votes; signed (+ or −), the change since the digest of "
+            "{date}."
+        ).format(
+            date=format_long_date(since)
+        )
+    )
+
+
+def results_blocks(
+    article: Article, now: Tallies, earlier: Earlier | None, private: bool
+) -> list[str]:
+    """/results: a heading, then every question with every option, and each share's change
+    since the `earlier` digest's count."""
+    language = current_language()
+    heading = "📊 <b>{}</b>".format(
+        escape(_("Results — {title}").format(title=article.title[language]))
+    )
+    by_question = standings(article, now, earlier.tallies if earlier is not None else None)
+    if not any(standing.everywhere.voters for standing in by_question.values()):
+        return [heading, no_answers_yet()]
+    if earlier is not None:
+        heading += "\n" + changes_note(earlier.day)
+    return [heading] + [
+        question_block(number, question, by_question[question.key], private, True)
+        for number, question in enumerate(article.questions, 1)
+    ]

@@ -1,0 +1,43 @@
+"""The database schema as typed SQLAlchemy models, one module per area. Every model is
+imported here, so that `Base.metadata` (which the migrations and the tests compare against)
+holds them all, and callers import them from `storage.models`."""
+
+from storage.models.articles import Announcement, KnownArticle
+from storage.models.base import Base, affected, table
+from storage.models.chats import Chat
+from storage.models.digests import SentDigest
+from storage.models.discussion import INTEGER_MAX, Opinion, SummaryPost
+from storage.models.engine import BotState, HandledUpdate, InboxUpdate, OutboxMessage
+from storage.models.polls import (
+    Ballot,
+    OptionTotal,
+    PollTally,
+    PostedPoll,
+    QuestionTotal,
+    option_bits,
+    options_of,
+)
+
+__all__ = [
+    "INTEGER_MAX",
+    "Announcement",
+    "Ballot",
+    "Base",
+    "BotState",
+    "Chat",
+    "HandledUpdate",
+    "InboxUpdate",
+    "KnownArticle",
+    "Opinion",
+    "OptionTotal",
+    "OutboxMessage",
+    "PollTally",
+    "PostedPoll",
+    "QuestionTotal",
+    "SentDigest",
+    "SummaryPost",
+    "affected",
+    "option_bits",
+    "options_of",
+    "table",
+]

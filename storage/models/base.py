@@ -1,0 +1,28 @@
+"""The declarative base and two helpers for bulk statements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Table,
+)
+from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def table(model: type[Base]) -> Table:
+    """A model's Table, for bulk statements (SQLAlchemy types `__table__` as a FromClause)."""
+    found = model.__table__
+    assert isinstance(found, Table)
+    return found
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (its result is a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)

@@ -1,0 +1,40 @@
+"""Chats: a private chat or group that talked to the bot, with its choices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    String,
+    func,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base
+
+
+class Chat(Base):
+    """A private chat or group that has talked to the bot, with its choices."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(8))
+    article_id: Mapped[str | None] = mapped_column(String(64))
+    # True: the chat discusses the latest article (article_id is ignored); False: the one it
+    # chose with /article <id>.
+    follows_latest: Mapped[bool] = mapped_column(default=True, server_default=true())
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The Telegram language of the person in a private chat, for messages sent unprompted.
+    user_language: Mapped[str | None] = mapped_column(String(8))
+    digest_enabled: Mapped[bool] = mapped_column(default=False)
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"; None: the default
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the default
+    # The forum topic the digest was turned on in (None: the chat itself, or General).
+    digest_thread_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,109 @@
+"""Polls and answers: the polls posted, their tallies, the named ballots, and the all-chats
+totals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base
+
+
+class PostedPoll(Base):
+    """A native Telegram poll the bot posted for one question of an article in one chat."""
+
+    __tablename__ = "posted_polls"
+
+    poll_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", onupdate="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    article_id: Mapped[str] = mapped_column(String(64), index=True)
+    question_key: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    anonymous: Mapped[bool]
+    multiple: Mapped[bool]
+    # The options' persistent ids in the order the bot sent them: position i is option i.
+    option_ids: Mapped[list[str]] = mapped_column(JSON)
+    voter_count: Mapped[int] = mapped_column(Integer, default=0)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PollTally(Base):
+    """How many voters chose one option of one posted poll (kept in step with ballots)."""
+
+    __tablename__ = "poll_tallies"
+
+    poll_id: Mapped[str] = mapped_column(
+        ForeignKey("posted_polls.poll_id", ondelete="CASCADE"), primary_key=True
+    )
+    option_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def option_bits(options: Iterable[int]) -> int:
+    """Chosen option indexes as bits: [0, 3] is 0b1001."""
+    bits = 0
+    for option in options:
+        bits |= 1 << option
+    return bits
+
+
+def options_of(bits: int) -> list[int]:
+    """The option indexes whose bits are set, in order: 0b1001 is [0, 3]."""
+    return [option for option in range(bits.bit_length()) if bits >> option & 1]
+
+
+class Ballot(Base):
+    """One user's current answer to one non-anonymous poll."""
+
+    __tablename__ = "ballots"
+    # Cross-tabs join a poll's answers with another's by user: read from this index alone.
+    __table_args__ = (Index("ix_ballots_answers", "poll_id", "user_id", "option_bits"),)
+
+    poll_id: Mapped[str] = mapped_column(
+        ForeignKey("posted_polls.poll_id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The chosen option indexes, e.g. [0, 3].
+    options: Mapped[list[int]] = mapped_column(JSON)
+    # The same options as bits (option_bits(options)), which the database compares and adds
+    # up where it would otherwise decode JSON. Written with `options` (a ballot is replaced,
+    # never updated); no default, so that a writer that forgets it fails.
+    option_bits: Mapped[int] = mapped_column(BigInteger)
+    voter_name: Mapped[str | None] = mapped_column(String(128))
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuestionTotal(Base):
+    """Voters of one question of an article, all chats together (kept in step with the polls'
+    counts, so the all-chats results read a few rows whatever the number of chats)."""
+
+    __tablename__ = "question_totals"
+
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    voters: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OptionTotal(Base):
+    """Votes for one option of one question of an article, all chats together."""
+
+    __tablename__ = "option_totals"
+
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    option_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    votes: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,171 @@
+"""Posted polls and their counts: recording a poll that went out, applying an anonymous
+poll's counts, and reading a question's results in one chat or across all chats. Query
+functions: they take a session and never commit."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import PollTally, PostedPoll
+from storage.totals import add_to_totals, ensure_totals, read_totals
+from storage.updates import get_state, handled_among, set_state
+
+log = logging.getLogger(__name__)
+
+async def record_posted_poll(
+    session: AsyncSession,
+    *,
+    poll_id: str,
+    chat_id: int,
+    message_id: int,
+    article_id: str,
+    question_key: str,
+    language: str,
+    anonymous: bool,
+    multiple: bool,
+    option_ids: Sequence[str],
+    posted_at: datetime,
+) -> None:
+    session.add(
+        PostedPoll(
+            poll_id=poll_id,
+            chat_id=chat_id,
+            message_id=message_id,
+            article_id=article_id,
+            question_key=question_key,
+            language=language,
+            anonymous=anonymous,
+            multiple=multiple,
+            option_ids=list(option_ids),
+            voter_count=0,
+            posted_at=posted_at,
+        )
+    )
+    await session.flush()  # the poll row first: the tallies refer to it
+    await ensure_totals(session, article_id, question_key, len(option_ids))
+    session.add_all(
+        PollTally(poll_id=poll_id, option_index=index, votes=0) for index in range(len(option_ids))
+    )
+    await session.flush()
+
+
+def poll_state_key(poll_id: str) -> str:
+    """The bot_state key of the update id of an anonymous poll's last applied state."""
+    return f"poll-state:{poll_id}"
+
+
+async def record_poll_counts(
+    session: AsyncSession,
+    *,
+    poll_id: str,
+    counts: dict[str, int],
+    total_voters: int,
+    update_id: int,
+) -> bool:
+    """Take an anonymous poll's counts as Telegram reports them; False if the poll is unknown.
+
+    The poll's row is locked first (SQLite: the transaction already holds the write lock),
+    and every count is read after it: states of one poll applied at the same time, in this
+    process or another, take turns, and each moves the totals from the one applied before,
+    never from a stale read. A state older than the one applied (a lower update id: Telegram
+    numbers updates in the order it makes them; counts can go down, so only the order tells)
+    arrived late and is ignored, while the applied one is still among the handled updates
+    (webhooks keep them 48 hours, longer than Telegram keeps an update): after a week without
+    updates Telegram numbers them from a random point, which an old mark must not hold back."""
+    poll = await session.scalar(
+        select(PostedPoll)
+        .where(PostedPoll.poll_id == poll_id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: inserts referring to it go on
+        .execution_options(populate_existing=True)
+    )
+    if poll is None:
+        return False
+    if not poll.anonymous:
+        return True  # ballots are the source of truth for named polls
+    mark = poll_state_key(poll_id)
+    applied = await get_state(session, mark)
+    if applied is not None and update_id <= applied and await handled_among(session, [applied]):
+        log.info("poll %s: update %d is older than %d, ignored", poll_id, update_id, applied)
+        return True
+    await set_state(session, mark, update_id)
+    question = (poll.article_id, poll.question_key)
+    voters: Counter[tuple[str, str]] = Counter({question: total_voters - poll.voter_count})
+    poll.voter_count = total_voters
+    previous = dict(
+        (await session.execute(
+            select(PollTally.option_index, PollTally.votes).where(PollTally.poll_id == poll_id)
+        )).all()
+    )
+    votes: Counter[tuple[str, str, int]] = Counter()
+    for index, pid in enumerate(poll.option_ids):
+        if pid in counts and counts[pid] != previous.get(index, 0):
+            votes[(*question, index)] = counts[pid] - previous.get(index, 0)
+            await session.execute(
+                update(PollTally)
+                .where(PollTally.poll_id == poll_id, PollTally.option_index == index)
+                .values(votes=counts[pid])
+            )
+    await add_to_totals(session, voters, votes)
+    return True
+
+
+async def first_poll_message(session: AsyncSession, chat_id: int, article_id: str) -> int | None:
+    """The message id of the first poll posted in the chat for the article, if any."""
+    return await session.scalar(
+        select(PostedPoll.message_id)
+        .where(PostedPoll.chat_id == chat_id, PostedPoll.article_id == article_id)
+        .order_by(PostedPoll.message_id)
+        .limit(1)
+    )
+
+
+@dataclass(slots=True)
+class QuestionTally:
+    """Counts for one question, summed over the polls that asked it."""
+
+    voters: int = 0
+    votes: dict[int, int] = field(default_factory=dict)
+
+    def share(self, index: int) -> float:
+        """The option's share of voters (multiple answers can make shares add up past 1)."""
+        return self.votes.get(index, 0) / self.voters if self.voters else 0.0
+
+    def ranking(self) -> list[int]:
+        """Options with votes, most chosen first (ties: the article's order)."""
+        return sorted((i for i, v in self.votes.items() if v), key=lambda i: (-self.votes[i], i))
+
+
+async def article_results(
+    session: AsyncSession, article_id: str, chat_id: int | None = None
+) -> dict[str, QuestionTally]:
+    """Per question key: voters and votes per option, in one chat or (None) across all chats."""
+    results: dict[str, QuestionTally] = {}
+    if chat_id is None:
+        voters_of, votes_of = await read_totals(session, article_id)
+        for key, count in voters_of.items():
+            results[key] = QuestionTally(count, votes_of.get(key, {}))
+        return results
+    voters = select(PostedPoll.question_key, func.sum(PostedPoll.voter_count)).where(
+        PostedPoll.article_id == article_id
+    )
+    votes = (
+        select(PostedPoll.question_key, PollTally.option_index, func.sum(PollTally.votes))
+        .join(PollTally, PollTally.poll_id == PostedPoll.poll_id)
+        .where(PostedPoll.article_id == article_id)
+    )
+    if chat_id is not None:
+        voters = voters.where(PostedPoll.chat_id == chat_id)
+        votes = votes.where(PostedPoll.chat_id == chat_id)
+    for key, count in await session.execute(voters.group_by(PostedPoll.question_key)):
+        results.setdefault(key, QuestionTally()).voters = int(count or 0)
+    rows = await session.execute(votes.group_by(PostedPoll.question_key, PollTally.option_index))
+    for key, index, count in rows:
+        results.setdefault(key, QuestionTally()).votes[index] = int(count or 0)
+    return results

@@ -1,0 +1,1 @@
+"""The fuzzer (tests/test_fuzz.py): `world`, `strategies`, `actions`, and `common` settings."""
