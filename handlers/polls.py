@@ -127,6 +127,53 @@ async def store_answer(update: Update, context: AgoraContext) -> None:
     )
 
 
+def _ints(value: object) -> tuple[int, ...] | None:
+    if isinstance(value, list) and all(type(v) is int for v in value):
+        return tuple(value)
+    return None
+
+
+def _strs(value: object) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
+def answer_from_json(raw: dict[str, object]) -> Answer | None:
+    """The Answer `store_answer` would queue for this update as received (a dict), read
+    without python-telegram-bot, the hot path of a vote storm: only for an update that is a
+    plain named answer, well formed; None for anything else (an anonymous admin with an
+    unusual chat, a field missing or of another type, another kind of update), which then
+    takes the ordinary way (parsed, and handled by the application's handlers)."""
+    if len(raw) != 2 or type(raw.get("update_id")) is not int:
+        return None
+    answer = raw.get("poll_answer")
+    if not isinstance(answer, dict):
+        return None
+    poll_id, user = answer.get("poll_id"), answer.get("user")
+    positions, persistent = _ints(answer.get("option_ids")), _strs(
+        answer.get("option_persistent_ids")
+    )
+    if not isinstance(poll_id, str) or positions is None or persistent is None:
+        return None
+    if not isinstance(user, dict) or "voter_chat" in answer:
+        return None
+    voter, first, last = user.get("id"), user.get("first_name"), user.get("last_name")
+    if type(voter) is not int or not isinstance(user.get("is_bot"), bool):
+        return None
+    if not isinstance(first, str) or not first or not isinstance(last, str | None):
+        return None
+    name = f"{first} {last}" if last else first  # User.full_name
+    return Answer(
+        poll_id=poll_id,
+        user_id=voter,
+        persistent_ids=persistent,
+        positions=positions,
+        answered_at=datetime.now(UTC),
+        voter_name=name[:128],
+    )
+
+
 @receives
 async def store_poll_state(received: Received) -> None:
     """Follow an anonymous poll through the totals Telegram reports."""

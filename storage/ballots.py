@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import execute_many
 from storage.models import Ballot, PollTally, PostedPoll, option_bits, table
 from storage.totals import QuestionKey, add_to_totals
 
@@ -40,6 +41,7 @@ _ADD_TO_VOTERS = (
     .where(_polls.c.poll_id == bindparam("b_poll"))
     .values(voter_count=_polls.c.voter_count + bindparam("b_delta"))
 )
+_INSERT_BALLOT = _ballots.insert()
 _DELETE_BALLOT = _ballots.delete().where(
     _ballots.c.poll_id == bindparam("b_poll"), _ballots.c.user_id == bindparam("b_user")
 )
@@ -145,10 +147,8 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
             )
 
     # Delete then insert: portable to every database, unlike dialect-specific upserts.
-    if replaced:
-        await session.execute(_DELETE_BALLOT, replaced)
-    if inserts:
-        await session.execute(_ballots.insert(), inserts)
+    await execute_many(session, _DELETE_BALLOT, replaced)
+    await execute_many(session, _INSERT_BALLOT, inserts)
     # Rows are changed in one order (table by table, keys sorted), so that concurrent
     # transactions (webhooks, several instances) wait for each other, never deadlock.
     changes = [
@@ -156,13 +156,11 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
         for (poll, index), delta in sorted(tally.items())
         if delta
     ]
-    if changes:
-        await session.execute(_ADD_TO_TALLY, changes)
+    await execute_many(session, _ADD_TO_TALLY, changes)
     counts = [
         {"b_poll": poll, "b_delta": delta} for poll, delta in sorted(voters.items()) if delta
     ]
-    if counts:
-        await session.execute(_ADD_TO_VOTERS, counts)
+    await execute_many(session, _ADD_TO_VOTERS, counts)
     question_voters: Counter[QuestionKey] = Counter()
     for poll, delta in voters.items():
         question_voters[question_of[poll]] += delta

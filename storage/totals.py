@@ -8,6 +8,7 @@ from collections import Counter
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import execute_many
 from storage.models import OptionTotal, QuestionTotal, table
 
 _questions = table(QuestionTotal)
@@ -77,15 +78,13 @@ async def add_to_totals(
         for (article, question), delta in sorted(voters.items())  # one order: no deadlock
         if delta
     ]
-    if voter_rows:
-        await session.execute(_ADD_VOTERS, voter_rows)
+    await execute_many(session, _ADD_VOTERS, voter_rows)
     vote_rows = [
         {"b_article": article, "b_question": question, "b_index": index, "b_delta": delta}
         for (article, question, index), delta in sorted(votes.items())
         if delta
     ]
-    if vote_rows:
-        await session.execute(_ADD_VOTES, vote_rows)
+    await execute_many(session, _ADD_VOTES, vote_rows)
 
 
 async def read_totals(

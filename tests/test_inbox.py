@@ -32,7 +32,9 @@ async def test_a_failing_chat_delays_only_itself_and_heals(
     async with start_agora(api, settings) as agora:
         stuck = api.send_text(api.private_chat(alice), alice, "/aide")
         database = agora.app.bot_data.services.database
-        with failing(database.engine, "DELETE FROM inbox", times=4, involving=stuck) as refused:
+        # The claim of Alice's next update names her chat (not the update: see claim_head).
+        claims = failing(database.engine, "DELETE FROM inbox", times=4, involving=alice["id"])
+        with claims as refused:
             await api.wait_acked(stuck)  # stored: Telegram may forget it
             answered = await agora.command(api.private_chat(bob), bob, "/aide")
             assert [m["chat"]["id"] for m in answered] == [bob["id"]]

@@ -281,3 +281,60 @@ async def counts(engine: AsyncEngine) -> tuple[int, dict[int, int]]:
         )).all())
     await totals_match_tallies(engine)
     return poll.voter_count, totals
+
+
+def _answer_as_handled(raw: dict[str, Any]) -> Any:
+    """The Answer handlers.polls.store_answer queues for this update, parsed as usual."""
+    from bot.transaction import UnitOfWork, _unit
+    from telegram import Update
+
+    from handlers.polls import store_answer
+
+    unit = UnitOfWork(session=None)  # type: ignore[arg-type]  # store_answer never reads
+    token = _unit.set(unit)
+    try:
+        asyncio.run(store_answer(Update.de_json(raw, None), None))  # type: ignore[arg-type]
+    finally:
+        _unit.reset(token)
+    queued = unit.answers._answers
+    return queued[0] if queued else None
+
+
+def test_a_plain_answer_read_from_its_json_is_the_one_its_handler_queues() -> None:
+    """The vote storm's short way (handlers.polls.answer_from_json, no python-telegram-bot)
+    gives the Answer the handler would; anything unusual is left to the ordinary way."""
+    from dataclasses import replace
+
+    from handlers.polls import answer_from_json
+
+    def raw(answer: dict[str, Any], **more: Any) -> dict[str, Any]:
+        return {"update_id": 7, "poll_answer": answer, **more}
+
+    user = {"id": 5, "is_bot": False, "first_name": "Zoé", "language_code": "fr"}
+    answers: list[dict[str, Any]] = [
+        {"poll_id": "p", "user": user, "option_ids": [1], "option_persistent_ids": ["b"]},
+        {"poll_id": "p", "user": {**user, "last_name": "Lamy"}, "option_ids": [0, 2],
+         "option_persistent_ids": ["a", "c"]},
+        {"poll_id": "p", "user": {**user, "last_name": ""}, "option_ids": [],
+         "option_persistent_ids": []},  # a retraction
+        {"poll_id": "p", "user": {**user, "first_name": "Z" * 300}, "option_ids": [1],
+         "option_persistent_ids": ["b"]},
+    ]
+    for answer in answers:
+        fast = answer_from_json(raw(answer))
+        assert fast is not None
+        handled = _answer_as_handled(raw(answer))
+        assert replace(fast, answered_at=handled.answered_at) == handled
+    unusual = [
+        raw({"poll_id": "p", "voter_chat": {"id": -1, "type": "supergroup", "title": "G"},
+             "option_ids": [1], "option_persistent_ids": ["b"]}),
+        raw({"poll_id": "p", "user": user, "option_ids": [1]}),  # no persistent ids
+        raw({"poll_id": "p", "user": {"id": 5, "first_name": "Zoé"}, "option_ids": [1],
+             "option_persistent_ids": ["b"]}),  # no is_bot
+        raw({"poll_id": "p", "user": user, "option_ids": ["1"], "option_persistent_ids": []}),
+        raw({"poll_id": 3, "user": user, "option_ids": [1], "option_persistent_ids": ["b"]}),
+        raw({"poll_id": "p", "user": user, "option_ids": [1], "option_persistent_ids": ["b"]},
+            poll={"id": "p"}),
+        {"update_id": 7, "poll": {"id": "p"}},
+    ]
+    assert [answer_from_json(u) for u in unusual] == [None] * len(unusual)

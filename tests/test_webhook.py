@@ -156,7 +156,7 @@ async def test_the_answer_does_not_wait_for_the_handling(hooked: Agora, api: Fak
     bob = api.user(32, "Bob")
     database = hooked.app.bot_data.services.database
     stuck = api.send_text(api.private_chat(alice), alice, "/aide")
-    with failing(database.engine, "DELETE FROM inbox", times=3, involving=stuck) as refused:
+    with failing(database.engine, "DELETE FROM inbox", times=3, involving=alice["id"]) as refused:
         await api.wait_acked(stuck)
         assert await hooked.command(api.private_chat(bob), bob, "/aide")
         assert api.sent(chat_id=alice["id"]) == []

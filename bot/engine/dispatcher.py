@@ -18,11 +18,12 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -30,11 +31,13 @@ from telegram.ext import Application
 from bot.core.i18n import _, using_language
 from bot.engine import metrics, outbox
 from bot.engine.admins import AdminCache, AdminsUnknown
-from bot.engine.transaction import Work
+from bot.engine.transaction import UnitOfWork, Work
+from storage.ballots import Answer
 from storage.inbox import (
     Waiting,
     bodies,
     claim,
+    claim_head,
     due_chatless,
     head_of_chat,
     known_polls,
@@ -54,6 +57,17 @@ RECHECK = timedelta(seconds=2)
 HOLD_UNKNOWN = timedelta(minutes=10)
 KNOWN_POLLS = 100_000  # recorded polls' ids kept in memory (a poll is never unrecorded)
 
+#: An update to handle: parsed, or a poll answer read straight from its JSON (see
+#: Dispatcher's `read_answer`), applied without python-telegram-bot.
+Handled = Update | Answer
+#: A row claimed (or located) and its update (None: unreadable).
+Taken = tuple[Waiting, Handled | None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 #: Updates by id, kept from their arrival until they are handled (else read again): parsed,
 #: or as received (a dict), parsed when handled.
 Parsed = MutableMapping[int, Update | dict[str, Any] | None]
@@ -66,6 +80,10 @@ def lane_of(update: Update) -> int | None:
     if message is not None and message.migrate_to_chat_id:
         return message.migrate_to_chat_id
     return update.effective_chat.id if update.effective_chat is not None else None
+
+
+def _kind(update: Handled | None) -> str:
+    return "poll_answer" if isinstance(update, Answer) else metrics.update_type(update)
 
 
 class HandledElsewhere(Exception):
@@ -110,18 +128,22 @@ def transient(error: BaseException) -> bool:
     )
 
 
-def _answered_poll(update: Update | None) -> str | None:
+def _answered_poll(update: Handled | None) -> str | None:
     """The poll an answer or a poll's new state is about (Telegram sends a bot the states of
     its own polls only: an unknown one is being recorded)."""
     if update is None:
         return None
+    if isinstance(update, Answer):
+        return update.poll_id
     if update.poll_answer is not None:
         return update.poll_answer.poll_id
     return update.poll.id if update.poll is not None else None
 
 
-def _voter(update: Update | None) -> tuple[str, int] | None:
+def _voter(update: Handled | None) -> tuple[str, int] | None:
     """(poll, voter) of a poll answer: the same voter's answers to a poll apply in order."""
+    if isinstance(update, Answer):
+        return update.poll_id, update.user_id
     answer = update.poll_answer if update is not None else None
     if answer is None:
         return None
@@ -154,6 +176,7 @@ class Dispatcher:
         *,
         remember: bool = False,
         keep_personal_data: bool = False,
+        read_answer: Callable[[dict[str, Any]], Answer | None] | None = None,
     ) -> None:
         self._app = app
         self._work = work
@@ -166,12 +189,23 @@ class Dispatcher:
         self.remember = remember
         #: Keep a set-aside update's body (names, texts): LOG_PERSONAL_DATA.
         self.keep_personal_data = keep_personal_data
+        #: Reads a plain poll answer as received into the Answer its handler would queue
+        #: (handlers.polls.answer_from_json), or None: such answers skip python-telegram-
+        #: bot's parsing and dispatch, a vote storm's main cost.
+        self._read_answer = read_answer
         self._known_polls: set[str] = set()
         # Whether chatless updates may wait in the inbox postponed (at start: perhaps).
         self._postponed_chatless = True
 
     def _read(self, kept: Update | dict[str, Any] | None) -> Update | None:
         return read_update(kept, self._app.bot) if isinstance(kept, dict) else kept
+
+    def _read_chatless(self, kept: Update | dict[str, Any] | None) -> Handled | None:
+        if isinstance(kept, dict) and self._read_answer is not None:
+            answer = self._read_answer(kept)
+            if answer is not None:
+                return answer
+        return self._read(kept)
 
     def _parse(self, body: str) -> Update | None:
         try:
@@ -180,58 +214,90 @@ class Dispatcher:
             return None
         return read_update(raw, self._app.bot) if isinstance(raw, dict) else None
 
-    async def _updates(self, waiting: list[Waiting], parsed: Parsed) -> dict[int, Update | None]:
-        """The updates of these rows: parsed on arrival, or read again from their bodies (None:
-        unreadable); a row gone meanwhile (another instance handled it) is left out."""
+    async def _updates(self, waiting: list[Waiting], parsed: Parsed) -> dict[int, Handled | None]:
+        """The chatless updates of these rows: kept since their arrival, or read again from
+        their bodies (None: unreadable); a row gone meanwhile (another instance handled it)
+        is left out."""
         missing = [w.update_id for w in waiting if w.update_id not in parsed]
         found = {
-            w.update_id: self._read(parsed[w.update_id]) for w in waiting if w.update_id in parsed
+            w.update_id: self._read_chatless(parsed[w.update_id])
+            for w in waiting
+            if w.update_id in parsed
         }
         if missing:
             async with self._work.database.read() as session:
                 for update_id, body in (await bodies(session, missing)).items():
-                    found[update_id] = self._parse(body)
+                    try:
+                        raw = json.loads(body)
+                    except ValueError:
+                        raw = None
+                    found[update_id] = self._read_chatless(raw) if isinstance(raw, dict) else None
         return found
 
     # -- a chat's updates ------------------------------------------------------------------
 
     async def chat_step(self, chat: int, parsed: Parsed) -> Step:
-        """Handle the chat's oldest waiting update, if it is due."""
-        async with self._work.database.read() as session:
-            head = await head_of_chat(session, chat)
-        if head is None:
-            return Step.EMPTY
-        now = datetime.now(UTC)
-        if head.not_before is not None and head.not_before.replace(tzinfo=UTC) > now:
-            return Step.LATER
-        found = await self._updates([head], parsed)
-        if head.update_id not in found:
-            return Step.HANDLED  # by another instance, just now: look for the next
-        update = found[head.update_id]
+        """Handle the chat's oldest waiting update, if it is due: its look-up and its claim
+        are one statement, in the unit that handles it."""
+        read: dict[int, Update | None] = {}
+
+        async def take(session: AsyncSession) -> Taken | None:
+            await take_turn(session, chat)
+            taken = await claim_head(session, chat, _now())
+            if taken is None:
+                return None
+            head, body = taken
+            if head.update_id not in read:  # parsed on arrival, else read now from its body
+                kept = parsed.get(head.update_id)
+                read[head.update_id] = self._read(kept) if kept is not None else self._parse(body)
+            return head, read[head.update_id]
+
+        async def locate() -> tuple[Waiting, Update | None] | None:
+            async with self._work.database.read() as session:
+                found = await head_of_chat(session, chat)
+            if found is None:
+                return None
+            head, body = found
+            if head.not_before is not None and head.not_before.replace(tzinfo=UTC) > _now():
+                return None  # postponed: not what failed
+            kept = parsed.get(head.update_id)
+            read[head.update_id] = self._read(kept) if kept is not None else self._parse(body)
+            return head, read[head.update_id]
+
         with using_language(self._language):  # a failure is told in the chat's language
-            settled = await self._attempts(head, update, turn=chat)
-        if settled:
-            parsed.pop(head.update_id, None)
+            head, settled = await self._attempts(take, locate)
+        for update_id in read:  # taken, then handled (here or by another instance)
+            if settled or head is None or update_id != head.update_id:
+                parsed.pop(update_id, None)
+        if head is None:
+            return Step.EMPTY if settled else Step.LATER
         return Step.HANDLED if settled else Step.LATER
 
-    async def _attempts(self, head: Waiting, update: Update | None, *, turn: int | None) -> bool:
-        """Handle one update in its own unit, in the turn of `turn` (a chat, across
-        processes); False if it could not be committed (it is postponed)."""
-        update_id = head.update_id
+    async def _attempts(
+        self,
+        take: Callable[[AsyncSession], Awaitable[Taken | None]],
+        locate: Callable[[], Awaitable[Taken | None]] | None = None,
+    ) -> tuple[Waiting | None, bool]:
+        """Handle one update in its own unit, which `take` opens (taking the chat's turn, if
+        any, and claiming the update's row); the row taken (None: nothing was), and whether
+        it is settled (False: it could not be committed, and is postponed). If even the
+        claim failed, `locate` says which row it was for (to postpone it)."""
+        head: Waiting | None = None
+        update: Handled | None = None
         error: BaseException | None = None
         for attempt in range(ATTEMPTS):
             started = time.perf_counter()
             try:
                 async with self._work.unit() as unit:
-                    if turn is not None:
-                        await take_turn(unit.session, turn)
-                    if not await claim(unit.session, [update_id]):
-                        return True  # handled meanwhile by another instance
-                    if self.remember and await handled_among(unit.session, [update_id]):
-                        return True  # a redelivery of an update handled before
+                    taken = await take(unit.session)
+                    if taken is None:
+                        return head, True  # nothing due, or handled meanwhile elsewhere
+                    head, update = taken
+                    if self.remember and await handled_among(unit.session, [head.update_id]):
+                        return head, True  # a redelivery of an update handled before
                     if update is None:
                         raise HandlerFailed("unreadable")
-                    await self._app.process_update(update)
+                    await self._handle(unit, update)
                     failure = unit.failure
                     if failure is not None and (
                         isinstance(failure, AdminsUnknown) or transient(failure)
@@ -240,27 +306,46 @@ class Dispatcher:
                     if failure is not None:
                         raise HandlerFailed from failure
                     if self.remember:
-                        await mark_handled(unit.session, [update_id])
+                        await mark_handled(unit.session, [head.update_id])
                 metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
                 self._count([update])
-                return True
+                return head, True
             except AdminsUnknown as missing:
+                assert head is not None
                 try:  # outside any transaction
                     await self._admins.refresh(self._app.bot, missing.chat_id)
                 except TelegramError as exc:
-                    return await self._report(update_id, update, exc)
+                    return head, await self._report(head.update_id, update, exc)
             except HandlerFailed as failed:
-                return await self._report(update_id, update, failed.__cause__ or failed)
+                assert head is not None
+                return head, await self._report(head.update_id, update, failed.__cause__ or failed)
             except (SQLAlchemyError, OSError) as exc:
                 error = exc
                 log.warning(
-                    "update %d not committed (%s); trying again", update_id, type(exc).__name__
+                    "update %s not committed (%s); trying again",
+                    head.update_id if head is not None else "(not taken yet)",
+                    type(exc).__name__,
                 )
                 await asyncio.sleep(0.1 * 2**attempt)
+        if head is None and locate is not None:  # the claim itself failed: which row?
+            try:
+                located = await locate()
+            except (SQLAlchemyError, OSError):
+                located = None
+            if located is not None:
+                head, update = located
+        if head is None:  # nothing known to postpone: the inbox's sweep tries again
+            return None, False
         if head.attempts + 1 >= GIVE_UP:
-            return await self._report(update_id, update, error)
-        await self._postpone([update_id], head.attempts)
-        return False
+            return head, await self._report(head.update_id, update, error)
+        await self._postpone([head.update_id], head.attempts)
+        return head, False
+
+    async def _handle(self, unit: UnitOfWork, update: Handled) -> None:
+        if isinstance(update, Answer):
+            unit.answers.add(update)  # what handlers.polls.store_answer does
+        else:
+            await self._app.process_update(update)
 
     async def _postpone(self, update_ids: list[int], attempts: int) -> None:
         """Try again later (a growing delay); if even that cannot be written, the row stays
@@ -274,7 +359,7 @@ class Dispatcher:
             log.warning("could not postpone %d updates (%s)", len(update_ids), type(exc).__name__)
 
     async def _report(
-        self, update_id: int, update: Update | None, error: BaseException | None
+        self, update_id: int, update: Handled | None, error: BaseException | None
     ) -> bool:
         """Log a failed update, tell its sender in their language, and set it aside."""
         if update is None:  # its reading was logged
@@ -282,11 +367,11 @@ class Dispatcher:
         else:
             log.error("update %d failed: set aside", update_id, exc_info=error)
         metrics.HANDLER_ERRORS.inc()
-        metrics.UPDATES.labels(metrics.update_type(update)).inc()
+        metrics.UPDATES.labels(_kind(update)).inc()
         reason = "unreadable" if update is None else f"failed: {type(error).__name__}"
         try:
             async with self._work.unit() as unit:
-                message = update.effective_message if update is not None else None
+                message = update.effective_message if isinstance(update, Update) else None
                 if message is not None:
                     outbox.send_text(
                         message.chat_id,
@@ -314,7 +399,9 @@ class Dispatcher:
         now = datetime.now(UTC)
         if arrived:  # stored by this process a moment ago: nothing to look up
             waiting = [Waiting(update_id, now, 0, None) for update_id in arrived]
-            updates = {update_id: self._read(parsed.get(update_id)) for update_id in arrived}
+            updates = {
+                update_id: self._read_chatless(parsed.get(update_id)) for update_id in arrived
+            }
         else:
             async with self._work.database.read() as session:
                 waiting = await due_chatless(session, now, CHATLESS_BATCH)
@@ -374,7 +461,7 @@ class Dispatcher:
                     voter = _voter(updates[w.update_id])
                     if voter is not None and voter in stuck:
                         continue  # behind the voter's earlier answer, which waits
-                    if await self._attempts(w, updates[w.update_id], turn=None):
+                    if await self._one(w, updates[w.update_id]):
                         parsed.pop(w.update_id, None)
                     elif voter is not None:
                         stuck.add(voter)
@@ -382,10 +469,19 @@ class Dispatcher:
             parsed.pop(w.update_id, None)  # read again when due
         return outcome
 
+    async def _one(self, waiting: Waiting, update: Handled | None) -> bool:
+        """A chatless update in a unit of its own (its batch failed); False if postponed."""
+
+        async def take(session: AsyncSession) -> Taken | None:
+            return (waiting, update) if await claim(session, [waiting.update_id]) else None
+
+        _, settled = await self._attempts(take)
+        return settled
+
     async def _bulk(
         self,
         run: list[Waiting],
-        updates: dict[int, Update | None],
+        updates: dict[int, Handled | None],
         hold: list[Waiting],
         now: datetime,
     ) -> bool:
@@ -401,7 +497,7 @@ class Dispatcher:
                     raise HandlerFailed("unreadable")
                 for update in done:
                     assert update is not None
-                    await self._app.process_update(update)
+                    await self._handle(unit, update)
                     if unit.failure is not None:
                         raise HandlerFailed from unit.failure
                 if self.remember:
@@ -424,8 +520,8 @@ class Dispatcher:
         return True
 
     @staticmethod
-    def _count(updates: list[Update | None]) -> None:
-        kinds = Counter(metrics.update_type(update) for update in updates)
+    def _count(updates: list[Handled | None]) -> None:
+        kinds = Counter(_kind(update) for update in updates)
         for kind, n in kinds.items():
             metrics.UPDATES.labels(kind).inc(n)
         if kinds["poll_answer"]:

@@ -49,6 +49,11 @@ BACKLOG = 10_000
 CLOSE_WITHIN = 20.0  # seconds the lanes get, at a stop, to handle what waits
 MAX_UPDATE_ID = 2**63 - 1  # the column is a signed 64-bit integer
 CHATLESS_KINDS = frozenset({"poll_answer", "poll"})  # updates that never have a chat
+# While long polling brings full batches (a vote storm), the chatless lane gathers this
+# long at most, or up to a batch of its own, before a unit: each unit costs some 30 round
+# trips to SQLite's thread whatever its size, and holds the write lock the next batch's
+# store waits for.
+GATHER = 0.1
 
 
 class Inbox:
@@ -66,15 +71,25 @@ class Inbox:
         # unless older ones may wait in the inbox (at start, or found by the sweep).
         self._arrived: deque[int] = deque()
         self._look_up = True
+        self._more_coming = False  # the last batch was full: Telegram has more
+        self._gathered = asyncio.Event()
+        # A chat's updates received here, oldest first: its lane goes on while one of them
+        # waits, or until the inbox has none due if the sweep woke it (`_look_up_chats`).
+        self._chat_arrived: dict[int, deque[int]] = {}
+        self._look_up_chats: set[int] = set()
         self._room = asyncio.Event()
         self._room.set()
         self._stopping = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def receive(self, raw: list[dict[str, Any]], *, watermark: bool) -> None:
+    async def receive(
+        self, raw: list[dict[str, Any]], *, watermark: bool, more_coming: bool = False
+    ) -> None:
         """Store the updates (an unreadable one set aside with its reason) in one transaction;
         once this returns, they may be acknowledged. With `watermark` (long polling), updates
-        up to the batch's last are not stored again."""
+        up to the batch's last are not stored again. `more_coming`: the batch was full, the
+        next follows at once (the chatless lane may gather them)."""
+        self._more_coming = more_coming
         received = []
         parsed = {}
         for item in raw:
@@ -107,7 +122,11 @@ class Inbox:
                 self._parsed[row.update_id] = update
                 if lane is None:
                     self._arrived.append(row.update_id)
+                else:
+                    self._chat_arrived.setdefault(lane, deque()).append(row.update_id)
                 self._wake(lane)
+        if not self._more_coming or len(self._arrived) >= CHATLESS_BATCH:
+            self._gathered.set()
         if len(self._parsed) >= BACKLOG:
             self._room.clear()
 
@@ -133,7 +152,7 @@ class Inbox:
                     if lane is None:
                         more = await self._chatless_step()
                     else:
-                        more = await self._dispatcher.chat_step(lane, self._parsed) is Step.HANDLED
+                        more = await self._chat_step(lane)
                     self._freed()
                     if not more and lane not in self._wanted:
                         break
@@ -144,12 +163,34 @@ class Inbox:
         finally:
             del self._lanes[lane]  # at once, before anything may wake it again
 
+    async def _chat_step(self, chat: int) -> bool:
+        """One update of the chat; whether the lane goes on: while an update received here
+        waits, or (woken by the sweep) until the inbox has none due. A look that finds
+        nothing is a write transaction (the claim): it is not made after every update."""
+        if await self._dispatcher.chat_step(chat, self._parsed) is not Step.HANDLED:
+            self._look_up_chats.discard(chat)
+            return False
+        return chat in self._look_up_chats or self._waits_here(chat)
+
+    def _waits_here(self, chat: int) -> bool:
+        arrived = self._chat_arrived.get(chat)
+        while arrived and arrived[0] not in self._parsed:  # handled, or set aside
+            arrived.popleft()
+        if not arrived:
+            self._chat_arrived.pop(chat, None)
+            return False
+        return True
+
     async def _chatless_step(self) -> bool:
         if self._look_up:
             done = await self._dispatcher.chatless_step(self._parsed)
             # The oldest due were all received here: what memory holds is what waits.
             self._look_up = done is Chatless.MORE
             return done is not Chatless.NONE
+        if self._more_coming and len(self._arrived) < CHATLESS_BATCH:
+            self._gathered.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._gathered.wait(), GATHER)
         batch: list[int] = []
         while self._arrived and len(batch) < CHATLESS_BATCH:
             update_id = self._arrived.popleft()
@@ -191,6 +232,7 @@ class Inbox:
             chats, chatless = await due_chats(session, datetime.now(UTC), SWEEP_CHATS)
         for chat in chats:
             if chat not in self._lanes:
+                self._look_up_chats.add(chat)
                 self._wake(chat)
         if chatless:
             self._look_up = True  # some may be postponed ones now due, or another's

@@ -127,7 +127,7 @@ class StoreThenAckPoller:
 
     async def _process(self, raw: list[dict[str, Any]]) -> None:
         """Store the batch; the next fetch acknowledges it."""
-        await self._inbox.receive(raw, watermark=True)
+        await self._inbox.receive(raw, watermark=True, more_coming=len(raw) >= BATCH_SIZE)
         ids = [item.get("update_id") for item in raw]
         self._stored = max(
             [self._stored, *(i for i in ids if isinstance(i, int) and i <= MAX_UPDATE_ID)]
