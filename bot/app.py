@@ -17,14 +17,11 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, Defaults, JobQueue, TypeHandler
 
 import handlers
@@ -34,7 +31,7 @@ from bot.context import CONTEXT_TYPES, AgoraApp, AgoraContext
 from bot.core.commands import all_menus
 from bot.core.library import Library, scan
 from bot.core.localtime import Clock, system_clock
-from bot.core.settings import Settings, StartupError
+from bot.core.settings import Settings
 from bot.digests.chart import draw_chart
 from bot.digests.schedule import DigestScheduler
 from bot.engine.admins import AdminCache
@@ -47,6 +44,7 @@ from bot.engine.polling import StoreThenAckPoller
 from bot.engine.sending.flood import FloodLimits
 from bot.engine.sending.sender import Sender
 from bot.engine.services import Services
+from bot.engine.startup import connect, open_database
 from bot.engine.transaction import Work
 from bot.leadership import Leadership
 from handlers.admission import admit
@@ -90,54 +88,6 @@ def build_application(settings: Settings) -> AgoraApp:
     app.add_handler(TypeHandler(Update, admit), group=-2)
     handlers.register(app)
     return app
-
-
-async def open_database(url: str) -> Database:
-    """The database, migrated; a StartupError naming what failed (never the password)."""
-    parsed = make_url(url)
-    try:
-        database = Database(url)
-        taken = database.claim_file()
-        if taken is not None:
-            await database.dispose()
-            raise StartupError(
-                f"another Agora instance is using the SQLite database {parsed.database} "
-                f"(it holds {taken}): stop it first; several instances need PostgreSQL"
-            )
-        await database.migrate()
-    except (OSError, SQLAlchemyError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        if parsed.password:
-            reason = reason.replace(str(parsed.password), "<secret>")
-        if parsed.get_backend_name() == "sqlite":
-            where = f"the SQLite database {parsed.database} (is its folder writable?)"
-        else:
-            where = f"PostgreSQL at {parsed.host}:{parsed.port or 5432}, database {parsed.database}"
-        raise StartupError(f"cannot open {where}: {reason}") from None
-    return database
-
-
-async def connect(app: AgoraApp, stopping: asyncio.Event) -> bool:
-    """Reach Telegram (getMe), trying again with a growing delay while it cannot be reached;
-    False if asked to stop meanwhile. A token Telegram rejects is final."""
-    delay = 1.0
-    while True:
-        try:
-            await app.initialize()
-            return True
-        except InvalidToken:
-            raise StartupError(
-                "BOT_TOKEN was rejected by Telegram (revoked or mistyped?): "
-                "get a token from @BotFather"
-            ) from None
-        except (NetworkError, RetryAfter) as exc:
-            log.warning(
-                "Telegram cannot be reached (%s); trying again in %.0f s", type(exc).__name__, delay
-            )
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=delay)
-            return False
-        delay = min(60.0, delay * 2)
 
 
 async def start_services(

@@ -88,19 +88,7 @@ class AnswerBatch:
 
 
 async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
-    poll_ids = {a.poll_id for a in answers}
-    rows = await session.execute(
-        select(
-            _polls.c.poll_id, _polls.c.option_ids, _polls.c.article_id, _polls.c.question_key
-        ).where(_polls.c.poll_id.in_(poll_ids))
-    )
-    options_of: dict[str, list[str]] = {}
-    question_of: dict[str, tuple[str, str]] = {}
-    for poll, ids, article, question in rows:
-        options_of[poll] = list(ids)
-        question_of[poll] = (article, question)
-    for unknown in poll_ids - options_of.keys():
-        log.info("ignoring answers to unknown poll %s", unknown)
+    options_of, question_of = await _polls_of(session, {a.poll_id for a in answers})
     answers = [a for a in answers if a.poll_id in options_of]
     if not answers:
         return
@@ -117,7 +105,56 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
             chosen_options(options_of[a.poll_id], a.persistent_ids, a.positions),
             a,
         )
+    tally, voters, inserts, replaced = _changes(before, after)
+    # Delete then insert: portable to every database, unlike dialect-specific upserts.
+    await execute_many(session, _DELETE_BALLOT, replaced)
+    await execute_many(session, _INSERT_BALLOT, inserts)
+    # Rows are changed in one order (table by table, keys sorted), so that concurrent
+    # transactions (webhooks, several instances) wait for each other, never deadlock.
+    changes = [
+        {"b_poll": poll, "b_index": index, "b_delta": delta}
+        for (poll, index), delta in sorted(tally.items())
+        if delta
+    ]
+    await execute_many(session, _ADD_TO_TALLY, changes)
+    counts = [
+        {"b_poll": poll, "b_delta": delta} for poll, delta in sorted(voters.items()) if delta
+    ]
+    await execute_many(session, _ADD_TO_VOTERS, counts)
+    question_voters: Counter[QuestionKey] = Counter()
+    for poll, delta in voters.items():
+        question_voters[question_of[poll]] += delta
+    option_votes: Counter[tuple[str, str, int]] = Counter()
+    for (poll, index), delta in tally.items():
+        option_votes[(*question_of[poll], index)] += delta
+    await add_to_totals(session, question_voters, option_votes)
 
+
+async def _polls_of(
+    session: AsyncSession, poll_ids: set[str]
+) -> tuple[dict[str, list[str]], dict[str, tuple[str, str]]]:
+    """The recorded polls among these: their options' persistent ids, and their question."""
+    rows = await session.execute(
+        select(
+            _polls.c.poll_id, _polls.c.option_ids, _polls.c.article_id, _polls.c.question_key
+        ).where(_polls.c.poll_id.in_(poll_ids))
+    )
+    options_of: dict[str, list[str]] = {}
+    question_of: dict[str, tuple[str, str]] = {}
+    for poll, ids, article, question in rows:
+        options_of[poll] = list(ids)
+        question_of[poll] = (article, question)
+    for unknown in poll_ids - options_of.keys():
+        log.info("ignoring answers to unknown poll %s", unknown)
+    return options_of, question_of
+
+
+def _changes(
+    before: dict[tuple[str, int], list[int]],
+    after: dict[tuple[str, int], tuple[list[int], Answer]],
+) -> tuple[Counter[tuple[str, int]], Counter[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the answers change: votes per (poll, option), voters per poll, the ballots to
+    insert, and those they replace."""
     tally: Counter[tuple[str, int]] = Counter()
     voters: Counter[str] = Counter()
     inserts: list[dict[str, Any]] = []
@@ -145,26 +182,4 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
                     "voter_name": answer.voter_name,
                 }
             )
-
-    # Delete then insert: portable to every database, unlike dialect-specific upserts.
-    await execute_many(session, _DELETE_BALLOT, replaced)
-    await execute_many(session, _INSERT_BALLOT, inserts)
-    # Rows are changed in one order (table by table, keys sorted), so that concurrent
-    # transactions (webhooks, several instances) wait for each other, never deadlock.
-    changes = [
-        {"b_poll": poll, "b_index": index, "b_delta": delta}
-        for (poll, index), delta in sorted(tally.items())
-        if delta
-    ]
-    await execute_many(session, _ADD_TO_TALLY, changes)
-    counts = [
-        {"b_poll": poll, "b_delta": delta} for poll, delta in sorted(voters.items()) if delta
-    ]
-    await execute_many(session, _ADD_TO_VOTERS, counts)
-    question_voters: Counter[QuestionKey] = Counter()
-    for poll, delta in voters.items():
-        question_voters[question_of[poll]] += delta
-    option_votes: Counter[tuple[str, str, int]] = Counter()
-    for (poll, index), delta in tally.items():
-        option_votes[(*question_of[poll], index)] += delta
-    await add_to_totals(session, question_voters, option_votes)
+    return tally, voters, inserts, replaced

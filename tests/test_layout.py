@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Lowest first: a module may import from its own room and the rooms before it.
@@ -87,3 +89,17 @@ def test_the_rule_sees_an_upward_import(tmp_path: Path) -> None:
     [(line, module)] = imports_of(path)
     assert (line, room_of(module)) == (1, "handlers")
     assert ROOMS.index("handlers") > ROOMS.index("bot.engine")
+
+
+@pytest.mark.parametrize("path", product_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_modules_and_functions_stay_short(path: Path) -> None:
+    source = path.read_text()
+    assert len(source.splitlines()) <= MODULE_LINES
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > FUNCTION_LINES
+    ]
+    assert long == []

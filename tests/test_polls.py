@@ -285,7 +285,7 @@ async def counts(engine: AsyncEngine) -> tuple[int, dict[int, int]]:
 
 def _answer_as_handled(raw: dict[str, Any]) -> Any:
     """The Answer handlers.polls.store_answer queues for this update, parsed as usual."""
-    from bot.transaction import UnitOfWork, _unit
+    from bot.engine.transaction import UnitOfWork, _unit
     from telegram import Update
 
     from handlers.polls import store_answer

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.settings import Settings
-from bot.engine.dispatcher import transient
+from bot.engine.reading import transient
 from bot.engine.sending.flood import FloodLimits
 from storage.models import PostedPoll, SentDigest
 from tests.conftest import TOKEN

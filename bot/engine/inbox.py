@@ -25,16 +25,11 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 
-from bot.engine.dispatcher import CHATLESS_BATCH, Chatless, Dispatcher, Step, lane_of, read_update
+from bot.engine.dispatcher import CHATLESS_BATCH, Dispatcher
+from bot.engine.reading import Chatless, Step, lane_of, read_update
+from storage.claims import due_chats
 from storage.db import Database
-from storage.inbox import (
-    Received,
-    bare_body,
-    due_chats,
-    purge_set_aside,
-    store,
-    unsettled_up_to,
-)
+from storage.inbox import Received, bare_body, purge_set_aside, store, unsettled_up_to
 
 log = logging.getLogger(__name__)
 
