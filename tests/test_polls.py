@@ -285,9 +285,9 @@ async def counts(engine: AsyncEngine) -> tuple[int, dict[int, int]]:
 
 def _answer_as_handled(raw: dict[str, Any]) -> Any:
     """The Answer handlers.polls.store_answer queues for this update, parsed as usual."""
-    from bot.engine.transaction import UnitOfWork, _unit
     from telegram import Update
 
+    from bot.engine.transaction import UnitOfWork, _unit
     from handlers.polls import store_answer
 
     unit = UnitOfWork(session=None)  # type: ignore[arg-type]  # store_answer never reads
