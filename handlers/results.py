@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.context import AgoraApp
 from bot.core.commands import RESULTS
+from bot.digests.closing import close_note
 from bot.digests.compose import earlier_count
 from bot.insights.results_text import results_blocks
 from bot.insights.standings import Tallies
@@ -24,7 +25,8 @@ async def show_results(request: Request) -> None:
     # are recorded with it); none without a digest.
     today = request.context.digests.clock().astimezone(request.zone).date()
     earlier = await earlier_count(session, chat.id, today)
-    request.reply_blocks(results_blocks(article, now, earlier, request.private))
+    closing = await close_note(session, chat.id, article.id, request.zone)
+    request.reply_blocks(results_blocks(article, now, earlier, request.private, closing))
 
 
 def register(app: AgoraApp) -> None:

@@ -32,7 +32,10 @@ async def record_posted_poll(
     multiple: bool,
     option_ids: Sequence[str],
     posted_at: datetime,
+    closed_at: datetime | None = None,
 ) -> None:
+    """Record a poll that went out (`closed_at`: its chat closed the article's polls while
+    it was on its way: its answers never count)."""
     session.add(
         PostedPoll(
             poll_id=poll_id,
@@ -46,6 +49,7 @@ async def record_posted_poll(
             option_ids=list(option_ids),
             voter_count=0,
             posted_at=posted_at,
+            closed_at=closed_at,
         )
     )
     await session.flush()  # the poll row first: the tallies refer to it
@@ -87,8 +91,9 @@ async def record_poll_counts(
     )
     if poll is None:
         return False
-    if not poll.anonymous:
-        return True  # ballots are the source of truth for named polls
+    if not poll.anonymous or poll.closed_at is not None:
+        # Ballots are the source of truth for named polls; a closed poll's figures are final.
+        return True
     mark = poll_state_key(poll_id)
     applied = await get_state(session, mark)
     if applied is not None and update_id <= applied and await handled_among(session, [applied]):

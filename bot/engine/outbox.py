@@ -43,6 +43,7 @@ class Method(StrEnum):
 
     SEND_MESSAGE = "sendMessage"
     SEND_POLL = "sendPoll"
+    STOP_POLL = "stopPoll"
     SEND_PHOTO = "sendPhoto"
     SEND_MEDIA_GROUP = "sendMediaGroup"  # a chart of several pages (made by the sender)
     SEND_DOCUMENT = "sendDocument"
@@ -147,6 +148,11 @@ def send_poll(
         **_placement(thread, None),
     }
     return queue(chat_id, Method.SEND_POLL, payload, priority=Priority.POLL, effect=effect)
+
+
+def stop_poll(chat_id: int, message_id: int) -> OutboxMessage:
+    """Close a poll the bot posted: Telegram takes no more answers to it."""
+    return queue(chat_id, Method.STOP_POLL, {"message_id": message_id})
 
 
 def send_document(
