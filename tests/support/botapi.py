@@ -1219,6 +1219,8 @@ class FakeBotAPI:
         poll = self.polls[poll_id]
         if poll["is_closed"]:
             raise ValueError(f"poll {poll_id} is closed")
+        if (poll["chat_id"], poll["message_id"]) not in self.messages:
+            raise ValueError(f"poll {poll_id} was deleted")
         count = len(poll["options"])
         if len(set(option_ids)) != len(option_ids) or any(
             not 0 <= option < count for option in option_ids
@@ -1968,7 +1970,15 @@ class FakeBotAPI:
         else:
             message.pop("reply_markup", None)
         self._sync_poll_message(poll_id)
+        # Bots receive the state of the polls they sent, closed ones included.
+        self.push_update({"poll": self.poll_payload(poll_id)})
         return self.poll_payload(poll_id)
+
+    def delete_by_hand(self, chat_id: int, message_id: int) -> None:
+        """An administrator deletes a message in the chat (a poll, say) from their app."""
+        key = (chat_id, message_id)
+        del self.messages[key]
+        self.deleted.add(key)
 
     def _media_caption(self, call: _Call) -> tuple[str, list[JSON]]:
         raw = call.params.get("caption")
