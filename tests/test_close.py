@@ -83,3 +83,158 @@ async def test_close_stops_every_poll_and_posts_the_final_results(
     [results] = await agora.command(group, api.user(11, "Max"), "/resultats")
     assert "ces chiffres sont définitifs" in results["text"]
     assert f"66,7{NBSP}% (2)" in results["text"]
+
+
+async def test_close_refusals_and_answers(agora: Agora, api: FakeBotAPI) -> None:
+    empty = api.group(-100701, "Vide")
+    admin = api.user(10, "Ada")
+    api.set_admin(empty["id"], admin)
+    [none] = await agora.command(empty, admin, "/cloturer")
+    assert none["text"] == (
+        "Il n'y a pas encore de sondages à clôturer dans cette conversation. Publiez-les avec "
+        "/sondage."
+    )
+    group, admin, polls = await group_with_votes(agora, api, -100702)
+    member = api.user(11, "Max")
+    [refused] = await agora.command(group, member, "/cloturer")
+    assert refused["text"] == (
+        f"Seuls les administrateurs du groupe peuvent clôturer les sondages{NBSP}: demandez-le "
+        "à l'un d'eux."
+    )
+    [unclear] = await agora.command(group, member, "/cloturer <b>demain</b>")
+    assert unclear["text"] == (  # escaped: shown as typed, not in bold
+        f"Je n'ai pas compris «{NBSP}<b>demain</b>{NBSP}». Utilisez /cloturer pour clôturer "
+        "maintenant, /cloturer 2h, /cloturer 3j, /cloturer 18:30 ou /cloturer annuler."
+    )
+    [soon] = await agora.command(group, admin, "/cloturer 5m")
+    assert soon["text"] == "La clôture doit être prévue au moins 10 minutes à l'avance."
+    [far] = await agora.command(group, admin, "/cloturer 9999j")
+    assert far["text"].startswith("Je n'ai pas compris")
+    [nothing] = await agora.command(group, admin, "/cloturer annuler")
+    assert nothing["text"] == f"Aucune clôture n'était prévue{NBSP}: les sondages restent ouverts."
+    assert api.calls_of("stopPoll") == []
+    stored = await close_of(agora, group["id"], polls_article(agora))
+    assert stored is not None
+    assert stored.due_at is None
+    assert stored.closed_at is None
+    assert all(not api.polls[p["id"]]["is_closed"] for p in polls)
+
+    english = api.group(-100703, "Debate")
+    api.set_admin(english["id"], admin)
+    await agora.command(english, admin, "/lang en")
+    [no_polls] = await agora.command(english, admin, "/close")
+    assert no_polls["text"] == (
+        "There are no polls to close in this chat yet. Post them with /poll."
+    )
+    [soon_en] = await agora.command(english, admin, "/close 5m")
+    assert soon_en["text"] == no_polls["text"]  # nothing to close comes first
+
+
+def polls_article(agora: Agora) -> str:
+    return agora.app.bot_data.services.library.newest.id
+
+
+async def swept(agora: Agora) -> tuple[int, list[dict[str, Any]]]:
+    """Sweep the stored schedule as the periodic job does; what was done, and sent."""
+    done = await agora.digests.closes.sweep()
+    await agora.sent_out()
+    return done, agora.new_messages()
+
+
+async def test_a_scheduled_close_happens_once_at_its_time(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin, polls = await group_with_votes(agora, api, -100710)
+    [scheduled] = await agora.command(group, admin, "/cloturer 2h")
+    assert scheduled["text"] == (
+        f"⏳ Les sondages seront clos le jeudi 26 novembre à 10:00{NBSP}; les résultats "
+        f"définitifs suivront. Pour annuler{NBSP}: /cloturer annuler"
+    )
+    [results] = await agora.command(group, admin, "/resultats")
+    assert "Les sondages seront clos le jeudi 26 novembre à 10:00." in results["text"]
+    digest = await agora.command(group, admin, "/bilan maintenant")
+    assert "Les sondages seront clos le jeudi 26 novembre à 10:00." in digest[0]["text"]
+    clock.set("2026-11-26 09:59")
+    assert await swept(agora) == (0, [])
+    clock.set("2026-11-26 10:00")
+    done, sent = await swept(agora)
+    assert done == 1
+    assert sent[0]["text"].startswith("🏁 Résultats définitifs")
+    assert all(api.polls[p["id"]]["is_closed"] for p in polls)
+    assert await swept(agora) == (0, [])  # exactly once
+    [again] = await agora.command(group, admin, "/cloturer 3j")
+    assert again["reply_to_message"]["message_id"] == sent[0]["message_id"]
+
+
+async def test_the_reminder_goes_an_hour_before_a_distant_close(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin, _polls = await group_with_votes(agora, api, -100711)
+    [scheduled] = await agora.command(group, admin, "/cloturer 3j")
+    assert "le dimanche 29 novembre à 08:00" in scheduled["text"]
+    clock.set("2026-11-29 06:59")
+    assert await swept(agora) == (0, [])
+    clock.set("2026-11-29 07:00")
+    done, [reminder] = await swept(agora)
+    assert reminder["text"] == (
+        f"⏰ Les sondages seront clos dans une heure, le dimanche 29 novembre à 08:00{NBSP}: "
+        "3 votants jusqu'ici. Il est encore temps de répondre, en commençant par ce sondage."
+    )
+    first = api.sent(group["id"], "sendPoll")[0]
+    assert reminder["reply_to_message"]["message_id"] == first["message_id"]
+    assert await swept(agora) == (0, [])  # one reminder
+    clock.set("2026-11-29 08:00")
+    done, sent = await swept(agora)
+    assert done == 1
+    assert sent[0]["text"].startswith("🏁 Résultats définitifs")
+
+    # A close two hours away or less has no reminder.
+    near, admin, _ = await group_with_votes(agora, api, -100712)
+    await agora.command(near, admin, "/cloturer 2h")
+    clock.set("2026-11-29 09:30")
+    done, sent = await swept(agora)
+    assert (done, sent) == (0, [])
+
+
+async def test_a_close_at_a_time_of_day_and_its_cancellation(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin, polls = await group_with_votes(agora, api, -100713)
+    await agora.command(group, admin, "/fuseau America/Montreal")  # 02:00 there
+    [today] = await agora.command(group, admin, "/cloturer 18h30")
+    assert "le jeudi 26 novembre à 18:30" in today["text"]
+    [tomorrow] = await agora.command(group, admin, "/cloturer 1:55")  # passed: tomorrow
+    assert "le vendredi 27 novembre à 01:55" in tomorrow["text"]
+    [soon] = await agora.command(group, admin, "/cloturer 2:05")
+    assert soon["text"] == "La clôture doit être prévue au moins 10 minutes à l'avance."
+    [cancelled] = await agora.command(group, admin, "/cloturer annuler")
+    assert cancelled["text"] == (
+        f"La clôture prévue est annulée{NBSP}: les sondages restent ouverts."
+    )
+    [results] = await agora.command(group, admin, "/resultats")
+    assert "seront clos" not in results["text"]
+    clock.set("2026-11-28 12:00")
+    assert await swept(agora) == (0, [])
+    assert all(not api.polls[p["id"]]["is_closed"] for p in polls)
+
+
+async def test_a_close_due_while_the_bot_was_down_happens_at_start(
+    api: FakeBotAPI, settings: Settings, clock: FakeClock
+) -> None:
+    async with start_agora(api, settings, clock) as agora:
+        group, admin, polls = await group_with_votes(agora, api, -100714)
+        await agora.command(group, admin, "/cloturer 2h")
+    clock.set("2026-11-26 15:00")  # back five hours later
+    async with start_agora(api, settings, clock) as agora:
+
+        async def closed() -> bool:
+            stored = await close_of(agora, group["id"], polls_article(agora))
+            return stored is not None and stored.results_message_id is not None
+
+        await agora.until(closed)
+        await agora.sent_out()
+        assert all(api.polls[p["id"]]["is_closed"] for p in polls)
+        finals = [m for m in api.sent(group["id"]) if m.get("text", "").startswith("🏁")]
+        assert len(finals) == 1
+        assert "Sondages clos le jeudi 26 novembre 2026" in finals[0]["text"]
+        assert await agora.digests.closes.sweep() == 0

@@ -47,8 +47,9 @@ class CloseSchedule:
         """Sweep now (what came due while the bot was down), then regularly; arm the moments
         to come."""
         self._running = True
+        self._jobs.run_once(self._on_time, when=0, name="close-catch-up")
         self._jobs.run_repeating(
-            self._on_time, interval=SWEEP_EVERY, first=0, name="close-sweep"
+            self._on_time, interval=SWEEP_EVERY, first=SWEEP_EVERY, name="close-sweep"
         )
         async with self._services.database.read() as session:
             self.arm(await next_due(session))
@@ -61,10 +62,15 @@ class CloseSchedule:
         periodic sweep covers the others."""
         if not self._running:
             return
+        now = self.clock()
         for moment in moments:
             at = stored_time(moment)
-            if at is not None:
-                self._jobs.run_once(self._on_time, when=at, name="close-at")
+            if at is not None and at > now:
+                # However late it runs (a busy loop, a suspended machine), it runs.
+                self._jobs.run_once(
+                    self._on_time, when=at, name="close-at",
+                    job_kwargs={"misfire_grace_time": None},
+                )
 
     async def _on_time(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
         await self.sweep()
