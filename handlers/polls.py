@@ -21,6 +21,7 @@ from bot.engine.transaction import current_unit
 from handlers.common import command
 from handlers.request import Received, Request, handles, receives
 from storage.ballots import Answer
+from storage.closes import is_closed
 from storage.polls import first_poll_message, record_poll_counts
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,12 @@ async def already_posted(request: Request, article: Article) -> bool:
     session, chat_id = request.session, request.chat.id
     results = RESULTS.name(request.language)
     first = await first_poll_message(session, chat_id, article.id)
-    if first is not None and first > 0:
+    if await is_closed(session, chat_id, article.id):
+        request.reply(
+            _("The polls of this article are closed in this chat. Final results: /{results}")
+            .format(results=results)
+        )
+    elif first is not None and first > 0:
         outbox.send_text(
             chat_id,
             _("The polls of this article are already posted in this chat (here is the first "

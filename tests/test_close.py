@@ -238,3 +238,101 @@ async def test_a_close_due_while_the_bot_was_down_happens_at_start(
         assert len(finals) == 1
         assert "Sondages clos le jeudi 26 novembre 2026" in finals[0]["text"]
         assert await agora.digests.closes.sweep() == 0
+
+
+async def test_a_poll_deleted_by_hand_does_not_hold_up_the_close(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    group, admin, polls = await group_with_votes(agora, api, -100720)
+    posted = api.sent(group["id"], "sendPoll")
+    api.delete_by_hand(group["id"], posted[1]["message_id"])
+    [final, _chart] = await agora.command(group, admin, "/cloturer")
+    assert final["text"].startswith("🏁 Résultats définitifs")
+    assert len(api.calls_of("stopPoll")) == 6  # tried; Telegram refused the deleted one
+    assert [p["id"] for p in polls if api.polls[p["id"]]["is_closed"]] == [
+        p["id"] for i, p in enumerate(polls) if i != 1
+    ]
+    # No second set of polls for a closed discussion.
+    [closed] = await agora.command(group, admin, "/sondage")
+    assert closed["text"] == (
+        f"Les sondages de cet article sont clos dans cette conversation. Résultats définitifs"
+        f"{NBSP}: /resultats"
+    )
+
+
+async def test_closing_while_the_polls_are_being_posted_posts_no_more(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    group = api.group(-100721, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    # The group's first poll meets Telegram's flood limit: the polls wait two seconds.
+    api.fail_next("sendPoll", 429, "Too Many Requests: retry after 2", retry_after=2)
+    await agora.handled(api.send_text(group, admin, "/sondage"))  # handled, not all sent
+    sent = await agora.command(group, admin, "/cloturer")
+    assert api.sent(group["id"], "sendPoll") == []  # the rest are not posted
+    sent = [m for m in sent if not m.get("text", "").startswith("🗳")]  # the polls' intro
+    assert [m["text"] for m in sent] == [
+        f"🏁 Résultats définitifs — Crise à la tête d'OpenAI{NBSP}: le renvoi de Sam Altman sème "
+        "le chaos\n"
+        f"Sondages clos le jeudi 26 novembre 2026{NBSP}: ces chiffres sont définitifs.\n\n"
+        "Personne n'a répondu aux sondages dans ce groupe."
+    ]
+    await agora.sent_out()
+    assert api.sent(group["id"], "sendPoll") == []
+
+
+async def test_a_group_that_became_a_supergroup_closes_its_polls(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    old = api.group(-900, "Débat", type="group")
+    admin = api.user(10, "Ada")
+    api.set_admin(old["id"], admin, status="creator")
+    sent = await agora.command(old, admin, "/sondage")
+    polls = [m["poll"] for m in sent if "poll" in m]
+    await agora.vote(polls[0]["id"], api.user(500, "V"), [1])
+    await agora.settle(api.migrate(-900, -100900))
+    new = api.chats[-100900]
+    final, _chart = await agora.command(new, admin, "/cloturer")
+    assert f"Ce groupe{NBSP}: 1 votant" in final["text"]
+    assert api.calls_of("stopPoll") == []  # the group's polls cannot be answered any more
+    assert all(poll.closed_at is not None for poll in await agora.polls(-100900))
+    [again] = await agora.command(new, admin, "/cloturer")
+    assert again["reply_to_message"]["message_id"] == final["message_id"]
+
+
+async def test_anonymous_polls_close_on_their_counts(agora: Agora, api: FakeBotAPI) -> None:
+    group, admin, polls = await group_with_votes(agora, api, -100722, text="/sondage anonyme")
+    assert await agora.tallies(polls[0]["id"]) == {0: 2, 1: 1, 2: 0, 3: 0, 4: 0}
+    final, _chart = await agora.command(group, admin, "/cloturer")
+    assert f"66,7{NBSP}% (2)" in final["text"]
+    # The state Telegram sends of a closed poll, even one counting more, changes nothing.
+    state = api.poll_payload(polls[0]["id"])
+    state["options"][2]["voter_count"] = 5
+    state["total_voter_count"] = 8
+    await agora.settle(api.push_update({"poll": state}))
+    assert await agora.tallies(polls[0]["id"]) == {0: 2, 1: 1, 2: 0, 3: 0, 4: 0}
+    await totals_match_tallies(agora.engine)
+
+
+async def test_final_results_in_english(agora: Agora, api: FakeBotAPI) -> None:
+    group = api.group(-100723, "Debate")
+    admin = api.user(10, "Ada", language_code="en")
+    api.set_admin(group["id"], admin)
+    await agora.command(group, admin, "/lang en")
+    sent = await agora.command(group, admin, "/poll")
+    poll = next(m["poll"] for m in sent if "poll" in m)
+    await agora.vote(poll["id"], api.user(500, "V"), [0])
+    [scheduled] = await agora.command(group, admin, "/close 3d")
+    assert scheduled["text"] == (
+        "⏳ The polls will close on Sunday, November 29 at 8:00\u202fAM; the final results "
+        "will follow. To cancel: /close off"
+    )
+    final, chart = await agora.command(group, admin, "/close")
+    assert final["text"].startswith(
+        "🏁 Final results — Crisis at the top of OpenAI: Sam Altman's firing sparks chaos\n"
+        "The polls closed on Thursday, November 26, 2026: these figures are final."
+    )
+    assert chart["caption"] == "Final results of Thursday, November 26, 2026"
+    [again] = await agora.command(group, admin, "/close")
+    assert again["text"] == "The polls are already closed: here are the final results."
