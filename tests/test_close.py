@@ -3,15 +3,18 @@ reminder, and the edge cases (a poll deleted by hand, a supergroup, anonymous po
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from bot.core.settings import Settings
-from storage.models import PollClose
+from storage.models import Ballot, Base, PollClose, PostedPoll
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import Agora, FakeClock, start_agora, totals_match_tallies
+from tests.test_reliability import bot_process, kill, sent_count, stop
 
 NBSP = "\u00a0"
 
@@ -336,3 +339,67 @@ async def test_final_results_in_english(agora: Agora, api: FakeBotAPI) -> None:
     assert chart["caption"] == "Final results of Thursday, November 26, 2026"
     [again] = await agora.command(group, admin, "/close")
     assert again["text"] == "The polls are already closed: here are the final results."
+
+
+@pytest.mark.slow
+async def test_sigkill_between_two_stops_completes_the_close_once(
+    api: FakeBotAPI, database_url: str
+) -> None:
+    group = api.group(-100730, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    engine = create_async_engine(database_url)
+    processes = [await bot_process(api, database_url)]
+    try:
+        await api.wait_acked(api.send_text(group, admin, "/sondage"), timeout=60)
+        await sent_count(api, "sendPoll", 6)
+        poll = api.sent(group["id"], "sendPoll")[0]["poll"]
+        api.vote(poll["id"], api.user(700, "V"), [1])
+        await stored(engine, Ballot, 1)
+        # The first stop goes through; the second meets the flood limit and waits 30 s.
+        api.fail_next(
+            "stopPoll", 429, "Too Many Requests: retry after 30", retry_after=30, after=1
+        )
+        api.send_text(group, admin, "/cloturer")
+        async with asyncio.timeout(60):
+            while len(api.calls_of("stopPoll")) < 2:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        await kill(processes[0])  # between the first stop and the second
+        assert sum(poll["is_closed"] for poll in api.polls.values()) == 1
+        assert finals(api, group["id"]) == []
+
+        processes.append(await bot_process(api, database_url))
+        async with asyncio.timeout(60):
+            while not api.sent(group["id"], "sendPhoto"):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        await api.wait_acked(api.send_text(group, admin, "/aide"), timeout=60)
+        await stop(processes[1])
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                await kill(process)
+    assert all(poll["is_closed"] for poll in api.polls.values())
+    [final] = finals(api, group["id"])
+    assert f"Ce groupe{NBSP}: 1 votant" in final["text"]
+    assert len(api.sent(group["id"], "sendPhoto")) == 1
+    async with AsyncSession(engine) as session:
+        closed = list(await session.scalars(select(PostedPoll.closed_at)))
+    await engine.dispose()
+    assert len(closed) == 6
+    assert all(at is not None for at in closed)
+
+
+def finals(api: FakeBotAPI, chat_id: int) -> list[dict[str, Any]]:
+    return [m for m in api.sent(chat_id) if m.get("text", "").startswith("🏁")]
+
+
+async def stored(engine: AsyncEngine, model: type[Base], count: int) -> None:
+    """Wait (60 s at most) until the table of `model` has `count` rows."""
+    async with asyncio.timeout(60):
+        while await engine_count(engine, model) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def engine_count(engine: AsyncEngine, model: type[Base]) -> int:
+    async with AsyncSession(engine) as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)

@@ -480,6 +480,7 @@ class _Fault:
     migrate_to_chat_id: int | None
     chat_id: int | None
     times: int
+    after: int = 0  # calls let through first
 
 
 @dataclass
@@ -790,8 +791,10 @@ class FakeBotAPI:
         migrate_to_chat_id: int | None = None,
         chat_id: int | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Makes the next ``times`` calls of ``method`` (optionally in ``chat_id``) fail."""
+        """Makes the next ``times`` calls of ``method`` (optionally in ``chat_id``) fail,
+        once ``after`` of them went through."""
         self._faults.append(
             _Fault(
                 _norm_method(method),
@@ -801,6 +804,7 @@ class FakeBotAPI:
                 migrate_to_chat_id,
                 chat_id,
                 times,
+                after,
             )
         )
 
@@ -839,6 +843,9 @@ class FakeBotAPI:
             if fault.method != method:
                 continue
             if fault.chat_id is not None and self._call_chat_id(call) != fault.chat_id:
+                continue
+            if fault.after > 0:
+                fault.after -= 1
                 continue
             fault.times -= 1
             if fault.times <= 0:
