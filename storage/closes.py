@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import PollClose, PostedPoll, affected
@@ -26,6 +26,14 @@ async def ensure_close(session: AsyncSession, chat_id: int, article_id: str) -> 
         session.add(found)
         await session.flush()
     return found
+
+
+def hidden_chats(article_id: str) -> Select[int]:
+    """The chats whose results of the article stay hidden until their close, not yet come:
+    all-chats figures leave their votes out."""
+    return select(PollClose.chat_id).where(
+        PollClose.article_id == article_id, PollClose.hidden, PollClose.closed_at.is_(None)
+    )
 
 
 async def is_closed(session: AsyncSession, chat_id: int, article_id: str) -> bool:

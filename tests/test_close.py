@@ -403,3 +403,41 @@ async def stored(engine: AsyncEngine, model: type[Base], count: int) -> None:
 async def engine_count(engine: AsyncEngine, model: type[Base]) -> int:
     async with AsyncSession(engine) as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_hidden_results_show_only_how_many_answered_until_the_close(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    open_group, admin, open_polls = await group_with_votes(agora, api, -100740)
+    hidden_group, _, polls = await group_with_votes(
+        agora, api, -100741, text="/sondage masque"
+    )
+    assert all(
+        api.polls[p["id"]].get("hide_results_until_closes") for p in polls
+    )  # Telegram hides them from the voters too
+    assert not any(api.polls[p["id"]].get("hide_results_until_closes") for p in open_polls)
+    await agora.vote(polls[0]["id"], api.user(503, "V3"), [2])
+    await agora.command(hidden_group, admin, "/cloturer 3j")
+    reveal = f"Les résultats restent masqués jusqu'à la clôture des sondages, le dimanche 29 "
+    reveal += "novembre à 08:00."
+    shown = [
+        (await agora.command(hidden_group, admin, text))[0]["text"]
+        for text in ("/resultats", "/croiser 1 2", "/camps", "/camps tous")
+    ]
+    for text in shown:
+        assert reveal in text
+        assert "1. Quel est votre avis sur le sujet\u202f? — 4 votants" in text
+        assert "%" not in text
+    digest = await agora.command(hidden_group, admin, "/bilan maintenant")
+    assert reveal in digest[0]["text"]
+    assert all("photo" not in m for m in digest)
+    # Another group's all-chats figures leave the hidden group's votes out until its close.
+    [elsewhere] = await agora.command(open_group, admin, "/resultats")
+    assert f"Toutes les conversations{NBSP}: 3 votants" in elsewhere["text"]
+    clock.set("2026-11-29 08:00")
+    await swept(agora)
+    [after] = await agora.command(open_group, admin, "/resultats")
+    assert f"Toutes les conversations{NBSP}: 7 votants" in after["text"]
+    [revealed] = await agora.command(hidden_group, admin, "/resultats")
+    assert f"Ce groupe{NBSP}: 4 votants" in revealed["text"]
+    assert f"50,0{NBSP}% (2)" in revealed["text"]

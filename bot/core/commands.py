@@ -52,7 +52,7 @@ class Command:
 HELP = Command("help", "aide", N_("what the bot does, and its commands"))
 SUMMARY = Command("summary", "resume", N_("the article's summary"))
 POLL = Command(
-    "poll", "sondage", N_("post the article's questions as polls"), N_("[anonymous]"),
+    "poll", "sondage", N_("post the article's questions as polls"), N_("[anonymous] [hidden]"),
     rights=Rights.ADMINS_TO_ACT,
     refusal=N_("Only the group's administrators can post the polls: ask one of them."),
 )
@@ -112,6 +112,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})
+HIDDEN_WORDS = frozenset({"hidden", "masque", "masqué", "masques", "masqués", "cache", "caché"})
 DIGEST_ON = frozenset({"on", "oui", "yes", "activer", "marche"})
 DIGEST_OFF = frozenset({"off", "non", "no", "désactiver", "desactiver", "arrêt", "arret"})
 DIGEST_NOW = frozenset({"now", "maintenant"})

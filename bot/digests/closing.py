@@ -23,7 +23,13 @@ from bot.engine import outbox
 from bot.engine.effects import RecordFinalResults, RecordPoll, from_json
 from bot.engine.outbox import Method
 from bot.engine.sending.outcomes import drop
-from bot.insights.closing_text import closed_note, closing_note, final_blocks, final_caption
+from bot.insights.closing_text import (
+    closed_note,
+    closing_note,
+    final_blocks,
+    final_caption,
+    hidden_blocks,
+)
 from bot.insights.standings import Tallies
 from storage.closes import claim_close, close_polls, get_close
 from storage.digests import digests_since
@@ -156,3 +162,21 @@ async def close_note(
     if due is not None:
         return closing_note(due.astimezone(zone))
     return None
+
+
+async def hidden_results(
+    session: AsyncSession, chat_id: int, article: Article, zone: ZoneInfo
+) -> list[str] | None:
+    """What the chat is shown of the article's results while they are hidden until the close
+    (/poll hidden): how many answered each question, and when all is revealed; None when
+    they are not hidden (or no longer: the close came)."""
+    close = await get_close(session, chat_id, article.id)
+    if close is None or not close.hidden or close.closed_at is not None:
+        return None
+    here = await article_results(session, article.id, chat_id)
+    due = stored_time(close.due_at)
+    return hidden_blocks(
+        article,
+        {key: tally.voters for key, tally in here.items()},
+        due.astimezone(zone) if due is not None else None,
+    )

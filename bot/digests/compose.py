@@ -16,7 +16,7 @@ from bot.core.formatting import split_blocks
 from bot.core.i18n import using_language
 from bot.core.library import Library
 from bot.digests.chart import caption, chart_spec
-from bot.digests.closing import close_note
+from bot.digests.closing import close_note, hidden_results
 from bot.digests.drawing.style import TREND_DAYS
 from bot.digests.text import (
     EXCERPTS,
@@ -25,6 +25,7 @@ from bot.digests.text import (
     OpinionNews,
     digest_blocks,
     has_votes,
+    hidden_digest_blocks,
     recorded,
     to_numbers,
 )
@@ -96,6 +97,11 @@ async def compose(
     news = OpinionNews(count, [(o.author, o.text) for o in newest], previous is not None)
     numbers[LAST_OPINION] = newest[0].id if newest else seen
     with using_language(language):
+        hidden = await hidden_results(session, chat.id, article, zone)
+        if hidden is not None:  # until the close: how many answered, no chart
+            return ComposedDigest(
+                numbers, split_blocks(hidden_digest_blocks(day, hidden, news)), None, ""
+            )
         closing = await close_note(session, chat.id, article.id, zone)
         parts = split_blocks(
             digest_blocks(

@@ -151,3 +151,11 @@ def digest_blocks(
         blocks.append(opinions)
     blocks.append(_("Full results: /{results}").format(results=RESULTS.name(language)))
     return blocks
+
+
+def hidden_digest_blocks(day: date, hidden: list[str], news: OpinionNews | None) -> list[str]:
+    """The digest of a chat whose results are hidden until the close: its heading, how many
+    answered (`hidden`, bot.insights.closing_text.hidden_blocks), and the opinions."""
+    heading = "🗞 <b>{}</b>".format(escape(_("Digest of {date}").format(date=format_long_date(day))))
+    opinions = opinions_block(news) if news is not None else None
+    return [heading, *hidden] + ([opinions] if opinions else [])

@@ -138,8 +138,10 @@ def send_poll(
     anonymous: bool,
     multiple: bool,
     thread: int | None = None,
+    hidden: bool = False,
     effect: RecordPoll,
 ) -> OutboxMessage:
+    """A native poll (`hidden`: nobody sees its results before it is closed)."""
     payload: dict[str, Any] = {
         "question": question,
         "options": [{"text": option} for option in options],
@@ -147,6 +149,8 @@ def send_poll(
         "allows_multiple_answers": multiple,
         **_placement(thread, None),
     }
+    if hidden:
+        payload["hide_results_until_closes"] = True
     return queue(chat_id, Method.SEND_POLL, payload, priority=Priority.POLL, effect=effect)
 
 

@@ -100,3 +100,25 @@ def reminder_text(due: datetime, voters: int) -> str:
         "⏰ The polls close in an hour, on {when}: {voters} so far. There is still time to "
         "answer, starting with this poll."
     ).format(when=format_day_time(due), voters=voters_text(voters))
+
+
+def hidden_blocks(article: Article, answered: dict[str, int], due: datetime | None) -> list[str]:
+    """Results hidden until the close: how many answered each question, and when the
+    results will be revealed (`due` in the chat's zone; None: at a /close)."""
+    language = current_language()
+    if due is not None:
+        when = _("The results stay hidden until the polls close, on {when}.").format(
+            when=format_day_time(due)
+        )
+    else:
+        when = _(
+            "The results stay hidden until an administrator closes the polls with /{close}."
+        ).format(close=CLOSE.name(language))
+    heading = "🙈 <b>{}</b>\n<i>{}</i>".format(
+        escape(_("Results — {title}").format(title=article.title[language])), when
+    )
+    lines = []
+    for number, question in enumerate(article.questions, 1):
+        voters = voters_text(answered.get(question.key, 0))
+        lines.append(f"{number}. {escape(question.text[language])} — {voters}")
+    return [heading, "\n".join(lines)]

@@ -1944,6 +1944,8 @@ class FakeBotAPI:
             "allows_revoting": True if allows_revoting is None else bool(allows_revoting),
             "members_only": bool(params.get("members_only")),
         }
+        if params.get("hide_results_until_closes"):
+            poll["hide_results_until_closes"] = True
         if kind == "quiz":
             if any(not 0 <= c < len(texts) for c in correct_ids):
                 raise bad_request("wrong correct option ids specified")
