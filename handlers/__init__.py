@@ -8,6 +8,7 @@ from telegram.ext import TypeHandler
 from bot.context import AgoraApp
 from handlers import (
     articles,
+    close,
     crosstab,
     digest,
     export,
@@ -35,6 +36,7 @@ def register(app: AgoraApp) -> None:
         summary,
         polls,
         results,
+        close,
         crosstab,
         groups,
         opinions,

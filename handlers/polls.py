@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import PollAnswerHandler, PollHandler
 
 from bot.context import AgoraApp, AgoraContext
-from bot.core.commands import ANONYMOUS_WORDS, POLL, RESULTS
+from bot.core.commands import ANONYMOUS_WORDS, CLOSE, HIDDEN_WORDS, POLL, RESULTS
 from bot.core.content import Article
 from bot.core.formatting import echo, escape
 from bot.core.i18n import _, current_language
@@ -21,24 +21,28 @@ from bot.engine.transaction import current_unit
 from handlers.common import command
 from handlers.request import Received, Request, handles, receives
 from storage.ballots import Answer
+from storage.closes import ensure_close, is_closed
 from storage.polls import first_poll_message, record_poll_counts
 
 log = logging.getLogger(__name__)
 
 
-def anonymous_asked(words: list[str]) -> bool:
-    """Whether /poll's arguments ask for anonymous polls (Unclear if they are not options)."""
+def poll_options(words: list[str]) -> tuple[bool, bool]:
+    """Whether /poll's arguments ask for anonymous polls, and for results hidden until the
+    close (Unclear if they are not options)."""
     arguments = [word.lower() for word in words]
-    unknown = [word for word in arguments if word not in ANONYMOUS_WORDS]
+    unknown = [word for word in arguments if word not in ANONYMOUS_WORDS | HIDDEN_WORDS]
     if unknown:
         raise Unclear(
-            _("Unknown option “{option}”. Use /{poll} or /{poll} {anonymous}.").format(
+            _("Unknown option “{option}”. Use /{poll}, /{poll} {anonymous} or /{poll} {hidden}.")
+            .format(
                 option=echo(unknown[0]),
                 poll=POLL.name(current_language()),
                 anonymous=_("anonymous"),
+                hidden=_("hidden"),
             )
         )
-    return bool(arguments)
+    return bool(set(arguments) & ANONYMOUS_WORDS), bool(set(arguments) & HIDDEN_WORDS)
 
 
 async def already_posted(request: Request, article: Article) -> bool:
@@ -47,7 +51,12 @@ async def already_posted(request: Request, article: Article) -> bool:
     session, chat_id = request.session, request.chat.id
     results = RESULTS.name(request.language)
     first = await first_poll_message(session, chat_id, article.id)
-    if first is not None and first > 0:
+    if await is_closed(session, chat_id, article.id):
+        request.reply(
+            _("The polls of this article are closed in this chat. Final results: /{results}")
+            .format(results=results)
+        )
+    elif first is not None and first > 0:
         outbox.send_text(
             chat_id,
             _("The polls of this article are already posted in this chat (here is the first "
@@ -74,7 +83,7 @@ async def already_posted(request: Request, article: Article) -> bool:
 async def post_polls(request: Request) -> None:
     """Post every closing question of the chat's article as a poll (admins only in groups)."""
     language, article, chat_id = request.language, request.article, request.chat.id
-    anonymous = anonymous_asked(request.args)
+    anonymous, hidden = poll_options(request.args)
     if await already_posted(request, article):
         return
     request.require_admin()  # members are first shown the polls, if posted
@@ -83,6 +92,11 @@ async def post_polls(request: Request) -> None:
         if anonymous
         else _("Your answers are visible to the group and counted; you can change them.")
     )
+    if hidden:
+        (await ensure_close(request.session, chat_id, article.id)).hidden = True
+        intro += "\n" + _("The results stay hidden until the polls close (/{close}).").format(
+            close=CLOSE.name(language)
+        )
     request.reply(
         "🗳 <b>{title}</b>\n{intro}\n{hint}".format(
             title=escape(article.title[language]),
@@ -100,6 +114,7 @@ async def post_polls(request: Request) -> None:
             list(question.options[language]),
             anonymous=anonymous,
             multiple=question.multiple,
+            hidden=hidden,
             thread=request.thread,
             effect=RecordPoll(article.id, question.key, language, anonymous, question.multiple),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.context import AgoraApp
 from bot.core.commands import RESULTS
+from bot.digests.closing import close_note, hidden_results
 from bot.digests.compose import earlier_count
 from bot.insights.results_text import results_blocks
 from bot.insights.standings import Tallies
@@ -16,6 +17,10 @@ from storage.polls import article_results
 async def show_results(request: Request) -> None:
     """Send the results of the chat's article."""
     session, chat, article = request.session, request.chat, request.article
+    hidden = await hidden_results(session, chat.id, article, request.zone)
+    if hidden is not None:  # until the close: how many answered, nothing more
+        request.reply_blocks(hidden)
+        return
     now = Tallies(
         await article_results(session, article.id, chat.id),
         await article_results(session, article.id),
@@ -24,7 +29,8 @@ async def show_results(request: Request) -> None:
     # are recorded with it); none without a digest.
     today = request.context.digests.clock().astimezone(request.zone).date()
     earlier = await earlier_count(session, chat.id, today)
-    request.reply_blocks(results_blocks(article, now, earlier, request.private))
+    closing = await close_note(session, chat.id, article.id, request.zone)
+    request.reply_blocks(results_blocks(article, now, earlier, request.private, closing))
 
 
 def register(app: AgoraApp) -> None:

@@ -133,19 +133,30 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
 async def _polls_of(
     session: AsyncSession, poll_ids: set[str]
 ) -> tuple[dict[str, list[str]], dict[str, tuple[str, str]]]:
-    """The recorded polls among these: their options' persistent ids, and their question."""
+    """The recorded polls among these that are open: their options' persistent ids, and their
+    question (answers to a closed one are ignored)."""
     rows = await session.execute(
         select(
-            _polls.c.poll_id, _polls.c.option_ids, _polls.c.article_id, _polls.c.question_key
+            _polls.c.poll_id,
+            _polls.c.option_ids,
+            _polls.c.article_id,
+            _polls.c.question_key,
+            _polls.c.closed_at,
         ).where(_polls.c.poll_id.in_(poll_ids))
     )
     options_of: dict[str, list[str]] = {}
     question_of: dict[str, tuple[str, str]] = {}
-    for poll, ids, article, question in rows:
+    closed: set[str] = set()
+    for poll, ids, article, question, closed_at in rows:
+        if closed_at is not None:  # closed (/close): its final figures stay as they are
+            closed.add(poll)
+            continue
         options_of[poll] = list(ids)
         question_of[poll] = (article, question)
-    for unknown in poll_ids - options_of.keys():
+    for unknown in poll_ids - options_of.keys() - closed:
         log.info("ignoring answers to unknown poll %s", unknown)
+    for poll in closed:
+        log.info("ignoring answers to closed poll %s", poll)
     return options_of, question_of
 
 

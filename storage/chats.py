@@ -12,6 +12,7 @@ from storage.models import (
     Chat,
     Opinion,
     OutboxMessage,
+    PollClose,
     PostedPoll,
     SentDigest,
     SummaryPost,
@@ -93,6 +94,13 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> Chat 
         await session.execute(update(model).where(model.chat_id == old_id).values(chat_id=new_id))
     # The supergroup numbers its messages from 1 again: the group's messages keep their order
     # but move below zero, where no message of the supergroup will ever meet them.
+    await session.execute(
+        update(PollClose)
+        .where(PollClose.chat_id == old_id)
+        .values(
+            chat_id=new_id, results_message_id=PollClose.results_message_id - FORMER_GROUP
+        )
+    )
     for message in (PostedPoll, Opinion, SummaryPost):
         await session.execute(
             update(message)

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, ColumnElement, Subquery, case, cast, func, li
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.closes import hidden_chats
 from storage.models import Ballot, PostedPoll, options_of
 
 PACKED = 62  # bits of a set of answers in one column (the databases' integers: 64, signed)
@@ -81,6 +82,8 @@ async def answer_patterns(
     scope = [PostedPoll.article_id == article_id, PostedPoll.question_key.in_(keys)]
     if chat_id is not None:
         scope.append(PostedPoll.chat_id == chat_id)
+    else:  # until their close, the chats that hide their results keep them out of it
+        scope.append(PostedPoll.chat_id.not_in(hidden_chats(article_id)))
     polls = await session.execute(
         select(func.count()).where(*scope).group_by(PostedPoll.question_key)
     )

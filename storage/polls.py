@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.closes import hidden_chats
 from storage.models import PollTally, PostedPoll
 from storage.totals import add_to_totals, ensure_totals, read_totals
 from storage.updates import get_state, handled_among, set_state
@@ -32,7 +33,10 @@ async def record_posted_poll(
     multiple: bool,
     option_ids: Sequence[str],
     posted_at: datetime,
+    closed_at: datetime | None = None,
 ) -> None:
+    """Record a poll that went out (`closed_at`: its chat closed the article's polls while
+    it was on its way: its answers never count)."""
     session.add(
         PostedPoll(
             poll_id=poll_id,
@@ -46,6 +50,7 @@ async def record_posted_poll(
             option_ids=list(option_ids),
             voter_count=0,
             posted_at=posted_at,
+            closed_at=closed_at,
         )
     )
     await session.flush()  # the poll row first: the tallies refer to it
@@ -87,8 +92,9 @@ async def record_poll_counts(
     )
     if poll is None:
         return False
-    if not poll.anonymous:
-        return True  # ballots are the source of truth for named polls
+    if not poll.anonymous or poll.closed_at is not None:
+        # Ballots are the source of truth for named polls; a closed poll's figures are final.
+        return True
     mark = poll_state_key(poll_id)
     applied = await get_state(session, mark)
     if applied is not None and update_id <= applied and await handled_among(session, [applied]):
@@ -146,23 +152,36 @@ async def article_results(
     session: AsyncSession, article_id: str, chat_id: int | None = None
 ) -> dict[str, QuestionTally]:
     """Per question key: voters and votes per option, in one chat or (None) across all chats."""
+    if chat_id is not None:
+        return await _counted(session, article_id, PostedPoll.chat_id == chat_id)
     results: dict[str, QuestionTally] = {}
-    if chat_id is None:
-        voters_of, votes_of = await read_totals(session, article_id)
-        for key, count in voters_of.items():
-            results[key] = QuestionTally(count, votes_of.get(key, {}))
-        return results
+    voters_of, votes_of = await read_totals(session, article_id)
+    for key, count in voters_of.items():
+        results[key] = QuestionTally(count, votes_of.get(key, {}))
+    # The chats that hide their results until their close keep their votes out of all
+    # chats' figures until then (few rows: theirs only).
+    hidden = await _counted(session, article_id, PostedPoll.chat_id.in_(hidden_chats(article_id)))
+    for key, tally in hidden.items():
+        total = results.setdefault(key, QuestionTally())
+        total.voters -= tally.voters
+        for index, count in tally.votes.items():
+            total.votes[index] = total.votes.get(index, 0) - count
+    return results
+
+
+async def _counted(
+    session: AsyncSession, article_id: str, scope: ColumnElement[bool]
+) -> dict[str, QuestionTally]:
+    """Per question key, the voters and votes of the article's polls within `scope`."""
+    results: dict[str, QuestionTally] = {}
     voters = select(PostedPoll.question_key, func.sum(PostedPoll.voter_count)).where(
-        PostedPoll.article_id == article_id
+        PostedPoll.article_id == article_id, scope
     )
     votes = (
         select(PostedPoll.question_key, PollTally.option_index, func.sum(PollTally.votes))
         .join(PollTally, PollTally.poll_id == PostedPoll.poll_id)
-        .where(PostedPoll.article_id == article_id)
+        .where(PostedPoll.article_id == article_id, scope)
     )
-    if chat_id is not None:
-        voters = voters.where(PostedPoll.chat_id == chat_id)
-        votes = votes.where(PostedPoll.chat_id == chat_id)
     for key, count in await session.execute(voters.group_by(PostedPoll.question_key)):
         results.setdefault(key, QuestionTally()).voters = int(count or 0)
     rows = await session.execute(votes.group_by(PostedPoll.question_key, PollTally.option_index))

@@ -103,10 +103,10 @@ async def test_anonymous_admin_and_private_chat_may_post(agora: Agora, api: Fake
 async def test_unknown_poll_option_is_explained(agora: Agora, api: FakeBotAPI) -> None:
     alice = api.user(12, "Alice", language_code="en")
     [answer] = await agora.command(api.private_chat(alice), alice, "/poll public")
-    assert answer["text"] == "Unknown option “public”. Use /poll or /poll anonymous."
+    assert answer["text"] == "Unknown option “public”. Use /poll, /poll anonymous or /poll hidden."
     [answer] = await agora.command(api.private_chat(alice), alice, "/poll " + "🗳" * 2000)
     cut = "🗳" * 31 + "…"  # what was typed is quoted back cut, not 4,000 UTF-16 units long
-    assert answer["text"] == f"Unknown option “{cut}”. Use /poll or /poll anonymous."
+    assert answer["text"] == f"Unknown option “{cut}”. Use /poll, /poll anonymous or /poll hidden."
 
 
 async def test_votes_change_retract_and_count_once(agora: Agora, api: FakeBotAPI) -> None:

@@ -30,3 +30,22 @@ def time_zone(text: str) -> ZoneInfo | None:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+_DELAY = re.compile(r"([0-9]{1,4})\s*(m|min|h|d|j)")
+_DELAY_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "j": 86400}
+_TIME_OF_DAY = re.compile(r"([0-9]{1,2})[:hH]([0-9]{2})")
+
+
+def delay(text: str) -> int | None:
+    """A delay written "90m", "2h", "3d" or "3j" (jours), in seconds; else None."""
+    match = _DELAY.fullmatch(text.strip().lower())
+    return int(match[1]) * _DELAY_UNITS[match[2]] if match else None
+
+
+def time_of_day(text: str) -> tuple[int, int] | None:
+    """ "18:30", "9:05" or "18h30" as (hours, minutes); else None."""
+    match = _TIME_OF_DAY.fullmatch(text.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return int(match[1]), int(match[2])

@@ -53,11 +53,17 @@ class Command:
 HELP = Command("help", "aide", N_("what the bot does, and its commands"))
 SUMMARY = Command("summary", "resume", N_("the article's summary"))
 POLL = Command(
-    "poll", "sondage", N_("post the article's questions as polls"), N_("[anonymous]"),
+    "poll", "sondage", N_("post the article's questions as polls"), N_("[anonymous] [hidden]"),
     rights=Rights.ADMINS_TO_ACT,
     refusal=N_("Only the group's administrators can post the polls: ask one of them."),
 )
 RESULTS = Command("results", "resultats", N_("the results, here and in all chats"))
+CLOSE = Command(
+    "close", "cloturer", N_("close the polls now or later, and post the final results"),
+    N_("[2h|3d|18:30|off]"),
+    rights=Rights.ADMINS_TO_ACT,
+    refusal=N_("Only the group's administrators can close the polls: ask one of them."),
+)
 CROSSTAB = Command(
     "crosstab", "croiser", N_("how the answers to two questions go together"), N_("A B")
 )
@@ -106,14 +112,16 @@ EXPORT = Command(
 FORGETME = Command("forgetme", "oublier", N_("delete all your votes and opinions"))
 
 COMMANDS: tuple[Command, ...] = (
-    HELP, SUMMARY, POLL, RESULTS, CROSSTAB, GROUPS, OPINION, OPINIONS, DELETE, EXPORT,
+    HELP, SUMMARY, POLL, RESULTS, CLOSE, CROSSTAB, GROUPS, OPINION, OPINIONS, DELETE, EXPORT,
     FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE,
 )
 
 ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})
+HIDDEN_WORDS = frozenset({"hidden", "masque", "masqué", "masques", "masqués", "cache", "caché"})
 DIGEST_ON = frozenset({"on", "oui", "yes", "activer", "marche"})
 DIGEST_OFF = frozenset({"off", "non", "no", "désactiver", "desactiver", "arrêt", "arret"})
 DIGEST_NOW = frozenset({"now", "maintenant"})
+CLOSE_OFF = DIGEST_OFF | {"annuler", "cancel"}
 LATEST_WORDS = frozenset({"latest", "dernier", "derniere", "dernière"})
 ALL_CHATS_WORDS = frozenset({"all", "tous", "toutes", "tout"})
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
@@ -15,6 +16,7 @@ from bot.core.formatting import split_blocks
 from bot.core.i18n import using_language
 from bot.core.library import Library
 from bot.digests.chart import caption, chart_spec
+from bot.digests.closing import close_note, hidden_results
 from bot.digests.drawing.style import TREND_DAYS
 from bot.digests.text import (
     EXCERPTS,
@@ -23,6 +25,7 @@ from bot.digests.text import (
     OpinionNews,
     digest_blocks,
     has_votes,
+    hidden_digest_blocks,
     recorded,
     to_numbers,
 )
@@ -32,6 +35,7 @@ from storage.models import Chat
 from storage.opinions import opinions_after
 from storage.polls import QuestionTally, article_results
 
+UTC_ZONE = ZoneInfo("UTC")
 ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
 
 
@@ -76,10 +80,11 @@ async def compose(
     library: Library,
     language: str,
     everywhere: AllChats,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> ComposedDigest:
-    """What the chat's digest says on `day`, in `language`: numbers, text, and the chart to
-    draw (if any). Reads only the tallies (one row per option of each poll), so its cost does
-    not grow with the number of votes."""
+    """What the chat's digest says on `day`, in `language` (times in `zone`, the chat's):
+    numbers, text, and the chart to draw (if any). Reads only the tallies (one row per option
+    of each poll), so its cost does not grow with the number of votes."""
     private = chat.type == ChatType.PRIVATE
     article = library.current(chat.follows_latest, chat.article_id)
     latest = library.latest
@@ -92,10 +97,16 @@ async def compose(
     news = OpinionNews(count, [(o.author, o.text) for o in newest], previous is not None)
     numbers[LAST_OPINION] = newest[0].id if newest else seen
     with using_language(language):
+        hidden = await hidden_results(session, chat.id, article, zone)
+        if hidden is not None:  # until the close: how many answered, no chart
+            return ComposedDigest(
+                numbers, split_blocks(hidden_digest_blocks(day, hidden, news)), None, ""
+            )
+        closing = await close_note(session, chat.id, article.id, zone)
         parts = split_blocks(
             digest_blocks(
                 article, numbers, previous.numbers if previous else None, day, private, news,
-                newer,
+                newer, closing,
             )
         )
         chart = None

@@ -34,6 +34,7 @@ from bot.core.i18n import _, current_locale
 from bot.core.library import Library
 from bot.core.localtime import Clock, chat_language, chat_time, chat_zone
 from bot.core.settings import Settings
+from bot.digests.close_schedule import CloseSchedule
 from bot.digests.compose import AllChats, compose
 from bot.digests.deliver import queue_digest
 from bot.engine.services import Services
@@ -81,6 +82,8 @@ class DigestScheduler:
         #: otherwise a chat's changed settings are passed on to the one that does.
         self.leading = True
         self.pass_on: Callable[[int], None] = lambda chat_id: None
+        #: The scheduled closes of polls, run alongside the digests by the instance that leads.
+        self.closes = CloseSchedule(services, job_queue, clock)
 
     @property
     def _settings(self) -> Settings:
@@ -134,6 +137,7 @@ class DigestScheduler:
         """No new digest starts from now on (the bot is shutting down); one already recorded
         finishes sending."""
         self._stopping = True
+        self.closes.stop()
 
     async def start(self) -> None:
         """Re-arm every subscribed chat from the database; then catch up on missed digests."""
@@ -143,6 +147,7 @@ class DigestScheduler:
             self.arm(chat)
         log.info("digests armed for %d chats", len(chats))
         self._jobs.run_once(self._catch_up, when=0, name="digest-catch-up")
+        await self.closes.start()
 
     async def deliver_now(self, session: AsyncSession, chat: Chat) -> None:
         """Compose, record and queue a digest outside the daily schedule, in the caller's
@@ -254,7 +259,10 @@ class DigestScheduler:
         transaction: they commit together, so this digest is never queued twice."""
         day = now.astimezone(chat_zone(chat, self._settings)).date()
         language = chat_language(chat, self._settings)
-        digest = await compose(session, chat, day, self._library, language, self._all_chats)
+        digest = await compose(
+            session, chat, day, self._library, language, self._all_chats,
+            chat_zone(chat, self._settings),
+        )
         record = await claim_digest(
             session,
             chat_id=chat.id,

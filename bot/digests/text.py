@@ -115,14 +115,18 @@ def digest_blocks(
     private: bool,
     news: OpinionNews | None = None,
     newer: Article | None = None,
+    closing: str | None = None,
 ) -> list[str]:
     """The digest's text, as blocks that `split_blocks` can pack into messages: it names the
-    chat's article, and says so when a newer one (`newer`) is available."""
+    chat's article, says what of its polls' close (`closing`, bot.insights.closing_text), and
+    says so when a newer article (`newer`) is available."""
     language = current_language()
     heading = "🗞 <b>{}</b>\n{}".format(
         escape(_("Digest of {date}").format(date=format_long_date(day))),
         escape(article.title[language]),
     )
+    if closing:
+        heading += "\n" + closing
     if newer is not None:
         heading += "\n" + _(
             "A newer article is available: “{title}”. To discuss it: /{article} {latest}"
@@ -147,3 +151,11 @@ def digest_blocks(
         blocks.append(opinions)
     blocks.append(_("Full results: /{results}").format(results=RESULTS.name(language)))
     return blocks
+
+
+def hidden_digest_blocks(day: date, hidden: list[str], news: OpinionNews | None) -> list[str]:
+    """The digest of a chat whose results are hidden until the close: its heading, how many
+    answered (`hidden`, bot.insights.closing_text.hidden_blocks), and the opinions."""
+    heading = "🗞 <b>{}</b>".format(escape(_("Digest of {date}").format(date=format_long_date(day))))
+    opinions = opinions_block(news) if news is not None else None
+    return [heading, *hidden] + ([opinions] if opinions else [])

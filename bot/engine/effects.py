@@ -46,6 +46,13 @@ class RecordDigest:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordFinalResults:
+    """Once a close's final results are posted: their message id, for a second /close."""
+
+    article_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class FallbackText:
     """If Telegram refuses the call (a reaction in a group that allows none), this text
     message instead (sendMessage's parameters but the chat, bot.engine.outbox.text_payload)."""
@@ -53,7 +60,7 @@ class FallbackText:
     payload: dict[str, Any]
 
 
-Effect = RecordPoll | RecordSummary | RecordDigest | FallbackText
+Effect = RecordPoll | RecordSummary | RecordDigest | RecordFinalResults | FallbackText
 
 
 def to_json(effect: Effect | None) -> dict[str, Any] | None:
@@ -74,6 +81,8 @@ def to_json(effect: Effect | None) -> dict[str, Any] | None:
             return {"kind": "summary", "article_id": effect.article_id}
         case RecordDigest():
             return {"kind": "digest", "digest_id": effect.digest_id, "last": effect.last}
+        case RecordFinalResults():
+            return {"kind": "final results", "article_id": effect.article_id}
         case FallbackText():
             return {"fallback": effect.payload}
         case _:
@@ -106,6 +115,8 @@ def _read(stored: Mapping[str, Any]) -> Effect | None:
         return RecordSummary(article_id=str(stored["article_id"]))
     if kind == "digest":
         return RecordDigest(digest_id=int(stored["digest_id"]), last=bool(stored.get("last")))
+    if kind == "final results":
+        return RecordFinalResults(article_id=str(stored["article_id"]))
     if kind is None and "fallback" in stored:
         return FallbackText(payload=dict(stored["fallback"]))
     if kind is None:  # only storage's own keys (an album's "messages")

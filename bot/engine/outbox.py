@@ -43,6 +43,7 @@ class Method(StrEnum):
 
     SEND_MESSAGE = "sendMessage"
     SEND_POLL = "sendPoll"
+    STOP_POLL = "stopPoll"
     SEND_PHOTO = "sendPhoto"
     SEND_MEDIA_GROUP = "sendMediaGroup"  # a chart of several pages (made by the sender)
     SEND_DOCUMENT = "sendDocument"
@@ -137,8 +138,10 @@ def send_poll(
     anonymous: bool,
     multiple: bool,
     thread: int | None = None,
+    hidden: bool = False,
     effect: RecordPoll,
 ) -> OutboxMessage:
+    """A native poll (`hidden`: nobody sees its results before it is closed)."""
     payload: dict[str, Any] = {
         "question": question,
         "options": [{"text": option} for option in options],
@@ -146,7 +149,14 @@ def send_poll(
         "allows_multiple_answers": multiple,
         **_placement(thread, None),
     }
+    if hidden:
+        payload["hide_results_until_closes"] = True
     return queue(chat_id, Method.SEND_POLL, payload, priority=Priority.POLL, effect=effect)
+
+
+def stop_poll(chat_id: int, message_id: int) -> OutboxMessage:
+    """Close a poll the bot posted: Telegram takes no more answers to it."""
+    return queue(chat_id, Method.STOP_POLL, {"message_id": message_id})
 
 
 def send_document(

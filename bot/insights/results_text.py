@@ -171,14 +171,21 @@ def changes_note(since: date | None) -> str:
 
 
 def results_blocks(
-    article: Article, now: Tallies, earlier: Earlier | None, private: bool
+    article: Article,
+    now: Tallies,
+    earlier: Earlier | None,
+    private: bool,
+    closing: str | None = None,
 ) -> list[str]:
     """/results: a heading, then every question with every option, and each share's change
-    since the `earlier` digest's count."""
+    since the `earlier` digest's count (`closing`: what the heading says of the polls' close,
+    bot.insights.closing_text)."""
     language = current_language()
     heading = "📊 <b>{}</b>".format(
         escape(_("Results — {title}").format(title=article.title[language]))
     )
+    if closing:
+        heading += "\n" + closing
     by_question = standings(article, now, earlier.tallies if earlier is not None else None)
     if not any(standing.everywhere.voters for standing in by_question.values()):
         return [heading, no_answers_yet()]

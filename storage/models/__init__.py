@@ -5,6 +5,7 @@ holds them all, and callers import them from `storage.models`."""
 from storage.models.articles import Announcement, KnownArticle
 from storage.models.base import Base, affected, table
 from storage.models.chats import Chat
+from storage.models.closes import PollClose
 from storage.models.digests import SentDigest
 from storage.models.discussion import INTEGER_MAX, Opinion, SummaryPost
 from storage.models.engine import BotState, HandledUpdate, InboxUpdate, OutboxMessage
@@ -31,6 +32,7 @@ __all__ = [
     "Opinion",
     "OptionTotal",
     "OutboxMessage",
+    "PollClose",
     "PollTally",
     "PostedPoll",
     "QuestionTotal",

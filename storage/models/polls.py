@@ -39,6 +39,8 @@ class PostedPoll(Base):
     option_ids: Mapped[list[str]] = mapped_column(JSON)
     voter_count: Mapped[int] = mapped_column(Integer, default=0)
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When the poll was closed (/close): its answers no longer count from then on.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PollTally(Base):

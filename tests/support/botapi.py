@@ -480,6 +480,7 @@ class _Fault:
     migrate_to_chat_id: int | None
     chat_id: int | None
     times: int
+    after: int = 0  # calls let through first
 
 
 @dataclass
@@ -790,8 +791,10 @@ class FakeBotAPI:
         migrate_to_chat_id: int | None = None,
         chat_id: int | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Makes the next ``times`` calls of ``method`` (optionally in ``chat_id``) fail."""
+        """Makes the next ``times`` calls of ``method`` (optionally in ``chat_id``) fail,
+        once ``after`` of them went through."""
         self._faults.append(
             _Fault(
                 _norm_method(method),
@@ -801,6 +804,7 @@ class FakeBotAPI:
                 migrate_to_chat_id,
                 chat_id,
                 times,
+                after,
             )
         )
 
@@ -839,6 +843,9 @@ class FakeBotAPI:
             if fault.method != method:
                 continue
             if fault.chat_id is not None and self._call_chat_id(call) != fault.chat_id:
+                continue
+            if fault.after > 0:
+                fault.after -= 1
                 continue
             fault.times -= 1
             if fault.times <= 0:
@@ -1219,6 +1226,8 @@ class FakeBotAPI:
         poll = self.polls[poll_id]
         if poll["is_closed"]:
             raise ValueError(f"poll {poll_id} is closed")
+        if (poll["chat_id"], poll["message_id"]) not in self.messages:
+            raise ValueError(f"poll {poll_id} was deleted")
         count = len(poll["options"])
         if len(set(option_ids)) != len(option_ids) or any(
             not 0 <= option < count for option in option_ids
@@ -1935,6 +1944,8 @@ class FakeBotAPI:
             "allows_revoting": True if allows_revoting is None else bool(allows_revoting),
             "members_only": bool(params.get("members_only")),
         }
+        if params.get("hide_results_until_closes"):
+            poll["hide_results_until_closes"] = True
         if kind == "quiz":
             if any(not 0 <= c < len(texts) for c in correct_ids):
                 raise bad_request("wrong correct option ids specified")
@@ -1968,7 +1979,15 @@ class FakeBotAPI:
         else:
             message.pop("reply_markup", None)
         self._sync_poll_message(poll_id)
+        # Bots receive the state of the polls they sent, closed ones included.
+        self.push_update({"poll": self.poll_payload(poll_id)})
         return self.poll_payload(poll_id)
+
+    def delete_by_hand(self, chat_id: int, message_id: int) -> None:
+        """An administrator deletes a message in the chat (a poll, say) from their app."""
+        key = (chat_id, message_id)
+        del self.messages[key]
+        self.deleted.add(key)
 
     def _media_caption(self, call: _Call) -> tuple[str, list[JSON]]:
         raw = call.params.get("caption")

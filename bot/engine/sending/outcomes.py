@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
 
 from bot.engine import metrics
-from bot.engine.effects import Effect, RecordDigest, RecordPoll, RecordSummary, from_json
+from bot.engine.effects import (
+    Effect,
+    RecordDigest,
+    RecordFinalResults,
+    RecordPoll,
+    RecordSummary,
+    from_json,
+)
+from storage.closes import get_close, record_results_message
 from storage.digests import FAILED, SENT, finish_digest
 from storage.models import OutboxMessage
 from storage.opinions import record_summary_post
@@ -59,6 +67,8 @@ async def record(
     """Record what a call sent to `chat_id` taught, from Telegram's answer `result`."""
     match effect:
         case RecordPoll() if isinstance(result, Message) and result.poll is not None:
+            # Posted while its chat closed the article's polls: recorded closed.
+            close = await get_close(session, chat_id, effect.article_id)
             await record_posted_poll(
                 session,
                 poll_id=result.poll.id,
@@ -71,9 +81,14 @@ async def record(
                 multiple=effect.multiple,
                 option_ids=[option.persistent_id for option in result.poll.options],
                 posted_at=result.date,
+                closed_at=close.closed_at if close is not None else None,
             )
         case RecordSummary() if isinstance(result, Message):
             await record_summary_post(session, chat_id, result.message_id, effect.article_id)
+        case RecordFinalResults() if isinstance(result, Message):
+            await record_results_message(
+                session, chat_id, effect.article_id, result.message_id
+            )
         case RecordDigest(last=True):
             if await finish_digest(session, effect.digest_id, SENT, now):
                 metrics.DIGESTS.labels("sent").inc()
