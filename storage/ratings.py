@@ -108,6 +108,19 @@ async def last_group_of(session: AsyncSession, user_id: int) -> int | None:
     )
 
 
+async def rated_opinions(
+    session: AsyncSession, chat_id: int, article_id: str, minimum: int
+) -> list[tuple[str, int, int, int]]:
+    """The text and counts (agreed, disagreed, passed) of the chat's opinions on the article
+    that at least `minimum` people rated, oldest first."""
+    rows = await session.execute(
+        select(Opinion.text, Opinion.agreed, Opinion.disagreed, Opinion.passed)
+        .where(Opinion.chat_id == chat_id, Opinion.article_id == article_id, raters() >= minimum)
+        .order_by(Opinion.id)
+    )
+    return [(text, int(a), int(d), int(p)) for text, a, d, p in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     """Ratings deleted when a person is forgotten: theirs, and those of their opinions."""

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.digests.text import STANDOUT_RATERS, Rated, standouts
 from storage.models import Opinion, Rating
 from tests.support.botapi import FakeBotAPI
-from tests.support.harness import Agora
+from tests.support.harness import Agora, FakeClock
 
 NBSP = "\u00a0"
 GROUP = -100900
@@ -225,3 +226,36 @@ async def test_forget_me_removes_ratings(agora: Agora, api: FakeBotAPI, who: str
         assert done["text"] == f"C'est fait{NBSP}: 0 vote et 1 avis supprimés."
         assert len(after) == 2  # the passes on Alice's and Carol's opinions are left
         assert "Bob" not in await counts(agora)
+
+
+async def test_the_digest_names_the_broadest_agreement_and_the_most_divisive(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin, _people = await group_with_opinions(
+        agora, api, ["Alice", "Bob", "Carol", "Dan"]
+    )
+    # The counts as the rating loop keeps them (tested above), set here for five raters.
+    rated = {"Alice": (4, 0, 1), "Bob": (3, 2, 0), "Carol": (3, 0, 1), "Dan": (1, 3, 1)}
+    async with AsyncSession(agora.engine) as session, session.begin():
+        for author, (agreed, disagreed, passed) in rated.items():
+            await session.execute(
+                update(Opinion)
+                .where(Opinion.author == author)
+                .values(agreed=agreed, disagreed=disagreed, passed=passed)
+            )
+    await agora.command(group, admin, "/lang en")
+    await agora.command(group, admin, "/digest 09:00")
+    clock.set("2026-11-26 09:00")
+    [message] = await agora.fire_digest(group["id"])
+    assert message["text"].endswith(
+        "🤝 Broadest agreement: “Avis de Alice, numéro 1” (👍 4 · 👎 0 · 1 passed)\n"
+        "⚖️ Most divisive: “Avis de Bob, numéro 2” (👍 3 · 👎 2 · 0 passed)"
+    )
+
+
+def test_standouts_need_five_raters_and_a_real_split() -> None:
+    four, even = Rated("four", 3, 0, 1), Rated("even", 5, 5, 0)
+    assert standouts([Rated("lopsided", 8, 2, 0), even]) == (Rated("lopsided", 8, 2, 0), even)
+    assert standouts([Rated("mild", 4, 1, 0)]) == (Rated("mild", 4, 1, 0), None)
+    assert standouts([Rated("none agree", 1, 4, 0)]) == (None, None)
+    assert four.agreed + four.disagreed + four.passed < STANDOUT_RATERS  # compose filters it

@@ -16,8 +16,9 @@ from bot.core.callbacks import Callback, decode, encode
 from bot.core.commands import OPINION
 from bot.core.content import Article
 from bot.core.formatting import MESSAGE_LIMIT, escape, telegram_length
-from bot.core.i18n import _, current_language, format_number
+from bot.core.i18n import _, current_language
 from bot.core.localtime import moment_text, widest_moment
+from bot.digests.text import agreement
 from storage.listing import ListedOpinion, listed_opinions, listing_key
 
 MIN_RATERS = 3  # fewer raters than this: no counts shown (they would tell who rated how)
@@ -79,11 +80,7 @@ def agreement_text(opinion: ListedOpinion) -> str | None:
     """How its raters rated an opinion ("👍 12 · 👎 3 · 5 passed"), from MIN_RATERS on."""
     if opinion.raters < MIN_RATERS:
         return None
-    return _("👍 {agreed} · 👎 {disagreed} · {passed} passed").format(
-        agreed=format_number(opinion.agreed),
-        disagreed=format_number(opinion.disagreed),
-        passed=format_number(opinion.passed),
-    )
+    return agreement(opinion.agreed, opinion.disagreed, opinion.passed)
 
 
 def entry_block(opinion: ListedOpinion, when: str, agreement: bool = False) -> str:
