@@ -22,6 +22,7 @@ from handlers import (
     moderation,
     opinions,
     polls,
+    rating,
     results,
     summary,
 )
@@ -32,6 +33,7 @@ def register(app: AgoraApp) -> None:
     # Group -1 runs first for every update: record the chat and pick its language.
     app.add_handler(TypeHandler(Update, resolve_chat), group=-1)
     modules = (
+        rating,  # before help: its /start with a rating link's payload
         help,
         summary,
         polls,

@@ -59,17 +59,24 @@ async def forget_button(press: Press) -> None:
     if fields[1] == "no":
         await press.edit(_("Nothing was deleted."))
         return
-    votes, opinions = await forget(
+    votes, opinions, ratings = await forget(
         press.session, person.id, {person.first_name, person.full_name}
     )
-    await press.edit(
-        _("Done: {votes} and {opinions} deleted.").format(
-            votes=ngettext("{count} vote", "{count} votes", votes).format(count=votes),
-            opinions=ngettext("{count} opinion", "{count} opinions", opinions).format(
-                count=opinions
-            ),
-        )
-    )
+    await press.edit(done_text(votes, opinions, ratings))
+
+
+def done_text(votes: int, opinions: int, ratings: int) -> str:
+    """What was deleted; ratings are named only for someone who rated."""
+    counts = {
+        "votes": ngettext("{count} vote", "{count} votes", votes).format(count=votes),
+        "opinions": ngettext("{count} opinion", "{count} opinions", opinions).format(
+            count=opinions
+        ),
+        "ratings": ngettext("{count} rating", "{count} ratings", ratings).format(count=ratings),
+    }
+    if ratings:
+        return _("Done: {votes}, {opinions} and {ratings} deleted.").format(**counts)
+    return _("Done: {votes} and {opinions} deleted.").format(**counts)
 
 
 def register(app: AgoraApp) -> None:

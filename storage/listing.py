@@ -22,9 +22,19 @@ class ListedOpinion(NamedTuple):
     author: str
     created_at: datetime
     text: str
+    agreed: int = 0
+    disagreed: int = 0
+    passed: int = 0
+
+    @property
+    def raters(self) -> int:
+        return self.agreed + self.disagreed + self.passed
 
 
-LISTED = (Opinion.id, Opinion.question_key, Opinion.author, Opinion.created_at, Opinion.text)
+LISTED = (
+    Opinion.id, Opinion.question_key, Opinion.author, Opinion.created_at, Opinion.text,
+    Opinion.agreed, Opinion.disagreed, Opinion.passed,
+)
 
 
 def _group_of(question_keys: Sequence[str], rank: int) -> ColumnElement[bool]:
@@ -121,8 +131,8 @@ async def listed_opinions(
             rows = (
                 await session.execute(select(*LISTED).where(*where).order_by(*order).limit(batch))
             ).all()
-            for id_, key, author, created_at, text in rows:
-                yield ListedOpinion(id_, key, author, created_at, text)
+            for row in rows:
+                yield ListedOpinion(*row)
             if len(rows) < batch:
                 bound = None  # the next group is read from its start
                 break

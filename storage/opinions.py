@@ -117,8 +117,8 @@ async def _stream(
     )
     try:
         async for rows in result.partitions():
-            for id_, key, author, created_at, text in rows:
-                yield ListedOpinion(id_, key, author, created_at, text)
+            for row in rows:
+                yield ListedOpinion(*row)
     finally:
         await result.close()
 

@@ -276,8 +276,8 @@ async def test_closing_while_the_polls_are_being_posted_posts_no_more(
     assert api.sent(group["id"], "sendPoll") == []  # the rest are not posted
     sent = [m for m in sent if not m.get("text", "").startswith("🗳")]  # the polls' intro
     assert [m["text"] for m in sent] == [
-        f"🏁 Résultats définitifs — Crise à la tête d’OpenAI{NBSP}: le limogeage de Sam Altman sème "
-        "le chaos\n"
+        f"🏁 Résultats définitifs — Crise à la tête d’OpenAI{NBSP}: le limogeage de Sam Altman "
+        "sème le chaos\n"
         f"Sondages clos le jeudi 26 novembre 2026{NBSP}: ces chiffres sont définitifs.\n\n"
         "Personne n’a répondu aux sondages dans ce groupe."
     ]

@@ -170,10 +170,10 @@ async def test_command_menus_are_registered_per_language(
     names = [c["command"] for c in api.commands_for(language)]
     expected = {
         "fr": ["aide", "resume", "sondage", "resultats", "cloturer", "croiser", "groupes", "avis",
-               "opinions", "supprimer", "exporter", "oublier", "articles", "article", "langue",
-               "bilan", "fuseau"],
+               "opinions", "evaluer", "supprimer", "exporter", "oublier", "articles", "article",
+               "langue", "bilan", "fuseau"],
         "en": ["help", "summary", "poll", "results", "close", "crosstab", "groups", "opinion",
-               "opinions", "delete", "export", "forgetme", "articles", "article", "lang",
+               "opinions", "rate", "delete", "export", "forgetme", "articles", "article", "lang",
                "digest", "timezone"],
     }
     assert names == expected[language]

@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
+from bot.core.i18n import using_language
+from bot.core.library import load_library
 from bot.core.settings import Settings
+from bot.insights.groups_text import groups_blocks
 from bot.insights.opinion_groups import Ballots, describe
 from handlers import groups as groups_handler
 from storage.db import Database
@@ -333,3 +336,53 @@ async def test_the_database_groups_voters_by_their_latest_answers(database_url: 
             Ballots.collect(options, list(voters.values()))
         )
     await database.dispose()
+
+
+# Thirty voters against twenty on six questions; inside each camp a few differ on one
+# question: four of camp A on question 3, three of camp B on question 6.
+SPLIT_A = {q: 0 for q in range(6)}
+SPLIT_B = {q: 1 for q in range(6)}
+PLANTED_SPLIT = [
+    (SPLIT_A, 26), ({**SPLIT_A, 2: 4}, 4), (SPLIT_B, 17), ({**SPLIT_B, 5: 3}, 3),
+]
+
+
+def test_two_camps_with_a_few_differing_on_one_question_are_two_groups() -> None:
+    voters = [
+        {q: [o] for q, o in answers.items()} for answers, count in PLANTED_SPLIT
+        for _ in range(count)
+    ]
+    found = describe(Ballots.collect(OPTIONS, voters))
+    assert found is not None
+    assert [g.size for g in found.groups] == [30, 20]
+    # Groups that differ on two questions are kept apart.
+    two = [({**SPLIT_A, 2: 4, 3: 2}, 8), (SPLIT_A, 22), (SPLIT_B, 20)]
+    voters = [{q: [o] for q, o in a.items()} for a, count in two for _ in range(count)]
+    found = describe(Ballots.collect(OPTIONS, voters))
+    assert found is not None
+    assert [g.size for g in found.groups] == [22, 20, 8]
+
+
+async def test_the_planted_split_is_two_groups_in_the_chat(agora: Agora, api: FakeBotAPI) -> None:
+    group, admin, polls = await group_with_polls(agora, api, -100837)
+    await vote_camps(agora, api, polls, PLANTED_SPLIT, 7000)
+    await agora.command(group, admin, "/lang en")
+    text = "\n".join(m["text"] for m in await agora.command(group, admin, "/groups"))
+    assert "Group 1 · 30 people (60.0%)" in text
+    assert "Group 2 · 20 people (40.0%)" in text
+    assert "Group 3" not in text
+
+
+def test_one_camp_with_a_few_differing_on_one_question_is_one_group() -> None:
+    article = load_library().latest
+    assert article is not None
+    voters = [{q: [0] for q in range(6)}] * 20 + [{**{q: [0] for q in range(6)}, 2: [4]}] * 6
+    found = describe(Ballots.collect(OPTIONS, voters))
+    assert found is not None
+    assert [g.size for g in found.groups] == [26]
+    with using_language("en"):
+        blocks = groups_blocks(article, found, "in this group")
+    assert blocks[1] == (
+        "The voters do not split into distinct groups: where some answer differently, it is on "
+        "one question at most."
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 
-from bot.core.commands import FORGETME, LANG, OPINIONS, Command
+from bot.core.commands import FORGETME, LANG, OPINIONS, RATE, Command
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 
@@ -18,6 +18,7 @@ class Callback(enum.Enum):
     LANGUAGE = "lang"  # lang:<code>
     OPINIONS = "ops"  # ops:<o|n><opinion id>:<page> (older or newer than that opinion)
     FORGET = "forget"  # forget:<user id>:<yes|no>
+    RATE = "rate"  # rate:<group id>:<opinion id>:<a|d|p>:<signature of the group>
 
     @property
     def pattern(self) -> str:
@@ -30,7 +31,10 @@ class Callback(enum.Enum):
         return _COMMANDS[self]
 
 
-_COMMANDS = {Callback.LANGUAGE: LANG, Callback.OPINIONS: OPINIONS, Callback.FORGET: FORGETME}
+_COMMANDS = {
+    Callback.LANGUAGE: LANG, Callback.OPINIONS: OPINIONS, Callback.FORGET: FORGETME,
+    Callback.RATE: RATE,
+}
 
 
 def encode(kind: Callback, *fields: object) -> str:

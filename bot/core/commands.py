@@ -99,6 +99,7 @@ OPINION = Command(
     N_("<text>"),
 )
 OPINIONS = Command("opinions", "opinions", N_("the latest opinions, question by question"))
+RATE = Command("rate", "evaluer", N_("agree or disagree with the others' opinions, in private"))
 DELETE = Command(
     "delete", "supprimer", N_("in reply to an opinion: remove it"),
     rights=Rights.ADMINS_TO_ACT,  # its author may too
@@ -112,8 +113,8 @@ EXPORT = Command(
 FORGETME = Command("forgetme", "oublier", N_("delete all your votes and opinions"))
 
 COMMANDS: tuple[Command, ...] = (
-    HELP, SUMMARY, POLL, RESULTS, CLOSE, CROSSTAB, GROUPS, OPINION, OPINIONS, DELETE, EXPORT,
-    FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE,
+    HELP, SUMMARY, POLL, RESULTS, CLOSE, CROSSTAB, GROUPS, OPINION, OPINIONS, RATE, DELETE,
+    EXPORT, FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE,
 )
 
 ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})

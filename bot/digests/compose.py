@@ -21,12 +21,15 @@ from bot.digests.drawing.style import TREND_DAYS
 from bot.digests.text import (
     EXCERPTS,
     LAST_OPINION,
+    STANDOUT_RATERS,
     Numbers,
     OpinionNews,
+    Rated,
     digest_blocks,
     has_votes,
     hidden_digest_blocks,
     recorded,
+    standouts,
     to_numbers,
 )
 from bot.insights.standings import Earlier
@@ -34,6 +37,7 @@ from storage.digests import digest_before, digests_since, previous_digest
 from storage.models import Chat
 from storage.opinions import opinions_after
 from storage.polls import QuestionTally, article_results
+from storage.ratings import rated_opinions
 
 UTC_ZONE = ZoneInfo("UTC")
 ALL_CHATS_TTL = 30.0  # seconds the all-chats numbers are reused during a fan-out
@@ -94,7 +98,11 @@ async def compose(
     previous = await previous_digest(session, chat.id)
     seen = previous.numbers.get(LAST_OPINION) if previous else None
     count, newest = await opinions_after(session, chat.id, article.id, seen, EXCERPTS)
-    news = OpinionNews(count, [(o.author, o.text) for o in newest], previous is not None)
+    rated = await rated_opinions(session, chat.id, article.id, STANDOUT_RATERS)
+    broadest, divisive = standouts([Rated(*row) for row in rated])
+    news = OpinionNews(
+        count, [(o.author, o.text) for o in newest], previous is not None, broadest, divisive
+    )
     numbers[LAST_OPINION] = newest[0].id if newest else seen
     with using_language(language):
         hidden = await hidden_results(session, chat.id, article, zone)

@@ -69,13 +69,73 @@ def has_votes(numbers: Numbers) -> bool:
     return any(entry["voters"] for entry in numbers["chat"].values())
 
 
+STANDOUT_RATERS = 5  # raters an opinion needs before a digest names it as a standout
+
+
+@dataclass(frozen=True, slots=True)
+class Rated:
+    """An opinion's text and how its raters rated it."""
+
+    text: str
+    agreed: int
+    disagreed: int
+    passed: int
+
+
 @dataclass(frozen=True, slots=True)
 class OpinionNews:
-    """Opinions posted since the previous digest (or ever, for a first digest)."""
+    """Opinions posted since the previous digest (or ever, for a first digest), and the
+    standouts among all the chat's opinions on the article (`standouts`)."""
 
     count: int
     excerpts: list[tuple[str, str]]  # (author, text), newest first
     since_previous: bool
+    broadest: Rated | None = None
+    divisive: Rated | None = None
+
+
+def standouts(rated: list[Rated]) -> tuple[Rated | None, Rated | None]:
+    """Of opinions rated by STANDOUT_RATERS people or more: the one with the broadest
+    agreement (the highest share of its raters agreeing, over half), and the most divisive
+    (agree and disagree closest to even among those who took a side, each a third or more),
+    another one; the earlier wins a tie."""
+    broad = [r for r in rated if r.agreed * 2 > r.agreed + r.disagreed + r.passed]
+    broadest = max(
+        broad, key=lambda r: r.agreed / (r.agreed + r.disagreed + r.passed), default=None
+    )
+    split = [
+        r for r in rated
+        if r is not broadest and 3 * min(r.agreed, r.disagreed) >= r.agreed + r.disagreed > 0
+    ]
+    divisive = max(
+        split, key=lambda r: min(r.agreed, r.disagreed) / (r.agreed + r.disagreed), default=None
+    )
+    return broadest, divisive
+
+
+def agreement(agreed: int, disagreed: int, passed: int) -> str:
+    """"👍 12 · 👎 3 · 5 passed"."""
+    return _("👍 {agreed} · 👎 {disagreed} · {passed} passed").format(
+        agreed=format_number(agreed),
+        disagreed=format_number(disagreed),
+        passed=format_number(passed),
+    )
+
+
+def standout_lines(news: OpinionNews) -> list[str]:
+    """The standouts among the rated opinions, when there are."""
+    lines = []
+    labels = (_("🤝 Broadest agreement"), _("⚖️ Most divisive"))
+    for label, rated in zip(labels, (news.broadest, news.divisive), strict=True):
+        if rated is not None:
+            lines.append(
+                _("{label}: “{excerpt}” ({counts})").format(
+                    label=label,
+                    excerpt=escape(excerpt(rated.text)),
+                    counts=agreement(rated.agreed, rated.disagreed, rated.passed),
+                )
+            )
+    return lines
 
 
 def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
@@ -88,8 +148,13 @@ def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
 
 
 def opinions_block(news: OpinionNews) -> str | None:
+    lines = _news_lines(news) + standout_lines(news)
+    return "\n".join(lines) if lines else None
+
+
+def _news_lines(news: OpinionNews) -> list[str]:
     if not news.count:
-        return None
+        return []
     count = format_number(news.count)
     if news.since_previous:
         head = ngettext(
@@ -104,7 +169,7 @@ def opinions_block(news: OpinionNews) -> str | None:
         lines.append(
             _("“{excerpt}” — {author}").format(excerpt=escape(excerpt(text)), author=escape(author))
         )
-    return "\n".join(lines)
+    return lines
 
 
 def digest_blocks(

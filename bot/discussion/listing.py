@@ -18,8 +18,10 @@ from bot.core.content import Article
 from bot.core.formatting import MESSAGE_LIMIT, escape, telegram_length
 from bot.core.i18n import _, current_language
 from bot.core.localtime import moment_text, widest_moment
+from bot.digests.text import agreement
 from storage.listing import ListedOpinion, listed_opinions, listing_key
 
+MIN_RATERS = 3  # fewer raters than this: no counts shown (they would tell who rated how)
 WIDEST_PAGE = 999_999  # the listing's header is measured as "(page 999999)"
 OLDER, NEWER = "o", "n"  # a button's direction, before the id of the opinion it starts from
 
@@ -74,16 +76,38 @@ def heading_block(article: Article, key: str | None) -> str:
     return f"\n\n<b>{escape(title)}</b>"
 
 
-def entry_block(opinion: ListedOpinion, when: str) -> str:
+def agreement_text(opinion: ListedOpinion) -> str | None:
+    """How its raters rated an opinion ("👍 12 · 👎 3 · 5 passed"), from MIN_RATERS on."""
+    if opinion.raters < MIN_RATERS:
+        return None
+    return agreement(opinion.agreed, opinion.disagreed, opinion.passed)
+
+
+def entry_block(opinion: ListedOpinion, when: str, agreement: bool = False) -> str:
+    """One opinion; with `agreement` (in a group), how it was rated."""
     number = _("#{id}").format(id=opinion.id)
-    return f"\n<i>{number} · {escape(opinion.author)}, {when}</i>\n{escape(opinion.text)}"
+    block = f"\n<i>{number} · {escape(opinion.author)}, {when}</i>\n{escape(opinion.text)}"
+    rated = agreement_text(opinion) if agreement else None
+    return f"{block}\n{rated}" if rated else block
 
 
-def listing_text(
-    article: Article, opinions: list[ListedOpinion], page: int, several: bool, zone: ZoneInfo
-) -> str:
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """How the listing is shown: its article, dates in `zone`; in a group, `rate` is the
+    button to rate the opinions in private, and each opinion's agreement is shown."""
+
+    article: Article
+    zone: ZoneInfo
+    rate: InlineKeyboardButton | None = None
+
+    def entry(self, opinion: ListedOpinion, when: str) -> str:
+        return entry_block(opinion, when, agreement=self.rate is not None)
+
+
+def listing_text(shown: Shown, opinions: list[ListedOpinion], page: int, several: bool) -> str:
     """One page of the listing: its header, then its opinions, each group of opinions on
     one question under that question's title (repeated at the top of each page)."""
+    article = shown.article
     text = listing_header(article, page, several)
     if not opinions:
         return (
@@ -98,12 +122,12 @@ def listing_text(
     for index, opinion in enumerate(opinions):
         if index == 0 or opinion.question_key != opinions[index - 1].question_key:
             blocks.append(heading_block(article, opinion.question_key))
-        blocks.append(entry_block(opinion, moment_text(opinion.created_at, zone)))
+        blocks.append(shown.entry(opinion, moment_text(opinion.created_at, shown.zone)))
     return text + "".join(blocks)
 
 
 def listing_keyboard(
-    opinions: list[ListedOpinion], page: int, newer: bool, older: bool
+    shown: Shown, opinions: list[ListedOpinion], page: int, newer: bool, older: bool
 ) -> InlineKeyboardMarkup | None:
     buttons = []
     if newer:
@@ -112,7 +136,10 @@ def listing_keyboard(
     if older:
         cursor = Cursor(older=True, opinion_id=opinions[-1].id, page=page + 1)
         buttons.append(InlineKeyboardButton(_("Older") + " ▶", callback_data=cursor.encode()))
-    return InlineKeyboardMarkup([buttons]) if buttons else None
+    rows = [buttons] if buttons else []
+    if shown.rate is not None and opinions:
+        rows.append([shown.rate])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 class _Packer:
@@ -121,10 +148,11 @@ class _Packer:
     widest and each date at its widest. A group's title counts once, over its first opinion
     on the page, whichever end the page is filled from."""
 
-    def __init__(self, article: Article, zone: ZoneInfo) -> None:
-        self._article = article
-        self._room = MESSAGE_LIMIT - telegram_length(listing_header(article, WIDEST_PAGE, True))
-        self._when = widest_moment(zone)
+    def __init__(self, shown: Shown) -> None:
+        self._shown = shown
+        header = listing_header(shown.article, WIDEST_PAGE, True)
+        self._room = MESSAGE_LIMIT - telegram_length(header)
+        self._when = widest_moment(shown.zone)
         self._headings: dict[str | None, int] = {}
         self.opinions: list[ListedOpinion] = []  # in the order they were added
 
@@ -132,8 +160,8 @@ class _Packer:
         """Take the opinion if it fits (the first always does); False once the page is full."""
         key = opinion.question_key
         if key not in self._headings:
-            self._headings[key] = telegram_length(heading_block(self._article, key))
-        cost = telegram_length(entry_block(opinion, "")) + self._when
+            self._headings[key] = telegram_length(heading_block(self._shown.article, key))
+        cost = telegram_length(self._shown.entry(opinion, "")) + self._when
         if not self.opinions or self.opinions[-1].question_key != key:
             cost += self._headings[key]
         if self.opinions and cost > self._room:
@@ -155,11 +183,7 @@ async def _fill(
 
 
 async def listing(
-    session: AsyncSession,
-    article: Article,
-    chat_id: int,
-    zone: ZoneInfo,
-    cursor: Cursor | None = None,
+    session: AsyncSession, shown: Shown, chat_id: int, cursor: Cursor | None = None
 ) -> Page | None:
     """The first page of the chat's listing, or the page a button leads to (None when the
     opinion the button starts from is gone, or is not one of this chat's on this article).
@@ -168,11 +192,12 @@ async def listing(
     number of opinions before it. The first page is always cut from the first opinion; a
     "newer" page is filled backwards from the page it was asked from, so that its "older"
     button leads back to exactly that page."""
+    article = shown.article
     keys = [q.key for q in article.questions]
-    packer = _Packer(article, zone)
+    packer = _Packer(shown)
     if cursor is None:
         older = await _fill(packer, listed_opinions(session, chat_id, article.id, keys))
-        return _page(article, packer.opinions, 0, False, older, zone)
+        return _page(shown, packer.opinions, 0, False, older)
     start = await listing_key(session, chat_id, article.id, keys, cursor.opinion_id)
     if start is None:
         return None
@@ -180,23 +205,17 @@ async def listing(
         older = await _fill(packer, listed_opinions(session, chat_id, article.id, keys, start))
         if not packer.opinions:
             return None
-        return _page(article, packer.opinions, max(1, cursor.page), True, older, zone)
+        return _page(shown, packer.opinions, max(1, cursor.page), True, older)
     newer = await _fill(
         packer, listed_opinions(session, chat_id, article.id, keys, start, backwards=True)
     )
     if not newer:  # back to the start: the first page as /opinions shows it
-        return await listing(session, article, chat_id, zone)
-    shown = packer.opinions[::-1]
-    return _page(article, shown, max(1, cursor.page), True, True, zone)
+        return await listing(session, shown, chat_id)
+    return _page(shown, packer.opinions[::-1], max(1, cursor.page), True, True)
 
 
 def _page(
-    article: Article,
-    opinions: list[ListedOpinion],
-    page: int,
-    newer: bool,
-    older: bool,
-    zone: ZoneInfo,
+    shown: Shown, opinions: list[ListedOpinion], page: int, newer: bool, older: bool
 ) -> Page:
-    text = listing_text(article, opinions, page, newer or older, zone)
-    return Page(text, listing_keyboard(opinions, page, newer, older))
+    text = listing_text(shown, opinions, page, newer or older)
+    return Page(text, listing_keyboard(shown, opinions, page, newer, older))

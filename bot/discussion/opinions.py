@@ -27,6 +27,7 @@ from storage.opinions import (
     user_ballots,
 )
 from storage.people import names_and_texts
+from storage.ratings import forget_ratings
 
 MIN_LENGTH, MAX_LENGTH = 3, 1000
 RATE_COUNT, RATE_WINDOW = 5, timedelta(minutes=10)
@@ -104,10 +105,11 @@ async def store_opinion(
 
 async def forget(
     session: AsyncSession, user_id: int, names: Iterable[str] = ()
-) -> tuple[int, int]:
-    """Withdraw every vote of `user_id` (the tallies follow) and delete their opinions, in
-    every chat, then blank the copies of them (those `names`, the names and texts stored with
-    their votes and opinions) in the outbox; returns how many polls and opinions that was."""
+) -> tuple[int, int, int]:
+    """Withdraw every vote of `user_id` (the tallies follow), delete their ratings (the
+    counts follow), their opinions and the ratings of them, in every chat, then blank the
+    copies of them (those `names`, the names and texts stored with their votes and opinions)
+    in the outbox; returns how many polls, opinions and ratings of theirs that was."""
     unit = current_unit()
     stored_names, texts = await names_and_texts(session, user_id)
     polls = await user_ballots(session, user_id)
@@ -115,8 +117,9 @@ async def forget(
     for poll_id in polls:
         unit.answers.add(Answer(poll_id, user_id, (), (), now))
     await unit.answers.apply(session)
+    ratings = await forget_ratings(session, user_id)
     opinions = await delete_user_opinions(session, user_id)
     await forget_in_outbox(
         session, Traces(frozenset({*stored_names, *names}), frozenset(texts)), now
     )
-    return len(polls), opinions
+    return len(polls), opinions, ratings.given

@@ -1,5 +1,13 @@
-"""Clustering voters by their answers: weighted k-means, the number of groups (2 to 4) chosen
-by silhouette.
+"""Clustering voters by their answers: weighted k-means for 2 to 4 groups, groups that differ
+clearly on one question at most merged, and the fewest groups kept unless more are clearly
+better.
+
+Why not the best silhouette alone: it rewards groups of identical voters, so two camps with a
+few members differing on one question inside each came out as four groups. Here, for each k,
+the two groups that differ clearly (their answers' distributions half apart or more, in total
+variation) on the fewest questions are merged while that is one question or none; then the
+fewest groups win, unless more groups have a silhouette higher by CLEARLY_BETTER (one group
+counts 0, no structure).
 
 A small k-means in NumPy rather than scikit-learn: installing scikit-learn (and SciPy, which
 it requires) adds about 200 MB and 6.5 s to each of CI's two installs, and importing it adds
@@ -19,6 +27,8 @@ MIN_GROUP = 3  # a smaller group is not described: its answers would be a few pe
 SILHOUETTE_SAMPLE = 1500
 RESTARTS = 3
 ITERATIONS = 60
+DIFFERENT = 0.5  # two groups differ clearly on a question from this total variation on
+CLEARLY_BETTER = 0.1  # what more groups must add to the silhouette to be preferred
 
 Matrix = npt.NDArray[np.float64]
 
@@ -94,20 +104,74 @@ def silhouette(points: Matrix, labels: npt.NDArray[np.intp]) -> float:
     return float(scores.mean())
 
 
+def _differences(
+    patterns: Matrix, counts: Matrix, labels: npt.NDArray[np.intp], offsets: list[int]
+) -> tuple[Matrix, Matrix]:
+    """Per pair of groups: on how many questions they differ clearly, and their total
+    variation summed over the questions (k x k each)."""
+    k = int(labels.max()) + 1
+    members = np.zeros((k, len(labels)))
+    members[labels, np.arange(len(labels))] = counts
+    mass = members.sum(axis=1)
+    means = (members @ patterns) / np.maximum(mass, 1e-12)[:, None]
+    gaps = np.abs(means[:, None, :] - means[None, :, :])
+    per_question = np.stack(
+        [gaps[:, :, offsets[q] : offsets[q + 1]].sum(axis=2) / 2 for q in range(len(offsets) - 1)],
+        axis=2,
+    )
+    return (per_question >= DIFFERENT).sum(axis=2).astype(np.float64), per_question.sum(axis=2)
+
+
+def merge_close(
+    patterns: Matrix, counts: Matrix, labels: npt.NDArray[np.intp], offsets: list[int]
+) -> npt.NDArray[np.intp]:
+    """Merge the two groups that differ clearly on the fewest questions (the closest in total
+    among equals) while that is at most one question; groups renumbered from 0."""
+    labels = np.unique(labels, return_inverse=True)[1].reshape(-1)
+    while labels.max() > 0:
+        differing, total = _differences(patterns, counts, labels, offsets)
+        k = len(differing)
+        pairs = [(differing[a, b], total[a, b], a, b) for a in range(k) for b in range(a + 1, k)]
+        fewest, _, a, b = min(pairs)
+        if fewest > 1:
+            break
+        labels = np.where(labels == b, a, labels)
+        labels = np.unique(labels, return_inverse=True)[1].reshape(-1)
+    return labels
+
+
+def _chosen(candidates: list[tuple[bool, int, float, npt.NDArray[np.intp]]]) -> int:
+    """The candidate kept: the fewest groups (preferring those whose groups all have MIN_GROUP
+    voters), unless more groups have a silhouette higher by CLEARLY_BETTER."""
+    order = sorted(range(len(candidates)), key=lambda i: (not candidates[i][0], candidates[i][1]))
+    best = order[0]
+    for i in order[1:]:
+        if candidates[i][0] < candidates[best][0]:
+            break
+        more = candidates[i][1] > candidates[best][1]
+        if more and candidates[i][2] > candidates[best][2] + CLEARLY_BETTER:
+            best = i
+    return best
+
+
 def cluster(
     features: Matrix,
     chosen: npt.NDArray[np.uint8],
     weights: npt.NDArray[np.int64],
     rng: np.random.Generator,
+    offsets: list[int] | None = None,
 ) -> tuple[npt.NDArray[np.intp], float]:
-    """The group of each row (numbered by decreasing size) and the chosen k's silhouette; a
-    row is the answers that `weights` voters gave.
+    """The group of each row (numbered by decreasing size) and the chosen grouping's
+    silhouette (0 for one group); a row is the answers that `weights` voters gave, question q
+    in columns offsets[q] to offsets[q + 1] (each column its own question without them).
 
-    k goes from 2 to 4; the best silhouette wins among the k whose groups all have at least
-    MIN_GROUP voters (if none has, the best silhouette: small groups are then not described).
+    k goes from 2 to 4; groups that differ clearly on one question at most are merged, and
+    the fewest groups are kept unless more are clearly better (see the module's docstring).
     The result depends only on how many voters gave each set of answers: not on the rows'
     order, nor on whether voters who answered alike come as one row or several.
     """
+    if offsets is None:
+        offsets = list(range(features.shape[1] + 1))
     # Voters who gave the same answers are one point with a weight: their chosen options, as
     # bits, identify them (an unanswered question has no option chosen).
     packed = np.ascontiguousarray(np.packbits(chosen, axis=1))
@@ -125,17 +189,19 @@ def cluster(
         else np.arange(voters)
     )
     sampled = np.searchsorted(np.cumsum(counts), sample, side="right")
-    candidates = []
+    candidates: list[tuple[bool, int, float, npt.NDArray[np.intp]]] = []
     for k in GROUP_COUNTS:
         if k > len(patterns):
             break
         labels, _ = kmeans(patterns, counts, k, rng)
-        sizes = np.bincount(labels, weights=counts, minlength=k)
-        score = silhouette(patterns[sampled], labels[sampled])
-        candidates.append((bool(sizes.min() >= MIN_GROUP), score, -k, labels))
+        labels = merge_close(patterns, counts, labels, offsets)
+        groups = int(labels.max()) + 1
+        sizes = np.bincount(labels, weights=counts, minlength=groups)
+        score = silhouette(patterns[sampled], labels[sampled]) if groups > 1 else 0.0
+        candidates.append((bool(sizes.min() >= MIN_GROUP), groups, score, labels))
     if not candidates:  # everybody answered alike
         return np.zeros(len(features), dtype=np.intp), 0.0
-    _, score, _, labels = max(candidates, key=lambda c: (c[0], c[1], c[2]))
+    _, _, score, labels = candidates[_chosen(candidates)]
     order = np.argsort(-np.bincount(labels, weights=counts), kind="stable")
     renumber = np.empty_like(order)
     renumber[order] = np.arange(len(order))

@@ -113,6 +113,14 @@ def groups_blocks(article: Article, found: OpinionGroups, scope: str) -> list[st
         ).format(count=format_number(found.voters), scope=scope),
     )
     blocks = [heading]
+    if len(found.groups) == 1:  # every grouping merged back into one (bot.insights.clustering)
+        blocks.append(
+            _(
+                "The voters do not split into distinct groups: where some answer differently, "
+                "it is on one question at most."
+            )
+        )
+        return blocks
     blocks += [
         group_block(article, number, group, found.voters)
         for number, group in enumerate(found.groups, 1)

@@ -249,7 +249,7 @@ def describe(ballots: Ballots, seed: int = SEED) -> OpinionGroups | None:
         return None
     subset = Ballots(ballots.chosen[keep], ballots.answered[keep], ballots.offsets, weights)
     labels, score = cluster(
-        subset.features(), subset.chosen, weights, np.random.default_rng(seed)
+        subset.features(), subset.chosen, weights, np.random.default_rng(seed), subset.offsets
     )
     counts = _counts(subset, labels)
     described = [g for g in range(len(counts.sizes)) if counts.sizes[g] >= MIN_GROUP]

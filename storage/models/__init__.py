@@ -7,7 +7,7 @@ from storage.models.base import Base, affected, table
 from storage.models.chats import Chat
 from storage.models.closes import PollClose
 from storage.models.digests import SentDigest
-from storage.models.discussion import INTEGER_MAX, Opinion, SummaryPost
+from storage.models.discussion import INTEGER_MAX, Opinion, Rating, SummaryPost
 from storage.models.engine import BotState, HandledUpdate, InboxUpdate, OutboxMessage
 from storage.models.polls import (
     Ballot,
@@ -36,6 +36,7 @@ __all__ = [
     "PollTally",
     "PostedPoll",
     "QuestionTotal",
+    "Rating",
     "SentDigest",
     "SummaryPost",
     "affected",

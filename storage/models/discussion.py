@@ -8,7 +8,9 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -37,6 +39,26 @@ class Opinion(Base):
     text: Mapped[str] = mapped_column(String(4096))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # How its raters rated it (kept in step with opinion_ratings, as tallies with ballots).
+    agreed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disagreed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    passed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Rating(Base):
+    """One person's rating of someone else's opinion: agree (1), disagree (-1) or pass (0).
+    Never shown person by person; gone with its opinion."""
+
+    __tablename__ = "opinion_ratings"
+    # What a person rated, read by person (the next opinion to rate, /forgetme).
+    __table_args__ = (Index("ix_opinion_ratings_user", "user_id", "opinion_id"),)
+
+    opinion_id: Mapped[int] = mapped_column(
+        ForeignKey("opinions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(SmallInteger)
+    rated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class SummaryPost(Base):

@@ -1563,6 +1563,9 @@ class FakeBotAPI:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(str(data).encode("utf-8")) <= 64:
                     raise bad_request("BUTTON_DATA_INVALID")
+                url = button.get("url")
+                if url is not None and not re.match(r"^(https?|tg)://\S+$", str(url)):
+                    raise bad_request("BUTTON_URL_INVALID")
         return copy.deepcopy(markup)
 
     def _reply_target(self, call: _Call, chat_id: int) -> JSON | None:
