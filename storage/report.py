@@ -57,38 +57,39 @@ async def participation(session: AsyncSession, article_id: str) -> list[ChatPart
         .group_by(PostedPoll.chat_id, PostedPoll.question_key)
         .subquery()
     )
-    polls = await session.execute(
+    per_chat = (
         select(
-            per_question.c.chat_id, func.max(per_question.c.voters), func.max(per_question.c.posted)
-        ).group_by(per_question.c.chat_id)
+            per_question.c.chat_id,
+            func.max(per_question.c.voters).label("voters"),
+            func.max(per_question.c.posted).label("posted"),
+        )
+        .group_by(per_question.c.chat_id)
+        .subquery()
     )
-    voters: dict[int, tuple[int, datetime | None]] = {
-        chat_id: (int(count or 0), posted) for chat_id, count, posted in polls
+    polls = await session.execute(
+        select(Chat.id, Chat.type, Chat.title, per_chat.c.voters, per_chat.c.posted).join(
+            per_chat, per_chat.c.chat_id == Chat.id
+        )
+    )
+    found: dict[int, tuple[str | None, int, datetime | None]] = {
+        chat_id: (None if kind == "private" else title, int(voters or 0), posted)
+        for chat_id, kind, title, voters, posted in polls
     }
     written = await session.execute(
-        select(Opinion.chat_id, func.count(), func.max(Opinion.created_at))
+        select(Chat.id, Chat.type, Chat.title, func.count(), func.max(Opinion.created_at))
+        .join(Opinion, Opinion.chat_id == Chat.id)
         .where(Opinion.article_id == article_id)
-        .group_by(Opinion.chat_id)
+        .group_by(Chat.id, Chat.type, Chat.title)
     )
-    opinions = {chat_id: (int(count), last) for chat_id, count, last in written}
-    chat_ids = voters.keys() | opinions.keys()
-    titles: dict[int, str | None] = {}
-    for start in range(0, len(chat_ids), 5000):  # bound the IN list (SQLite's 32,766)
-        some = sorted(chat_ids)[start : start + 5000]
-        rows = await session.execute(
-            select(Chat.id, Chat.type, Chat.title).where(Chat.id.in_(some))
-        )
-        titles |= {i: None if kind == "private" else title for i, kind, title in rows}
-    return [
-        ChatParticipation(
-            chat_id,
-            titles.get(chat_id),
-            voters.get(chat_id, (0, None))[0],
-            opinions.get(chat_id, (0, None))[0],
-            _latest(voters.get(chat_id, (0, None))[1], opinions.get(chat_id, (0, None))[1]),
-        )
-        for chat_id in chat_ids
+    chats = []
+    for chat_id, kind, title, count, last in written:
+        title, voters, posted = found.pop(chat_id, (None if kind == "private" else title, 0, None))
+        chats.append(ChatParticipation(chat_id, title, voters, int(count), _latest(posted, last)))
+    chats += [
+        ChatParticipation(chat_id, title, voters, 0, posted)
+        for chat_id, (title, voters, posted) in found.items()
     ]
+    return chats
 
 
 async def latest_opinions(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ async def debate(agora: Agora, api: FakeBotAPI) -> tuple[str, str]:
     await agora.command(
         fr_group, author, HOSTILE_OPINION, reply_to_message_id=fr_polls[1]["message_id"]
     )
+    # A private chat's opinion: the chat is counted, the person's name never shown.
+    alice = api.user(12, "Alice Private")
+    await agora.command(api.private_chat(alice), alice, "/avis Mon avis sur l'article entier")
     fr = "\n".join(m["text"] for m in await agora.command(fr_group, admin, "/resultats"))
     en = "\n".join(m["text"] for m in await agora.command(en_group, admin, "/results"))
     return fr, en
@@ -120,7 +124,10 @@ async def get(url: str, **kwargs: Any) -> tuple[int, str, dict[str, str]]:
         return response.status, await response.text(), dict(response.headers)
 
 
-async def test_the_token_opens_the_report_and_nothing_else_does(reported: Reported) -> None:
+async def test_the_token_opens_the_report_and_nothing_else_does(
+    reported: Reported, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     base = reported.base
     status, page, headers = await get(f"{base}/report")
     assert status == 401
@@ -155,6 +162,9 @@ async def test_the_token_opens_the_report_and_nothing_else_does(reported: Report
             method, f"{base}/report", headers=bearer()
         ) as response:
             assert response.status == 405, method
+    # The token was in addresses and headers: no log line holds it.
+    assert caplog.records
+    assert [r.getMessage() for r in caplog.records if TOKEN in r.getMessage()] == []
 
 
 async def test_the_page_says_what_results_says_in_both_languages(reported: Reported) -> None:
@@ -186,6 +196,8 @@ async def test_the_page_says_what_results_says_in_both_languages(reported: Repor
     assert html.escape(HOSTILE_TITLE, quote=True) in page
     assert html.escape(HOSTILE_OPINION, quote=True) in page
     assert "Max" not in page
+    assert "Alice" not in page
+    assert "Une conversation privée" in page
 
     # English: by ?lang=, or by the browser's Accept-Language.
     _, english, _ = await get(f"{base}/report/{ARTICLE}?lang=en", headers=bearer())
@@ -210,7 +222,7 @@ async def test_the_csv_file_is_safe_and_complete(reported: Reported) -> None:
     first = [row for row in rows if row[0] == "result" and row[1] == "1"]
     assert [(row[4], row[5]) for row in first[:2]] == [("14", "32"), ("18", "32")]
     chats = {row[9]: (row[5], row[10]) for row in rows if row[0] == "chat"}
-    assert chats == {HOSTILE_TITLE: ("29", "1"), "Debate": ("3", "0")}
+    assert chats == {HOSTILE_TITLE: ("29", "1"), "Debate": ("3", "0"), "A private chat": ("0", "1")}
 
 
 def test_settings_require_a_token_with_the_port(settings: Settings) -> None:
@@ -218,6 +230,9 @@ def test_settings_require_a_token_with_the_port(settings: Settings) -> None:
         Settings(**{**settings.model_dump(), "report_port": 8099, "_env_file": None})
     with pytest.raises(ValueError, match="at least 16"):
         Settings(**{**settings.model_dump(), "report_token": "short", "_env_file": None})
+    # docker-compose.yml leaves REPORT_PORT empty when no REPORT_TOKEN is given: off.
+    off = Settings(**{**settings.model_dump(), "report_port": "", "_env_file": None})
+    assert off.report_port is None
     good = report_settings(settings)
     assert TOKEN in good.secrets()
 

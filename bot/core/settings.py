@@ -174,6 +174,12 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_SECRET is not set (required with WEBHOOK_URL)")
         return self
 
+    @field_validator("report_port", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        # docker-compose.yml writes REPORT_PORT empty when no REPORT_TOKEN is given.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("report_token")
     @classmethod
     def _report_token_shape(cls, value: SecretStr | None) -> SecretStr | None:

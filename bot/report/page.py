@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.content import Question
 from bot.core.formatting import voters_text
-from bot.core.i18n import _, current_language, format_number, format_share
+from bot.core.i18n import _, current_language, format_number, format_share, ngettext
 from bot.core.localtime import moment_text
 from bot.insights.intervals import wilson
 from bot.insights.results_text import no_answers_yet, share_text
@@ -32,10 +32,11 @@ def _figure(value: int, label: str) -> str:
 
 def participation_block(figures: Figures) -> str:
     """The article's numbers across chats, then a line on what "voters" counts."""
+    voters, opinions, chats = figures.voters, figures.opinions, figures.chats_with_votes
     items = [
-        _figure(figures.voters, _("voters")),
-        _figure(figures.opinions, _("opinions")),
-        _figure(figures.chats_with_votes, _("chats with votes")),
+        _figure(voters, ngettext("voter", "voters", voters)),
+        _figure(opinions, ngettext("opinion written", "opinions written", opinions)),
+        _figure(chats, ngettext("chat with votes", "chats with votes", chats)),
     ]
     note = text(_("Voters: those of the most answered question."))
     return (
