@@ -156,6 +156,11 @@ async def test_the_token_opens_the_report_and_nothing_else_does(
         async with session.get(f"{base}/report?lang=en") as response:
             assert response.status == 200
             assert "Agora report" in await response.text()
+        # The redirect stays on the report, whatever the address was.
+        async with session.get(
+            f"{base}//elsewhere.example/x?token={TOKEN}", allow_redirects=False
+        ) as response:
+            assert response.headers["Location"] == "/report"
 
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         async with aiohttp.ClientSession() as session, session.request(

@@ -130,7 +130,9 @@ class ReportServer:
             if not _same(request.query["token"], self._token):
                 return self._refuse(request, 403)
             rest = [(k, v) for k, v in request.query.items() if k != "token"]
-            location = request.path + ("?" + urlencode(rest) if rest else "")
+            # Only to the report: "//elsewhere" would leave the site.
+            path = request.path if request.path.startswith("/report") else "/report"
+            location = path + ("?" + urlencode(rest) if rest else "")
             response = web.Response(status=303, headers={"Location": location})
             secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
             response.set_cookie(
