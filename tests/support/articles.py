@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent  # the project, above tests/support
 PACKAGED = ROOT / "articles" / "openai-board-2023-11.toml"
 
 
