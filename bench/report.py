@@ -91,6 +91,10 @@ async def measure(
         digest_time="09:00",
     )
     await opinions(database, chats)
+    if not database.sqlite:  # what autovacuum would have done by then: fresh statistics
+        async with database.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text("ANALYZE"))
     source, now = article(), datetime.now(UTC)
     sizes: dict[str, int] = {}
 

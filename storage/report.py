@@ -46,24 +46,16 @@ def _latest(*moments: datetime | None) -> datetime | None:
 
 async def participation(session: AsyncSession, article_id: str) -> list[ChatParticipation]:
     """Every chat that posted the article's polls or wrote opinions on it."""
-    # A question's voters in a chat: its polls' voters added up (a chat may post it again).
-    per_question = (
+    # A chat posts an article's polls once (handlers/polls refuses a second time): one poll
+    # per question, so the chat's most answered poll is its most answered question.
+    per_chat = (
         select(
             PostedPoll.chat_id,
-            func.sum(PostedPoll.voter_count).label("voters"),
+            func.max(PostedPoll.voter_count).label("voters"),
             func.max(PostedPoll.posted_at).label("posted"),
         )
         .where(PostedPoll.article_id == article_id)
-        .group_by(PostedPoll.chat_id, PostedPoll.question_key)
-        .subquery()
-    )
-    per_chat = (
-        select(
-            per_question.c.chat_id,
-            func.max(per_question.c.voters).label("voters"),
-            func.max(per_question.c.posted).label("posted"),
-        )
-        .group_by(per_question.c.chat_id)
+        .group_by(PostedPoll.chat_id)
         .subquery()
     )
     polls = await session.execute(
