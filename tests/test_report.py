@@ -168,7 +168,6 @@ async def test_the_token_opens_the_report_and_nothing_else_does(
         ) as response:
             assert response.status == 405, method
     # The token was in addresses and headers: no log line holds it.
-    assert caplog.records
     assert [r.getMessage() for r in caplog.records if TOKEN in r.getMessage()] == []
 
 
