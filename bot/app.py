@@ -53,6 +53,7 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.engine.webhook import WebhookServer
+    from bot.report.server import ReportServer
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +148,13 @@ async def running(
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:
         await monitor.start(settings.metrics_host, settings.metrics_port)
+    report = await open_report(found, clock)
     try:
         yield app, intake
     finally:
         loop.remove_signal_handler(signal.SIGHUP)
+        if report is not None:
+            await report.close()
         await monitor.stop()
         await intake.close()
         await inbox.close()
@@ -159,6 +163,18 @@ async def running(
         await app.stop()
         await app.shutdown()
         await found.database.dispose()
+
+
+async def open_report(found: Services, clock: Clock) -> ReportServer | None:
+    """The operators' report on REPORT_HOST:REPORT_PORT, when the port is set."""
+    settings = found.settings
+    if settings.report_port is None:
+        return None
+    from bot.report.server import ReportServer  # aiohttp, loaded only when it is needed
+
+    server = ReportServer(found, clock)
+    await server.listen(settings.report_host, settings.report_port)
+    return server
 
 
 def lease_url(settings: Settings, database: Database) -> str | None:

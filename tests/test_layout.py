@@ -19,6 +19,7 @@ ROOMS = [
     "bot.digests",
     "bot.discussion",
     "bot.articles",
+    "bot.report",
     "bot.leadership",
     "bot.context",
     "handlers",

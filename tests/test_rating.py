@@ -88,7 +88,7 @@ async def test_rating_one_at_a_time_edited_in_place(agora: Agora, api: FakeBotAP
         "🗳 Avis dans Débat <&> — Crise à la tête d’OpenAI : le limogeage de Sam Altman sème le "
         "chaos\n\nSur l’article\nAvis de Carol, numéro 3\n\nÊtes-vous d’accord\u202f?\n"
         "Évalués jusqu’ici : 0 · restants, celui-ci compris : 3"
-    ).replace(" :", f"{NBSP}:").replace(" ?", f"\u202f?")
+    ).replace(" :", f"{NBSP}:").replace(" ?", "\u202f?")
     assert [b["text"] for b in buttons(card)] == ["👍 D’accord", "👎 Pas d’accord", "Passer"]
     message_id = card["message_id"]
     first_data = next(b["callback_data"] for b in buttons(card) if "D’accord" in b["text"])

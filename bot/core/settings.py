@@ -81,6 +81,23 @@ class Settings(BaseSettings):
         description="Interface the metrics server listens on (0.0.0.0: every interface, for a "
         "scraper on another machine or container).",
     )
+    report_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve the operators' report (/report) on this port (off when unset); "
+        "needs REPORT_TOKEN.",
+    )
+    report_host: str = Field(
+        default="127.0.0.1",
+        description="Interface the report server listens on (0.0.0.0: every interface, for a "
+        "reverse proxy in another container).",
+    )
+    report_token: SecretStr | None = Field(
+        default=None,
+        description="Required with REPORT_PORT: the secret that opens the report (at least 16 "
+        "characters), given once as ?token=… or as Authorization: Bearer ….",
+    )
 
     webhook_url: str | None = Field(
         default=None,
@@ -101,11 +118,14 @@ class Settings(BaseSettings):
     )
 
     def secrets(self) -> list[str]:
-        """What must never be printed: the token, the webhook secret and the database password."""
+        """What must never be printed: the token, the webhook secret, the report's token and the
+        database password."""
         password = make_url(self.database_url).password
         hidden = [self.bot_token.get_secret_value()]
         if self.webhook_secret is not None:
             hidden.append(self.webhook_secret.get_secret_value())
+        if self.report_token is not None:
+            hidden.append(self.report_token.get_secret_value())
         return [*hidden, *([str(password)] if password else [])]
 
     @field_validator("bot_token")
@@ -152,6 +172,28 @@ class Settings(BaseSettings):
     def _secret_with_url(self) -> Settings:
         if self.webhook_url is not None and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is not set (required with WEBHOOK_URL)")
+        return self
+
+    @field_validator("report_port", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        # docker-compose.yml writes REPORT_PORT empty when no REPORT_TOKEN is given.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("report_token")
+    @classmethod
+    def _report_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        if len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token:
+            raise ValueError("must be at least 16 printable ASCII characters, without spaces")
+        return SecretStr(token)
+
+    @model_validator(mode="after")
+    def _report_token_with_port(self) -> Settings:
+        if self.report_port is not None and self.report_token is None:
+            raise ValueError("REPORT_TOKEN is not set (required with REPORT_PORT)")
         return self
 
     @field_validator("log_level")

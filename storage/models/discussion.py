@@ -25,7 +25,11 @@ class Opinion(Base):
     """What someone wrote about the article or one of its questions, in one chat."""
 
     __tablename__ = "opinions"
-    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("chat_id", "message_id"),
+        # The report's newest opinions of an article, in every chat (storage.report).
+        Index("ix_opinions_article_created", "article_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(

@@ -1,0 +1,157 @@
+"""The report at scale: an article answered 1,000,000 times over 10,000 chats (six polls
+each, named ballots stored, 20,000 opinions), against 10,000 answers over the same 10,000
+chats measured in the same run: reading the figures and writing the page (and its CSV file),
+as the report server does for one request. SQLite by default; PostgreSQL with --database-url.
+
+    python -m bench.report [--answers 1000000] [--baseline 10000] [--chats 10000]
+        [--samples 5] [--database-url postgresql://postgres@127.0.0.1:5432/bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, text
+
+from bench.seed import ARTICLE_ID, article, chat_id, seed, spread
+from bot.core.i18n import using_language
+from bot.core.settings import async_database_url
+from bot.report.downloads import report_csv
+from bot.report.figures import ChatOrder, read_figures
+from bot.report.page import article_page
+from storage.db import Database
+from storage.models import Opinion
+
+OPINIONS = 20_000
+ZONE = ZoneInfo("Europe/Paris")
+
+
+async def timed(run: Callable[[], Awaitable[Any]], samples: int) -> tuple[list[float], float]:
+    """Durations of `samples` runs, and the peak of Python allocations during one more."""
+    await run()  # warm: the first run pays for imports and the database's caches
+    durations = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await run()
+        durations.append(time.perf_counter() - started)
+    tracemalloc.start()
+    await run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return durations, peak / 2**20
+
+
+async def opinions(database: Database, chats: int) -> None:
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "chat_id": chat_id(n % chats),
+            "message_id": 10_000 + n,
+            "article_id": ARTICLE_ID,
+            "question_key": None,
+            "user_id": 1_000 + n,
+            "author": f"Person {n}",
+            "text": f"Opinion number {n}, with a few words to make it look real enough.",
+            "created_at": now - timedelta(seconds=n),
+        }
+        for n in range(OPINIONS)
+    ]
+    async with database.engine.begin() as connection:
+        await connection.execute(insert(Opinion.__table__), rows)
+
+
+async def fresh(url: str | None, folder: Path, answers: int) -> Database:
+    if url is None:
+        return Database(f"sqlite+aiosqlite:///{folder / f'report-{answers}.db'}")
+    database = Database(async_database_url(url))
+    async with database.engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    return database
+
+
+async def measure(
+    answers: int, chats: int, samples: int, folder: Path, url: str | None
+) -> dict[str, Any]:
+    database = await fresh(url, folder, answers)
+    await database.migrate()
+    questions = len(article().questions)
+    seeded = await seed(
+        database.engine, chats=chats, voters=spread(answers, chats, questions), ballots=True,
+        digest_time="09:00",
+    )
+    await opinions(database, chats)
+    if not database.sqlite:  # what autovacuum would have done by then: fresh statistics
+        async with database.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text("ANALYZE"))
+    source, now = article(), datetime.now(UTC)
+    sizes: dict[str, int] = {}
+
+    async def page() -> None:
+        async with database.read() as session:
+            figures = await read_figures(session, source)
+        with using_language("fr"):
+            sizes["page_bytes"] = len(article_page(figures, ChatOrder.VOTERS, ZONE, now).encode())
+
+    async def csv() -> None:
+        async with database.read() as session:
+            figures = await read_figures(session, source)
+        with using_language("fr"):
+            sizes["csv_bytes"] = len(report_csv(figures, ZONE, now).content)
+
+    page_times, page_peak = await timed(page, samples)
+    csv_times, csv_peak = await timed(csv, samples)
+    await database.dispose()
+    return {
+        "answers": seeded.ballots,
+        "page": statistics.median(page_times),
+        "page_peak": page_peak,
+        "csv": statistics.median(csv_times),
+        "csv_peak": csv_peak,
+        **sizes,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--answers", type=int, default=1_000_000)
+    parser.add_argument("--baseline", type=int, default=10_000)
+    parser.add_argument("--chats", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        where = (args.chats, args.samples, Path(folder), args.database_url)
+        small = await measure(args.baseline, *where)
+        large = await measure(args.answers, *where)
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"{backend}, {args.chats:,} chats, {OPINIONS:,} opinions")
+    print(f"| measure | {args.baseline:,} answers | {args.answers:,} answers | ratio |")
+    print("|---|---|---|---|")
+    print(f"| answers stored | {small['answers']:,} | {large['answers']:,} | |")
+    for key, label, unit in (
+        ("page", "page: figures read and HTML written (median)", "s"),
+        ("page_peak", "page: peak Python allocations", "MiB"),
+        ("csv", "CSV file: figures read and written (median)", "s"),
+        ("csv_peak", "CSV file: peak Python allocations", "MiB"),
+    ):
+        a, b = small[key], large[key]
+        shown = (lambda v: f"{v * 1000:.0f} ms") if unit == "s" else (lambda v: f"{v:.1f} MiB")
+        print(f"| {label} | {shown(a)} | {shown(b)} | {b / a:.2f} |")
+    for key, label in (("page_bytes", "page size"), ("csv_bytes", "CSV size")):
+        print(f"| {label} | {small[key] / 1024:.0f} KB | {large[key] / 1024:.0f} KB | |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

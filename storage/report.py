@@ -1,0 +1,117 @@
+"""What the report page reads beside the all-chats totals (storage.totals): each chat's
+participation in an article, the article's opinions, and which articles have polls. All from
+the polls' own counts and the opinions, never from the answers, so that a report costs the
+same at a thousand answers and at a million. Query functions: they take a session and never
+commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Chat, Opinion, PostedPoll, QuestionTotal
+
+LATEST_OPINIONS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ChatParticipation:
+    """One chat's part in an article: its title (None for a private chat: a person's name is
+    not the report's to show), the voters of its most answered question, its opinions, and
+    when it last posted a poll or an opinion."""
+
+    chat_id: int
+    title: str | None
+    voters: int
+    opinions: int
+    last_activity: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedOpinion:
+    """An opinion as the report shows it: what it is about and when, never who wrote it."""
+
+    question_key: str | None
+    created_at: datetime
+    text: str
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else None
+
+
+async def participation(session: AsyncSession, article_id: str) -> list[ChatParticipation]:
+    """Every chat that posted the article's polls or wrote opinions on it."""
+    # A chat posts an article's polls once (handlers/polls refuses a second time): one poll
+    # per question, so the chat's most answered poll is its most answered question.
+    per_chat = (
+        select(
+            PostedPoll.chat_id,
+            func.max(PostedPoll.voter_count).label("voters"),
+            func.max(PostedPoll.posted_at).label("posted"),
+        )
+        .where(PostedPoll.article_id == article_id)
+        .group_by(PostedPoll.chat_id)
+        .subquery()
+    )
+    # Core rows from the session's connection: 10,000 rows need no ORM loading.
+    connection = await session.connection()
+    polls = await connection.execute(
+        select(Chat.id, Chat.type, Chat.title, per_chat.c.voters, per_chat.c.posted).join(
+            per_chat, per_chat.c.chat_id == Chat.id
+        )
+    )
+    found: dict[int, tuple[str | None, int, datetime | None]] = {
+        chat_id: (None if kind == "private" else title, int(voters or 0), posted)
+        for chat_id, kind, title, voters, posted in polls
+    }
+    written = (
+        await connection.execute(
+            select(Opinion.chat_id, func.count(), func.max(Opinion.created_at))
+            .where(Opinion.article_id == article_id)
+            .group_by(Opinion.chat_id)
+        )
+    ).all()
+    # The chats with opinions but no polls (private chats, mostly): their titles apart.
+    unknown = [chat_id for chat_id, _, _ in written if chat_id not in found]
+    for start in range(0, len(unknown), 5000):  # a bounded IN list (SQLite's 32,766)
+        rows = await connection.execute(
+            select(Chat.id, Chat.type, Chat.title).where(Chat.id.in_(unknown[start : start + 5000]))
+        )
+        found |= {i: (None if kind == "private" else title, 0, None) for i, kind, title in rows}
+    chats = []
+    for chat_id, count, last in written:
+        title, voters, posted = found.pop(chat_id, (None, 0, None))
+        chats.append(ChatParticipation(chat_id, title, voters, int(count), _latest(posted, last)))
+    chats += [
+        ChatParticipation(chat_id, title, voters, 0, posted)
+        for chat_id, (title, voters, posted) in found.items()
+    ]
+    return chats
+
+
+async def latest_opinions(
+    session: AsyncSession, article_id: str, limit: int = LATEST_OPINIONS
+) -> list[ReportedOpinion]:
+    """The article's newest opinions, in every chat (deleted ones are gone from the table)."""
+    rows = await session.execute(
+        select(Opinion.question_key, Opinion.created_at, Opinion.text)
+        .where(Opinion.article_id == article_id)
+        .order_by(Opinion.created_at.desc(), Opinion.id.desc())
+        .limit(limit)
+    )
+    return [ReportedOpinion(key, created_at, text) for key, created_at, text in rows]
+
+
+async def voters_per_article(session: AsyncSession) -> dict[str, int]:
+    """Per article with polls: the voters of its most answered question, all chats together."""
+    rows = await session.execute(
+        select(QuestionTotal.article_id, func.max(QuestionTotal.voters)).group_by(
+            QuestionTotal.article_id
+        )
+    )
+    return {article_id: int(count or 0) for article_id, count in rows}
