@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.context import AgoraApp
 from bot.core.commands import CROSSTAB
-from bot.digests.closing import hidden_results
 from bot.insights.crosstab import CrossTab
 from bot.insights.crosstab_text import (
     AskedAnonymously,
@@ -22,10 +21,6 @@ from storage.insights import answer_pairs, asked_in_chat
 async def show_crosstab(request: Request) -> None:
     """Cross the answers to two questions of the chat's article."""
     chat, article = request.chat, request.article
-    hidden = await hidden_results(request.session, chat.id, article, request.zone)
-    if hidden is not None:  # until the close: how many answered, nothing more
-        request.reply_blocks(hidden)
-        return
     first, second = question_numbers(article, request.args)
     polls: list[tuple[str, ...]] = []
     for number in (first, second):

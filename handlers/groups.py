@@ -9,7 +9,6 @@ import threading
 from bot.context import AgoraApp
 from bot.core.commands import ALL_CHATS_WORDS, GROUPS
 from bot.core.refusals import Unclear
-from bot.digests.closing import hidden_results
 from bot.insights.groups_text import groups_blocks, scope_text, too_few, usage
 from bot.insights.opinion_groups import Ballots, OpinionGroups, describe
 from handlers.common import command
@@ -30,10 +29,6 @@ def describe_in_turn(ballots: Ballots) -> OpinionGroups | None:
 async def show_groups(request: Request) -> None:
     """Find opinion groups among the voters of this chat, or of all chats."""
     chat, article = request.chat, request.article
-    hidden = await hidden_results(request.session, chat.id, article, request.zone)
-    if hidden is not None:  # until the close: how many answered, nothing more
-        request.reply_blocks(hidden)
-        return
     words = [word.lower() for word in request.args]
     everywhere = bool(words) and words[0] in ALL_CHATS_WORDS
     if words and (not everywhere or len(words) > 1):

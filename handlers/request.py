@@ -30,6 +30,7 @@ from bot.core.content import Article
 from bot.core.i18n import current_language
 from bot.core.localtime import chat_zone, zone_of
 from bot.core.refusals import NotAdmin, Refusal
+from bot.digests.closing import hidden_results
 from bot.engine.effects import Effect
 from bot.engine.transaction import with_session
 from handlers.common import (
@@ -183,6 +184,12 @@ def handles(
         async def checked(request: Request) -> None:
             if command is not None and command.rights is Rights.ADMINS:
                 request.require_admin()  # before the handler runs
+            if command is not None and command.shows_results:
+                chat, article = request.chat, request.article
+                hidden = await hidden_results(request.session, chat.id, article, request.zone)
+                if hidden is not None:  # until the close: how many answered, nothing more
+                    request.reply_blocks(hidden)
+                    return
             await handler(request)
 
         return _wrapped(checked, make, tell)

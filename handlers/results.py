@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import AgoraApp
 from bot.core.commands import RESULTS
-from bot.digests.closing import close_note, hidden_results
+from bot.digests.closing import close_note
 from bot.digests.compose import earlier_count
 from bot.insights.results_text import results_blocks
 from bot.insights.standings import Tallies
@@ -17,10 +17,6 @@ from storage.polls import article_results
 async def show_results(request: Request) -> None:
     """Send the results of the chat's article."""
     session, chat, article = request.session, request.chat, request.article
-    hidden = await hidden_results(session, chat.id, article, request.zone)
-    if hidden is not None:  # until the close: how many answered, nothing more
-        request.reply_blocks(hidden)
-        return
     now = Tallies(
         await article_results(session, article.id, chat.id),
         await article_results(session, article.id),

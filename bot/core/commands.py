@@ -37,6 +37,9 @@ class Command:
     rights: Rights = Rights.ANYONE
     refusal: str = ""  # a message id: what a member who may not is told
     aliases: tuple[str, ...] = ()  # former names, still accepted, never shown
+    # It shows the article's results: while they are hidden until the close (/poll hidden),
+    # the chat gets only how many answered (handlers.request).
+    shows_results: bool = False
 
     def __post_init__(self) -> None:
         if (self.rights is Rights.ANYONE) != (not self.refusal):
@@ -57,7 +60,9 @@ POLL = Command(
     rights=Rights.ADMINS_TO_ACT,
     refusal=N_("Only the group's administrators can post the polls: ask one of them."),
 )
-RESULTS = Command("results", "resultats", N_("the results, here and in all chats"))
+RESULTS = Command(
+    "results", "resultats", N_("the results, here and in all chats"), shows_results=True
+)
 CLOSE = Command(
     "close", "cloturer", N_("close the polls now or later, and post the final results"),
     N_("[2h|3d|18:30|off]"),
@@ -65,12 +70,14 @@ CLOSE = Command(
     refusal=N_("Only the group's administrators can close the polls: ask one of them."),
 )
 CROSSTAB = Command(
-    "crosstab", "croiser", N_("how the answers to two questions go together"), N_("A B")
+    "crosstab", "croiser", N_("how the answers to two questions go together"), N_("A B"),
+    shows_results=True,
 )
 # "/camps" was its first French name: the answer itself says to read groups "as tendencies
 # rather than camps", so it is now "/groupes", and "/camps" still works.
 GROUPS = Command(
-    "groups", "groupes", N_("opinion groups among the voters"), N_("[all]"), aliases=("camps",)
+    "groups", "groupes", N_("opinion groups among the voters"), N_("[all]"), aliases=("camps",),
+    shows_results=True,
 )
 ARTICLES = Command("articles", "articles", N_("the articles available"))
 ARTICLE = Command(
