@@ -13,9 +13,6 @@ import argparse
 import asyncio
 import statistics
 import tempfile
-import time
-import tracemalloc
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text
 
+from bench.insights import timed
 from bench.seed import ARTICLE_ID, article, chat_id, seed, spread
 from bot.core.i18n import using_language
 from bot.core.settings import async_database_url
@@ -34,21 +32,6 @@ from storage.models import Opinion
 
 OPINIONS = 20_000
 ZONE = ZoneInfo("Europe/Paris")
-
-
-async def timed(run: Callable[[], Awaitable[Any]], samples: int) -> tuple[list[float], float]:
-    """Durations of `samples` runs, and the peak of Python allocations during one more."""
-    await run()  # warm: the first run pays for imports and the database's caches
-    durations = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        await run()
-        durations.append(time.perf_counter() - started)
-    tracemalloc.start()
-    await run()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return durations, peak / 2**20
 
 
 async def opinions(database: Database, chats: int) -> None:
@@ -110,8 +93,10 @@ async def measure(
         with using_language("fr"):
             sizes["csv_bytes"] = len(report_csv(figures, ZONE, now).content)
 
-    page_times, page_peak = await timed(page, samples)
-    csv_times, csv_peak = await timed(csv, samples)
+    await page()  # warm: the first run pays for imports and the database's caches
+    page_times, page_peak, _ = await timed(page, samples)
+    await csv()
+    csv_times, csv_peak, _ = await timed(csv, samples)
     await database.dispose()
     return {
         "answers": seeded.ballots,
