@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.core.settings import Settings, async_database_url
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import Agora, FakeClock, start_agora
+from tests.support.processes import TOKEN, kill_leftovers
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "123456789:AAHfakeTokenForTestsOnly0123456789abcd"
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -27,9 +27,23 @@ BACKENDS = ["sqlite", "postgresql"]
 async def reset_postgresql(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
+        # Whatever still holds a session on this database (a bot of an earlier, interrupted
+        # run) goes first: its locks would hold the DROP, its lease the next test's leader.
+        await connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ))
         await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def no_bot_left_behind() -> AsyncIterator[None]:
+    """Kill the bot processes a test leaves running (a failed one, mostly): a leftover would
+    hold the leader's lease and its locks in the next test's PostgreSQL database."""
+    yield
+    await kill_leftovers()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -14,7 +14,8 @@ from bot.core.settings import Settings
 from storage.models import Ballot, Base, PollClose, PostedPoll
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import Agora, FakeClock, start_agora, totals_match_tallies
-from tests.test_reliability import bot_process, kill, sent_count, stop
+from tests.support.processes import bot_process, kill, stop
+from tests.test_reliability import sent_count
 
 NBSP = "\u00a0"
 

@@ -12,7 +12,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -24,7 +24,8 @@ from bot.engine.lease import LEASE_KEY
 from storage.models import OptionTotal, PollTally, PostedPoll, QuestionTotal, SentDigest
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import assert_counts_are_the_answers, totals_match_tallies
-from tests.test_reliability import IN_FLIGHT, bot_process, sent_count, zone_in_daytime
+from tests.support.processes import bot_process, stop
+from tests.test_reliability import IN_FLIGHT, sent_count, zone_in_daytime
 from tests.test_webhook import SECRET, free_port
 
 pytestmark = pytest.mark.slow
@@ -32,10 +33,10 @@ pytestmark = pytest.mark.slow
 VOTES = 3000
 
 
-def webhook_process(
+async def webhook_process(
     api: FakeBotAPI, database_url: str, port: int, *, rate_limit: bool = False
 ) -> asyncio.subprocess.Process:
-    return bot_process(
+    return await bot_process(
         api,
         database_url,
         rate_limit=rate_limit,
@@ -61,21 +62,14 @@ class Spawn(Protocol):
 
 
 @pytest.fixture
-async def spawn(api: FakeBotAPI, database_url: str) -> AsyncIterator[Spawn]:
-    """Start bot processes; those still running at the end are killed (a leftover would
-    hold the lease for the next test)."""
-    started: list[asyncio.subprocess.Process] = []
+def spawn(api: FakeBotAPI, database_url: str) -> Spawn:
+    """Start webhook instances (those still running at the end are killed by conftest's
+    `no_bot_left_behind`)."""
 
     async def start(port: int, *, rate_limit: bool = False) -> asyncio.subprocess.Process:
-        process = await webhook_process(api, database_url, port, rate_limit=rate_limit)
-        started.append(process)
-        return process
+        return await webhook_process(api, database_url, port, rate_limit=rate_limit)
 
-    yield start
-    for process in started:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    return start
 
 
 async def two_instances(
@@ -155,9 +149,7 @@ async def test_the_leader_killed_in_a_vote_storm_is_replaced(
     assert taker is not None
     await api.wait_acked(ids[-1], timeout=120)  # and every vote before it: all answered 200
 
-    follower.send_signal(signal.SIGTERM)
-    _, stderr = await follower.communicate()
-    assert follower.returncode == 0, stderr.decode()[-2000:]
+    await stop(follower)
 
     await assert_counts_are_the_answers(database_url, final)
     for user in users:  # each command answered once
@@ -210,9 +202,7 @@ async def test_the_leader_killed_in_a_digest_fan_out_is_replaced(
         while any(digests_in(group) == 0 for group in groups):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     await api.wait_acked(api.send_text(groups[0], admin, "/aide"), timeout=60)
-    follower.send_signal(signal.SIGTERM)
-    _, stderr = await follower.communicate()
-    assert follower.returncode == 0, stderr.decode()[-2000:]
+    await stop(follower)
     counts = [digests_in(group) for group in groups]
     assert min(counts) == 1  # every group got its digest
     assert sum(counts) - len(groups) <= IN_FLIGHT  # those sent just before the kill may repeat
@@ -260,7 +250,7 @@ async def test_an_anonymous_poll_storm_over_two_instances_counts_telegrams_last_
         ids.append(api.vote(polls[2]["id"], user, choice))
     await api.wait_acked(ids[-1], timeout=120)
     follower.send_signal(signal.SIGTERM)
-    await follower.wait()
+    await asyncio.wait_for(follower.wait(), timeout=30)
 
     engine = create_async_engine(database_url)
     async with engine.connect() as connection:

@@ -207,7 +207,8 @@ async def test_replicas_started_together_on_a_fresh_database_all_migrate(
         )
         for _ in range(3)
     ]
-    errors = [(await replica.communicate())[1].decode() for replica in replicas]
+    outputs = [asyncio.wait_for(replica.communicate(), timeout=120) for replica in replicas]
+    errors = [stderr.decode() for _, stderr in await asyncio.gather(*outputs)]
     assert [replica.returncode for replica in replicas] == [0, 0, 0], [e[-800:] for e in errors]
     engine = create_engine(database_url)
     async with engine.connect() as connection:

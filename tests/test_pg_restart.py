@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.core.settings import async_database_url
 from storage.models import Ballot, InboxUpdate, OutboxMessage, PollTally, PostedPoll
-from tests.conftest import TOKEN
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import assert_counts_are_the_answers
-from tests.test_reliability import bot_process, sent_count
+from tests.support.processes import TOKEN, bot_process
+from tests.test_reliability import sent_count
 from tests.test_webhook import free_port
 
 pytestmark = pytest.mark.slow

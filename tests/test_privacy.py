@@ -15,7 +15,8 @@ from storage.models import OutboxMessage
 from storage.outbox import PENDING, SENT
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import Agora
-from tests.test_reliability import bot_process, sent_count
+from tests.support.processes import bot_process
+from tests.test_reliability import sent_count
 
 # Unique markers: nothing else the bot stores can contain them by chance.
 NAME, SURNAME = "Xenocrate", "Qwzlast"

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import sys
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,13 +17,12 @@ from bot.core.settings import Settings
 from bot.engine.reading import transient
 from bot.engine.sending.flood import FloodLimits
 from storage.models import PostedPoll, SentDigest
-from tests.conftest import TOKEN
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import assert_counts_are_the_answers, start_agora
+from tests.support.processes import TOKEN, bot_process, kill, stop
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 IN_FLIGHT = FloodLimits().concurrency  # calls the sender makes at once
 
 
@@ -76,37 +71,6 @@ async def sent_count(api: FakeBotAPI, method: str, count: int, chat_id: int | No
             await asyncio.sleep(0.01)
 
 
-def bot_process(
-    api: FakeBotAPI,
-    database_url: str,
-    *,
-    rate_limit: bool = False,
-    stdout: int = asyncio.subprocess.PIPE,
-    **settings: str,
-) -> asyncio.subprocess.Process:
-    """`python -m bot` against the local server and `database_url` (`settings`: more
-    environment variables, or other values for these)."""
-    env = {
-        **os.environ,
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": api.url,
-        "DATABASE_URL": database_url,
-        "RATE_LIMIT": "true" if rate_limit else "false",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        **settings,
-    }
-    return asyncio.create_subprocess_exec(  # type: ignore[return-value]
-        sys.executable,
-        "-m",
-        "bot",
-        env=env,
-        cwd=ROOT,
-        stdout=stdout,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
 @pytest.mark.parametrize("kill_at", [0.2, 0.55])
 async def test_sigkill_during_a_vote_storm_counts_every_vote_once(
     api: FakeBotAPI, database_url: str, kill_at: float
@@ -137,16 +101,12 @@ async def test_sigkill_during_a_vote_storm_counts_every_vote_once(
         final[(poll["id"], user_id)] = choice
     kill_after = first + int((last - first) * kill_at)
     await api.wait_acked(kill_after, timeout=60)
-    process.kill()  # SIGKILL: no chance to finish anything
-    await process.wait()
+    await kill(process)
     assert api.pending_count() > 0, "the storm ended before the kill; nothing was tested"
 
     process = await bot_process(api, database_url)
     await api.wait_acked(last, timeout=120)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()[-2000:]
-    assert TOKEN not in stderr.decode()
+    assert TOKEN not in await stop(process)
 
     await assert_counts_are_the_answers(database_url, final)
 
@@ -157,10 +117,7 @@ async def test_sigterm_finishes_the_batch_and_exits_cleanly(
     alice = api.user(1001, "Alice", language_code="fr")
     process = await bot_process(api, database_url)
     await api.wait_acked(api.send_text(api.private_chat(alice), alice, "/aide"), timeout=60)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0
-    assert b"Traceback" not in stderr
+    assert "Traceback" not in await stop(process)
 
 
 def zone_in_daytime() -> tuple[str, datetime]:
@@ -193,8 +150,7 @@ async def test_sigkill_right_after_a_digest_never_sends_it_twice(
     # Both answered: handled (acknowledged only means stored, and handled after a restart).
     await sent_count(api, "sendMessage", answers + 2, chat_id=group["id"])
     assert api.sent(method="sendPhoto") == []  # today's time had passed: armed for tomorrow
-    process.kill()
-    await process.wait()
+    await kill(process)
 
     # Back the same day after the hour: the missed digest goes out; killed right after.
     process = await bot_process(api, database_url)
@@ -202,16 +158,14 @@ async def test_sigkill_right_after_a_digest_never_sends_it_twice(
         # Poll tightly: the point is to kill as soon as the photo lands.
         while not api.sent(chat_id=group["id"], method="sendPhoto"):  # noqa: ASYNC110
             await asyncio.sleep(0.001)
-    process.kill()
-    await process.wait()
+    await kill(process)
     texts = [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
     assert len(texts) == 1
 
     process = await bot_process(api, database_url)
     await api.wait_acked(api.send_text(group, admin, "/aide"), timeout=60)
     await asyncio.sleep(2)  # time for a (wrong) catch-up to happen
-    process.send_signal(signal.SIGTERM)
-    await process.communicate()
+    await stop(process)
     texts = [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
     assert len(texts) == 1
     # The chart was out but not yet marked sent when the bot was killed: it may go out once
@@ -241,17 +195,6 @@ async def test_updates_the_bot_does_not_handle_change_nothing(agora, api: FakeBo
     assert "Commandes" in answer["text"]
     assert api.acked_offset > ids[-1]
     assert api.sent(chat_id=channel["id"]) == []
-
-
-async def kill(process: asyncio.subprocess.Process) -> None:
-    process.kill()  # SIGKILL: no chance to finish anything
-    await process.wait()
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    process.send_signal(signal.SIGTERM)
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0, stderr.decode()[-2000:]
 
 
 async def test_sigkill_during_a_poll_command_completes_it_after_restart(
