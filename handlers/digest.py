@@ -7,18 +7,18 @@ from datetime import UTC, datetime
 
 from babel.dates import format_time
 
-from bot.context import AgoraApp, AgoraContext
+from bot.context import AgoraApp
 from bot.core.arguments import time_zone
 from bot.core.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
 from bot.core.formatting import echo, escape
 from bot.core.i18n import _, current_language, current_locale, format_day_time
 from bot.core.localtime import chat_time, chat_zone
 from bot.core.refusals import Unclear
+from bot.digests.closing import told_closed
 from bot.digests.deliver import cancel_queued_digests
 from bot.engine.transaction import current_unit
-from handlers.common import command
+from handlers.common import command, current_article
 from handlers.request import Request, handles
-from storage.models import Chat
 
 _TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")
 
@@ -34,7 +34,8 @@ def parse_time(text: str) -> str | None:
     return f"{hours:02d}:{minutes:02d}"
 
 
-def status_text(chat: Chat, context: AgoraContext) -> str:
+async def status_text(request: Request) -> str:
+    chat, context = request.chat, request.context
     settings = context.services.settings
     language = current_language()
     at = format_time(chat_time(chat, settings), format="short", locale=current_locale())
@@ -47,8 +48,14 @@ def status_text(chat: Chat, context: AgoraContext) -> str:
     text = _("Daily digest: <b>on</b>, every day at {time} ({zone}).").format(
         time=at, zone=escape(zone)
     )
-    upcoming = format_day_time(context.digests.next_time(chat))
-    text += "\n" + _("Next one: {when}.").format(when=upcoming)
+    if await told_closed(request.session, chat.id, current_article(context, chat).id):
+        text += "\n" + _(
+            "None for now: this article's polls are closed and the last digest gave the final "
+            "results. Digests resume with the next article."
+        )
+    else:
+        upcoming = format_day_time(context.digests.next_time(chat))
+        text += "\n" + _("Next one: {when}.").format(when=upcoming)
     return text + "\n" + _(
         "Change: /{digest} off · /{digest} HH:MM · /{digest} now · /{timezone} {argument}"
     ).format(
@@ -63,7 +70,7 @@ async def digest_command(request: Request) -> None:
     """Show the digest setting, or change it (admins only in groups)."""
     chat, context = request.chat, request.context
     if not request.args:
-        request.reply(status_text(chat, context))
+        request.reply(await status_text(request))
         return
     word = request.args[0].strip().lower()
     new_time = parse_time(word)
@@ -88,7 +95,7 @@ async def digest_command(request: Request) -> None:
         if new_time is not None:
             chat.digest_time = new_time
     current_unit().on_commit(lambda: scheduler.arm(chat))
-    request.reply(status_text(chat, context))
+    request.reply(await status_text(request))
 
 
 @handles(TIMEZONE)
@@ -118,7 +125,7 @@ async def timezone_command(request: Request) -> None:
     chat.timezone = chosen.key
     scheduler = context.digests
     current_unit().on_commit(lambda: scheduler.arm(chat))
-    request.reply(status_text(chat, context))
+    request.reply(await status_text(request))
 
 
 def register(app: AgoraApp) -> None:

@@ -22,6 +22,21 @@ async def has_daily_digest(session: AsyncSession, chat_id: int, day: date) -> bo
     return found is not None
 
 
+async def daily_digest_after(session: AsyncSession, chat_id: int, moment: datetime) -> bool:
+    """Whether a daily digest of the chat began at `moment` or later, and did not fail."""
+    found = await session.scalar(
+        select(SentDigest.id)
+        .where(
+            SentDigest.chat_id == chat_id,
+            SentDigest.daily_date.is_not(None),
+            SentDigest.started_at >= moment,
+            SentDigest.status != FAILED,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def daily_digests_since(session: AsyncSession, day: date) -> set[tuple[int, date]]:
     """(chat, day) of every daily digest recorded for `day` or later."""
     rows = await session.execute(

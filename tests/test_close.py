@@ -442,3 +442,57 @@ async def test_hidden_results_show_only_how_many_answered_until_the_close(
     [revealed] = await agora.command(hidden_group, admin, "/resultats")
     assert f"Ce groupe{NBSP}: 4 votants" in revealed["text"]
     assert f"50,0{NBSP}% (2)" in revealed["text"]
+
+
+async def test_the_daily_digest_gives_the_final_figures_once_then_stops(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin, _polls = await group_with_votes(agora, api, -100730)
+    await agora.command(group, admin, "/bilan 09:00")
+    [status] = await agora.command(group, admin, "/bilan")
+    assert "Prochain" in status["text"]
+    await agora.command(group, admin, "/cloturer")
+    clock.set("2026-11-26 09:00")
+    [text, photo] = await agora.fire_digest(group["id"])
+    assert text["text"].startswith("🗞 Bilan du jeudi 26 novembre 2026")
+    assert (
+        f"Sondages clos le jeudi 26 novembre 2026{NBSP}: ces chiffres sont définitifs."
+        in text["text"]
+    )
+    assert f"Ce groupe{NBSP}: 3 votants" in text["text"]
+    assert "photo" in photo
+
+    # The next days: nothing new can be said of this article, so no digest goes.
+    for day in ("2026-11-27 09:00", "2026-11-28 09:00"):
+        clock.set(day)
+        outcome = await agora.digests.deliver(group["id"], daily=True)
+        assert outcome.value == "closed"
+        await agora.sent_out()
+        assert agora.new_messages() == []
+    assert len(await agora.digests_of(group["id"])) == 1
+    [status] = await agora.command(group, admin, "/bilan")
+    assert (
+        f"Aucun pour l’instant{NBSP}: les sondages de cet article sont clos et le dernier bilan "
+        "en a donné les résultats définitifs. Les bilans reprendront avec le prochain article."
+    ) in status["text"]
+    assert "Prochain" not in status["text"]
+    # Asked for, a digest still answers (with the final figures).
+    [asked, _chart] = await agora.command(group, admin, "/bilan maintenant")
+    assert "ces chiffres sont définitifs" in asked["text"]
+
+
+async def test_a_close_after_the_days_digest_leaves_the_next_one_to_say_it(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group, admin, _polls = await group_with_votes(agora, api, -100731)
+    await agora.command(group, admin, "/bilan 09:00")
+    clock.set("2026-11-26 09:00")
+    [text, _photo] = await agora.fire_digest(group["id"])
+    assert "définitifs" not in text["text"]
+    clock.set("2026-11-26 12:00")
+    await agora.command(group, admin, "/cloturer")
+    clock.set("2026-11-27 09:00")
+    [text, _photo] = await agora.fire_digest(group["id"])
+    assert "Sondages clos le jeudi 26 novembre 2026" in text["text"]
+    clock.set("2026-11-28 09:00")
+    assert (await agora.digests.deliver(group["id"], daily=True)).value == "closed"

@@ -32,7 +32,7 @@ from bot.insights.closing_text import (
 )
 from bot.insights.standings import Tallies
 from storage.closes import claim_close, close_polls, get_close
-from storage.digests import digests_since
+from storage.digests import daily_digest_after, digests_since
 from storage.models import Chat, PollClose
 from storage.outbox import pending_rows
 from storage.polls import article_results, first_poll_message
@@ -162,6 +162,15 @@ async def close_note(
     if due is not None:
         return closing_note(due.astimezone(zone))
     return None
+
+
+async def told_closed(session: AsyncSession, chat_id: int, article_id: str) -> bool:
+    """Whether the article is closed in the chat and a daily digest has given its final
+    figures since: the daily digest then stops for that article (it has nothing new to say;
+    "/digest now" still answers)."""
+    close = await get_close(session, chat_id, article_id)
+    closed = stored_time(close.closed_at) if close is not None else None
+    return closed is not None and await daily_digest_after(session, chat_id, closed)
 
 
 async def hidden_results(

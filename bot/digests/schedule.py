@@ -35,6 +35,7 @@ from bot.core.library import Library
 from bot.core.localtime import Clock, chat_language, chat_time, chat_zone
 from bot.core.settings import Settings
 from bot.digests.close_schedule import CloseSchedule
+from bot.digests.closing import told_closed
 from bot.digests.compose import AllChats, compose
 from bot.digests.deliver import queue_digest
 from bot.engine.services import Services
@@ -56,6 +57,7 @@ class Outcome(enum.Enum):
     RETRYING = "retrying"
     ALREADY_SENT = "already sent"
     SKIPPED = "skipped"
+    CLOSED = "closed"  # the article's polls are closed and a digest said so: no more
 
 
 class TooSoon(refusals.TooSoon):
@@ -250,6 +252,11 @@ class DigestScheduler:
                 day = now.astimezone(chat_zone(chat, self._settings)).date()
                 if await has_daily_digest(session, chat.id, day):
                     return Outcome.ALREADY_SENT
+                article = self._library.current(chat.follows_latest, chat.article_id)
+                if await told_closed(session, chat.id, article.id):
+                    log.info("no digest for chat %s: %s is closed", chat.id, article.id,
+                             extra={"chat_id": chat.id})
+                    return Outcome.CLOSED
             return await self._queue(session, chat, now, daily=daily)
 
     async def _queue(
