@@ -24,6 +24,7 @@ from handlers import (
     polls,
     rating,
     results,
+    rounds,
     summary,
 )
 from handlers.common import resolve_chat
@@ -37,6 +38,7 @@ def register(app: AgoraApp) -> None:
         help,
         summary,
         polls,
+        rounds,
         results,
         close,
         crosstab,

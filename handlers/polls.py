@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import PollAnswerHandler, PollHandler
 
 from bot.context import AgoraApp, AgoraContext
+from bot.core.callbacks import Callback, encode
 from bot.core.commands import ANONYMOUS_WORDS, CLOSE, HIDDEN_WORDS, POLL, RESULTS
 from bot.core.content import Article
 from bot.core.formatting import echo, escape
@@ -18,10 +19,10 @@ from bot.engine import outbox
 from bot.engine.effects import RecordPoll
 from bot.engine.outbox import queued_polls
 from bot.engine.transaction import current_unit
-from handlers.common import command
+from handlers.common import command, is_admin
 from handlers.request import Received, Request, handles, receives
 from storage.ballots import Answer
-from storage.closes import ensure_close, is_closed
+from storage.closes import ensure_close, get_close
 from storage.polls import first_poll_message, record_poll_counts
 
 log = logging.getLogger(__name__)
@@ -45,17 +46,56 @@ def poll_options(words: list[str]) -> tuple[bool, bool]:
     return bool(set(arguments) & ANONYMOUS_WORDS), bool(set(arguments) & HIDDEN_WORDS)
 
 
-async def already_posted(request: Request, article: Article) -> bool:
+def round_flags(anonymous: bool, hidden: bool) -> str:
+    """How a round button carries /poll's options."""
+    return ("a" if anonymous else "") + ("h" if hidden else "") or "-"
+
+
+def ask_next_round(request: Request, next_round: int, anonymous: bool, hidden: bool) -> None:
+    """After a close, ask an admin whether to open the next round of the same questions."""
+    flags = round_flags(anonymous, hidden)
+    keyboard = InlineKeyboardMarkup(
+        [[
+            InlineKeyboardButton(
+                _("Open round {number}").format(number=next_round),
+                callback_data=encode(Callback.ROUND, next_round, flags, "yes"),
+            ),
+            InlineKeyboardButton(
+                _("Keep them closed"),
+                callback_data=encode(Callback.ROUND, next_round, flags, "no"),
+            ),
+        ]]
+    )
+    request.reply(
+        _(
+            "The polls of this article are closed in this chat (final results: /{results}). "
+            "Open round {number}: the same questions as new polls? Its results will be shown "
+            "beside round {previous}'s; the votes of the two rounds are never mixed."
+        ).format(
+            results=RESULTS.name(request.language), number=next_round, previous=next_round - 1
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def already_posted(
+    request: Request, article: Article, anonymous: bool = False, hidden: bool = False
+) -> bool:
     """Whether the article's polls are in the chat already, or on their way (then it says so:
-    a second set of polls would split the answers and count some people twice)."""
+    a second set of polls would split the answers and count some people twice); after a
+    close, an admin is asked whether to open a new round."""
     session, chat_id = request.session, request.chat.id
     results = RESULTS.name(request.language)
     first = await first_poll_message(session, chat_id, article.id)
-    if await is_closed(session, chat_id, article.id):
-        request.reply(
-            _("The polls of this article are closed in this chat. Final results: /{results}")
-            .format(results=results)
-        )
+    close = await get_close(session, chat_id, article.id)
+    if close is not None and close.closed_at is not None:
+        if is_admin(request.update, request.context):
+            ask_next_round(request, close.round + 1, anonymous, hidden)
+        else:
+            request.reply(
+                _("The polls of this article are closed in this chat. Final results: "
+                  "/{results}").format(results=results)
+            )
     elif first is not None and first > 0:
         outbox.send_text(
             chat_id,
@@ -84,28 +124,40 @@ async def post_polls(request: Request) -> None:
     """Post every closing question of the chat's article as a poll (admins only in groups)."""
     language, article, chat_id = request.language, request.article, request.chat.id
     anonymous, hidden = poll_options(request.args)
-    if await already_posted(request, article):
+    if await already_posted(request, article, anonymous, hidden):
         return
     request.require_admin()  # members are first shown the polls, if posted
+    if hidden:
+        (await ensure_close(request.session, chat_id, article.id)).hidden = True
+    queue_polls(chat_id, request.thread, article, language, anonymous, hidden)
+
+
+def queue_polls(
+    chat_id: int,
+    thread: int | None,
+    article: Article,
+    language: str,
+    anonymous: bool,
+    hidden: bool,
+    round_number: int = 1,
+) -> None:
+    """Queue the introduction, then every question of the article as a poll, in the chat."""
+    title = escape(article.title[language])
+    if round_number > 1:
+        title += " — " + _("round {number}").format(number=round_number)
     intro = (
         _("Anonymous polls: only the totals are counted.")
         if anonymous
         else _("Your answers are visible to the group and counted; you can change them.")
     )
     if hidden:
-        (await ensure_close(request.session, chat_id, article.id)).hidden = True
         intro += "\n" + _("The results stay hidden until the polls close (/{close}).").format(
             close=CLOSE.name(language)
         )
-    request.reply(
-        "🗳 <b>{title}</b>\n{intro}\n{hint}".format(
-            title=escape(article.title[language]),
-            intro=intro,
-            hint=_("Reply to a poll to give your opinion · Results: /{results}").format(
-                results=RESULTS.name(language)
-            ),
-        )
+    hint = _("Reply to a poll to give your opinion · Results: /{results}").format(
+        results=RESULTS.name(language)
     )
+    outbox.send_text(chat_id, f"🗳 <b>{title}</b>\n{intro}\n{hint}", thread=thread)
     for question in article.questions:
         # Each poll is recorded by the sender as soon as it is out (see bot.engine.sending).
         outbox.send_poll(
@@ -115,8 +167,10 @@ async def post_polls(request: Request) -> None:
             anonymous=anonymous,
             multiple=question.multiple,
             hidden=hidden,
-            thread=request.thread,
-            effect=RecordPoll(article.id, question.key, language, anonymous, question.multiple),
+            thread=thread,
+            effect=RecordPoll(
+                article.id, question.key, language, anonymous, question.multiple, round_number
+            ),
         )
 
 

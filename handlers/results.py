@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import AgoraApp
 from bot.core.commands import RESULTS
-from bot.digests.closing import close_note
+from bot.digests.closing import close_note, round_before
 from bot.digests.compose import earlier_count
 from bot.insights.results_text import results_blocks
 from bot.insights.standings import Tallies
@@ -21,10 +21,12 @@ async def show_results(request: Request) -> None:
         await article_results(session, article.id, chat.id),
         await article_results(session, article.id),
     )
-    # Trends: each share's change since the chat's latest digest before today (its numbers
-    # are recorded with it); none without a digest.
-    today = request.context.digests.clock().astimezone(request.zone).date()
-    earlier = await earlier_count(session, chat.id, today)
+    # In a later round, each share beside the round before; else its change since the
+    # chat's latest digest before today (its numbers are recorded with it), if any.
+    earlier = await round_before(session, chat.id, article.id, request.zone)
+    if earlier is None:
+        today = request.context.digests.clock().astimezone(request.zone).date()
+        earlier = await earlier_count(session, chat.id, today)
     closing = await close_note(session, chat.id, article.id, request.zone)
     request.reply_blocks(results_blocks(article, now, earlier, request.private, closing))
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import PollClose, PostedPoll, affected
+
+#: The polls of their chat's current round: what every figure of today counts.
+CURRENT_ROUND: ColumnElement[bool] = PostedPoll.superseded.is_(False)
 
 
 async def get_close(session: AsyncSession, chat_id: int, article_id: str) -> PollClose | None:
@@ -87,6 +90,55 @@ async def close_polls(
             .where(PostedPoll.poll_id.in_([poll.poll_id for poll in found]))
             .values(closed_at=now)
         )
+    return found
+
+
+async def open_round(
+    session: AsyncSession, chat_id: int, article_id: str, round_number: int, *, hidden: bool
+) -> bool:
+    """Open round `round_number` of the article's polls in the chat, once the round before
+    it is closed: the close starts afresh (nothing scheduled, `hidden` as asked) and the
+    earlier rounds' polls are superseded. False if that round is not the next one (another
+    press opened it, or the polls are not closed): nothing changes."""
+    done = await session.execute(
+        update(PollClose)
+        .where(
+            PollClose.chat_id == chat_id,
+            PollClose.article_id == article_id,
+            PollClose.round == round_number - 1,
+            PollClose.closed_at.is_not(None),
+        )
+        .values(
+            round=round_number, hidden=hidden, due_at=None, remind_at=None, closed_at=None,
+            results_message_id=None,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if affected(done) != 1:
+        return False
+    await session.execute(
+        update(PostedPoll)
+        .where(
+            PostedPoll.chat_id == chat_id,
+            PostedPoll.article_id == article_id,
+            PostedPoll.round < round_number,
+        )
+        .values(superseded=True)
+    )
+    return True
+
+
+async def round_closed_at(
+    session: AsyncSession, chat_id: int, article_id: str, round_number: int
+) -> datetime | None:
+    """When a round of the chat's polls closed (its polls' latest close), None if it did not."""
+    found: datetime | None = await session.scalar(
+        select(func.max(PostedPoll.closed_at)).where(
+            PostedPoll.chat_id == chat_id,
+            PostedPoll.article_id == article_id,
+            PostedPoll.round == round_number,
+        )
+    )
     return found
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, ColumnElement, Subquery, case, cast, func, li
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.closes import hidden_chats
+from storage.closes import CURRENT_ROUND, hidden_chats
 from storage.models import Ballot, PostedPoll, options_of
 
 PACKED = 62  # bits of a set of answers in one column (the databases' integers: 64, signed)
@@ -32,6 +32,7 @@ async def asked_in_chat(
             PostedPoll.chat_id == chat_id,
             PostedPoll.article_id == article_id,
             PostedPoll.question_key == question_key,
+            CURRENT_ROUND,
         )
     )
     polls = list(rows)
@@ -79,7 +80,7 @@ async def answer_patterns(
     distinct set of answers comes back, not one per answer.
     """
     keys = [key for key, _ in questions]
-    scope = [PostedPoll.article_id == article_id, PostedPoll.question_key.in_(keys)]
+    scope = [PostedPoll.article_id == article_id, PostedPoll.question_key.in_(keys), CURRENT_ROUND]
     if chat_id is not None:
         scope.append(PostedPoll.chat_id == chat_id)
     else:  # until their close, the chats that hide their results keep them out of it

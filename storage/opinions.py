@@ -137,6 +137,7 @@ class NamedAnswer(NamedTuple):
     options: list[int]
     voter_name: str | None
     answered_at: datetime
+    round: int
 
 
 def _of_chat_article(
@@ -155,7 +156,13 @@ async def chat_ballots(
     """Every named answer in the chat's polls on the article's questions (anonymous polls
     have none), poll by poll. Streamed, a batch at a time."""
     result = await session.stream(
-        select(PostedPoll.question_key, Ballot.options, Ballot.voter_name, Ballot.answered_at)
+        select(
+            PostedPoll.question_key,
+            Ballot.options,
+            Ballot.voter_name,
+            Ballot.answered_at,
+            PostedPoll.round,
+        )
         .join(Ballot, Ballot.poll_id == PostedPoll.poll_id)
         .where(*_of_chat_article(chat_id, article_id, question_keys))
         .order_by(PostedPoll.message_id, Ballot.answered_at)
@@ -163,8 +170,8 @@ async def chat_ballots(
     )
     try:
         async for rows in result.partitions():
-            for key, options, name, answered_at in rows:
-                yield NamedAnswer(key, list(options), name, answered_at)
+            for key, options, name, answered_at, round_number in rows:
+                yield NamedAnswer(key, list(options), name, answered_at, round_number)
     finally:
         await result.close()
 

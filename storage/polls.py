@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.closes import hidden_chats
+from storage.closes import CURRENT_ROUND, hidden_chats
 from storage.models import PollTally, PostedPoll
 from storage.totals import add_to_totals, ensure_totals, read_totals
 from storage.updates import get_state, handled_among, set_state
@@ -34,6 +34,7 @@ async def record_posted_poll(
     option_ids: Sequence[str],
     posted_at: datetime,
     closed_at: datetime | None = None,
+    round_number: int = 1,
 ) -> None:
     """Record a poll that went out (`closed_at`: its chat closed the article's polls while
     it was on its way: its answers never count)."""
@@ -51,6 +52,7 @@ async def record_posted_poll(
             voter_count=0,
             posted_at=posted_at,
             closed_at=closed_at,
+            round=round_number,
         )
     )
     await session.flush()  # the poll row first: the tallies refer to it
@@ -123,10 +125,10 @@ async def record_poll_counts(
 
 
 async def first_poll_message(session: AsyncSession, chat_id: int, article_id: str) -> int | None:
-    """The message id of the first poll posted in the chat for the article, if any."""
+    """The message id of the first poll of the chat's current round of the article, if any."""
     return await session.scalar(
         select(PostedPoll.message_id)
-        .where(PostedPoll.chat_id == chat_id, PostedPoll.article_id == article_id)
+        .where(PostedPoll.chat_id == chat_id, PostedPoll.article_id == article_id, CURRENT_ROUND)
         .order_by(PostedPoll.message_id)
         .limit(1)
     )
@@ -151,16 +153,21 @@ class QuestionTally:
 async def article_results(
     session: AsyncSession, article_id: str, chat_id: int | None = None
 ) -> dict[str, QuestionTally]:
-    """Per question key: voters and votes per option, in one chat or (None) across all chats."""
+    """Per question key: voters and votes per option of the current round, in one chat or
+    (None) across all chats (each chat's current round)."""
     if chat_id is not None:
-        return await _counted(session, article_id, PostedPoll.chat_id == chat_id)
+        return await _counted(session, article_id, PostedPoll.chat_id == chat_id, CURRENT_ROUND)
     results: dict[str, QuestionTally] = {}
     voters_of, votes_of = await read_totals(session, article_id)
     for key, count in voters_of.items():
         results[key] = QuestionTally(count, votes_of.get(key, {}))
-    # The chats that hide their results until their close keep their votes out of all
-    # chats' figures until then (few rows: theirs only).
-    hidden = await _counted(session, article_id, PostedPoll.chat_id.in_(hidden_chats(article_id)))
+    # The totals count every poll. Out of them: the rounds a later one replaced, and the
+    # chats that hide their results until their close, until then (few rows: theirs only).
+    hidden = await _counted(
+        session,
+        article_id,
+        or_(~CURRENT_ROUND, PostedPoll.chat_id.in_(hidden_chats(article_id))),
+    )
     for key, tally in hidden.items():
         total = results.setdefault(key, QuestionTally())
         total.voters -= tally.voters
@@ -169,18 +176,27 @@ async def article_results(
     return results
 
 
+async def round_results(
+    session: AsyncSession, article_id: str, chat_id: int, round_number: int
+) -> dict[str, QuestionTally]:
+    """Per question key: voters and votes per option of one round of the chat's polls."""
+    return await _counted(
+        session, article_id, PostedPoll.chat_id == chat_id, PostedPoll.round == round_number
+    )
+
+
 async def _counted(
-    session: AsyncSession, article_id: str, scope: ColumnElement[bool]
+    session: AsyncSession, article_id: str, *scope: ColumnElement[bool]
 ) -> dict[str, QuestionTally]:
     """Per question key, the voters and votes of the article's polls within `scope`."""
     results: dict[str, QuestionTally] = {}
     voters = select(PostedPoll.question_key, func.sum(PostedPoll.voter_count)).where(
-        PostedPoll.article_id == article_id, scope
+        PostedPoll.article_id == article_id, *scope
     )
     votes = (
         select(PostedPoll.question_key, PollTally.option_index, func.sum(PollTally.votes))
         .join(PollTally, PollTally.poll_id == PostedPoll.poll_id)
-        .where(PostedPoll.article_id == article_id, scope)
+        .where(PostedPoll.article_id == article_id, *scope)
     )
     for key, count in await session.execute(voters.group_by(PostedPoll.question_key)):
         results.setdefault(key, QuestionTally()).voters = int(count or 0)

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.closes import CURRENT_ROUND
 from storage.models import Chat, Opinion, PostedPoll, QuestionTotal
 
 LATEST_OPINIONS = 20
@@ -54,7 +55,7 @@ async def participation(session: AsyncSession, article_id: str) -> list[ChatPart
             func.max(PostedPoll.voter_count).label("voters"),
             func.max(PostedPoll.posted_at).label("posted"),
         )
-        .where(PostedPoll.article_id == article_id)
+        .where(PostedPoll.article_id == article_id, CURRENT_ROUND)
         .group_by(PostedPoll.chat_id)
         .subquery()
     )

@@ -220,6 +220,7 @@ async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAP
         "auteur",
         "date",
         "texte",
+        "tour",
     ]
     results = [r for r in rows if r[0] == "résultat"]
     assert len(results) == 5 + 5 + 9 + 5 + 4 + 8  # one row per option of each question
@@ -233,6 +234,7 @@ async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAP
         "",
         "",
         "",
+        "1",
     ] in rows
     [answer] = [r for r in rows if r[0] == "réponse" and r[6] == "Inès"]
     assert (
@@ -242,6 +244,7 @@ async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAP
             "des produits"
         )
     )
+    assert answer[9] == "1"  # the round it belongs to
     [opinion] = [r for r in rows if r[0] == "avis"]
     assert opinion[8] == "C'est « grave », vraiment; oui"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", opinion[7])
@@ -268,6 +271,7 @@ async def test_export_of_anonymous_polls_has_counts_only(agora: Agora, api: Fake
         "",
         "",
         "",
+        "1",
     ] in rows
     assert [r for r in rows if r[0] == "answer"] == []
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 
-from bot.core.commands import FORGETME, LANG, OPINIONS, RATE, Command
+from bot.core.commands import FORGETME, LANG, OPINIONS, POLL, RATE, Command
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 
@@ -19,6 +19,7 @@ class Callback(enum.Enum):
     OPINIONS = "ops"  # ops:<o|n><opinion id>:<page> (older or newer than that opinion)
     FORGET = "forget"  # forget:<user id>:<yes|no>
     RATE = "rate"  # rate:<group id>:<opinion id>:<a|d|p>:<signature of the group>
+    ROUND = "round"  # round:<round to open>:<a: anonymous, h: hidden, -: neither>:<yes|no>
 
     @property
     def pattern(self) -> str:
@@ -33,7 +34,7 @@ class Callback(enum.Enum):
 
 _COMMANDS = {
     Callback.LANGUAGE: LANG, Callback.OPINIONS: OPINIONS, Callback.FORGET: FORGETME,
-    Callback.RATE: RATE,
+    Callback.RATE: RATE, Callback.ROUND: POLL,
 }
 
 

@@ -30,12 +30,12 @@ from bot.insights.closing_text import (
     final_caption,
     hidden_blocks,
 )
-from bot.insights.standings import Tallies
-from storage.closes import claim_close, close_polls, get_close
+from bot.insights.standings import Earlier, Tallies
+from storage.closes import claim_close, close_polls, get_close, round_closed_at
 from storage.digests import daily_digest_after, digests_since
 from storage.models import Chat, PollClose
 from storage.outbox import pending_rows
-from storage.polls import article_results, first_poll_message
+from storage.polls import article_results, first_poll_message, round_results
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,10 @@ async def _queue_final_results(session: AsyncSession, closing: Closing, now: dat
     here = await article_results(session, article.id, chat.id)
     everywhere = await article_results(session, article.id)
     day = now.astimezone(closing.zone).date()
-    parts = split_blocks(final_blocks(article, Tallies(here, everywhere), day, closing.private))
+    earlier = await round_before(session, chat.id, article.id, closing.zone)
+    parts = split_blocks(
+        final_blocks(article, Tallies(here, everywhere), day, closing.private, earlier)
+    )
     for index, part in enumerate(parts):
         outbox.send_text(
             chat.id,
@@ -162,6 +165,21 @@ async def close_note(
     if due is not None:
         return closing_note(due.astimezone(zone))
     return None
+
+
+async def round_before(
+    session: AsyncSession, chat_id: int, article_id: str, zone: ZoneInfo
+) -> Earlier | None:
+    """In the chat's second round or later: the round before's counts, and the day it closed
+    (in `zone`); None in the first round."""
+    close = await get_close(session, chat_id, article_id)
+    if close is None or close.round < 2:
+        return None
+    previous = close.round - 1
+    counts = await round_results(session, article_id, chat_id, previous)
+    closed = stored_time(await round_closed_at(session, chat_id, article_id, previous))
+    day = closed.astimezone(zone).date() if closed is not None else None
+    return Earlier(day, Tallies(counts, {}), previous)
 
 
 async def told_closed(session: AsyncSession, chat_id: int, article_id: str) -> bool:

@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.content import Article
 from bot.core.i18n import _, current_language, format_number, ngettext
 from bot.core.localtime import spreadsheet_moment
+from storage.closes import get_close
 from storage.opinions import chat_ballots, chat_opinions, count_ballots, count_opinions
-from storage.polls import article_results
+from storage.polls import round_results
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIMIT = 10 * 1024 * 1024  # bytes of one export (Telegram takes documents up to 50 MB)
@@ -106,30 +107,34 @@ class _Scope:
 def _heading() -> list[Cell]:
     return [
         _("type"), _("number"), _("question"), _("option"), _("votes"), _("voters"),
-        _("author"), _("date"), _("text"),
+        _("author"), _("date"), _("text"), _("round"),
     ]
 
 
 async def _results(scope: _Scope, table: CsvFile) -> None:
-    """A row per option of each question, with its votes and its question's voters."""
-    language = current_language()
-    tallies = await article_results(scope.session, scope.article.id, scope.chat_id)
-    for question in scope.article.questions:
-        tally = tallies.get(question.key)
-        for index, option in enumerate(question.options[language]):
-            table.add(
-                [
-                    _("result"),
-                    scope.number(question.key),
-                    question.text[language],
-                    option,
-                    tally.votes.get(index, 0) if tally else 0,
-                    tally.voters if tally else 0,
-                    "",
-                    "",
-                    "",
-                ]
-            )
+    """A row per option of each question, with its votes and its question's voters, round
+    by round (each round's votes are its own)."""
+    language, session, article = current_language(), scope.session, scope.article
+    close = await get_close(session, scope.chat_id, article.id)
+    for round_number in range(1, (close.round if close is not None else 1) + 1):
+        tallies = await round_results(session, article.id, scope.chat_id, round_number)
+        for question in article.questions:
+            tally = tallies.get(question.key)
+            for index, option in enumerate(question.options[language]):
+                table.add(
+                    [
+                        _("result"),
+                        scope.number(question.key),
+                        question.text[language],
+                        option,
+                        tally.votes.get(index, 0) if tally else 0,
+                        tally.voters if tally else 0,
+                        "",
+                        "",
+                        "",
+                        round_number,
+                    ]
+                )
 
 
 async def _opinions(scope: _Scope, table: CsvFile) -> int:
@@ -148,6 +153,7 @@ async def _opinions(scope: _Scope, table: CsvFile) -> int:
                 opinion.author,
                 spreadsheet_moment(opinion.created_at, scope.zone),
                 opinion.text,
+                "",
             ]
             if not table.add(row):
                 break
@@ -173,6 +179,7 @@ async def _answers(scope: _Scope, table: CsvFile) -> int:
                 ballot.voter_name or "",
                 spreadsheet_moment(ballot.answered_at, scope.zone),
                 "",
+                ballot.round,
             ]
             if not table.add(row):
                 break
@@ -218,7 +225,7 @@ async def chat_export(
     note: list[Cell] | None = None
     if table.full:
         cut = await _left_out(scope, table, answers, opinions)
-        note = [_("note"), "", "", "", "", "", "", "", cut]
+        note = [_("note"), "", "", "", "", "", "", "", cut, ""]
         caption += "\n" + cut
     day = datetime.now(UTC).astimezone(zone).date()
     return Export(

@@ -27,6 +27,7 @@ class RecordPoll:
     language: str
     anonymous: bool
     multiple: bool
+    round: int = 1  # the chat's round of the article's polls it belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ def to_json(effect: Effect | None) -> dict[str, Any] | None:
                 "language": effect.language,
                 "anonymous": effect.anonymous,
                 "multiple": effect.multiple,
+                "round": effect.round,
             }
         case RecordSummary():
             return {"kind": "summary", "article_id": effect.article_id}
@@ -110,6 +112,7 @@ def _read(stored: Mapping[str, Any]) -> Effect | None:
             language=str(stored["language"]),
             anonymous=bool(stored["anonymous"]),
             multiple=bool(stored["multiple"]),
+            round=int(stored.get("round", 1)),  # rows queued before rounds existed: the first
         )
     if kind == "summary":
         return RecordSummary(article_id=str(stored["article_id"]))

@@ -9,26 +9,37 @@ from bot.core.commands import CLOSE, POLL, RESULTS
 from bot.core.content import Article
 from bot.core.formatting import escape, voters_text
 from bot.core.i18n import _, current_language, format_day_time, format_long_date
-from bot.insights.results_text import question_block
-from bot.insights.standings import Tallies, standings
+from bot.insights.results_text import question_block, round_note
+from bot.insights.standings import Earlier, Tallies, standings
 
 
-def final_blocks(article: Article, now: Tallies, closed_on: date, private: bool) -> list[str]:
+def final_blocks(
+    article: Article,
+    now: Tallies,
+    closed_on: date,
+    private: bool,
+    round_before: Earlier | None = None,
+) -> list[str]:
     """The final results: a heading that says they are final and since when, then every
-    question as /results shows it."""
+    question as /results shows it (in a later round, beside the `round_before`)."""
     language = current_language()
+    title = article.title[language]
+    compared = round_before.round if round_before is not None else None
+    if compared is not None:
+        title += " — " + _("round {number}").format(number=compared + 1)
     heading = "🏁 <b>{}</b>\n{}".format(
-        escape(_("Final results — {title}").format(title=article.title[language])),
-        closed_note(closed_on),
+        escape(_("Final results — {title}").format(title=title)), closed_note(closed_on)
     )
-    by_question = standings(article, now, None)
+    if compared is not None:
+        heading += "\n" + round_note(compared, round_before.day if round_before else None)
+    by_question = standings(article, now, round_before.tallies if round_before else None)
     if not any(standing.here.voters for standing in by_question.values()):
         nobody = _("Nobody answered the polls in this chat.") if private else _(
             "Nobody answered the polls in this group."
         )
         return [heading, nobody]
     return [heading] + [
-        question_block(number, question, by_question[question.key], private, True)
+        question_block(number, question, by_question[question.key], private, True, compared)
         for number, question in enumerate(article.questions, 1)
     ]
 

@@ -91,11 +91,18 @@ def leader_line(
 
 
 def question_block(
-    number: int, question: Question, standing: Standing, private: bool, every_option: bool
+    number: int,
+    question: Question,
+    standing: Standing,
+    private: bool,
+    every_option: bool,
+    earlier_round: int | None = None,
 ) -> str:
     """One question: its text, its voters here and in all chats, a bar per option (every
     option in its order with both shares, or the leading ones with the chat's), the verdict
-    here, and in all chats when it differs."""
+    here, and in all chats when it differs. Beside a round before (`earlier_round`: the
+    standing's earlier counts are that round's), each option shows its share in that round
+    instead of all chats'."""
     language = current_language()
     here, everywhere = standing.here, standing.everywhere
     voters = _("{scope}: {voters}")
@@ -117,17 +124,18 @@ def question_block(
         )
     options = question.options[language]
     if every_option:
+        before = standing.here_before
         for index, option in enumerate(options):
-            lines.append(escape(option))
-            lines.append(
-                "<code>{bar}</code> {here} · {everywhere}".format(
-                    bar=bar(here.share(index)),
-                    here=share_text(here, index, standing.here_before),
-                    everywhere=_("overall: {share}").format(
-                        share=share_text(everywhere, index)
-                    ),
+            if earlier_round is not None:
+                beside = _("round {number}: {share}").format(
+                    number=earlier_round,
+                    share=format_share(before.share(index)) if before and before.voters else "—",
                 )
-            )
+            else:
+                beside = _("overall: {share}").format(share=share_text(everywhere, index))
+            lines.append(escape(option))
+            shares = f"{share_text(here, index, before)} · {beside}"
+            lines.append(f"<code>{bar(here.share(index))}</code> {shares}")
     else:
         for index in here.ranking()[:LEADING_OPTIONS]:
             share = here.share(index)
@@ -147,6 +155,21 @@ def question_block(
 def no_answers_yet() -> str:
     return _("No answers yet. Post the polls with /{poll} and invite everyone to vote.").format(
         poll=POLL.name(current_language())
+    )
+
+
+def round_note(earlier_round: int, closed: date | None) -> str:
+    """What the numbers in brackets are beside the round before: its number and close."""
+    if closed is None:
+        return "<i>{}</i>".format(
+            _("In brackets: the number of votes; signed (+ or −), the change since round "
+              "{number}.").format(number=earlier_round)
+        )
+    return "<i>{}</i>".format(
+        _(
+            "In brackets: the number of votes; signed (+ or −), the change since round "
+            "{number}, closed on {date}."
+        ).format(number=earlier_round, date=format_long_date(closed))
     )
 
 
@@ -178,20 +201,24 @@ def results_blocks(
     closing: str | None = None,
 ) -> list[str]:
     """/results: a heading, then every question with every option, and each share's change
-    since the `earlier` digest's count (`closing`: what the heading says of the polls' close,
-    bot.insights.closing_text)."""
+    since the `earlier` digest's count, or beside the round before (`closing`: what the
+    heading says of the polls' close, bot.insights.closing_text)."""
     language = current_language()
-    heading = "📊 <b>{}</b>".format(
-        escape(_("Results — {title}").format(title=article.title[language]))
-    )
+    compared = earlier.round if earlier is not None else None
+    title = article.title[language]
+    if compared is not None:
+        title += " — " + _("round {number}").format(number=compared + 1)
+    heading = "📊 <b>{}</b>".format(escape(_("Results — {title}").format(title=title)))
     if closing:
         heading += "\n" + closing
     by_question = standings(article, now, earlier.tallies if earlier is not None else None)
-    if not any(standing.everywhere.voters for standing in by_question.values()):
+    if compared is None and not any(s.everywhere.voters for s in by_question.values()):
         return [heading, no_answers_yet()]
-    if earlier is not None:
+    if compared is not None:
+        heading += "\n" + round_note(compared, earlier.day if earlier is not None else None)
+    elif earlier is not None:
         heading += "\n" + changes_note(earlier.day)
     return [heading] + [
-        question_block(number, question, by_question[question.key], private, True)
+        question_block(number, question, by_question[question.key], private, True, compared)
         for number, question in enumerate(article.questions, 1)
     ]

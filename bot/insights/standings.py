@@ -25,10 +25,12 @@ class Tallies:
 
 @dataclass(frozen=True, slots=True)
 class Earlier:
-    """Counts as an earlier digest showed them, and its day."""
+    """Counts as an earlier digest showed them, and its day; or (`round`) the chat's counts
+    in the round before the current one, and the day it closed (no all-chats counts then)."""
 
-    day: date
+    day: date | None
     tallies: Tallies
+    round: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

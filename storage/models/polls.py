@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +42,11 @@ class PostedPoll(Base):
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # When the poll was closed (/close): its answers no longer count from then on.
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Its chat's round of the article's polls (a second round asks the questions again);
+    # superseded once a later round opens: its results are then the earlier round's, left
+    # out of every figure of today (the chat's and all chats').
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    superseded: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PollTally(Base):

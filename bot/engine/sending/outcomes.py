@@ -82,6 +82,7 @@ async def record(
                 option_ids=[option.persistent_id for option in result.poll.options],
                 posted_at=result.date,
                 closed_at=close.closed_at if close is not None else None,
+                round_number=effect.round,
             )
         case RecordSummary() if isinstance(result, Message):
             await record_summary_post(session, chat_id, result.message_id, effect.article_id)
