@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, Defaults, JobQueue, TypeHandler
 
@@ -34,6 +34,8 @@ from bot.core.localtime import Clock, system_clock
 from bot.core.settings import Settings
 from bot.digests.chart import draw_chart
 from bot.digests.schedule import DigestScheduler
+from bot.discussion.links import rate_url
+from bot.discussion.rating import rate_button
 from bot.engine.admins import AdminCache
 from bot.engine.admission import Admission
 from bot.engine.dispatcher import Dispatcher
@@ -107,6 +109,13 @@ async def start_services(
     scheduler = DigestScheduler(found, app.job_queue, clock)
     sender.on_blocked = scheduler.disarm
     sender.on_migrated = scheduler.moved
+    secret = settings.bot_token.get_secret_value()
+
+    def rate_keyboard(chat_id: int) -> InlineKeyboardMarkup:
+        """Under a group's digest: rate its opinions in private (a deep link)."""
+        return InlineKeyboardMarkup([[rate_button(rate_url(app.bot.username, secret, chat_id))]])
+
+    scheduler.rate_keyboard = rate_keyboard
     app.bot_data.digests = scheduler
     for language, commands in all_menus().items():
         menu = [BotCommand(name, description) for name, description in commands]

@@ -251,6 +251,37 @@ async def test_the_digest_names_the_broadest_agreement_and_the_most_divisive(
         "🤝 Broadest agreement: “Avis de Alice, numéro 1” (👍 4 · 👎 0 · 1 passed)\n"
         "⚖️ Most divisive: “Avis de Bob, numéro 2” (👍 3 · 👎 2 · 0 passed)"
     )
+    [button] = buttons(message)  # under the digest: rate them in private
+    assert button["text"] == "Rate the others' opinions"
+    assert button["url"].startswith("https://t.me/agora_test_bot?start=rate_-100900_")
+
+
+async def test_the_digest_carries_the_rating_button_once_there_are_opinions(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    group = api.group(GROUP, "Débat")
+    admin = api.user(10, "Ada")
+    api.set_admin(group["id"], admin)
+    await agora.command(group, admin, "/bilan 09:00")
+    clock.set("2026-11-26 09:00")
+    [empty] = await agora.fire_digest(group["id"])
+    assert "reply_markup" not in empty  # nothing to rate
+    await agora.command(group, api.user(101, "Alice"), "/avis Un premier avis")
+    clock.set("2026-11-27 09:00")
+    [digest] = await agora.fire_digest(group["id"])
+    [button] = buttons(digest)
+    assert button["text"] == "Évaluer les avis des autres"
+    card = await agora.command(
+        api.private_chat(admin), admin, f"/start {button['url'].partition('?start=')[2]}"
+    )
+    assert "Un premier avis" in card[0]["text"]
+    # In private, a digest has no such button (the person rates from the groups).
+    bob = api.user(12, "Bob", language_code="en")
+    private = api.private_chat(bob)
+    await agora.command(private, bob, "/opinion Mine, in private")
+    await agora.command(private, bob, "/digest 09:00")
+    clock.set("2026-11-28 09:00")
+    assert all("reply_markup" not in m for m in await agora.fire_digest(private["id"]))
 
 
 def test_standouts_need_five_raters_and_a_real_split() -> None:

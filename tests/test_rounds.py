@@ -34,7 +34,7 @@ async def press(
 async def test_a_second_round_is_asked_opened_once_and_shown_beside_the_first(
     agora: Agora, api: FakeBotAPI
 ) -> None:
-    group, admin, round_one = await group_with_votes(agora, api, -100800)  # 2 × A, 1 × B
+    group, admin, round_one = await group_with_votes(agora, api, -100800)  # A, A, B
     await agora.command(group, admin, "/cloturer")
     polls_before = len(api.calls_of("sendPoll"))
 
@@ -85,7 +85,7 @@ async def test_a_second_round_is_asked_opened_once_and_shown_beside_the_first(
         f"chaos — tour 2\nEntre parenthèses{NBSP}: le nombre de votes{NNBSP}; avec un signe "
         "(+ ou −), l’évolution depuis le tour 1, clos le jeudi 26 novembre 2026."
     )
-    # Round 2: 5 voters, 1 × A (20 %), 4 × B (80 %); round 1: 3 voters, 2 × A, 1 × B.
+    # Round 2: 5 voters, A once (20 %), B 4 times (80 %); round 1: 3 voters, A, A, B.
     assert f"Ce groupe{NBSP}: 5 votants (+2) · Total{NBSP}: 5 votants" in text
     assert f"20,0{NBSP}% (1, −46,7{NBSP}pts) · tour 1{NBSP}: 66,7{NBSP}%" in text
     assert f"80,0{NBSP}% (4, +46,7{NBSP}pts) · tour 1{NBSP}: 33,3{NBSP}%" in text
@@ -123,9 +123,7 @@ async def test_a_second_round_is_asked_opened_once_and_shown_beside_the_first(
     assert "l’évolution depuis le tour 1, clos le jeudi 26 novembre 2026." in final["text"]
     assert f"80,0{NBSP}% (4, +46,7{NBSP}pts) · tour 1{NBSP}: 33,3{NBSP}%" in final["text"]
     [asked] = await agora.command(group, admin, "/sondage")
-    assert [b["text"] for b in asked["reply_markup"]["inline_keyboard"][0]][0] == (
-        "Ouvrir le tour 3"
-    )
+    assert asked["reply_markup"]["inline_keyboard"][0][0]["text"] == "Ouvrir le tour 3"
 
 
 async def test_the_digest_comes_back_with_the_new_round(

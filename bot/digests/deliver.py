@@ -4,9 +4,12 @@ or, when the chat turns its digest off, its messages still waiting are cancelled
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
+from telegram.constants import ChatType
 
 from bot.digests.compose import ComposedDigest
 from bot.engine import outbox
@@ -14,17 +17,45 @@ from bot.engine.effects import RecordDigest
 from bot.engine.outbox import Priority
 from bot.engine.sending.outcomes import drop
 from storage.models import Chat
+from storage.opinions import count_opinions
 from storage.outbox import pending_rows, redact_done
 
+#: The keyboard under a group's digest that opens the rating of its opinions in private
+#: (bot.app makes it: the deep link is the discussion's), from the group's id.
+RateKeyboard = Callable[[int], InlineKeyboardMarkup]
 
-def queue_digest(chat: Chat, digest: ComposedDigest, digest_id: int) -> None:
-    """Queue the digest's texts, then its chart, in the chat (its digest topic in a forum),
-    in the current unit of work: they commit with the digest's record, never twice."""
+
+async def digest_keyboard(
+    session: AsyncSession, chat: Chat, article_id: str, make: RateKeyboard | None
+) -> InlineKeyboardMarkup | None:
+    """In a group with opinions on the article, the button to rate them (in the current
+    language); none in private, nor where there is nothing to rate."""
+    if make is None or chat.type == ChatType.PRIVATE:
+        return None
+    if not await count_opinions(session, chat.id, article_id):
+        return None
+    return make(chat.id)
+
+
+def queue_digest(
+    chat: Chat,
+    digest: ComposedDigest,
+    digest_id: int,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Queue the digest's texts (the `keyboard` under the last one), then its chart, in the
+    chat (its digest topic in a forum), in the current unit of work: they commit with the
+    digest's record, never twice."""
     count = len(digest.parts) + (digest.chart is not None)
     for index, part in enumerate(digest.parts):
         effect = RecordDigest(digest_id, last=index == count - 1)
         outbox.send_text(
-            chat.id, part, thread=chat.digest_thread_id, priority=Priority.DIGEST, effect=effect
+            chat.id,
+            part,
+            thread=chat.digest_thread_id,
+            priority=Priority.DIGEST,
+            effect=effect,
+            reply_markup=keyboard if index == len(digest.parts) - 1 else None,
         )
     if digest.chart is not None:
         outbox.send_chart(

@@ -30,14 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, Job, JobQueue
 
 from bot.core import refusals
-from bot.core.i18n import _, current_locale
+from bot.core.i18n import _, current_locale, using_language
 from bot.core.library import Library
 from bot.core.localtime import Clock, chat_language, chat_time, chat_zone
 from bot.core.settings import Settings
 from bot.digests.close_schedule import CloseSchedule
 from bot.digests.closing import told_closed
 from bot.digests.compose import AllChats, compose
-from bot.digests.deliver import queue_digest
+from bot.digests.deliver import RateKeyboard, digest_keyboard, queue_digest
 from bot.engine.services import Services
 from storage.chats import subscribed_chats
 from storage.digests import claim_digest, daily_digests_since, has_daily_digest, last_on_demand
@@ -86,6 +86,7 @@ class DigestScheduler:
         self.pass_on: Callable[[int], None] = lambda chat_id: None
         #: The scheduled closes of polls, run alongside the digests by the instance that leads.
         self.closes = CloseSchedule(services, job_queue, clock)
+        self.rate_keyboard: RateKeyboard | None = None  # set by bot.app
 
     @property
     def _settings(self) -> Settings:
@@ -280,7 +281,10 @@ class DigestScheduler:
         )
         if record is None:
             return Outcome.ALREADY_SENT
-        queue_digest(chat, digest, record.id)
+        article = self._library.current(chat.follows_latest, chat.article_id)
+        with using_language(language):
+            keyboard = await digest_keyboard(session, chat, article.id, self.rate_keyboard)
+        queue_digest(chat, digest, record.id, keyboard)
         return Outcome.QUEUED
 
     def moved(self, old_id: int, chat: Chat | None) -> None:
