@@ -221,6 +221,9 @@ async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAP
         "date",
         "texte",
         "tour",
+        "d’accord",
+        "pas d’accord",
+        "sans avis",
     ]
     results = [r for r in rows if r[0] == "résultat"]
     assert len(results) == 5 + 5 + 9 + 5 + 4 + 8  # one row per option of each question
@@ -235,6 +238,9 @@ async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAP
         "",
         "",
         "1",
+        "",
+        "",
+        "",
     ] in rows
     [answer] = [r for r in rows if r[0] == "réponse" and r[6] == "Inès"]
     assert (
@@ -247,6 +253,7 @@ async def test_export_is_a_spreadsheet_friendly_csv(agora: Agora, api: FakeBotAP
     assert answer[9] == "1"  # the round it belongs to
     [opinion] = [r for r in rows if r[0] == "avis"]
     assert opinion[8] == "C'est « grave », vraiment; oui"
+    assert opinion[9:] == ["", "0", "0", "0"]  # no round; its ratings, counted
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", opinion[7])
 
 
@@ -272,6 +279,9 @@ async def test_export_of_anonymous_polls_has_counts_only(agora: Agora, api: Fake
         "",
         "",
         "1",
+        "",
+        "",
+        "",
     ] in rows
     assert [r for r in rows if r[0] == "answer"] == []
 

@@ -4,6 +4,8 @@ queue; /rate without a link; forged links and buttons; the counts a group sees; 
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -290,3 +292,25 @@ def test_standouts_need_five_raters_and_a_real_split() -> None:
     assert standouts([Rated("mild", 4, 1, 0)]) == (Rated("mild", 4, 1, 0), None)
     assert standouts([Rated("none agree", 1, 4, 0)]) == (None, None)
     assert four.agreed + four.disagreed + four.passed < STANDOUT_RATERS  # compose filters it
+
+
+async def test_the_export_counts_each_opinions_ratings_and_names_no_rater(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    group, admin, _people = await group_with_opinions(agora, api, ["Alice", "Bob"])
+    [listing] = await agora.command(group, admin, "/opinions")
+    [link] = [b["url"].partition("?start=")[2] for b in buttons(listing) if "url" in b]
+    for n, name in enumerate(["Xavier", "Yvonne"]):
+        rater = api.user(300 + n, name)
+        private = api.private_chat(rater)
+        [card] = await agora.command(private, rater, f"/start {link}")
+        shown = await press(agora, api, private, rater, card["message_id"], "👍")  # Bob's
+        await press(agora, api, private, rater, shown["message_id"], "👎" if n else "Passer")
+    await agora.command(group, admin, "/exporter")
+    content = api.calls_of("sendDocument")[-1]["document"].decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content), delimiter=";"))
+    assert rows[0][10:] == ["d’accord", "pas d’accord", "sans avis"]
+    by_author = {row[6]: row[10:] for row in rows if row[0] == "avis"}
+    assert by_author == {"Bob": ["2", "0", "0"], "Alice": ["0", "1", "1"]}
+    for rater in ("Xavier", "Yvonne"):  # counts, never who rated
+        assert rater not in content

@@ -104,11 +104,22 @@ class _Scope:
         return self._numbers[key]
 
 
+COLUMNS = (
+    "type", "number", "question", "option", "votes", "voters", "author", "date", "text",
+    "round", "agree", "disagree", "passed",
+)
+
+
 def _heading() -> list[Cell]:
     return [
         _("type"), _("number"), _("question"), _("option"), _("votes"), _("voters"),
-        _("author"), _("date"), _("text"), _("round"),
+        _("author"), _("date"), _("text"), _("round"), _("agree"), _("disagree"), _("pass"),
     ]
+
+
+def _row(**cells: Cell) -> list[Cell]:
+    """A row with the `cells` named by COLUMNS, the others empty."""
+    return [cells.get(column, "") for column in COLUMNS]
 
 
 async def _results(scope: _Scope, table: CsvFile) -> None:
@@ -122,18 +133,15 @@ async def _results(scope: _Scope, table: CsvFile) -> None:
             tally = tallies.get(question.key)
             for index, option in enumerate(question.options[language]):
                 table.add(
-                    [
-                        _("result"),
-                        scope.number(question.key),
-                        question.text[language],
-                        option,
-                        tally.votes.get(index, 0) if tally else 0,
-                        tally.voters if tally else 0,
-                        "",
-                        "",
-                        "",
-                        round_number,
-                    ]
+                    _row(
+                        type=_("result"),
+                        number=scope.number(question.key),
+                        question=question.text[language],
+                        option=option,
+                        votes=tally.votes.get(index, 0) if tally else 0,
+                        voters=tally.voters if tally else 0,
+                        round=round_number,
+                    )
                 )
 
 
@@ -143,18 +151,18 @@ async def _opinions(scope: _Scope, table: CsvFile) -> int:
     async with aclosing(chat_opinions(scope.session, scope.chat_id, article.id)) as listed:
         async for opinion in listed:
             about = article.question(opinion.question_key) if opinion.question_key else None
-            row: list[Cell] = [
-                _("opinion"),
-                scope.number(about.key) if about else "",
-                about.text[language] if about else _("On the article"),
-                "",
-                "",
-                "",
-                opinion.author,
-                spreadsheet_moment(opinion.created_at, scope.zone),
-                opinion.text,
-                "",
-            ]
+            # Its ratings as counts only: never who rated what.
+            row = _row(
+                type=_("opinion"),
+                number=scope.number(about.key) if about else "",
+                question=about.text[language] if about else _("On the article"),
+                author=opinion.author,
+                date=spreadsheet_moment(opinion.created_at, scope.zone),
+                text=opinion.text,
+                agree=opinion.agreed,
+                disagree=opinion.disagreed,
+                passed=opinion.passed,
+            )
             if not table.add(row):
                 break
             added += 1
@@ -169,18 +177,15 @@ async def _answers(scope: _Scope, table: CsvFile) -> int:
         async for ballot in listed:
             asked = article.question(ballot.question_key)
             assert asked is not None  # only the article's questions are read
-            row: list[Cell] = [
-                _("answer"),
-                scope.number(asked.key),
-                asked.text[language],
-                " | ".join(asked.options[language][i] for i in ballot.options),
-                "",
-                "",
-                ballot.voter_name or "",
-                spreadsheet_moment(ballot.answered_at, scope.zone),
-                "",
-                ballot.round,
-            ]
+            row = _row(
+                type=_("answer"),
+                number=scope.number(asked.key),
+                question=asked.text[language],
+                option=" | ".join(asked.options[language][i] for i in ballot.options),
+                author=ballot.voter_name or "",
+                date=spreadsheet_moment(ballot.answered_at, scope.zone),
+                round=ballot.round,
+            )
             if not table.add(row):
                 break
             added += 1
@@ -225,7 +230,7 @@ async def chat_export(
     note: list[Cell] | None = None
     if table.full:
         cut = await _left_out(scope, table, answers, opinions)
-        note = [_("note"), "", "", "", "", "", "", "", cut, ""]
+        note = _row(type=_("note"), text=cut)
         caption += "\n" + cut
     day = datetime.now(UTC).astimezone(zone).date()
     return Export(
