@@ -38,8 +38,8 @@ async def forget_command(request: Request) -> None:
     )
     request.reply(
         _(
-            "This deletes all your votes and opinions, in every chat, and cannot be undone. "
-            "Are you sure, {name}?"
+            "This deletes all your votes, opinions and ratings (and the ratings of your "
+            "opinions), in every chat, and cannot be undone. Are you sure, {name}?"
         ).format(name=escape(user.first_name)),
         reply_markup=keyboard,
     )

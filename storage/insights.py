@@ -79,6 +79,46 @@ async def answer_patterns(
     The database adds up each voter's bits and counts the voters of each sum: one row per
     distinct set of answers comes back, not one per answer.
     """
+    found = await _voter_sets(session, article_id, chat_id, questions)
+    if found is None:
+        return []
+    sets, starts = found
+    columns = [column for column in sets.c if column.name != "user_id"]
+    rows = await session.execute(select(*columns, func.count()).group_by(*columns))
+    return [(_joined(row[:-1], starts), row[-1]) for row in rows]
+
+
+async def voter_patterns(
+    session: AsyncSession,
+    article_id: str,
+    chat_id: int,
+    questions: Sequence[tuple[str, int]],
+    users: ColumnElement[bool],
+) -> dict[int, int]:
+    """The set of answers (as `answer_patterns` makes them) of each voter of the chat that
+    `users` (a condition on Ballot.user_id) selects, by user id."""
+    found = await _voter_sets(session, article_id, chat_id, questions, users)
+    if found is None:
+        return {}
+    sets, starts = found
+    columns = [column for column in sets.c if column.name != "user_id"]
+    rows = await session.execute(select(sets.c.user_id, *columns))
+    return {int(row[0]): _joined(row[1:], starts) for row in rows}
+
+
+def _joined(parts: Sequence[int], starts: Sequence[int]) -> int:
+    return sum(int(part) << start for part, start in zip(parts, starts, strict=True))
+
+
+async def _voter_sets(
+    session: AsyncSession,
+    article_id: str,
+    chat_id: int | None,
+    questions: Sequence[tuple[str, int]],
+    users: ColumnElement[bool] | None = None,
+) -> tuple[Subquery, list[int]] | None:
+    """Each voter's set of answers as a subquery (user_id, then the packed columns), and
+    where each column starts; None when no poll asked the questions."""
     keys = [key for key, _ in questions]
     scope = [PostedPoll.article_id == article_id, PostedPoll.question_key.in_(keys), CURRENT_ROUND]
     if chat_id is not None:
@@ -90,7 +130,7 @@ async def answer_patterns(
     )
     per_question = polls.scalars().all()
     if not per_question:
-        return []
+        return None
     valid, factors, starts = _packing(questions)
     bits = Ballot.option_bits.bitwise_and(_by_question(valid))
     answers = (
@@ -101,6 +141,8 @@ async def answer_patterns(
         .join(PostedPoll, PostedPoll.poll_id == Ballot.poll_id)
         .where(*scope, bits != 0)
     )
+    if users is not None:
+        answers = answers.where(users)
     repeated = max(per_question) > 1
     if repeated:  # a question asked more than once: each voter's latest answer to it
         answers = answers.add_columns(
@@ -111,12 +153,7 @@ async def answer_patterns(
             )
             .label("rank")
         )
-    sets = _sets_per_voter(answers.subquery(), len(factors), repeated)
-    found = await session.execute(select(*sets.c, func.count()).group_by(*sets.c))
-    return [
-        (sum(part << start for part, start in zip(row[:-1], starts, strict=True)), row[-1])
-        for row in found
-    ]
+    return _sets_per_voter(answers.subquery(), len(factors), repeated), starts
 
 
 def _packing(
@@ -143,10 +180,11 @@ def _sets_per_voter(rows: Subquery, columns: int, repeated: bool) -> Subquery:
     """Each voter's set of answers, its `columns` summed over their answers (only their
     latest to each question when one was `repeated`)."""
     per_voter = select(
+        rows.c.user_id,
         *(
             cast(func.sum(rows.c[f"bits{c}"]), BigInteger).label(f"set{c}")
             for c in range(columns)
-        )
+        ),
     ).group_by(rows.c.user_id)
     if repeated:
         per_voter = per_voter.where(rows.c.rank == 1)

@@ -170,11 +170,11 @@ async def test_command_menus_are_registered_per_language(
     names = [c["command"] for c in api.commands_for(language)]
     expected = {
         "fr": ["aide", "resume", "sondage", "resultats", "cloturer", "croiser", "groupes", "avis",
-               "opinions", "evaluer", "supprimer", "exporter", "oublier", "articles", "article",
-               "langue", "bilan", "fuseau"],
+               "opinions", "evaluer", "moi", "supprimer", "exporter", "oublier", "articles",
+               "article", "langue", "bilan", "fuseau"],
         "en": ["help", "summary", "poll", "results", "close", "crosstab", "groups", "opinion",
-               "opinions", "rate", "delete", "export", "forgetme", "articles", "article", "lang",
-               "digest", "timezone"],
+               "opinions", "rate", "me", "delete", "export", "forgetme", "articles", "article",
+               "lang", "digest", "timezone"],
     }
     assert names == expected[language]
 

@@ -107,6 +107,7 @@ OPINION = Command(
 )
 OPINIONS = Command("opinions", "opinions", N_("the latest opinions, question by question"))
 RATE = Command("rate", "evaluer", N_("agree or disagree with the others' opinions, in private"))
+ME = Command("me", "moi", N_("where you stand in the chats where you voted, in private"))
 DELETE = Command(
     "delete", "supprimer", N_("in reply to an opinion: remove it"),
     rights=Rights.ADMINS_TO_ACT,  # its author may too
@@ -117,10 +118,12 @@ EXPORT = Command(
     rights=Rights.ADMINS,
     refusal=N_("Only the group's administrators can export the results: ask one of them."),
 )
-FORGETME = Command("forgetme", "oublier", N_("delete all your votes and opinions"))
+FORGETME = Command(
+    "forgetme", "oublier", N_("delete all your votes, opinions and ratings")
+)
 
 COMMANDS: tuple[Command, ...] = (
-    HELP, SUMMARY, POLL, RESULTS, CLOSE, CROSSTAB, GROUPS, OPINION, OPINIONS, RATE, DELETE,
+    HELP, SUMMARY, POLL, RESULTS, CLOSE, CROSSTAB, GROUPS, OPINION, OPINIONS, RATE, ME, DELETE,
     EXPORT, FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE,
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -150,6 +150,8 @@ class OpinionGroups:
     consensus: list[Consensus]
     division: Division | None
     silhouette: float
+    # The group of each row of the ballots described (-1: a voter who answered too little).
+    labels: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     @property
     def weak(self) -> bool:
@@ -255,4 +257,6 @@ def describe(ballots: Ballots, seed: int = SEED) -> OpinionGroups | None:
     described = [g for g in range(len(counts.sizes)) if counts.sizes[g] >= MIN_GROUP]
     groups = [_group(counts, g, described) for g in range(len(counts.sizes))]
     consensus, division = _shared_and_divided(counts, described)
-    return OpinionGroups(voters, groups, consensus, division, score)
+    every_row = np.full(len(ballots.weights), -1, dtype=np.intp)
+    every_row[keep] = labels
+    return OpinionGroups(voters, groups, consensus, division, score, every_row)

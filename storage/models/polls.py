@@ -79,7 +79,10 @@ class Ballot(Base):
 
     __tablename__ = "ballots"
     # Cross-tabs join a poll's answers with another's by user: read from this index alone.
-    __table_args__ = (Index("ix_ballots_answers", "poll_id", "user_id", "option_bits"),)
+    __table_args__ = (
+        Index("ix_ballots_answers", "poll_id", "user_id", "option_bits"),
+        Index("ix_ballots_user", "user_id", "answered_at"),  # a person's answers (/me)
+    )
 
     poll_id: Mapped[str] = mapped_column(
         ForeignKey("posted_polls.poll_id", ondelete="CASCADE"), primary_key=True

@@ -1,5 +1,6 @@
 """Rounds: a chat may ask an article's questions again after a close; each poll knows its
-round, and the polls of a round a later one replaced are marked superseded.
+round, and the polls of a round a later one replaced are marked superseded. And a person's
+answers found by their user id (/me, /forgetme).
 
 Revision ID: 0014
 Revises: 0013
@@ -30,9 +31,11 @@ def upgrade() -> None:
     op.add_column(
         "poll_closes", sa.Column("round", sa.Integer(), server_default="1", nullable=False)
     )
+    op.create_index("ix_ballots_user", "ballots", ["user_id", "answered_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ballots_user", table_name="ballots")
     # SQLite 3.35 and later drop a column in place.
     op.execute("ALTER TABLE poll_closes DROP COLUMN round")
     op.execute("ALTER TABLE posted_polls DROP COLUMN superseded")

@@ -1,0 +1,114 @@
+"""/me [/moi]: where the person stands, chat by chat, in private (bot.insights.standing)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.constants import ChatType
+
+from bot.context import AgoraApp
+from bot.core.commands import ME
+from bot.core.content import Article
+from bot.core.i18n import _
+from bot.insights.opinion_groups import Ballots, OpinionGroups
+from bot.insights.standing import Favourite, Membership, Place, favourite, sides, standing_blocks
+from handlers.common import command
+from handlers.groups import describe_in_turn
+from handlers.request import Request, handles
+from storage.chats import get_chat
+from storage.closes import get_close
+from storage.insights import answer_patterns, voter_patterns
+from storage.models import Ballot
+from storage.polls import article_results
+from storage.standing import answered_in, opinion_text, others_ratings, own_answers, raters_of
+
+CHATS = 5  # the chats shown, the most recently answered first
+
+
+@handles(ME)
+async def me_command(request: Request) -> None:
+    """In private: where the person stands in the chats where they answered the polls."""
+    user = request.user
+    if user is None:
+        return
+    if request.chat.type != ChatType.PRIVATE:
+        request.reply(
+            _("Ask me in private: /{me} shows where you stand, to you alone.").format(
+                me=ME.name(request.language)
+            )
+        )
+        return
+    database, library = request.context.services.database, request.context.services.library
+
+    async def compute() -> list[Place]:
+        places = []
+        async with database.read() as reading:
+            answered = await answered_in(reading, user.id, CHATS)
+        for chat_id, article_id in answered:
+            article = library.get(article_id)
+            if article is not None:
+                async with database.read() as reading:
+                    places.append(await _place(reading, user.id, chat_id, article))
+        return places
+
+    request.later("me", user.id, compute, lambda places: request.reply_blocks(
+        standing_blocks(places)
+    ))
+
+
+async def _place(session: AsyncSession, user_id: int, chat_id: int, article: Article) -> Place:
+    """What /me says of one chat (read in `session`; the groups computed in a thread)."""
+    chat = await get_chat(session, chat_id)
+    title = chat.title if chat is not None and chat.type != ChatType.PRIVATE else None
+    place = Place(title or None, article)
+    close = await get_close(session, chat_id, article.id)
+    if close is not None and close.hidden and close.closed_at is None:
+        place.hidden = True
+        return place
+    mine = await own_answers(session, user_id, chat_id, article.id)
+    place.sides = sides(article, mine, await article_results(session, article.id, chat_id))
+    questions = [(question.key, question.option_count) for question in article.questions]
+    patterns = await answer_patterns(session, article.id, chat_id, questions)
+    ratings = await others_ratings(session, chat_id, article.id, user_id)
+    own = await voter_patterns(session, article.id, chat_id, questions, Ballot.user_id == user_id)
+    raters = await voter_patterns(
+        session, article.id, chat_id, questions, raters_of(chat_id, article.id)
+    )
+    ballots = Ballots.of_patterns([options for _key, options in questions], patterns)
+    found = await asyncio.to_thread(describe_in_turn, ballots) if patterns else None
+    group = _group_of(found, patterns, own.get(user_id))
+    liked: Favourite | None
+    if found is not None and group >= 0:
+        rows = [pattern for pattern, _voters in patterns]
+        label = dict(zip(rows, found.labels.tolist(), strict=True))
+        place.membership = Membership(
+            group + 1, len(found.groups), found.groups[group].size, found.weak
+        )
+        liked = favourite(
+            ratings, lambda rater: label.get(raters.get(rater, -1), -1) not in (-1, group)
+        )
+    else:
+        liked = favourite(ratings, lambda rater: True)
+    if liked is not None:
+        text = await opinion_text(session, liked.opinion_id)
+        place.favourite = Favourite(
+            liked.opinion_id, liked.agreed, liked.disagreed, liked.passed, text or ""
+        )
+    return place
+
+
+def _group_of(
+    found: OpinionGroups | None, patterns: list[tuple[int, int]], own: int | None
+) -> int:
+    """The group of the person's set of answers, -1 without groups or outside them."""
+    if found is None or own is None:
+        return -1
+    for row, (pattern, _voters) in enumerate(patterns):
+        if pattern == own:
+            return int(found.labels[row])
+    return -1
+
+
+def register(app: AgoraApp) -> None:
+    app.add_handler(command(ME.names, me_command))
