@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import PollAnswerHandler, PollHandler
@@ -192,6 +193,7 @@ async def store_answer(update: Update, context: AgoraContext) -> None:
             positions=answer.option_ids,
             answered_at=datetime.now(UTC),
             voter_name=name[:128],
+            update_id=update.update_id,
         )
     )
 
@@ -240,6 +242,7 @@ def answer_from_json(raw: dict[str, object]) -> Answer | None:
         positions=positions,
         answered_at=datetime.now(UTC),
         voter_name=name[:128],
+        update_id=cast(int, raw["update_id"]),  # checked above
     )
 
 

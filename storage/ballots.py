@@ -4,6 +4,14 @@ A vote storm is the bot's hot path. Answers are collected during one unit of wor
 together (before anything reads the results, and before the commit): the ballots they touch
 are read in one query, the batch is replayed in order in memory (a change replaces the
 previous answer, an empty answer retracts it), and only the net changes are written.
+
+Telegram's order decides, not the order answers are handled in (webhooks arrive in parallel,
+several instances share them, a failed batch is tried again later): a ballot keeps the update
+that gave it and a retraction leaves its update behind (`Retraction`), and an answer from an
+older update than those changes nothing. On PostgreSQL the ballots and retractions read are
+locked until the commit, so two transactions on one voter's answer take turns; a first
+answer inserted by both at once fails one of them, which is tried again and then sees the
+other's.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import execute_many
-from storage.models import Ballot, PollTally, PostedPoll, option_bits, table
+from storage.models import Ballot, PollTally, PostedPoll, Retraction, option_bits, table
 from storage.totals import QuestionKey, add_to_totals
 
 log = logging.getLogger(__name__)
@@ -27,6 +35,7 @@ log = logging.getLogger(__name__)
 _ballots = table(Ballot)
 _tallies = table(PollTally)
 _polls = table(PostedPoll)
+_retractions = table(Retraction)
 
 _ADD_TO_TALLY = (
     _tallies.update()
@@ -45,6 +54,16 @@ _INSERT_BALLOT = _ballots.insert()
 _DELETE_BALLOT = _ballots.delete().where(
     _ballots.c.poll_id == bindparam("b_poll"), _ballots.c.user_id == bindparam("b_user")
 )
+_SET_UPDATE = (
+    _ballots.update()
+    .where(_ballots.c.poll_id == bindparam("b_poll"), _ballots.c.user_id == bindparam("b_user"))
+    .values(update_id=bindparam("b_update"))
+)
+_INSERT_RETRACTION = _retractions.insert()
+_DELETE_RETRACTION = _retractions.delete().where(
+    _retractions.c.poll_id == bindparam("b_poll"),
+    _retractions.c.user_id == bindparam("b_user"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +74,9 @@ class Answer:
     positions: tuple[int, ...]
     answered_at: datetime
     voter_name: str | None = None
+    # Telegram's update, which orders a voter's answers; None for a withdrawal of the bot's
+    # own (/forgetme), applied whatever came before, and leaving no trace.
+    update_id: int | None = None
 
 
 def chosen_options(
@@ -87,28 +109,28 @@ class AnswerBatch:
             await _apply(session, answers)
 
 
+Pair = tuple[str, int]  # (poll, voter)
+
+
 async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
     options_of, question_of = await _polls_of(session, {a.poll_id for a in answers})
     answers = [a for a in answers if a.poll_id in options_of]
     if not answers:
         return
-    users = {a.user_id for a in answers}
-    ballots = await session.execute(
-        select(_ballots.c.poll_id, _ballots.c.user_id, _ballots.c.options).where(
-            _ballots.c.poll_id.in_(options_of), _ballots.c.user_id.in_(users)
-        )
-    )
-    before = {(poll, user): list(options) for poll, user, options in ballots}
-    after: dict[tuple[str, int], tuple[list[int], Answer]] = {}
-    for a in answers:
-        after[(a.poll_id, a.user_id)] = (
-            chosen_options(options_of[a.poll_id], a.persistent_ids, a.positions),
-            a,
-        )
+    before, applied, retracted = await _current(session, set(options_of), answers)
+    after: dict[Pair, tuple[list[int], Answer]] = {}
+    for a in sorted(answers, key=_order):
+        pair = (a.poll_id, a.user_id)
+        if a.update_id is not None and a.update_id <= applied.get(pair, -1):
+            continue  # older than the answer applied: Telegram has a newer one
+        after[pair] = (chosen_options(options_of[a.poll_id], a.persistent_ids, a.positions), a)
+        if a.update_id is not None:
+            applied[pair] = a.update_id
     tally, voters, inserts, replaced = _changes(before, after)
     # Delete then insert: portable to every database, unlike dialect-specific upserts.
     await execute_many(session, _DELETE_BALLOT, replaced)
     await execute_many(session, _INSERT_BALLOT, inserts)
+    await _mark(session, before, after, retracted)
     # Rows are changed in one order (table by table, keys sorted), so that concurrent
     # transactions (webhooks, several instances) wait for each other, never deadlock.
     changes = [
@@ -128,6 +150,70 @@ async def _apply(session: AsyncSession, answers: list[Answer]) -> None:
     for (poll, index), delta in tally.items():
         option_votes[(*question_of[poll], index)] += delta
     await add_to_totals(session, question_voters, option_votes)
+
+
+def _order(answer: Answer) -> tuple[bool, int]:
+    """Telegram's order; the bot's own withdrawals last, in the order they came."""
+    return answer.update_id is None, answer.update_id or 0
+
+
+async def _current(
+    session: AsyncSession, polls: set[str], answers: list[Answer]
+) -> tuple[dict[Pair, list[int]], dict[Pair, int], set[Pair]]:
+    """The ballots the answers touch, the update last applied to each (voter, poll) pair, and
+    the pairs whose last answer was a retraction; locked on PostgreSQL until the commit."""
+    users = {a.user_id for a in answers}
+    locking = session.get_bind().dialect.name == "postgresql"
+    ballots = select(
+        _ballots.c.poll_id, _ballots.c.user_id, _ballots.c.options, _ballots.c.update_id
+    ).where(_ballots.c.poll_id.in_(polls), _ballots.c.user_id.in_(users))
+    retractions = select(
+        _retractions.c.poll_id, _retractions.c.user_id, _retractions.c.update_id
+    ).where(_retractions.c.poll_id.in_(polls), _retractions.c.user_id.in_(users))
+    if locking:
+        ballots, retractions = ballots.with_for_update(), retractions.with_for_update()
+    before: dict[Pair, list[int]] = {}
+    applied: dict[Pair, int] = {}
+    for poll, user, options, update_id in await session.execute(ballots):
+        before[(poll, user)] = list(options)
+        applied[(poll, user)] = update_id if update_id is not None else -1
+    retracted: set[Pair] = set()
+    for poll, user, update_id in await session.execute(retractions):
+        retracted.add((poll, user))
+        applied[(poll, user)] = max(applied.get((poll, user), -1), update_id)
+    return before, applied, retracted
+
+
+async def _mark(
+    session: AsyncSession,
+    before: dict[Pair, list[int]],
+    after: dict[Pair, tuple[list[int], Answer]],
+    retracted: set[Pair],
+) -> None:
+    """Keep the update each applied answer came from: on its ballot, or for a retraction on
+    a row of its own (the bot's own withdrawals keep nothing)."""
+    touched = [
+        {"b_poll": poll, "b_user": user, "b_update": a.update_id}
+        for (poll, user), (chosen, a) in after.items()
+        if a.update_id is not None and chosen and before.get((poll, user)) == chosen
+    ]
+    await execute_many(session, _SET_UPDATE, touched)  # the same answer, from a newer update
+    gone = [{"b_poll": poll, "b_user": user} for poll, user in sorted(after.keys() & retracted)]
+    await execute_many(session, _DELETE_RETRACTION, gone)
+    await execute_many(
+        session,
+        _INSERT_RETRACTION,
+        [
+            {"poll_id": poll, "user_id": user, "update_id": a.update_id}
+            for (poll, user), (chosen, a) in after.items()
+            if not chosen and a.update_id is not None
+        ],
+    )
+
+
+async def forget_retractions(session: AsyncSession, user_id: int) -> None:
+    """A person forgotten leaves no retraction behind."""
+    await session.execute(_retractions.delete().where(_retractions.c.user_id == user_id))
 
 
 async def _polls_of(
@@ -191,6 +277,7 @@ def _changes(
                     "option_bits": option_bits(chosen),
                     "answered_at": answer.answered_at,
                     "voter_name": answer.voter_name,
+                    "update_id": answer.update_id,
                 }
             )
     return tally, voters, inserts, replaced

@@ -16,7 +16,7 @@ from bot.core.i18n import _
 from bot.core.localtime import moment_text
 from bot.discussion.privacy import Traces, forget_in_outbox
 from bot.engine.transaction import current_unit
-from storage.ballots import Answer
+from storage.ballots import Answer, forget_retractions
 from storage.models import Opinion
 from storage.opinions import (
     Target,
@@ -117,6 +117,7 @@ async def forget(
     for poll_id in polls:
         unit.answers.add(Answer(poll_id, user_id, (), (), now))
     await unit.answers.apply(session)
+    await forget_retractions(session, user_id)
     ratings = await forget_ratings(session, user_id)
     opinions = await delete_user_opinions(session, user_id)
     await forget_in_outbox(

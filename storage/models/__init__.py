@@ -15,6 +15,7 @@ from storage.models.polls import (
     PollTally,
     PostedPoll,
     QuestionTotal,
+    Retraction,
     option_bits,
     options_of,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "PostedPoll",
     "QuestionTotal",
     "Rating",
+    "Retraction",
     "SentDigest",
     "SummaryPost",
     "affected",

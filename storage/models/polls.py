@@ -96,6 +96,22 @@ class Ballot(Base):
     option_bits: Mapped[int] = mapped_column(BigInteger)
     voter_name: Mapped[str | None] = mapped_column(String(128))
     answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Telegram's update that gave this answer (None: from before it was kept): an older
+    # update, delivered late (webhooks in parallel, another instance), changes nothing.
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Retraction(Base):
+    """A voter's latest answer to a poll was a retraction (no option): its update, so that an
+    older answer delivered after it does not bring the vote back."""
+
+    __tablename__ = "retractions"
+
+    poll_id: Mapped[str] = mapped_column(
+        ForeignKey("posted_polls.poll_id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class QuestionTotal(Base):
