@@ -23,8 +23,9 @@ from sqlalchemy import insert
 from bench.seed import article, chat_id, poll_id, seed, spread
 from bot.core.i18n import using_language
 from bot.digests.compose import earlier_count
+from bot.insights.answer_sets import Ballots
 from bot.insights.crosstab import CrossTab, mask, strongest_link
-from bot.insights.opinion_groups import Ballots, describe
+from bot.insights.opinion_groups import describe
 from bot.insights.results_text import results_blocks
 from bot.insights.standings import Tallies
 from storage.db import Database

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
 
@@ -11,15 +12,14 @@ from bot.context import AgoraApp
 from bot.core.commands import ME
 from bot.core.content import Article
 from bot.core.i18n import _
-from bot.insights.opinion_groups import Ballots, OpinionGroups
+from bot.insights.opinion_groups import OpinionGroups
 from bot.insights.standing import Favourite, Membership, Place, favourite, sides, standing_blocks
 from handlers.common import command
-from handlers.groups import describe_in_turn
+from handlers.groups import describe_in_turn, group_inputs
 from handlers.request import Request, handles
 from storage.chats import get_chat
 from storage.closes import get_close
-from storage.insights import answer_patterns, voter_patterns
-from storage.models import Ballot
+from storage.insights import voter_patterns
 from storage.polls import article_results
 from storage.standing import answered_in, opinion_text, others_ratings, own_answers, raters_of
 
@@ -68,20 +68,21 @@ async def _place(session: AsyncSession, user_id: int, chat_id: int, article: Art
         return place
     mine = await own_answers(session, user_id, chat_id, article.id)
     place.sides = sides(article, mine, await article_results(session, article.id, chat_id))
-    questions = [(question.key, question.option_count) for question in article.questions]
-    patterns = await answer_patterns(session, article.id, chat_id, questions)
+    inputs = await group_inputs(session, article, chat_id)
+    patterns, questions, statements = inputs.patterns, inputs.questions, inputs.statement_ids
     ratings = await others_ratings(session, chat_id, article.id, user_id)
-    own = await voter_patterns(session, article.id, chat_id, questions, Ballot.user_id == user_id)
-    raters = await voter_patterns(
-        session, article.id, chat_id, questions, raters_of(chat_id, article.id)
+    own = await voter_patterns(
+        session, article.id, chat_id, questions, statements, select(literal(user_id))
     )
-    ballots = Ballots.of_patterns([options for _key, options in questions], patterns)
-    found = await asyncio.to_thread(describe_in_turn, ballots) if patterns else None
+    raters = await voter_patterns(
+        session, article.id, chat_id, questions, statements, raters_of(chat_id, article.id)
+    )
+    found = await asyncio.to_thread(describe_in_turn, inputs.ballots()) if patterns else None
     group = _group_of(found, patterns, own.get(user_id))
     liked: Favourite | None
     if found is not None and group >= 0:
         rows = [pattern for pattern, _voters in patterns]
-        label = dict(zip(rows, found.labels.tolist(), strict=True))
+        label = dict(zip(rows, found.labels, strict=True))
         place.membership = Membership(
             group + 1, len(found.groups), found.groups[group].size, found.weak
         )
@@ -106,7 +107,7 @@ def _group_of(
         return -1
     for row, (pattern, _voters) in enumerate(patterns):
         if pattern == own:
-            return int(found.labels[row])
+            return found.labels[row]
     return -1
 
 

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Subquery, case, cast, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Subquery,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.closes import CURRENT_ROUND, hidden_chats
-from storage.models import Ballot, PostedPoll, options_of
+from storage.models import Ballot, Opinion, PostedPoll, Rating, options_of
 
 PACKED = 62  # bits of a set of answers in one column (the databases' integers: 64, signed)
 
@@ -61,11 +72,28 @@ async def answer_pairs(
     return [(options_of(x), options_of(y), int(count)) for x, y, count in rows]
 
 
+async def rated_statements(
+    session: AsyncSession, article_id: str, chat_id: int | None, limit: int, raters: int
+) -> list[tuple[int, str]]:
+    """(id, text) of the article's opinions, in the chat or (None) in all chats, that opinion
+    groups weigh like questions: the `limit` most rated, with `raters` raters at least."""
+    rated = Opinion.agreed + Opinion.disagreed + Opinion.passed
+    scope = [Opinion.article_id == article_id, rated >= raters]
+    if chat_id is not None:
+        scope.append(Opinion.chat_id == chat_id)
+    rows = await session.execute(
+        select(Opinion.id, Opinion.text).where(*scope).order_by(rated.desc(), Opinion.id)
+        .limit(limit)
+    )
+    return [(int(opinion), text) for opinion, text in rows]
+
+
 async def answer_patterns(
     session: AsyncSession,
     article_id: str,
     chat_id: int | None,
     questions: Sequence[tuple[str, int]],
+    statements: Sequence[int] = (),
 ) -> list[tuple[int, int]]:
     """Each distinct set of answers that voters gave to the article's `questions` (key and
     number of options, in order), in one chat or (None) in all chats, with how many gave it.
@@ -76,10 +104,13 @@ async def answer_patterns(
     answer left with none is no answer. A voter who answered a question more than once (posted
     twice, or in several chats) counts with their latest answer.
 
+    After the questions come the `statements` (opinion ids), each like a question of three
+    options: agree, disagree, pass, from the person's rating of it.
+
     The database adds up each voter's bits and counts the voters of each sum: one row per
     distinct set of answers comes back, not one per answer.
     """
-    found = await _voter_sets(session, article_id, chat_id, questions)
+    found = await _voter_sets(session, article_id, chat_id, questions, statements)
     if found is None:
         return []
     sets, starts = found
@@ -93,11 +124,12 @@ async def voter_patterns(
     article_id: str,
     chat_id: int,
     questions: Sequence[tuple[str, int]],
-    users: ColumnElement[bool],
+    statements: Sequence[int],
+    users: Select[Any],
 ) -> dict[int, int]:
-    """The set of answers (as `answer_patterns` makes them) of each voter of the chat that
-    `users` (a condition on Ballot.user_id) selects, by user id."""
-    found = await _voter_sets(session, article_id, chat_id, questions, users)
+    """The set of answers (as `answer_patterns` makes them) of each voter of the chat among
+    `users` (their ids), by user id."""
+    found = await _voter_sets(session, article_id, chat_id, questions, statements, users)
     if found is None:
         return {}
     sets, starts = found
@@ -115,7 +147,8 @@ async def _voter_sets(
     article_id: str,
     chat_id: int | None,
     questions: Sequence[tuple[str, int]],
-    users: ColumnElement[bool] | None = None,
+    statements: Sequence[int] = (),
+    users: Select[Any] | None = None,
 ) -> tuple[Subquery, list[int]] | None:
     """Each voter's set of answers as a subquery (user_id, then the packed columns), and
     where each column starts; None when no poll asked the questions."""
@@ -131,7 +164,7 @@ async def _voter_sets(
     per_question = polls.scalars().all()
     if not per_question:
         return None
-    valid, factors, starts = _packing(questions)
+    valid, factors, starts = _packing([*questions, *((_key(o), 3) for o in statements)])
     bits = Ballot.option_bits.bitwise_and(_by_question(valid))
     answers = (
         select(
@@ -142,7 +175,7 @@ async def _voter_sets(
         .where(*scope, bits != 0)
     )
     if users is not None:
-        answers = answers.where(users)
+        answers = answers.where(Ballot.user_id.in_(users))
     repeated = max(per_question) > 1
     if repeated:  # a question asked more than once: each voter's latest answer to it
         answers = answers.add_columns(
@@ -153,7 +186,40 @@ async def _voter_sets(
             )
             .label("rank")
         )
+    if statements:  # each rating's bit: agree, disagree or pass, at its opinion's place
+        choice = case({1: 1, -1: 2}, value=Rating.value, else_=4)
+        ratings = select(
+            Rating.user_id,
+            *(
+                (choice * _by_opinion(factor)).label(f"bits{c}")
+                for c, factor in enumerate(factors)
+            ),
+        ).where(Rating.opinion_id.in_(statements))
+        if users is not None:
+            ratings = ratings.where(Rating.user_id.in_(users))
+        if repeated:
+            ratings = ratings.add_columns(literal(1, BigInteger).label("rank"))
+        return _sets_per_voter(
+            answers.union_all(ratings).subquery(), len(factors), repeated
+        ), starts
     return _sets_per_voter(answers.subquery(), len(factors), repeated), starts
+
+
+def _key(opinion_id: int) -> str:
+    """The packing's key of a statement (poll question keys are the article's)."""
+    return f"#{opinion_id}"
+
+
+def _by_opinion(values: dict[str, int]) -> ColumnElement[int]:
+    """`values` by the rating's opinion (0 for an opinion not among them)."""
+    found = {int(key[1:]): value for key, value in values.items() if key.startswith("#")}
+    if not found:
+        return literal(0, BigInteger)
+    return case(
+        {opinion: literal(value, BigInteger) for opinion, value in found.items()},
+        value=Rating.opinion_id,
+        else_=literal(0, BigInteger),
+    )
 
 
 def _packing(

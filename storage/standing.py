@@ -4,7 +4,9 @@ functions that never commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select
+from typing import Any
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.closes import CURRENT_ROUND
@@ -45,10 +47,9 @@ async def own_answers(
     return {key: list(options) for key, options in rows if options}
 
 
-def raters_of(chat_id: int, article_id: str) -> ColumnElement[bool]:
-    """A condition on Ballot.user_id: the people who rated the chat's opinions on the
-    article."""
-    return Ballot.user_id.in_(
+def raters_of(chat_id: int, article_id: str) -> Select[Any]:
+    """The ids of the people who rated the chat's opinions on the article."""
+    return (
         select(Rating.user_id)
         .join(Opinion, Opinion.id == Rating.opinion_id)
         .where(Opinion.chat_id == chat_id, Opinion.article_id == article_id)

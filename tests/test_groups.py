@@ -15,8 +15,9 @@ from sqlalchemy import insert
 from bot.core.i18n import using_language
 from bot.core.library import load_library
 from bot.core.settings import Settings
+from bot.insights.answer_sets import Ballots
 from bot.insights.groups_text import groups_blocks
-from bot.insights.opinion_groups import Ballots, describe
+from bot.insights.opinion_groups import describe
 from handlers import groups as groups_handler
 from storage.db import Database
 from storage.insights import answer_patterns

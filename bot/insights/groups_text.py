@@ -3,6 +3,8 @@ it apart, the common ground, the most divisive question, or how many more voters
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.core.commands import GROUPS
 from bot.core.content import Article
 from bot.core.formatting import escape
@@ -28,12 +30,34 @@ def scope_text(everywhere: bool, private: bool) -> str:
     return _("in this chat") if private else _("in this group")
 
 
+STATEMENT_LENGTH = 120  # characters of an opinion quoted in /groups
+
+
 def option_text(article: Article, question: int, option: int) -> str:
     text = article.questions[question].options[current_language()][option]
     return _("“{text}”").format(text=escape(text))
 
 
-def group_block(article: Article, number: int, group: Group, voters: int) -> str:
+def quoted(statement: str) -> str:
+    """An opinion as /groups quotes it: escaped, cut at STATEMENT_LENGTH characters."""
+    if len(statement) > STATEMENT_LENGTH:
+        statement = statement[: STATEMENT_LENGTH - 1].rstrip() + "…"
+    return _("“{text}”").format(text=escape(statement))
+
+
+def rating_text(statement: str, option: int) -> str:
+    """A rating of a statement, as what sets a group apart."""
+    forms = {
+        0: _("agree with {statement}"),
+        1: _("disagree with {statement}"),
+        2: _("pass on {statement}"),
+    }
+    return forms[option].format(statement=quoted(statement))
+
+
+def group_block(
+    article: Article, number: int, group: Group, voters: int, statements: Sequence[str] = ()
+) -> str:
     """One group: its size and share, and the answers that set it apart (a group too small
     is not described, so that nobody's answers can be deduced)."""
     heading = "<b>{}</b>".format(_("Group {number}").format(number=number))
@@ -46,7 +70,18 @@ def group_block(article: Article, number: int, group: Group, voters: int) -> str
         count=format_number(group.size)
     )
     lines = [f"{heading} · {people} ({format_share(group.size / voters)})"]
+    polls = len(article.questions)
     for item in group.distinctive:
+        if item.question >= polls:  # a rated statement
+            lines.append(
+                "• "
+                + _("{rating}: {share} of them, against {others} of the others").format(
+                    rating=rating_text(statements[item.question - polls], item.option),
+                    share=format_share(item.share),
+                    others=format_share(item.others),
+                )
+            )
+            continue
         lines.append(
             "• "
             + _("{option} (question {number}): {share} of them, against {others} of the "
@@ -102,7 +137,45 @@ def division_block(article: Article, found: OpinionGroups) -> str | None:
     )
 
 
-def groups_blocks(article: Article, found: OpinionGroups, scope: str) -> list[str]:
+def statements_block(
+    article: Article, found: OpinionGroups, statements: Sequence[str]
+) -> str | None:
+    """The opinions a majority of every group agrees with, and those that divide them most
+    (their share of agreement in each group)."""
+    polls, lines = len(article.questions), []
+    if found.agreed:
+        lines.append("<b>{}</b>".format(_("What brings the groups together:")))
+        lines += [
+            "• "
+            + _("{statement}: agreed by {lowest} to {highest} of each group").format(
+                statement=quoted(statements[item.question - polls]),
+                lowest=format_share(item.lowest),
+                highest=format_share(item.highest),
+            )
+            for item in found.agreed
+        ]
+    if found.dividing:
+        described = [n for n, g in enumerate(found.groups, 1) if g.described]
+        if lines:
+            lines.append("")
+        lines.append("<b>{}</b>".format(_("The opinions that divide them most:")))
+        for division in found.dividing:
+            shares = ", ".join(
+                _("{share} in group {number}").format(share=format_share(share), number=number)
+                for number, share in zip(described, division.shares, strict=True)
+            )
+            lines.append(
+                "• "
+                + _("{statement}: agreed by {shares}").format(
+                    statement=quoted(statements[division.question - polls]), shares=shares
+                )
+            )
+    return "\n".join(lines) if lines else None
+
+
+def groups_blocks(
+    article: Article, found: OpinionGroups, scope: str, statements: Sequence[str] = ()
+) -> list[str]:
     """/groups: a heading, each group, what they share and what divides them most."""
     heading = "🧭 <b>{}</b>\n{}".format(
         escape(_("Opinion groups — {title}").format(title=article.title[current_language()])),
@@ -112,6 +185,12 @@ def groups_blocks(article: Article, found: OpinionGroups, scope: str) -> list[st
             found.voters,
         ).format(count=format_number(found.voters), scope=scope),
     )
+    if statements:
+        heading += " " + ngettext(
+            "Their ratings of {count} opinion, the most rated, count too, like answers.",
+            "Their ratings of {count} opinions, the most rated, count too, like answers.",
+            len(statements),
+        ).format(count=len(statements))
     blocks = [heading]
     if len(found.groups) == 1:  # every grouping merged back into one (bot.insights.clustering)
         blocks.append(
@@ -122,12 +201,16 @@ def groups_blocks(article: Article, found: OpinionGroups, scope: str) -> list[st
         )
         return blocks
     blocks += [
-        group_block(article, number, group, found.voters)
+        group_block(article, number, group, found.voters, statements)
         for number, group in enumerate(found.groups, 1)
     ]
     blocks += [
         block
-        for block in (common_ground(article, found), division_block(article, found))
+        for block in (
+            common_ground(article, found),
+            division_block(article, found),
+            statements_block(article, found, statements),
+        )
         if block is not None
     ]
     if found.weak:

@@ -4,13 +4,12 @@ divides them most."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from bot.insights.answer_sets import Ballots
 from bot.insights.clustering import MIN_GROUP, cluster
 from bot.insights.intervals import Z95, proportion_z
 
@@ -19,95 +18,10 @@ SEED = 11  # the same votes always make the same groups
 WEAK_SILHOUETTE = 0.25  # below this, groups overlap a lot: tendencies rather than camps
 DISTINCTIVE = 3  # answers shown per group
 MAJORITY = 0.5
+STATEMENT_RATERS = 3  # raters of a statement in each group, for a word on it
+DIVIDING = 2  # statements named as dividing the groups
 
 Matrix = npt.NDArray[np.float64]
-
-
-@dataclass(slots=True)
-class Ballots:
-    """Voters' answers, a row for each set of answers that `weights[r]` voters gave (one voter
-    a row, or each distinct set once): `chosen[r, offsets[q] + o]` is 1 when option o of
-    question q was chosen; `answered[r, q]` whether q was answered."""
-
-    chosen: npt.NDArray[np.uint8]
-    answered: npt.NDArray[np.bool_]
-    offsets: list[int]  # first column of each question, then the total
-    weights: npt.NDArray[np.int64]
-
-    @classmethod
-    def collect(
-        cls, options: Sequence[int], voters: Sequence[dict[int, list[int]]]
-    ) -> Ballots:
-        """A row for each voter, from their {question index: chosen options}; options a
-        question does not have are left out, and a question left with none is unanswered."""
-        offsets = _offsets(options)
-        rows = []
-        for answers in voters:
-            valid = {
-                question: [o for o in picked if 0 <= o < options[question]]
-                for question, picked in answers.items()
-            }
-            if row := {question: picked for question, picked in valid.items() if picked}:
-                rows.append(row)
-        chosen = np.zeros((len(rows), offsets[-1]), dtype=np.uint8)
-        answered = np.zeros((len(rows), len(options)), dtype=np.bool_)
-        for r, row in enumerate(rows):
-            for question, picked in row.items():
-                answered[r, question] = True
-                chosen[r, [offsets[question] + o for o in picked]] = 1
-        return cls(chosen, answered, offsets, np.ones(len(rows), dtype=np.int64))
-
-    @classmethod
-    def of_patterns(cls, options: Sequence[int], patterns: Sequence[tuple[int, int]]) -> Ballots:
-        """From (set of answers, voters) pairs, a set of answers being an integer whose bit
-        offsets[q] + o is set when option o of question q was chosen (storage.insights)."""
-        offsets = _offsets(options)
-        size = (offsets[-1] + 7) // 8
-        raw = b"".join(pattern.to_bytes(size, "little") for pattern, _ in patterns)
-        bits = np.unpackbits(
-            np.frombuffer(raw, dtype=np.uint8).reshape(len(patterns), size),
-            axis=1,
-            bitorder="little",
-        )
-        chosen = np.ascontiguousarray(bits[:, : offsets[-1]])
-        answered = np.stack(
-            [chosen[:, offsets[q] : offsets[q + 1]].any(axis=1) for q in range(len(options))],
-            axis=1,
-        )
-        weights = np.array([voters for _, voters in patterns], dtype=np.int64)
-        return cls(chosen, answered, offsets, weights)
-
-    @property
-    def questions(self) -> int:
-        return len(self.offsets) - 1
-
-    def eligible(self) -> npt.NDArray[np.bool_]:
-        """Rows of voters who answered at least half of the questions."""
-        half = math.ceil(self.questions / 2)
-        return np.asarray(self.answered.sum(axis=1) >= half)
-
-    def eligible_voters(self) -> int:
-        return int(self.weights[self.eligible()].sum())
-
-    def features(self) -> Matrix:
-        """One-hot answers; an unanswered question takes the average answers of those who
-        answered it, so that it pulls towards no group."""
-        features = self.chosen.astype(np.float64)
-        for q in range(self.questions):
-            columns = slice(self.offsets[q], self.offsets[q + 1])
-            answered = self.answered[:, q]
-            if answered.any() and not answered.all():
-                features[~answered, columns] = np.average(
-                    features[answered, columns], axis=0, weights=self.weights[answered]
-                )
-        return features
-
-
-def _offsets(options: Sequence[int]) -> list[int]:
-    offsets = [0]
-    for count in options:
-        offsets.append(offsets[-1] + count)
-    return offsets
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +65,11 @@ class OpinionGroups:
     division: Division | None
     silhouette: float
     # The group of each row of the ballots described (-1: a voter who answered too little).
-    labels: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    labels: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    # Statements (rated opinions, after the poll questions): those a majority of every group
+    # agrees with, and those whose agreement differs most between the groups.
+    agreed: list[Consensus] = field(default_factory=list)
+    dividing: list[Division] = field(default_factory=list)
 
     @property
     def weak(self) -> bool:
@@ -213,16 +131,18 @@ def _group(counts: _Counts, g: int, described: list[int]) -> Group:
 
 
 def _shared_and_divided(
-    counts: _Counts, described: list[int]
+    counts: _Counts, described: list[int], questions: int
 ) -> tuple[list[Consensus], Division | None]:
     """The options a majority of every described group chose, and the option whose shares
-    differ most between them (among questions every one of them answered)."""
+    differ most between them (among questions every one of them answered), of the first
+    `questions` questions."""
+    columns = counts.offsets[questions]
     with np.errstate(invalid="ignore", divide="ignore"):
-        shares = counts.picked[described] / counts.asked[described]
+        shares = counts.picked[described, :columns] / counts.asked[described, :columns]
     consensus = []
     division = None
     if len(described) >= 2 and shares.size:
-        for column in range(len(counts.question_of)):
+        for column in range(columns):
             column_shares = shares[:, column]
             if np.all(np.isfinite(column_shares)) and column_shares.min() > MAJORITY:
                 consensus.append(
@@ -242,6 +162,30 @@ def _shared_and_divided(
     return consensus, division
 
 
+def _statements(
+    counts: _Counts, described: list[int], first: int
+) -> tuple[list[Consensus], list[Division]]:
+    """Of the statements (questions from `first` on, option 0: agree): those a majority of
+    every described group agrees with, and the DIVIDING ones whose agreement differs most
+    between them; each rated by STATEMENT_RATERS of every group at least."""
+    agreed, dividing = [], []
+    if len(described) < 2:
+        return [], []
+    for question in range(first, len(counts.offsets) - 1):
+        column = counts.offsets[question]
+        asked = counts.asked[described, column]
+        if asked.min() < STATEMENT_RATERS:
+            continue
+        shares = counts.picked[described, column] / asked
+        if shares.min() > MAJORITY:
+            agreed.append(Consensus(question, 0, float(shares.min()), float(shares.max())))
+        if shares.max() - shares.min() > 0:
+            dividing.append(Division(question, 0, [float(share) for share in shares]))
+    agreed.sort(key=lambda c: (-c.lowest, c.question))
+    dividing.sort(key=lambda d: (min(d.shares) - max(d.shares), d.question))
+    return agreed, dividing[:DIVIDING]
+
+
 def describe(ballots: Ballots, seed: int = SEED) -> OpinionGroups | None:
     """The opinion groups of the eligible voters, or None below MIN_VOTERS of them."""
     keep = ballots.eligible()
@@ -249,14 +193,20 @@ def describe(ballots: Ballots, seed: int = SEED) -> OpinionGroups | None:
     voters = int(weights.sum())
     if voters < MIN_VOTERS:
         return None
-    subset = Ballots(ballots.chosen[keep], ballots.answered[keep], ballots.offsets, weights)
+    subset = Ballots(
+        ballots.chosen[keep], ballots.answered[keep], ballots.offsets, weights, ballots.counted
+    )
     labels, score = cluster(
         subset.features(), subset.chosen, weights, np.random.default_rng(seed), subset.offsets
     )
     counts = _counts(subset, labels)
     described = [g for g in range(len(counts.sizes)) if counts.sizes[g] >= MIN_GROUP]
     groups = [_group(counts, g, described) for g in range(len(counts.sizes))]
-    consensus, division = _shared_and_divided(counts, described)
+    questions = ballots.questions if ballots.counted is None else ballots.counted
+    consensus, division = _shared_and_divided(counts, described, questions)
+    agreed, dividing = _statements(counts, described, questions)
     every_row = np.full(len(ballots.weights), -1, dtype=np.intp)
     every_row[keep] = labels
-    return OpinionGroups(voters, groups, consensus, division, score, every_row)
+    return OpinionGroups(
+        voters, groups, consensus, division, score, tuple(every_row.tolist()), agreed, dividing
+    )
