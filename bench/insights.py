@@ -1,6 +1,8 @@
 """Insights at scale: /crosstab, /groups and the trend in /results for one group of 100,000
 voters who answered six questions (600,000 named answers), against 10,000 voters measured in
-the same run. SQLite, like the other benchmarks.
+the same run; then the same group with 1,000 opinions and 200,000 ratings (one opinion per
+hundred voters, two ratings per voter): /groups on answers and ratings, and the next opinion
+to rate. SQLite, like the other benchmarks.
 
     python -m bench.insights [--voters 100000] [--baseline 10000] [--samples 5]
 """
@@ -18,9 +20,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 
-from bench.seed import article, chat_id, poll_id, seed, spread
+from bench.seed import article, chat_id, poll_id, seed, spread, user_id
 from bot.core.i18n import using_language
 from bot.digests.compose import earlier_count
 from bot.insights.answer_sets import Ballots
@@ -28,10 +30,12 @@ from bot.insights.crosstab import CrossTab, mask, strongest_link
 from bot.insights.opinion_groups import describe
 from bot.insights.results_text import results_blocks
 from bot.insights.standings import Tallies
+from handlers.groups import group_inputs
 from storage.db import Database
 from storage.insights import answer_pairs, answer_patterns
-from storage.models import SentDigest
+from storage.models import Opinion, Rating, SentDigest
 from storage.polls import article_results
+from storage.ratings import next_to_rate
 
 
 async def timed(
@@ -112,8 +116,67 @@ async def measure(voters: int, samples: int, folder: Path) -> dict[str, Any]:
             return results_blocks(source, Tallies(here, everywhere), earlier, False)
 
     figures["trend"] = await timed(trend, samples)
+    await add_ratings(database, voters)
+
+    async def read_with_ratings() -> Any:
+        async with database.read() as session:
+            return await group_inputs(session, source, chat_id(0))
+
+    figures["read ratings"] = await timed(read_with_ratings, max(1, samples // 2))
+    inputs = figures["read ratings"][2]
+
+    async def groups_with_ratings() -> Any:
+        return describe(inputs.ballots())
+
+    figures["groups ratings"] = await timed(groups_with_ratings, max(1, samples // 2))
+    raters = iter(range(voters))
+
+    async def next_opinion() -> Any:
+        async with database.read() as session:
+            return await next_to_rate(session, chat_id(0), source.id, user_id(0, next(raters)))
+
+    figures["next"] = await timed(next_opinion, samples * 4)
     await database.dispose()
     return figures
+
+
+async def add_ratings(database: Database, voters: int) -> None:
+    """One opinion per hundred voters, two ratings per voter, on opinions spread evenly."""
+    source, opinions = article(), max(1, voters // 100)
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            insert(Opinion.__table__),
+            [
+                {
+                    "chat_id": chat_id(0), "message_id": 10_000_000 + n, "article_id": source.id,
+                    "question_key": None, "user_id": user_id(0, n * 100), "author": f"A{n}",
+                    "text": f"Opinion {n}", "created_at": now,
+                }
+                for n in range(opinions)
+            ],
+        )
+        first = await connection.scalar(select(func.min(Opinion.id)))
+        assert first is not None
+        rows = [
+            {
+                "opinion_id": first + (voter * 7 + k * 13) % opinions,
+                "user_id": user_id(0, voter),
+                "value": (voter + k) % 3 - 1,
+                "rated_at": now,
+            }
+            for voter in range(voters)
+            for k in range(2)
+        ]
+        unique = list({(r["opinion_id"], r["user_id"]): r for r in rows}.values())
+        await connection.execute(insert(Rating.__table__), unique)
+        for value, column in ((1, "agreed"), (-1, "disagreed"), (0, "passed")):
+            counted = (
+                select(func.count())
+                .where(Rating.opinion_id == Opinion.id, Rating.value == value)
+                .scalar_subquery()
+            )
+            await connection.execute(update(Opinion).values({column: counted}))
 
 
 def ms(durations: list[float]) -> str:
@@ -135,6 +198,9 @@ async def main() -> None:
         ("read", "groups: read the answers"),
         ("groups", "groups: cluster and describe"),
         ("trend", "results with the trend"),
+        ("read ratings", "groups+ratings: read"),
+        ("groups ratings", "groups+ratings: cluster, describe"),
+        ("next", "next opinion to rate"),
     ):
         b, s = big[key], base[key]
         ratio = statistics.median(b[0]) / statistics.median(s[0])

@@ -106,7 +106,7 @@ async def test_a_second_round_is_asked_opened_once_and_shown_beside_the_first(
         io.StringIO(api.calls_of("sendDocument")[-1]["document"].decode("utf-8-sig")),
         delimiter=";",
     ))
-    assert rows[0][-1] == "tour"
+    assert rows[0][9] == "tour"
     first = [r for r in rows if r[0] == "résultat" and r[1] == "1"]
     assert [(r[9], r[4]) for r in first if r[3] == "Une crise de gouvernance inquiétante"] == [
         ("1", "2"), ("2", "1"),
