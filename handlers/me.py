@@ -12,7 +12,6 @@ from bot.context import AgoraApp
 from bot.core.commands import ME
 from bot.core.content import Article
 from bot.core.i18n import _
-from bot.insights.opinion_groups import OpinionGroups
 from bot.insights.standing import Favourite, Membership, Place, favourite, sides, standing_blocks
 from handlers.common import command
 from handlers.groups import describe_in_turn, group_inputs
@@ -71,23 +70,21 @@ async def _place(session: AsyncSession, user_id: int, chat_id: int, article: Art
     inputs = await group_inputs(session, article, chat_id)
     patterns, questions, statements = inputs.patterns, inputs.questions, inputs.statement_ids
     ratings = await others_ratings(session, chat_id, article.id, user_id)
-    own = await voter_patterns(
-        session, article.id, chat_id, questions, statements, select(literal(user_id))
-    )
-    raters = await voter_patterns(
-        session, article.id, chat_id, questions, statements, raters_of(chat_id, article.id)
-    )
+    # The person's set of answers and the raters' in one query, to find their groups.
+    people = select(literal(user_id)).union(raters_of(chat_id, article.id))
+    sets = await voter_patterns(session, article.id, chat_id, questions, statements, people)
     found = await asyncio.to_thread(describe_in_turn, inputs.ballots()) if patterns else None
-    group = _group_of(found, patterns, own.get(user_id))
+    label: dict[int, int] = {}
+    if found is not None:
+        label = dict(zip((pattern for pattern, _voters in patterns), found.labels, strict=True))
+    group = label.get(sets.get(user_id, -1), -1)
     liked: Favourite | None
     if found is not None and group >= 0:
-        rows = [pattern for pattern, _voters in patterns]
-        label = dict(zip(rows, found.labels, strict=True))
         place.membership = Membership(
             group + 1, len(found.groups), found.groups[group].size, found.weak
         )
         liked = favourite(
-            ratings, lambda rater: label.get(raters.get(rater, -1), -1) not in (-1, group)
+            ratings, lambda rater: label.get(sets.get(rater, -1), -1) not in (-1, group)
         )
     else:
         liked = favourite(ratings, lambda rater: True)
@@ -97,18 +94,6 @@ async def _place(session: AsyncSession, user_id: int, chat_id: int, article: Art
             liked.opinion_id, liked.agreed, liked.disagreed, liked.passed, text or ""
         )
     return place
-
-
-def _group_of(
-    found: OpinionGroups | None, patterns: list[tuple[int, int]], own: int | None
-) -> int:
-    """The group of the person's set of answers, -1 without groups or outside them."""
-    if found is None or own is None:
-        return -1
-    for row, (pattern, _voters) in enumerate(patterns):
-        if pattern == own:
-            return found.labels[row]
-    return -1
 
 
 def register(app: AgoraApp) -> None:

@@ -39,11 +39,6 @@ def hidden_chats(article_id: str) -> Select[int]:
     )
 
 
-async def is_closed(session: AsyncSession, chat_id: int, article_id: str) -> bool:
-    found = await get_close(session, chat_id, article_id)
-    return found is not None and found.closed_at is not None
-
-
 async def claim_close(
     session: AsyncSession, chat_id: int, article_id: str, now: datetime
 ) -> bool:

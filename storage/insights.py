@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Select,
     Subquery,
     case,
@@ -125,7 +126,7 @@ async def voter_patterns(
     chat_id: int,
     questions: Sequence[tuple[str, int]],
     statements: Sequence[int],
-    users: Select[Any],
+    users: Select[Any] | CompoundSelect[Any],
 ) -> dict[int, int]:
     """The set of answers (as `answer_patterns` makes them) of each voter of the chat among
     `users` (their ids), by user id."""
@@ -148,7 +149,7 @@ async def _voter_sets(
     chat_id: int | None,
     questions: Sequence[tuple[str, int]],
     statements: Sequence[int] = (),
-    users: Select[Any] | None = None,
+    users: Select[Any] | CompoundSelect[Any] | None = None,
 ) -> tuple[Subquery, list[int]] | None:
     """Each voter's set of answers as a subquery (user_id, then the packed columns), and
     where each column starts; None when no poll asked the questions."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.ballots import Answer, AnswerBatch
 from storage.models import Retraction
 from tests.support.botapi import FakeBotAPI
+from tests.support.camps import group_with_polls
 from tests.support.harness import Agora, totals_match_tallies
 
 VOTER = 777
@@ -35,11 +36,7 @@ async def retractions(agora: Agora) -> int:
 async def test_an_older_answer_handled_later_changes_nothing(
     agora: Agora, api: FakeBotAPI
 ) -> None:
-    group = api.group(-100960, "Débat")
-    admin = api.user(10, "Ada")
-    api.set_admin(group["id"], admin)
-    sent = await agora.command(group, admin, "/sondage")
-    polls = [m["poll"] for m in sent if "poll" in m]
+    _group, _admin, polls = await group_with_polls(agora, api, -100960)
     first, second, third = polls[0], polls[1], polls[2]
 
     # A change of answer handled before the answer it changed.

@@ -4,35 +4,18 @@ those that divide them."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.support.botapi import FakeBotAPI
+from tests.support.camps import CAMP_A, group_with_polls, rate, two_camps, vote_as
 from tests.support.harness import Agora
-from tests.test_me import CAMP_A, CAMP_B, rate, vote_as
 
 NBSP = "\u00a0"
-
-
-async def group_with_polls(agora: Agora, api: FakeBotAPI, chat_id: int) -> tuple[
-    dict[str, Any], dict[str, Any], list[dict[str, Any]]
-]:
-    group = api.group(chat_id, "Débat")
-    admin = api.user(10, "Ada")
-    api.set_admin(group["id"], admin)
-    sent = await agora.command(group, admin, "/sondage")
-    return group, admin, [m["poll"] for m in sent if "poll" in m]
 
 
 async def test_groups_name_what_brings_them_together_and_what_divides_them(
     agora: Agora, api: FakeBotAPI
 ) -> None:
     group, admin, polls = await group_with_polls(agora, api, -100970)
-    camp_a = [api.user(1000 + n, f"Alpha{n}") for n in range(15)]
-    camp_b = [api.user(2000 + n, f"Beta{n}") for n in range(10)]
-    for person in camp_a:
-        await vote_as(agora, polls, person, CAMP_A)
-    for person in camp_b:
-        await vote_as(agora, polls, person, CAMP_B)
+    camp_a, camp_b = await two_camps(agora, api, polls)
     author = api.user(3000, "Auteur")
     await agora.command(group, author, "/avis Il faut informer le public")
     await agora.command(group, author, "/avis Le conseil a eu raison")

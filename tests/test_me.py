@@ -4,57 +4,16 @@ their group agree with most; nobody else named."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from storage.models import Opinion, Rating
 from tests.support.botapi import FakeBotAPI
+from tests.support.camps import CAMP_B, group_with_polls, rate, two_camps, vote_as
 from tests.support.harness import Agora
 
 NBSP, NNBSP = "\u00a0", "\u202f"
-CAMP_A = {0: [0], 1: [0], 2: [0], 3: [0]}  # answers by poll index
-CAMP_B = {0: [1], 1: [2], 2: [1], 3: [1]}
-
-
-async def vote_as(
-    agora: Agora, polls: list[dict[str, Any]], user: dict[str, Any], answers: dict[int, list[int]]
-) -> None:
-    for index, options in answers.items():
-        await agora.vote(polls[index]["id"], user, options)
-
-
-async def rate(agora: Agora, opinion_text: str, raters: list[dict[str, Any]], value: int) -> None:
-    """Ratings as the rating loop records them (tests/test_rating.py tests the loop)."""
-    column = {1: Opinion.agreed, -1: Opinion.disagreed, 0: Opinion.passed}[value]
-    async with AsyncSession(agora.engine) as session, session.begin():
-        opinion = await session.scalar(select(Opinion.id).where(Opinion.text == opinion_text))
-        assert opinion is not None
-        for rater in raters:
-            session.add(Rating(
-                opinion_id=opinion, user_id=rater["id"], value=value, rated_at=datetime.now(UTC)
-            ))
-        await session.execute(
-            update(Opinion).where(Opinion.id == opinion).values({column: column + len(raters)})
-        )
-
-
 async def test_me_shows_a_person_where_they_stand_and_names_nobody(
     agora: Agora, api: FakeBotAPI
 ) -> None:
-    group = api.group(-100950, "Débat")
-    admin = api.user(10, "Ada")
-    api.set_admin(group["id"], admin)
-    sent = await agora.command(group, admin, "/sondage")
-    polls = [m["poll"] for m in sent if "poll" in m]
-    camp_a = [api.user(1000 + n, f"Alpha{n}") for n in range(15)]
-    camp_b = [api.user(2000 + n, f"Beta{n}") for n in range(10)]
-    for person in camp_a:
-        await vote_as(agora, polls, person, CAMP_A)
-    for person in camp_b:
-        await vote_as(agora, polls, person, CAMP_B)
+    group, _admin, polls = await group_with_polls(agora, api, -100950)
+    camp_a, camp_b = await two_camps(agora, api, polls)
     zoe = api.user(3000, "Zoé")
     await vote_as(agora, polls, zoe, {**CAMP_B, 0: [0]})  # with camp A on question 1 only
     await agora.command(group, camp_a[0], "/avis Un avis du premier camp")
