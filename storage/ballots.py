@@ -170,8 +170,11 @@ async def _current(
     retractions = select(
         _retractions.c.poll_id, _retractions.c.user_id, _retractions.c.update_id
     ).where(_retractions.c.poll_id.in_(polls), _retractions.c.user_id.in_(users))
-    if locking:
-        ballots, retractions = ballots.with_for_update(), retractions.with_for_update()
+    if locking:  # in one order, as the writes below: transactions wait, never deadlock
+        ballots = ballots.order_by(_ballots.c.poll_id, _ballots.c.user_id).with_for_update()
+        retractions = retractions.order_by(
+            _retractions.c.poll_id, _retractions.c.user_id
+        ).with_for_update()
     before: dict[Pair, list[int]] = {}
     applied: dict[Pair, int] = {}
     for poll, user, options, update_id in await session.execute(ballots):
