@@ -187,23 +187,31 @@ async def _voter_sets(
             )
             .label("rank")
         )
-    if statements:  # each rating's bit: agree, disagree or pass, at its opinion's place
-        choice = case({1: 1, -1: 2}, value=Rating.value, else_=4)
-        ratings = select(
-            Rating.user_id,
-            *(
-                (choice * _by_opinion(factor)).label(f"bits{c}")
-                for c, factor in enumerate(factors)
-            ),
-        ).where(Rating.opinion_id.in_(statements))
-        if users is not None:
-            ratings = ratings.where(Rating.user_id.in_(users))
-        if repeated:
-            ratings = ratings.add_columns(literal(1, BigInteger).label("rank"))
-        return _sets_per_voter(
-            answers.union_all(ratings).subquery(), len(factors), repeated
-        ), starts
+    if statements:
+        rated = _rating_rows(statements, factors, users, repeated)
+        return _sets_per_voter(answers.union_all(rated).subquery(), len(factors), repeated), starts
     return _sets_per_voter(answers.subquery(), len(factors), repeated), starts
+
+
+def _rating_rows(
+    statements: Sequence[int],
+    factors: Sequence[dict[str, int]],
+    users: Select[Any] | CompoundSelect[Any] | None,
+    repeated: bool,
+) -> Select[Any]:
+    """The ratings of `statements` as rows shaped like the answers' (user_id, then the
+    packed columns, then the rank when there is one): each rating's bit, agree, disagree or
+    pass, at its opinion's place."""
+    choice = case({1: 1, -1: 2}, value=Rating.value, else_=4)
+    ratings = select(
+        Rating.user_id,
+        *((choice * _by_opinion(factor)).label(f"bits{c}") for c, factor in enumerate(factors)),
+    ).where(Rating.opinion_id.in_(statements))
+    if users is not None:
+        ratings = ratings.where(Rating.user_id.in_(users))
+    if repeated:
+        ratings = ratings.add_columns(literal(1, BigInteger).label("rank"))
+    return ratings
 
 
 def _key(opinion_id: int) -> str:
