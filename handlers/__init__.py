@@ -8,6 +8,7 @@ from telegram.ext import TypeHandler
 from bot.context import AgoraApp
 from handlers import (
     articles,
+    channels,
     close,
     crosstab,
     digest,
@@ -36,6 +37,7 @@ def register(app: AgoraApp) -> None:
     app.add_handler(TypeHandler(Update, resolve_chat), group=-1)
     modules = (
         rating,  # before help: its /start with a rating link's payload
+        channels,  # before help too: its /start with a channel's results payload
         help,
         summary,
         polls,

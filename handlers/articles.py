@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.context import AgoraApp
-from bot.core.commands import ARTICLE, ARTICLES, LATEST_WORDS, SUMMARY
+from bot.core.commands import ARTICLE, ARTICLES, LATEST_WORDS, PUBLISH, SUMMARY
+from bot.core.content import Article
 from bot.core.formatting import echo, escape
 from bot.core.i18n import _, format_long_date
 from bot.core.refusals import Unclear
@@ -27,6 +28,20 @@ async def list_articles(request: Request) -> None:
         ),
     ]
     request.reply("\n".join(lines))
+
+
+def channel_article(request: Request, article: Article) -> str:
+    """What the channel's administrator is told of its new article."""
+    channel = request.chat
+    return _(
+        "{channel} now discusses “{title}”. Nothing is posted there until you publish it: "
+        "/{publish} {name}"
+    ).format(
+        channel=escape(channel.title or str(channel.id)),
+        title=escape(article.title[request.language]),
+        publish=PUBLISH.name(request.language),
+        name=escape(f"@{channel.username}" if channel.username else str(channel.id)),
+    )
 
 
 @handles(ARTICLE)
@@ -54,6 +69,9 @@ async def choose_article(request: Request) -> None:
         if latest is None:
             raise Unclear(_("There is no article to follow: every article is retired."))
         chat.follows_latest = True
+        if request.on_channel:
+            request.reply(channel_article(request, latest))
+            return
         request.reply(
             _(
                 "This chat now follows the latest article, “{title}”; it will be told when a "
@@ -70,6 +88,9 @@ async def choose_article(request: Request) -> None:
         )
     chat.article_id = article.id
     chat.follows_latest = False
+    if request.on_channel:
+        request.reply(channel_article(request, article))
+        return
     request.reply(
         _("This chat now discusses “{title}”. Read the summary with /{summary}.").format(
             title=escape(article.title[language]), summary=SUMMARY.name(language)

@@ -85,6 +85,12 @@ async def digest_command(request: Request) -> None:
     scheduler = context.digests
     if word in DIGEST_NOW:
         await scheduler.deliver_now(request.session, chat)  # TooSoon within its limit
+        if request.on_channel:
+            request.reply(
+                _("The digest is on its way to {channel}.").format(
+                    channel=escape(chat.title or str(chat.id))
+                )
+            )
         return
     if word in DIGEST_OFF:
         chat.digest_enabled = False

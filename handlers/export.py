@@ -13,9 +13,11 @@ from handlers.request import Request, handles
 
 @handles(EXPORT)
 async def export_command(request: Request) -> None:
-    """Send this chat's results and opinions as a CSV file (admins only in groups)."""
+    """Send this chat's results and opinions as a CSV file (admins only in groups; a
+    channel's, named in private, to its administrator)."""
     zone, article, chat_id = request.zone, request.article, request.chat.id
     database, thread = request.context.services.database, request.thread
+    asker = request.message.chat_id  # a channel's file goes to its administrator, in private
 
     async def compute() -> Export:
         async with database.read() as reading:
@@ -23,7 +25,7 @@ async def export_command(request: Request) -> None:
 
     def answer(export: Export) -> None:
         outbox.send_document(
-            chat_id, export.content, export.filename, export.caption, thread=thread
+            asker, export.content, export.filename, export.caption, thread=thread
         )
 
     # Every answer of a large group: read and written after this update's transaction. The

@@ -53,6 +53,14 @@ async def language_command(request: Request) -> None:
         )
     request.require_admin()
     request.chat.language = code
+    if request.on_channel:  # the administrator is answered in their own language
+        channel = escape(request.chat.title or str(request.chat.id))
+        request.reply(
+            _("From now on I post in {channel} in English.").format(channel=channel)
+            if code == "en"
+            else _("From now on I post in {channel} in French.").format(channel=channel)
+        )
+        return
     set_language(code)
     request.reply(confirmation())
 

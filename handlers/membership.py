@@ -1,4 +1,4 @@
-"""The bot joining or leaving a group, and groups becoming supergroups."""
+"""The bot joining or leaving a group or a channel, and groups becoming supergroups."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.core.commands import DIGEST, SUMMARY
 from bot.core.i18n import _, current_language
 from bot.engine.transaction import current_unit
 from handlers.request import Received, Request, handles, receives
-from storage.chats import migrate_chat
+from storage.chats import get_chat, migrate_chat
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,30 @@ async def membership_changed(request: Request) -> None:
 
 
 @receives
+async def channel_membership(received: Received) -> None:
+    """The bot's rights in a channel changed: nothing is posted (a channel is set up from a
+    private chat, /channel); a linked channel the bot was removed from becomes inactive."""
+    change, context = received.update.my_chat_member, received.context
+    assert change is not None
+    context.services.channels.forget(change.chat.id)
+    is_in = change.new_chat_member.status in PRESENT
+    channel = await get_chat(received.session, change.chat.id)
+    if channel is None or is_in:
+        return
+    channel.active = False
+    scheduler = context.digests
+    current_unit().on_commit(lambda: scheduler.disarm(channel.id))
+
+
+async def membership(update: Update, context: AgoraContext) -> None:
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.CHANNEL:
+        await channel_membership(update, context)
+    else:
+        await membership_changed(update, context)
+
+
+@receives
 async def chat_migrated(received: Received) -> None:
     """Carry a group's settings, polls and digests over to its new supergroup id."""
     message, context = received.update.effective_message, received.context
@@ -73,6 +97,6 @@ async def members_changed(update: Update, context: AgoraContext) -> None:
 
 
 def register(app: AgoraApp) -> None:
-    app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(ChatMemberHandler(members_changed, ChatMemberHandler.CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))

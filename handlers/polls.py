@@ -159,6 +159,19 @@ def queue_polls(
         results=RESULTS.name(language)
     )
     outbox.send_text(chat_id, f"🗳 <b>{title}</b>\n{intro}\n{hint}", thread=thread)
+    queue_questions(chat_id, thread, article, language, anonymous, hidden, round_number)
+
+
+def queue_questions(
+    chat_id: int,
+    thread: int | None,
+    article: Article,
+    language: str,
+    anonymous: bool,
+    hidden: bool = False,
+    round_number: int = 1,
+) -> None:
+    """Queue every question of the article as a poll, in the chat."""
     for question in article.questions:
         # Each poll is recorded by the sender as soon as it is out (see bot.engine.sending).
         outbox.send_poll(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -25,12 +25,13 @@ from telegram.constants import ChatType
 
 from bot.context import AgoraContext
 from bot.core.callbacks import Callback
-from bot.core.commands import Command, Rights
+from bot.core.commands import CHANNEL, N_, Command, Rights
 from bot.core.content import Article
-from bot.core.i18n import current_language
+from bot.core.i18n import _, current_language
 from bot.core.localtime import chat_zone, zone_of
-from bot.core.refusals import NotAdmin, Refusal
+from bot.core.refusals import NotAdmin, Refusal, Unclear
 from bot.digests.closing import hidden_results
+from bot.engine.channels import channel_reference
 from bot.engine.effects import Effect
 from bot.engine.transaction import with_session
 from handlers.common import (
@@ -44,12 +45,16 @@ from handlers.common import (
     stored_chat,
     thread_of,
 )
+from storage.channels import find_channel
 from storage.chats import get_chat
 from storage.models import Chat, OutboxMessage
 
 T = TypeVar("T")
 R = TypeVar("R", bound="Received")
 Handler = Callable[[Update, AgoraContext], Coroutine[Any, Any, None]]
+CHANNEL_REFUSAL = N_(
+    "Only the administrators of this channel can do this: Telegram does not list you as one."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,10 @@ class Request(Received):
 
     chat: Chat
     command: Command | None = None
+    # In private, a command that names a channel first (/digest @name on) acts on the
+    # channel: `chat` is the channel's row, `args` what follows its name, answers go to the
+    # private chat, and the channel's administrators are asked of Telegram.
+    on_channel: bool = False
 
     @property
     def message(self) -> Message:
@@ -108,7 +117,7 @@ class Request(Received):
 
     @property
     def args(self) -> list[str]:
-        return list(self.context.args or [])
+        return list(self.context.args or [])[1 if self.on_channel else 0 :]
 
     @property
     def user(self) -> User | None:
@@ -137,10 +146,16 @@ class Request(Received):
         return thread_of(self.update)
 
     def require_admin(self) -> None:
-        """Go on only for an administrator of the group (anyone in a private chat)."""
+        """Go on only for an administrator of the group or of the channel acted on (anyone
+        in a private chat)."""
         assert self.command is not None
         assert self.command.rights is not Rights.ANYONE
-        if not is_admin(self.update, self.context):
+        if self.on_channel:
+            user = self.user
+            facts = self.context.services.channels.facts(self.chat.id)
+            if user is None or user.id not in facts.admins:
+                raise NotAdmin(CHANNEL_REFUSAL)
+        elif not is_admin(self.update, self.context):
             raise NotAdmin(self.command.refusal)
 
     def reply(
@@ -182,6 +197,8 @@ def handles(
     def decorate(handler: Callable[[Request], Awaitable[None]]) -> Handler:
         @functools.wraps(handler)
         async def checked(request: Request) -> None:
+            if command is not None and command.channels and request.private:
+                request = await on_channel(request)
             if command is not None and command.rights is Rights.ADMINS:
                 request.require_admin()  # before the handler runs
             if command is not None and command.shows_results:
@@ -195,6 +212,20 @@ def handles(
         return _wrapped(checked, make, tell)
 
     return decorate
+
+
+async def on_channel(request: Request) -> Request:
+    """The request made on the channel its first argument names, if it names one."""
+    reference = channel_reference(request.args[0]) if request.args else None
+    if reference is None:
+        return request
+    channel = await find_channel(request.session, reference)
+    if channel is None:
+        raise Unclear(
+            _("Agora publishes in no channel by that name. Its administrators can link it "
+              "with /{channel} @name.").format(channel=CHANNEL.name(current_language()))
+        )
+    return replace(request, chat=channel, on_channel=True)
 
 
 @dataclass(frozen=True, slots=True)

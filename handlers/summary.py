@@ -12,8 +12,14 @@ from handlers.common import command
 from handlers.request import Request, handles
 
 
-def summary_text(article: Article) -> str:
+def summary_text(article: Article, invitation: str | None = None) -> str:
+    """The article's title, date and summary, then what to do with it (`invitation`; by
+    default, how a group replies, polls and sees the results)."""
     language = current_language()
+    if invitation is None:
+        invitation = _(
+            "Reply to this message to give your opinion · Polls: /{poll} · Results: /{results}"
+        ).format(poll=POLL.name(language), results=RESULTS.name(language))
     return "\n\n".join(
         [
             f"📰 <b>{escape(article.title[language])}</b>",
@@ -21,9 +27,7 @@ def summary_text(article: Article) -> str:
                 escape(_("Events up to {date}").format(date=format_long_date(article.source_date)))
             ),
             escape(article.summary[language]),
-            _(
-                "Reply to this message to give your opinion · Polls: /{poll} · Results: /{results}"
-            ).format(poll=POLL.name(language), results=RESULTS.name(language)),
+            invitation,
         ]
     )
 

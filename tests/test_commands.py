@@ -171,10 +171,10 @@ async def test_command_menus_are_registered_per_language(
     expected = {
         "fr": ["aide", "resume", "sondage", "resultats", "cloturer", "croiser", "groupes", "avis",
                "opinions", "evaluer", "moi", "supprimer", "exporter", "oublier", "articles",
-               "article", "langue", "bilan", "fuseau"],
+               "article", "langue", "bilan", "fuseau", "canal", "publier"],
         "en": ["help", "summary", "poll", "results", "close", "crosstab", "groups", "opinion",
                "opinions", "rate", "me", "delete", "export", "forgetme", "articles", "article",
-               "lang", "digest", "timezone"],
+               "lang", "digest", "timezone", "channel", "publish"],
     }
     assert names == expected[language]
 

@@ -659,9 +659,9 @@ async def chart_specs(agora: Agora) -> list[dict]:
 def test_chart_values_and_voters_lines_in_both_languages() -> None:
     day = date(2026, 11, 26)
     with using_language("fr"):
-        french = chart_labels("Titre", day, False)
+        french = chart_labels("Titre", day, "supergroup")
     with using_language("en"):
-        english = chart_labels("Title", day, True)
+        english = chart_labels("Title", day, "private")
     # Whole percentages below 100 voters, one decimal from 100 on; counts grouped.
     assert option_value(french, 11, 29) == f"38{NBSP}% (11)"
     assert option_value(french, 110, 290) == f"37,9{NBSP}% (110)"

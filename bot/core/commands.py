@@ -40,6 +40,10 @@ class Command:
     # It shows the article's results: while they are hidden until the close (/poll hidden),
     # the chat gets only how many answered (handlers.request).
     shows_results: bool = False
+    # In private, its first argument may name a channel Agora publishes in (/digest @name
+    # on): it then acts on the channel, its rights checked against the channel's
+    # administrators (handlers.request).
+    channels: bool = False
 
     def __post_init__(self) -> None:
         if (self.rights is Rights.ANYONE) != (not self.refusal):
@@ -61,7 +65,8 @@ POLL = Command(
     refusal=N_("Only the group's administrators can post the polls: ask one of them."),
 )
 RESULTS = Command(
-    "results", "resultats", N_("the results, here and in all chats"), shows_results=True
+    "results", "resultats", N_("the results, here and in all chats"), N_("[@channel]"),
+    shows_results=True, channels=True,
 )
 CLOSE = Command(
     "close", "cloturer", N_("close the polls now or later, and post the final results"),
@@ -84,21 +89,25 @@ ARTICLE = Command(
     "article", "article", N_("choose the article to discuss"), N_("<id|latest>"),
     rights=Rights.ADMINS_TO_ACT,
     refusal=N_("Only the group's administrators can change the article: ask one of them."),
+    channels=True,
 )
 LANG = Command(
     "lang", "langue", N_("choose the language: fr or en"), N_("[fr|en]"),
     rights=Rights.ADMINS_TO_ACT,
     refusal=N_("Only the group's administrators can change the language: ask one of them."),
+    channels=True,
 )
 DIGEST = Command(
     "digest", "bilan", N_("the daily digest: on, off, a time, or now"), N_("[on|off|HH:MM|now]"),
     rights=Rights.ADMINS_TO_ACT,
     refusal=N_("Only the group's administrators can change the digest: ask one of them."),
+    channels=True,
 )
 TIMEZONE = Command(
     "timezone", "fuseau", N_("the time zone of the digest"), N_("[Europe/Paris]"),
     rights=Rights.ADMINS_TO_ACT,
     refusal=N_("Only the group's administrators can change the digest: ask one of them."),
+    channels=True,
 )
 
 OPINION = Command(
@@ -117,14 +126,24 @@ EXPORT = Command(
     "export", "exporter", N_("this chat's results and opinions as a CSV file"),
     rights=Rights.ADMINS,
     refusal=N_("Only the group's administrators can export the results: ask one of them."),
+    channels=True,
 )
 FORGETME = Command(
     "forgetme", "oublier", N_("delete all your votes, opinions and ratings")
 )
 
+CHANNEL = Command(
+    "channel", "canal", N_("in private: link a channel you administer, or list yours"),
+    N_("[@channel]"),
+)
+PUBLISH = Command(
+    "publish", "publier", N_("in private: post the article and its polls in your channel"),
+    N_("@channel"),
+)
+
 COMMANDS: tuple[Command, ...] = (
     HELP, SUMMARY, POLL, RESULTS, CLOSE, CROSSTAB, GROUPS, OPINION, OPINIONS, RATE, ME, DELETE,
-    EXPORT, FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE,
+    EXPORT, FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE, CHANNEL, PUBLISH,
 )
 
 ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})

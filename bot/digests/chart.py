@@ -10,6 +10,8 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+from telegram.constants import ChatType
+
 from bot.core.content import NEUTRAL_OPTION, Article
 from bot.core.formatting import voters_text
 from bot.core.i18n import (
@@ -98,13 +100,20 @@ def number_in(language: str, count: int) -> str:
         return format_number(count)
 
 
-def chart_labels(title: str, day: date, private: bool) -> ChartLabels:
+def scope_heading(chat_type: str) -> str:
+    if chat_type == ChatType.PRIVATE:
+        return _("Results of this chat — {date}")
+    if chat_type == ChatType.CHANNEL:
+        return _("Results of this channel — {date}")
+    return _("Results of this group — {date}")
+
+
+def chart_labels(title: str, day: date, chat_type: str) -> ChartLabels:
     """Translated words of the chart, bound to the current language now: the sender draws
     the chart in a thread of its drawing pool, where the current language (a ContextVar) is
     not the chat's. The number formats are partials bound to the chat's language."""
     language = current_language()
-    scope = _("Results of this chat — {date}") if private else _("Results of this group — {date}")
-    subtitle = scope.format(date=format_long_date(day))
+    subtitle = scope_heading(chat_type).format(date=format_long_date(day))
     return ChartLabels(
         title=title or subtitle,
         subtitle=subtitle if title else "",
@@ -129,7 +138,7 @@ def chart_spec(
     article: Article,
     numbers: Numbers,
     day: date,
-    private: bool,
+    chat_type: str,
     history: Sequence[tuple[date, Numbers]] = (),
 ) -> dict[str, Any]:
     """The chart as JSON, stored in the outbox and drawn (`draw_chart`) just before sending;
@@ -137,7 +146,7 @@ def chart_spec(
     return {
         "language": current_language(),
         "day": day.isoformat(),
-        "private": private,
+        "chat_type": chat_type,
         "title": article.title[current_language()],
         "questions": [
             asdict(question) for question in chart_questions(article, numbers, day, history)
@@ -148,12 +157,19 @@ def chart_spec(
 def draw_chart(spec: dict[str, Any]) -> list[bytes]:
     """The PNG pages of a chart described by `chart_spec` (one photo, or an album)."""
     with using_language(spec["language"]):
-        labels = chart_labels(
-            spec.get("title", ""), date.fromisoformat(spec["day"]), spec["private"]
+        # Charts queued before channels said only whether the chat was private.
+        chat_type = spec.get("chat_type") or (
+            ChatType.PRIVATE if spec.get("private") else ChatType.GROUP
         )
+        labels = chart_labels(spec.get("title", ""), date.fromisoformat(spec["day"]), chat_type)
     return render_chart([ChartQuestion(**question) for question in spec["questions"]], labels)
 
 
-def caption(day: date, private: bool) -> str:
-    text = _("Results of this chat on {date}") if private else _("Results of this group on {date}")
+def caption(day: date, chat_type: str) -> str:
+    if chat_type == ChatType.PRIVATE:
+        text = _("Results of this chat on {date}")
+    elif chat_type == ChatType.CHANNEL:
+        text = _("Results of this channel on {date}")
+    else:
+        text = _("Results of this group on {date}")
     return text.format(date=format_long_date(day))[:CAPTION_LIMIT]

@@ -124,7 +124,7 @@ async def _queue_final_results(session: AsyncSession, closing: Closing, now: dat
     if any(tally.voters for tally in here.values()):
         numbers = to_numbers(here, everywhere)
         history = await digests_since(session, chat.id, day - timedelta(days=TREND_DAYS - 1))
-        chart = chart_spec(article, numbers, day, closing.private, history)
+        chart = chart_spec(article, numbers, day, closing.chat.type, history)
         outbox.send_chart(chat.id, chart, final_caption(day), thread=closing.thread)
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.constants import ChatType
 
 from bot.core.formatting import split_blocks
 from bot.core.i18n import using_language
@@ -89,7 +88,6 @@ async def compose(
     """What the chat's digest says on `day`, in `language` (times in `zone`, the chat's):
     numbers, text, and the chart to draw (if any). Reads only the tallies (one row per option
     of each poll), so its cost does not grow with the number of votes."""
-    private = chat.type == ChatType.PRIVATE
     article = library.current(chat.follows_latest, chat.article_id)
     latest = library.latest
     newer = latest if latest is not None and latest.source_date > article.source_date else None
@@ -113,7 +111,7 @@ async def compose(
         closing = await close_note(session, chat.id, article.id, zone)
         parts = split_blocks(
             digest_blocks(
-                article, numbers, previous.numbers if previous else None, day, private, news,
+                article, numbers, previous.numbers if previous else None, day, chat.type, news,
                 newer, closing,
             )
         )
@@ -121,8 +119,8 @@ async def compose(
         if has_votes(numbers):
             since = day - timedelta(days=TREND_DAYS - 1)
             history = await digests_since(session, chat.id, since)
-            chart = chart_spec(article, numbers, day, private, history)
-        return ComposedDigest(numbers, parts, chart, caption(day, private))
+            chart = chart_spec(article, numbers, day, chat.type, history)
+        return ComposedDigest(numbers, parts, chart, caption(day, chat.type))
 
 
 async def earlier_count(session: AsyncSession, chat_id: int, day: date) -> Earlier | None:

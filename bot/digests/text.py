@@ -22,7 +22,7 @@ from bot.core.i18n import (
     format_number,
     ngettext,
 )
-from bot.insights.results_text import changes_note, no_answers_yet, question_block
+from bot.insights.results_text import changes_note, here_label, no_answers_yet, question_block
 from bot.insights.standings import Tallies, standings
 from storage.polls import QuestionTally
 
@@ -177,7 +177,7 @@ def digest_blocks(
     numbers: Numbers,
     previous: Numbers | None,
     day: date,
-    private: bool,
+    chat_type: str,
     news: OpinionNews | None = None,
     newer: Article | None = None,
     closing: str | None = None,
@@ -207,9 +207,10 @@ def digest_blocks(
         heading += "\n" + changes_note(None)
     earlier = recorded(previous) if previous is not None else None
     by_question = standings(article, recorded(numbers), earlier)
+    here = here_label(chat_type)
     blocks = [heading]
     blocks += [
-        question_block(number, question, by_question[question.key], private, False)
+        question_block(number, question, by_question[question.key], here, False)
         for number, question in enumerate(article.questions, 1)
     ]
     if opinions:

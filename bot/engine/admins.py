@@ -15,8 +15,18 @@ import time
 from telegram import Bot
 
 
-class AdminsUnknown(Exception):
-    """The decision needs the group's administrators, which must be fetched first."""
+class FactsUnknown(Exception):
+    """The decision needs facts only Telegram knows: the update's transaction is rolled back,
+    `fetch` reads them (outside any transaction; it never raises, a refusal from Telegram is
+    a fact too), and the update is handled again."""
+
+    async def fetch(self, bot: Bot) -> None:
+        raise NotImplementedError
+
+
+class AdminsUnknown(FactsUnknown):
+    """The decision needs the group's administrators, which must be fetched first (by the
+    handling, from the AdminCache: a failure there is reported to the sender)."""
 
     def __init__(self, chat_id: int) -> None:
         super().__init__(f"administrators of chat {chat_id} are not known")

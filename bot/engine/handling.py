@@ -21,7 +21,7 @@ from telegram.ext import Application
 
 from bot.core.i18n import _
 from bot.engine import metrics, outbox
-from bot.engine.admins import AdminCache, AdminsUnknown
+from bot.engine.admins import AdminCache, AdminsUnknown, FactsUnknown
 from bot.engine.reading import (
     Handled,
     HandledElsewhere,
@@ -121,7 +121,7 @@ class Handling:
                     await self._handle(unit, update)
                     failure = unit.failure
                     if failure is not None and (
-                        isinstance(failure, AdminsUnknown) or transient(failure)
+                        isinstance(failure, FactsUnknown) or transient(failure)
                     ):
                         raise failure
                     if failure is not None:
@@ -137,6 +137,8 @@ class Handling:
                     await self._admins.refresh(self._app.bot, missing.chat_id)
                 except TelegramError as exc:
                     return head, await self._report(head.update_id, update, exc)
+            except FactsUnknown as missing:
+                await missing.fetch(self._app.bot)  # outside any transaction
             except HandlerFailed as failed:
                 assert head is not None
                 return head, await self._report(head.update_id, update, failed.__cause__ or failed)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from telegram.constants import ChatType
+
 from bot.core.commands import CLOSE, POLL, RESULTS
 from bot.core.content import Article
 from bot.core.formatting import escape, voters_text
 from bot.core.i18n import _, current_language, format_day_time, format_long_date
-from bot.insights.results_text import question_block, round_note
+from bot.insights.results_text import here_label, question_block, round_note
 from bot.insights.standings import Earlier, Tallies, standings
 
 
@@ -33,13 +35,14 @@ def final_blocks(
     if compared is not None:
         heading += "\n" + round_note(compared, round_before.day if round_before else None)
     by_question = standings(article, now, round_before.tallies if round_before else None)
+    here = here_label(ChatType.PRIVATE if private else ChatType.GROUP)
     if not any(standing.here.voters for standing in by_question.values()):
         nobody = _("Nobody answered the polls in this chat.") if private else _(
             "Nobody answered the polls in this group."
         )
         return [heading, nobody]
     return [heading] + [
-        question_block(number, question, by_question[question.key], private, True, compared)
+        question_block(number, question, by_question[question.key], here, True, compared)
         for number, question in enumerate(article.questions, 1)
     ]
 

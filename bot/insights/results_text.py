@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from babel import Locale
 from babel.numbers import format_decimal
+from telegram.constants import ChatType
 
 from bot.core.commands import POLL
 from bot.core.content import Article, Question
@@ -90,15 +91,25 @@ def leader_line(
     return verdict(question, now, f" ({change})" if change else "", everywhere)
 
 
+def here_label(chat_type: str) -> str:
+    """What the chat's own figures are called beside all chats'."""
+    if chat_type == ChatType.PRIVATE:
+        return _("This chat")
+    if chat_type == ChatType.CHANNEL:
+        return _("This channel")
+    return _("This group")
+
+
 def question_block(
     number: int,
     question: Question,
     standing: Standing,
-    private: bool,
+    here_is: str,
     every_option: bool,
     earlier_round: int | None = None,
 ) -> str:
-    """One question: its text, its voters here and in all chats, a bar per option (every
+    """One question: its text, its voters here (`here_is`: what here is called, `here_label`)
+    and in all chats, a bar per option (every
     option in its order with both shares, or the leading ones with the chat's), the verdict
     here, and in all chats when it differs. Beside a round before (`earlier_round`: the
     standing's earlier counts are that round's), each option shows its share in that round
@@ -109,10 +120,7 @@ def question_block(
     lines = [
         f"<b>{number}. {escape(question.text[language])}</b>",
         "<i>{here} · {everywhere}</i>".format(
-            here=voters.format(
-                scope=_("This chat") if private else _("This group"),
-                voters=voters_change(here, standing.here_before),
-            ),
+            here=voters.format(scope=here_is, voters=voters_change(here, standing.here_before)),
             everywhere=voters.format(
                 scope=_("Overall"), voters=voters_change(everywhere, standing.everywhere_before)
             ),
@@ -197,7 +205,7 @@ def results_blocks(
     article: Article,
     now: Tallies,
     earlier: Earlier | None,
-    private: bool,
+    chat_type: str,
     closing: str | None = None,
 ) -> list[str]:
     """/results: a heading, then every question with every option, and each share's change
@@ -219,6 +227,8 @@ def results_blocks(
     elif earlier is not None:
         heading += "\n" + changes_note(earlier.day)
     return [heading] + [
-        question_block(number, question, by_question[question.key], private, True, compared)
+        question_block(
+            number, question, by_question[question.key], here_label(chat_type), True, compared
+        )
         for number, question in enumerate(article.questions, 1)
     ]

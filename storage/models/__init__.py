@@ -4,7 +4,7 @@ holds them all, and callers import them from `storage.models`."""
 
 from storage.models.articles import Announcement, KnownArticle
 from storage.models.base import Base, affected, table
-from storage.models.chats import Chat
+from storage.models.chats import ChannelManager, Chat
 from storage.models.closes import PollClose
 from storage.models.digests import SentDigest
 from storage.models.discussion import INTEGER_MAX, Opinion, Rating, SummaryPost
@@ -26,6 +26,7 @@ __all__ = [
     "Ballot",
     "Base",
     "BotState",
+    "ChannelManager",
     "Chat",
     "HandledUpdate",
     "InboxUpdate",

@@ -1,4 +1,5 @@
-"""Chats: a private chat or group that talked to the bot, with its choices."""
+"""Chats: a private chat, group or channel that the bot knows, with its choices; and who
+manages each channel through Agora."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    ForeignKey,
     String,
     func,
     true,
@@ -17,7 +19,8 @@ from storage.models.base import Base
 
 
 class Chat(Base):
-    """A private chat or group that has talked to the bot, with its choices."""
+    """A private chat or group that has talked to the bot, or a channel linked to it, with its
+    choices."""
 
     __tablename__ = "chats"
 
@@ -38,3 +41,22 @@ class Chat(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the default
     # The forum topic the digest was turned on in (None: the chat itself, or General).
     digest_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A channel's public name, without "@" (None: private, or not a channel), so that anyone
+    # may ask for its results by name (/results @name) without asking Telegram.
+    username: Mapped[str | None] = mapped_column(String(32), index=True)
+
+
+class ChannelManager(Base):
+    """A channel administrator who linked the channel (/channel @name) in a private chat:
+    the channels /channel lists for them. Publishing checks their rights with Telegram
+    again; this row only says where to look."""
+
+    __tablename__ = "channel_managers"
+
+    channel_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("chats.id", onupdate="CASCADE", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1078,10 +1078,16 @@ class FakeBotAPI:
         return dict(chat)
 
     def group(
-        self, chat_id: int, title: str, type: str = "supergroup", *, forum: bool = False
+        self,
+        chat_id: int,
+        title: str,
+        type: str = "supergroup",
+        *,
+        forum: bool = False,
+        username: str | None = None,
     ) -> JSON:
         """A group, supergroup or channel the bot is a member of (registered on the server);
-        a `forum` supergroup has topics."""
+        a `forum` supergroup has topics; a public one has a `username`."""
         if chat_id >= 0:
             raise ValueError("group chat ids are negative (e.g. -100123 for supergroups)")
         if type not in ("group", "supergroup", "channel"):
@@ -1091,6 +1097,8 @@ class FakeBotAPI:
         chat: JSON = {"id": chat_id, "title": title, "type": type}
         if forum:
             chat["is_forum"] = True
+        if username is not None:
+            chat["username"] = username
         self.chats[chat_id] = chat
         self.bot_status.setdefault(chat_id, "member")
         self.admins.setdefault(chat_id, {})
@@ -1497,6 +1505,8 @@ class FakeBotAPI:
             raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
         if status == "left" and kind != "private":
             raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
+        if kind == "channel" and status not in ("administrator", "creator"):
+            raise bad_request("need administrator rights in the channel chat")
 
     def _bot_is_admin(self, chat_id: int) -> bool:
         return self.bot_status.get(chat_id) in ("administrator", "creator")
@@ -2304,6 +2314,8 @@ class FakeBotAPI:
         chat = self._resolve_chat(call)
         if chat["type"] == "private":
             raise bad_request("there are no administrators in the private chat")
+        if chat["type"] == "channel" and not self._bot_is_admin(chat["id"]):
+            raise bad_request("member list is inaccessible")
         admins = self.admins.get(chat["id"], {})
         ordered = sorted(admins.items(), key=lambda item: item[1] != "creator")
         members = [

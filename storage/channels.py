@@ -1,0 +1,46 @@
+"""Channels linked to Agora: who manages which, and a channel found by its public name or
+id. Query functions that never commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelManager, Chat
+
+CHANNEL = "channel"
+
+
+async def link_channel(session: AsyncSession, channel: Chat, user_id: int) -> bool:
+    """Record that the person manages the channel through Agora; False if they already did."""
+    if await session.get(ChannelManager, (channel.id, user_id)) is not None:
+        return False
+    session.add(ChannelManager(channel_id=channel.id, user_id=user_id))
+    await session.flush()
+    return True
+
+
+async def managed_channels(session: AsyncSession, user_id: int) -> list[Chat]:
+    """The channels the person linked, by title."""
+    rows = await session.scalars(
+        select(Chat)
+        .join(ChannelManager, ChannelManager.channel_id == Chat.id)
+        .where(ChannelManager.user_id == user_id, Chat.type == CHANNEL)
+        .order_by(func.lower(Chat.title), Chat.id)
+    )
+    return list(rows)
+
+
+async def is_manager(session: AsyncSession, channel_id: int, user_id: int) -> bool:
+    return await session.get(ChannelManager, (channel_id, user_id)) is not None
+
+
+async def find_channel(session: AsyncSession, reference: str | int) -> Chat | None:
+    """The linked channel that `reference` names ("@name" in lower case, or its id), active
+    or not; None if Agora has none by that name."""
+    query = select(Chat).where(Chat.type == CHANNEL)
+    if isinstance(reference, int):
+        query = query.where(Chat.id == reference)
+    else:
+        query = query.where(func.lower(Chat.username) == reference.removeprefix("@"))
+    return (await session.scalars(query.limit(1))).first()

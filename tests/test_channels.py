@@ -1,0 +1,285 @@
+"""Channels: linked by one of their administrators from a private chat (/canal @nom), never
+posted in until asked, then published in (/publier @nom: the summary with a button to the
+results, and anonymous polls, once per article), their results public (/resultats @nom, and
+the button's deep link), and Agora's rights there followed (my_chat_member)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelManager, Chat
+from tests.support.botapi import FakeBotAPI
+from tests.support.harness import Agora
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+CHANNEL_ID = -1001500
+
+
+def newsroom(api: FakeBotAPI) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A public channel where Agora is an administrator allowed to post, its administrator
+    Ada and a reader, Bob."""
+    channel = api.group(CHANNEL_ID, "Le Quotidien <Nord>", "channel", username="LeQuotidien")
+    ada = api.user(10, "Ada", language_code="fr")
+    bob = api.user(20, "Bob", language_code="fr")
+    api.users[bob["id"]] = bob
+    api.set_admin(CHANNEL_ID, ada)
+    api.set_admin(CHANNEL_ID, api.bot_user, "administrator")
+    return channel, ada, bob
+
+
+async def in_private(agora: Agora, api: FakeBotAPI, person: dict[str, Any], text: str) -> str:
+    """What the bot answered `person` in private to `text` (the channel's posts aside)."""
+    sent = await agora.command(api.private_chat(person), person, text)
+    [answer] = [m for m in sent if m["chat"]["id"] == person["id"]]
+    return str(answer["text"])
+
+
+async def managers(agora: Agora) -> list[tuple[int, int]]:
+    async with AsyncSession(agora.engine) as session:
+        rows = await session.execute(select(ChannelManager.channel_id, ChannelManager.user_id))
+        return sorted((int(c), int(u)) for c, u in rows)
+
+
+async def stored_channel(agora: Agora) -> Chat | None:
+    async with AsyncSession(agora.engine) as session:
+        return await session.get(Chat, CHANNEL_ID)
+
+
+async def test_a_channel_is_linked_by_its_administrator_and_nothing_is_posted_there(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    channel, ada, bob = newsroom(api)
+    await agora.handled(api.my_chat_member(channel, ada, "left", "administrator"))
+    assert api.sent(chat_id=CHANNEL_ID) == []  # added: it says nothing in the channel
+
+    [none] = await agora.command(api.private_chat(ada), ada, "/canal")
+    assert none["text"].startswith("Vous n’avez encore relié aucun canal à Agora.")
+
+    [refused] = await agora.command(api.private_chat(bob), bob, "/canal @lequotidien")
+    assert refused["text"] == (
+        f"Seuls les administrateurs de ce canal peuvent le faire{NBSP}: Telegram ne vous compte "
+        "pas parmi eux."
+    )
+    assert await managers(agora) == []
+    assert await stored_channel(agora) is None
+
+    [linked] = await agora.command(api.private_chat(ada), ada, "/canal https://t.me/LeQuotidien")
+    assert linked["text"] == (
+        "✅ Le Quotidien <Nord> (@LeQuotidien) est relié à Agora. Rien n’y est publié tant que "
+        f"vous ne le demandez pas{NBSP}:\n"
+        f"• /publier @LeQuotidien{NBSP}: le résumé de l’article, puis ses questions en "
+        f"sondages{NNBSP};\n"
+        f"• /resultats @LeQuotidien{NBSP}: les résultats, que chacun peut demander{NNBSP};\n"
+        f"• /canal{NBSP}: vos canaux et leurs réglages."
+    )
+    assert await managers(agora) == [(CHANNEL_ID, ada["id"])]
+    stored = await stored_channel(agora)
+    assert stored is not None
+    assert (stored.type, stored.username, stored.language, stored.digest_enabled) == (
+        "channel", "LeQuotidien", "fr", False
+    )
+    # Linking again changes nothing; the list shows the channel and its settings.
+    await agora.command(api.private_chat(ada), ada, "/canal @lequotidien")
+    assert await managers(agora) == [(CHANNEL_ID, ada["id"])]
+    [listed] = await agora.command(api.private_chat(ada), ada, "/canal")
+    assert listed["text"] == (
+        "Vos canaux sur Agora\n• Le Quotidien <Nord> (@LeQuotidien)\n"
+        f"  FR · «{NBSP}Crise à la tête d’OpenAI{NBSP}: le limogeage de Sam Altman sème le "
+        f"chaos{NBSP}» · pas encore publié (/publier) · pas de bilan"
+    )
+    assert api.sent(chat_id=CHANNEL_ID) == []
+
+
+async def test_what_stops_a_link_is_said_and_changes_nothing(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    channel, ada, _bob = newsroom(api)
+    api.set_admin(CHANNEL_ID, api.bot_user, "member")  # a subscriber, not an administrator
+    private = api.private_chat(ada)
+    [not_admin] = await agora.command(private, ada, "/canal @LeQuotidien")
+    assert not_admin["text"].startswith(
+        "Je ne suis pas administrateur de Le Quotidien <Nord> (@LeQuotidien) avec le droit de "
+        "publier."
+    )
+    [unknown] = await agora.command(private, ada, "/canal @personne_ici")
+    assert unknown["text"].startswith(f"Je ne trouve pas @personne_ici. Vérifiez le nom{NNBSP};")
+    group = api.group(-100600, "Débat", username="debat_public")
+    [a_group] = await agora.command(private, ada, "/canal @debat_public")
+    assert a_group["text"] == (
+        "Débat (@debat_public) n’est pas un canal. Dans un groupe, ajoutez-moi au groupe et "
+        "utilisez /sondage là-bas."
+    )
+    [nonsense] = await agora.command(private, ada, "/canal <b>rien</b>")
+    assert nonsense["text"] == (
+        f"«{NBSP}<b>rien</b>{NBSP}» n’est pas un nom de canal{NBSP}: écrivez /canal @nom, ou "
+        "l’identifiant numérique du canal (-100…)."
+    )
+    [in_group] = await agora.command(group, ada, "/canal @LeQuotidien")
+    assert in_group["text"] == (
+        f"Les canaux se configurent dans une conversation privée avec moi{NBSP}: envoyez-moi "
+        "/canal @nom là-bas."
+    )
+    [unlinked] = await agora.command(private, ada, "/publier @LeQuotidien")
+    assert unlinked["text"] == (
+        f"@LeQuotidien n’est pas encore relié à Agora{NBSP}: envoyez d’abord /canal @LeQuotidien."
+    )
+    assert await managers(agora) == []
+    assert api.sent(chat_id=CHANNEL_ID) == []
+    del channel
+
+
+async def test_publishing_posts_the_summary_and_anonymous_polls_once_and_results_are_public(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    _channel, ada, bob = newsroom(api)
+    private = api.private_chat(ada)
+    await agora.command(private, ada, "/canal @LeQuotidien")
+    told = await in_private(agora, api, ada, "/publier @LeQuotidien")
+    assert told.startswith(
+        f"📣 Publication dans Le Quotidien <Nord> (@LeQuotidien){NBSP}: le résumé de «{NBSP}Crise"
+    )
+    await agora.sent_out()
+    posts = api.sent(chat_id=CHANNEL_ID)
+    summary, polls = posts[0], [m["poll"] for m in posts[1:]]
+    assert summary["text"].startswith("📰 Crise à la tête d’OpenAI")
+    assert "Répondez aux questions ci-dessous" in summary["text"]
+    [[button]] = summary["reply_markup"]["inline_keyboard"]
+    assert button == {
+        "text": "📊 Résultats",
+        "url": f"https://t.me/agora_test_bot?start=results_{CHANNEL_ID}",
+    }
+    assert len(polls) == 6
+    assert all(poll["is_anonymous"] for poll in polls)
+
+    [again] = await agora.command(private, ada, "/publier @lequotidien")
+    assert again["text"].startswith("Les sondages de «")
+    assert "sont déjà publiés dans Le Quotidien <Nord>" in again["text"]
+    await agora.sent_out()
+    assert len(api.sent(chat_id=CHANNEL_ID)) == 7
+
+    # Readers vote in the channel: Telegram tells the totals (anonymous polls).
+    for index in range(5):
+        last = api.vote(polls[0]["id"], api.user(500 + index, f"R{index}"), [index % 2])
+    await agora.handled(last)
+    [results] = await agora.command(api.private_chat(bob), bob, "/resultats @LeQuotidien")
+    assert results["text"].startswith("📊 Résultats — Crise à la tête d’OpenAI")
+    assert f"Canal Le Quotidien <Nord>{NBSP}: votes anonymes." in results["text"]
+    assert f"Ce canal{NBSP}: 5 votants" in results["text"]
+    # The same from the summary's button: /start with the channel's payload, in private.
+    [from_button] = await agora.command(
+        api.private_chat(bob), bob, f"/start results_{CHANNEL_ID}"
+    )
+    assert from_button["text"] == results["text"]
+    [nowhere] = await agora.command(api.private_chat(bob), bob, "/resultats @autre_canal")
+    assert nowhere["text"] == (
+        "Agora ne publie dans aucun canal de ce nom. Ses administrateurs peuvent le relier "
+        "avec /canal @nom."
+    )
+    [forged] = await agora.command(api.private_chat(bob), bob, "/start results_-100999999")
+    assert forged["text"] == nowhere["text"]
+
+
+async def test_removed_from_a_channel_it_goes_quiet_and_says_so(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    channel, ada, _bob = newsroom(api)
+    private = api.private_chat(ada)
+    await agora.command(private, ada, "/canal @LeQuotidien")
+    await agora.handled(api.my_chat_member(channel, ada, "administrator", "left"))
+    stored = await stored_channel(agora)
+    assert stored is not None
+    assert not stored.active
+    [listed] = await agora.command(private, ada, "/canal")
+    assert "⚠️ Je ne peux plus y publier" in listed["text"]
+    [refused] = await agora.command(private, ada, "/publier @LeQuotidien")
+    assert refused["text"].startswith("Je ne suis pas administrateur de Le Quotidien <Nord>")
+    await agora.sent_out()
+    assert api.sent(chat_id=CHANNEL_ID) == []
+
+    # Back as an administrator: publishing works again, and the channel is active.
+    await agora.handled(api.my_chat_member(channel, ada, "left", "administrator"))
+    await in_private(agora, api, ada, "/publier @LeQuotidien")
+    await agora.sent_out()
+    assert len(api.sent(chat_id=CHANNEL_ID)) == 7
+    stored = await stored_channel(agora)
+    assert stored is not None
+    assert stored.active
+
+
+async def test_in_english_for_an_english_speaking_administrator(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    channel = api.group(CHANNEL_ID, "Daily", "channel", username="daily_news")
+    ann = api.user(30, "Ann", language_code="en")
+    api.set_admin(CHANNEL_ID, ann)
+    api.set_admin(CHANNEL_ID, api.bot_user, "administrator")
+    private = api.private_chat(ann)
+    [linked] = await agora.command(private, ann, "/channel @daily_news")
+    assert linked["text"].startswith(
+        "✅ Daily (@daily_news) is linked to Agora. Nothing is posted there until you ask:"
+    )
+    await in_private(agora, api, ann, "/publish @daily_news")
+    await agora.sent_out()
+    summary = api.sent(chat_id=CHANNEL_ID)[0]
+    assert "Answer the questions below: the polls are anonymous." in summary["text"]
+    [results] = await agora.command(private, ann, "/results @daily_news")
+    assert "Channel Daily: anonymous votes." in results["text"]
+    del channel
+
+
+async def test_a_channels_settings_are_changed_from_private_by_its_administrators_only(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    _channel, ada, bob = newsroom(api)
+    await agora.command(api.private_chat(ada), ada, "/canal @LeQuotidien")
+    await in_private(agora, api, ada, "/publier @LeQuotidien")
+    await agora.sent_out()
+    polls = [m["poll"] for m in api.sent(chat_id=CHANNEL_ID, method="sendPoll")]
+    await agora.handled(api.vote(polls[0]["id"], api.user(501, "R"), [1]))
+
+    for text in ("/bilan @LeQuotidien 18:30", "/langue @LeQuotidien en", "/exporter @LeQuotidien"):
+        refused = await in_private(agora, api, bob, text)
+        assert refused == (
+            f"Seuls les administrateurs de ce canal peuvent le faire{NBSP}: Telegram ne vous "
+            "compte pas parmi eux."
+        )
+    stored = await stored_channel(agora)
+    assert stored is not None
+    assert (stored.digest_enabled, stored.language) == (False, "fr")
+
+    status = await in_private(agora, api, ada, "/bilan @LeQuotidien 18:30")
+    assert status.startswith(
+        f"Bilan quotidien{NBSP}: activé, chaque jour à 18:30 (Europe/Paris)."
+    )
+    zone = await in_private(agora, api, ada, "/fuseau @LeQuotidien America/Montreal")
+    assert "America/Montreal" in zone
+    told = await in_private(agora, api, ada, "/langue @LeQuotidien en")
+    assert told == "Désormais, je publie dans Le Quotidien <Nord> en anglais."
+    stored = await stored_channel(agora)
+    assert stored is not None
+    assert (stored.digest_enabled, stored.digest_time, stored.timezone, stored.language) == (
+        True, "18:30", "America/Montreal", "en"
+    )
+
+    # The export goes to the administrator, never to the channel.
+    await agora.command(api.private_chat(ada), ada, "/exporter @LeQuotidien")
+    await agora.sent_out()
+    [document] = api.sent(method="sendDocument")
+    assert document["chat"]["id"] == ada["id"]
+
+    # A digest now: in the channel, in its language, its chart saying whose results they are.
+    before = len(api.sent(chat_id=CHANNEL_ID))
+    sent = await agora.command(api.private_chat(ada), ada, "/bilan @LeQuotidien maintenant")
+    assert [m["text"] for m in sent if m["chat"]["id"] == ada["id"]] == [
+        "Le bilan part vers Le Quotidien <Nord>."
+    ]
+    await agora.sent_out()
+    digest = api.sent(chat_id=CHANNEL_ID)[before:]
+    assert digest[0]["text"].startswith("🗞 Digest of ")
+    assert "This channel: 1 voter" in digest[0]["text"]
+    [photo] = [m for m in digest if "photo" in m]
+    assert photo["caption"].startswith("Results of this channel on ")
+    assert api.sent(chat_id=bob["id"], method="sendDocument") == []
