@@ -24,6 +24,7 @@ from handlers import (
     moderation,
     opinions,
     polls,
+    publishing,
     rating,
     results,
     rounds,
@@ -37,7 +38,8 @@ def register(app: AgoraApp) -> None:
     app.add_handler(TypeHandler(Update, resolve_chat), group=-1)
     modules = (
         rating,  # before help: its /start with a rating link's payload
-        channels,  # before help too: its /start with a channel's results payload
+        publishing,  # before help too: its /start with a channel's link's payload
+        channels,
         help,
         summary,
         polls,

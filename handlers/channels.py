@@ -1,40 +1,28 @@
-"""/channel [/canal] and /publish [/publier]: a newsroom's channel, set up from a private chat.
+"""/channel [/canal]: a newsroom's channel, linked to Agora by one of its administrators.
 
-Agora posts nothing in a channel until one of its administrators links it: `/channel @name`
-(or its numeric id) asks Telegram (bot.engine.channels) whether the person administers the
-channel and whether Agora may post there, and records the link; `/channel` alone lists the
-person's channels. `/publish @name` posts the article's summary, with a button to its
-results, then its questions as polls (anonymous: Telegram allows no other kind in a
-channel), once per article. The results are public: anyone may ask `/results @name`.
+Agora posts nothing in a channel until one of its administrators links it, from a private
+chat: `/channel @name` (or its numeric id) asks Telegram (bot.engine.channels) whether the
+person administers the channel and whether Agora may post there, and records the link;
+`/channel` alone lists the person's channels. Publishing is handlers.publishing.
 """
 
 from __future__ import annotations
 
-from telegram import ChatFullInfo, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.ext import CommandHandler, filters
+from telegram import ChatFullInfo
 
-from bot.context import AgoraApp, AgoraContext
+from bot.context import AgoraApp
 from bot.core.commands import CHANNEL, POLL, PUBLISH, RESULTS, Command
-from bot.core.content import Article
 from bot.core.formatting import echo, escape
-from bot.core.i18n import _, current_language, using_language
+from bot.core.i18n import _, current_language
 from bot.core.localtime import chat_language, chat_time
 from bot.core.refusals import NotAdmin, Unclear
-from bot.engine import outbox
 from bot.engine.channels import ChannelFacts, channel_reference
-from bot.engine.effects import RecordSummary
-from bot.engine.outbox import queued_polls
 from handlers.common import command, current_article
-from handlers.polls import queue_questions
 from handlers.request import CHANNEL_REFUSAL, Request, handles
-from handlers.results import channel_results
-from handlers.summary import summary_text
-from storage.channels import find_channel, link_channel, managed_channels
+from storage.channels import link_channel, managed_channels
 from storage.chats import ensure_chat
 from storage.models import Chat
 from storage.polls import first_poll_message
-
-RESULTS_PAYLOAD = "results_"  # /start results_<channel id>: a channel's results, in private
 
 
 def in_private(entry: Command) -> Unclear:
@@ -178,87 +166,5 @@ async def channel_settings(request: Request, channel: Chat) -> str:
     )
 
 
-@handles(PUBLISH)
-async def publish_command(request: Request) -> None:
-    """Post the channel's article and its polls in the channel, once per article."""
-    user = request.user
-    if user is None:
-        return
-    reference = reference_of(request, PUBLISH)
-    channel = await find_channel(request.session, reference)
-    if channel is None:
-        raise Unclear(
-            _("{channel} is not linked to Agora yet: send /{command} {typed} first.").format(
-                channel=echo(request.args[0]),
-                command=CHANNEL.name(request.language),
-                typed=echo(request.args[0]),
-            )
-        )
-    # Rights are asked of Telegram again (at most a minute old): they may have changed.
-    usable(request.context.services.channels.facts(channel.id), request.args[0], user.id)
-    if not channel.active:
-        channel.active = True  # Telegram says Agora may post there again
-    article = current_article(request.context, channel)
-    results = RESULTS.name(request.language)
-    name = escape(f"@{channel.username}" if channel.username else str(channel.id))
-    if (
-        await first_poll_message(request.session, channel.id, article.id) is not None
-        or await queued_polls(request.session, channel.id, article.id)
-    ):
-        request.reply(
-            _("The polls of “{article}” are already published in {channel}. Results: "
-              "/{results} {name}").format(
-                article=escape(article.title[request.language]),
-                channel=named(channel),
-                results=results,
-                name=name,
-            )
-        )
-        return
-    language = chat_language(channel, request.context.services.settings)
-    with using_language(language):
-        publish(request.context, channel, article, language)
-    request.reply(
-        _("📣 Publishing in {channel}: the summary of “{article}”, then its {count} questions "
-          "as polls. They are anonymous (Telegram allows no other kind in a channel): Agora "
-          "counts their totals. Results: /{results} {name}").format(
-            channel=named(channel),
-            article=escape(article.title[request.language]),
-            count=len(article.questions),
-            results=results,
-            name=name,
-        )
-    )
-
-
-def publish(context: AgoraContext, channel: Chat, article: Article, language: str) -> None:
-    """Queue the summary post (with its results button), then the polls, in the channel."""
-    link = f"https://t.me/{context.bot.username}?start={RESULTS_PAYLOAD}{channel.id}"
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(_("📊 Results"), url=link)]])
-    text = summary_text(
-        article,
-        _("Answer the questions below: the polls are anonymous. The results, with their "
-          "margins of error: the button below."),
-    )
-    outbox.send_text(channel.id, text, reply_markup=keyboard, effect=RecordSummary(article.id))
-    queue_questions(channel.id, None, article, language, anonymous=True)
-
-
-@handles()
-async def start_results(request: Request) -> None:
-    """/start results_<id>: the button under a channel's summary, in private."""
-    payload = request.args[0].removeprefix(RESULTS_PAYLOAD) if request.args else ""
-    reference = channel_reference(payload)
-    await channel_results(request, reference if isinstance(reference, int) else 0)
-
-
 def register(app: AgoraApp) -> None:
-    # Before /help's /start: a /start that carries a channel's results payload.
-    starting = (
-        filters.UpdateType.MESSAGE
-        & filters.ChatType.PRIVATE
-        & filters.Regex(rf"^/start(@\w+)? {RESULTS_PAYLOAD}")
-    )
-    app.add_handler(CommandHandler("start", start_results, filters=starting))
     app.add_handler(command(CHANNEL.names, channel_command))
-    app.add_handler(command(PUBLISH.names, publish_command))

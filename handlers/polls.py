@@ -170,8 +170,10 @@ def queue_questions(
     anonymous: bool,
     hidden: bool = False,
     round_number: int = 1,
+    via: int | None = None,
 ) -> None:
-    """Queue every question of the article as a poll, in the chat."""
+    """Queue every question of the article as a poll, in the chat (`via`: a private chat's,
+    for the channel whose link the person followed)."""
     for question in article.questions:
         # Each poll is recorded by the sender as soon as it is out (see bot.engine.sending).
         outbox.send_poll(
@@ -183,7 +185,13 @@ def queue_questions(
             hidden=hidden,
             thread=thread,
             effect=RecordPoll(
-                article.id, question.key, language, anonymous, question.multiple, round_number
+                article.id,
+                question.key,
+                language,
+                anonymous,
+                question.multiple,
+                round_number,
+                via,
             ),
         )
 

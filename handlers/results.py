@@ -8,18 +8,18 @@ from bot.context import AgoraApp
 from bot.core.commands import CHANNEL, RESULTS
 from bot.core.content import Article
 from bot.core.formatting import escape
-from bot.core.i18n import _
+from bot.core.i18n import _, format_number
 from bot.core.localtime import chat_zone
 from bot.core.refusals import Unclear
 from bot.digests.closing import close_note, round_before
 from bot.digests.compose import earlier_count
-from bot.insights.results_text import results_blocks
+from bot.insights.results_text import in_person_blocks, results_blocks
 from bot.insights.standings import Tallies
 from handlers.common import command, current_article
 from handlers.request import Request, handles
-from storage.channels import find_channel
+from storage.channels import find_channel, identified_respondents
 from storage.models import Chat
-from storage.polls import article_results
+from storage.polls import article_results, in_person_results
 
 
 @handles(RESULTS)
@@ -55,10 +55,14 @@ async def reply_results(request: Request, chat: Chat, article: Article) -> None:
         earlier = await earlier_count(session, chat.id, today)
     closing = await close_note(session, chat.id, article.id, zone)
     blocks = results_blocks(article, now, earlier, chat.type, closing)
-    if chat.type == ChatType.CHANNEL:  # say whose results they are
-        blocks[0] += "\n" + _("Channel {channel}: anonymous votes.").format(
-            channel=escape(chat.title or str(chat.id))
-        )
+    if chat.type == ChatType.CHANNEL:  # whose results they are, and who answered in person
+        respondents = await identified_respondents(session, article.id, chat.id)
+        blocks[0] += "\n" + _(
+            "Channel {channel}: anonymous votes · identified respondents: {count}"
+        ).format(channel=escape(chat.title or str(chat.id)), count=format_number(respondents))
+        if respondents:
+            in_person = await in_person_results(session, article.id, chat.id)
+            blocks += in_person_blocks(article, Tallies(in_person, now.everywhere), respondents)
     request.reply_blocks(blocks)
 
 

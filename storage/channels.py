@@ -1,12 +1,13 @@
-"""Channels linked to Agora: who manages which, and a channel found by its public name or
-id. Query functions that never commit."""
+"""Channels linked to Agora: who manages which, a channel found by its public name or id,
+and the polls people answer in person for a channel, in private. Query functions that never
+commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChannelManager, Chat
+from storage.models import Ballot, ChannelManager, Chat, PostedPoll
 
 CHANNEL = "channel"
 
@@ -44,3 +45,26 @@ async def find_channel(session: AsyncSession, reference: str | int) -> Chat | No
     else:
         query = query.where(func.lower(Chat.username) == reference.removeprefix("@"))
     return (await session.scalars(query.limit(1))).first()
+
+
+async def count_in_person(
+    session: AsyncSession, chat_id: int, article_id: str, channel_id: int
+) -> None:
+    """The person's private polls of the article count for `channel_id` from now on (the
+    channel whose link they followed last): a person counts for one channel only."""
+    await session.execute(
+        update(PostedPoll)
+        .where(PostedPoll.chat_id == chat_id, PostedPoll.article_id == article_id)
+        .values(via_chat_id=channel_id)
+    )
+
+
+async def identified_respondents(session: AsyncSession, article_id: str, channel_id: int) -> int:
+    """How many people answered at least one of the article's questions in person for the
+    channel."""
+    count = await session.scalar(
+        select(func.count(func.distinct(Ballot.user_id)))
+        .join(PostedPoll, PostedPoll.poll_id == Ballot.poll_id)
+        .where(PostedPoll.article_id == article_id, PostedPoll.via_chat_id == channel_id)
+    )
+    return int(count or 0)

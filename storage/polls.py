@@ -35,9 +35,11 @@ async def record_posted_poll(
     posted_at: datetime,
     closed_at: datetime | None = None,
     round_number: int = 1,
+    via_chat_id: int | None = None,
 ) -> None:
     """Record a poll that went out (`closed_at`: its chat closed the article's polls while
-    it was on its way: its answers never count)."""
+    it was on its way: its answers never count; `via_chat_id`: the channel it was posted
+    for, in private)."""
     session.add(
         PostedPoll(
             poll_id=poll_id,
@@ -53,6 +55,7 @@ async def record_posted_poll(
             posted_at=posted_at,
             closed_at=closed_at,
             round=round_number,
+            via_chat_id=via_chat_id,
         )
     )
     await session.flush()  # the poll row first: the tallies refer to it
@@ -174,6 +177,14 @@ async def article_results(
         for index, count in tally.votes.items():
             total.votes[index] = total.votes.get(index, 0) - count
     return results
+
+
+async def in_person_results(
+    session: AsyncSession, article_id: str, channel_id: int
+) -> dict[str, QuestionTally]:
+    """Per question key: voters and votes per option of the polls answered in person, in
+    private, for the channel (its identified respondents)."""
+    return await _counted(session, article_id, PostedPoll.via_chat_id == channel_id, CURRENT_ROUND)
 
 
 async def round_results(

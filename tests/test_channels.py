@@ -31,10 +31,12 @@ def newsroom(api: FakeBotAPI) -> tuple[dict[str, Any], dict[str, Any], dict[str,
 
 
 async def in_private(agora: Agora, api: FakeBotAPI, person: dict[str, Any], text: str) -> str:
-    """What the bot answered `person` in private to `text` (the channel's posts aside)."""
+    """What the bot answered `person` in private to `text`, its messages one after the other
+    (the channel's posts aside)."""
     sent = await agora.command(api.private_chat(person), person, text)
-    [answer] = [m for m in sent if m["chat"]["id"] == person["id"]]
-    return str(answer["text"])
+    answers = [str(m["text"]) for m in sent if m["chat"]["id"] == person["id"]]
+    assert answers
+    return "\n".join(answers)
 
 
 async def managers(agora: Agora) -> list[tuple[int, int]]:
@@ -146,7 +148,7 @@ async def test_publishing_posts_the_summary_and_anonymous_polls_once_and_results
     summary, polls = posts[0], [m["poll"] for m in posts[1:]]
     assert summary["text"].startswith("📰 Crise à la tête d’OpenAI")
     assert "Répondez aux questions ci-dessous" in summary["text"]
-    [[button]] = summary["reply_markup"]["inline_keyboard"]
+    [[_in_person, button]] = summary["reply_markup"]["inline_keyboard"]
     assert button == {
         "text": "📊 Résultats",
         "url": f"https://t.me/agora_test_bot?start=results_{CHANNEL_ID}",
@@ -166,7 +168,10 @@ async def test_publishing_posts_the_summary_and_anonymous_polls_once_and_results
     await agora.handled(last)
     [results] = await agora.command(api.private_chat(bob), bob, "/resultats @LeQuotidien")
     assert results["text"].startswith("📊 Résultats — Crise à la tête d’OpenAI")
-    assert f"Canal Le Quotidien <Nord>{NBSP}: votes anonymes." in results["text"]
+    assert (
+        f"Canal Le Quotidien <Nord>{NBSP}: votes anonymes · répondants identifiés{NBSP}: 0"
+        in results["text"]
+    )
     assert f"Ce canal{NBSP}: 5 votants" in results["text"]
     # The same from the summary's button: /start with the channel's payload, in private.
     [from_button] = await agora.command(
@@ -226,7 +231,7 @@ async def test_in_english_for_an_english_speaking_administrator(
     summary = api.sent(chat_id=CHANNEL_ID)[0]
     assert "Answer the questions below: the polls are anonymous." in summary["text"]
     [results] = await agora.command(private, ann, "/results @daily_news")
-    assert "Channel Daily: anonymous votes." in results["text"]
+    assert "Channel Daily: anonymous votes · identified respondents: 0" in results["text"]
     del channel
 
 
@@ -283,3 +288,61 @@ async def test_a_channels_settings_are_changed_from_private_by_its_administrator
     [photo] = [m for m in digest if "photo" in m]
     assert photo["caption"].startswith("Results of this channel on ")
     assert api.sent(chat_id=bob["id"], method="sendDocument") == []
+
+
+async def test_readers_answer_in_person_and_count_once_as_identified_respondents(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    _channel, ada, bob = newsroom(api)
+    other = api.group(-1001600, "Autre", "channel", username="autre_canal")
+    api.set_admin(other["id"], ada)
+    api.set_admin(other["id"], api.bot_user, "administrator")
+    for name in ("@LeQuotidien", "@autre_canal"):
+        await agora.command(api.private_chat(ada), ada, f"/canal {name}")
+        await in_private(agora, api, ada, f"/publier {name}")
+    await agora.sent_out()
+    summary = api.sent(chat_id=CHANNEL_ID)[0]
+    [[in_person, _results]] = summary["reply_markup"]["inline_keyboard"]
+    assert in_person == {
+        "text": "🙋 Répondre en personne",
+        "url": f"https://t.me/agora_test_bot?start=answer_{CHANNEL_ID}",
+    }
+    channel_polls = [m["poll"] for m in api.sent(chat_id=CHANNEL_ID, method="sendPoll")]
+    for index in range(3):
+        api.vote(channel_polls[0]["id"], api.user(700 + index, f"A{index}"), [0])
+
+    carl, dan = api.user(40, "Carl", language_code="fr"), api.user(41, "Dan", language_code="fr")
+    private_polls = {}
+    for person, choice in ((carl, 0), (dan, 1)):
+        sent = await agora.command(api.private_chat(person), person, f"/start answer_{CHANNEL_ID}")
+        await agora.sent_out()
+        assert sent[0]["text"].startswith(
+            f"🙋 Vous répondez à «{NBSP}Crise à la tête d’OpenAI"
+        )
+        polls = [m["poll"] for m in api.sent(chat_id=person["id"], method="sendPoll")]
+        assert len(polls) == 6
+        assert not any(poll["is_anonymous"] for poll in polls)
+        private_polls[person["id"]] = polls
+        await agora.handled(api.vote(polls[0]["id"], person, [choice]))
+
+    results = await in_private(agora, api, bob, "/resultats @LeQuotidien")
+    assert (
+        f"Canal Le Quotidien <Nord>{NBSP}: votes anonymes · répondants identifiés{NBSP}: 2"
+        in results
+    )
+    assert f"Ce canal{NBSP}: 3 votants" in results
+    assert "🙋 Répondants identifiés\n2 personnes ont répondu en personne" in results
+    assert f"En personne{NBSP}: 2 votants" in results
+
+    # Carl follows the other channel's link: his answers move there, counted once.
+    [moved] = await agora.command(api.private_chat(carl), carl, "/start answer_-1001600")
+    assert moved["text"].startswith(
+        f"Vos réponses à «{NBSP}Crise à la tête d’OpenAI"
+    )
+    assert moved["reply_to_message"]["poll"]["id"] == private_polls[carl["id"]][0]["id"]
+    await agora.sent_out()
+    assert len(api.sent(chat_id=carl["id"], method="sendPoll")) == 6  # no second set
+    here = await in_private(agora, api, bob, "/resultats @LeQuotidien")
+    assert f"répondants identifiés{NBSP}: 1" in here
+    there = await in_private(agora, api, bob, "/resultats @autre_canal")
+    assert f"répondants identifiés{NBSP}: 1" in there

@@ -28,6 +28,7 @@ class RecordPoll:
     anonymous: bool
     multiple: bool
     round: int = 1  # the chat's round of the article's polls it belongs to
+    via: int | None = None  # the channel whose "answer in person" link it was posted for
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ def to_json(effect: Effect | None) -> dict[str, Any] | None:
                 "anonymous": effect.anonymous,
                 "multiple": effect.multiple,
                 "round": effect.round,
+                **({"via": effect.via} if effect.via is not None else {}),
             }
         case RecordSummary():
             return {"kind": "summary", "article_id": effect.article_id}
@@ -113,6 +115,7 @@ def _read(stored: Mapping[str, Any]) -> Effect | None:
             anonymous=bool(stored["anonymous"]),
             multiple=bool(stored["multiple"]),
             round=int(stored.get("round", 1)),  # rows queued before rounds existed: the first
+            via=int(stored["via"]) if stored.get("via") is not None else None,
         )
     if kind == "summary":
         return RecordSummary(article_id=str(stored["article_id"]))

@@ -232,3 +232,23 @@ def results_blocks(
         )
         for number, question in enumerate(article.questions, 1)
     ]
+
+
+def in_person_blocks(article: Article, in_person: Tallies, respondents: int) -> list[str]:
+    """A channel's identified respondents (who answered in person, in private, through its
+    link): a heading, then every question with their answers beside all chats'."""
+    heading = "🙋 <b>{}</b>\n<i>{}</i>".format(
+        escape(_("Identified respondents")),
+        escape(
+            ngettext(
+                "{count} person answered in person, in private, through the channel's link.",
+                "{count} people answered in person, in private, through the channel's link.",
+                respondents,
+            ).format(count=format_number(respondents))
+        ),
+    )
+    by_question = standings(article, in_person, None)
+    return [heading] + [
+        question_block(number, question, by_question[question.key], _("In person"), True)
+        for number, question in enumerate(article.questions, 1)
+    ]

@@ -47,6 +47,9 @@ class PostedPoll(Base):
     # out of every figure of today (the chat's and all chats').
     round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     superseded: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A poll posted in a private chat through a channel's "answer in person" link: the
+    # channel whose identified respondents its answers count for (None: none).
+    via_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class PollTally(Base):

@@ -83,6 +83,7 @@ async def record(
                 posted_at=result.date,
                 closed_at=close.closed_at if close is not None else None,
                 round_number=effect.round,
+                via_chat_id=effect.via,
             )
         case RecordSummary() if isinstance(result, Message):
             await record_summary_post(session, chat_id, result.message_id, effect.article_id)

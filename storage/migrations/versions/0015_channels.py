@@ -1,5 +1,5 @@
-"""Channels: a channel's public name on its chat row, and the administrators who linked
-each channel to Agora from a private chat.
+"""Channels: a channel's public name on its chat row, the administrators who linked each
+channel to Agora from a private chat, and the polls answered in person for a channel.
 
 Revision ID: 0015
 Revises: 0014
@@ -36,9 +36,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("channel_id", "user_id"),
     )
     op.create_index("ix_channel_managers_user_id", "channel_managers", ["user_id"])
+    # Not in a batch: SQLite would copy posted_polls, and its tallies and ballots with it.
+    op.add_column("posted_polls", sa.Column("via_chat_id", sa.BigInteger(), nullable=True))
+    op.create_index("ix_posted_polls_via_chat_id", "posted_polls", ["via_chat_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_posted_polls_via_chat_id", table_name="posted_polls")
+    op.execute("ALTER TABLE posted_polls DROP COLUMN via_chat_id")
     op.drop_index("ix_channel_managers_user_id", table_name="channel_managers")
     op.drop_table("channel_managers")
     op.drop_index("ix_chats_username", table_name="chats")
