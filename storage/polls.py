@@ -66,6 +66,9 @@ async def record_posted_poll(
     await session.flush()
 
 
+APPLIED_STATES = "agora.applied_poll_states"  # session.info: the update ids applied in it
+
+
 def poll_state_key(poll_id: str) -> str:
     """The bot_state key of the update id of an anonymous poll's last applied state."""
     return f"poll-state:{poll_id}"
@@ -102,10 +105,18 @@ async def record_poll_counts(
         return True
     mark = poll_state_key(poll_id)
     applied = await get_state(session, mark)
-    if applied is not None and update_id <= applied and await handled_among(session, [applied]):
+    # States applied in this transaction are not among the handled updates yet: a batch
+    # holds updates in the order they arrived, which by webhook is not Telegram's.
+    applied_here: set[int] = session.info.setdefault(APPLIED_STATES, set())
+    if (
+        applied is not None
+        and update_id <= applied
+        and (applied in applied_here or await handled_among(session, [applied]))
+    ):
         log.info("poll %s: update %d is older than %d, ignored", poll_id, update_id, applied)
         return True
     await set_state(session, mark, update_id)
+    applied_here.add(update_id)
     question = (poll.article_id, poll.question_key)
     voters: Counter[tuple[str, str]] = Counter({question: total_voters - poll.voter_count})
     poll.voter_count = total_voters

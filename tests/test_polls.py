@@ -266,6 +266,17 @@ async def test_concurrent_states_of_an_anonymous_poll_take_turns(database_url: s
         await forget_handled(session, datetime.now(UTC) + timedelta(days=1))
         await apply(session, 3, [2, 2, 2])
     assert await counts(engine) == (6, {0: 2, 1: 2, 2: 2})
+
+    # One batch, in the order the webhook requests arrived (not Telegram's): its updates are
+    # marked handled together at its end; the older state, applied after, changes nothing.
+    async with AsyncSession(engine) as session, session.begin():
+        for update_id, state in ((21, [3, 3, 2]), (20, [3, 2, 2])):
+            await record_poll_counts(
+                session, poll_id="p", counts=dict(zip(options, state, strict=True)),
+                total_voters=sum(state), update_id=update_id,
+            )
+        await mark_handled(session, [21, 20])
+    assert await counts(engine) == (8, {0: 3, 1: 3, 2: 2})
     await totals_match_tallies(engine)
     await engine.dispose()
 
