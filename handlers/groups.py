@@ -71,7 +71,7 @@ async def show_groups(request: Request) -> None:
     everywhere = bool(words) and words[0] in ALL_CHATS_WORDS
     if words and (not everywhere or len(words) > 1):
         raise Unclear(usage())
-    scope = scope_text(everywhere, request.private)
+    scope = scope_text(everywhere, chat.type)
     database, chat_id = request.context.services.database, None if everywhere else chat.id
 
     async def compute() -> tuple[OpinionGroups | None, int, list[str]]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,19 +37,29 @@ class AskedQuestion:
     anonymous: bool
 
 
+def polls_of(chat_id: int) -> ColumnElement[bool]:
+    """The polls of a chat: those posted in it and, for a channel, those answered in person
+    for it in private chats (its identified respondents; a channel's own polls are
+    anonymous: they hold no one's answers)."""
+    return or_(PostedPoll.chat_id == chat_id, PostedPoll.via_chat_id == chat_id)
+
+
 async def asked_in_chat(
     session: AsyncSession, chat_id: int, article_id: str, question_key: str
 ) -> AskedQuestion:
     rows = await session.execute(
         select(PostedPoll.poll_id, PostedPoll.anonymous).where(
-            PostedPoll.chat_id == chat_id,
+            polls_of(chat_id),
             PostedPoll.article_id == article_id,
             PostedPoll.question_key == question_key,
             CURRENT_ROUND,
         )
     )
     polls = list(rows)
-    return AskedQuestion([poll for poll, _ in polls], any(anonymous for _, anonymous in polls))
+    named = [poll for poll, anonymous in polls if not anonymous]
+    # A channel's own polls are anonymous, its identified respondents' are not: only the
+    # named ones can be crossed, and the question counts as anonymous if none is.
+    return AskedQuestion(named or [poll for poll, _ in polls], bool(polls) and not named)
 
 
 async def answer_pairs(
@@ -156,7 +167,7 @@ async def _voter_sets(
     keys = [key for key, _ in questions]
     scope = [PostedPoll.article_id == article_id, PostedPoll.question_key.in_(keys), CURRENT_ROUND]
     if chat_id is not None:
-        scope.append(PostedPoll.chat_id == chat_id)
+        scope.append(polls_of(chat_id))
     else:  # until their close, the chats that hide their results keep them out of it
         scope.append(PostedPoll.chat_id.not_in(hidden_chats(article_id)))
     polls = await session.execute(

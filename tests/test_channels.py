@@ -334,6 +334,15 @@ async def test_readers_answer_in_person_and_count_once_as_identified_respondents
     assert "🙋 Répondants identifiés\n2 personnes ont répondu en personne" in results
     assert f"En personne{NBSP}: 2 votants" in results
 
+    # Crossing questions and opinion groups: on the identified respondents' named answers.
+    for person, choice in ((carl, 0), (dan, 1)):
+        await agora.handled(api.vote(private_polls[person["id"]][1]["id"], person, [choice]))
+    crossed = await in_private(agora, api, bob, "/croiser @LeQuotidien 1 2")
+    assert "anonyme" not in crossed
+    assert crossed.startswith("📐 ")
+    groups = await in_private(agora, api, bob, "/groupes @LeQuotidien")
+    assert "parmi les répondants identifiés du canal" in groups
+
     # Carl follows the other channel's link: his answers move there, counted once.
     [moved] = await agora.command(api.private_chat(carl), carl, "/start answer_-1001600")
     assert moved["text"].startswith(

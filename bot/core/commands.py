@@ -76,13 +76,13 @@ CLOSE = Command(
 )
 CROSSTAB = Command(
     "crosstab", "croiser", N_("how the answers to two questions go together"), N_("A B"),
-    shows_results=True,
+    shows_results=True, channels=True,
 )
 # "/camps" was its first French name: the answer itself says to read groups "as tendencies
 # rather than camps", so it is now "/groupes", and "/camps" still works.
 GROUPS = Command(
     "groups", "groupes", N_("opinion groups among the voters"), N_("[all]"), aliases=("camps",),
-    shows_results=True,
+    shows_results=True, channels=True,
 )
 ARTICLES = Command("articles", "articles", N_("the articles available"))
 ARTICLE = Command(

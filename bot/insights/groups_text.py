@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from telegram.constants import ChatType
+
 from bot.core.commands import GROUPS
 from bot.core.content import Article
 from bot.core.formatting import escape
@@ -23,11 +25,15 @@ def usage() -> str:
     )
 
 
-def scope_text(everywhere: bool, private: bool) -> str:
+def scope_text(everywhere: bool, chat_type: str) -> str:
     """Where the voters were counted, as the texts below say it."""
     if everywhere:
         return _("in all chats")
-    return _("in this chat") if private else _("in this group")
+    if chat_type == ChatType.PRIVATE:
+        return _("in this chat")
+    if chat_type == ChatType.CHANNEL:
+        return _("among the channel's identified respondents")
+    return _("in this group")
 
 
 STATEMENT_LENGTH = 120  # characters of an opinion quoted in /groups
