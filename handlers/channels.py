@@ -93,6 +93,7 @@ async def keep_channel(request: Request, found: ChatFullInfo) -> Chat:
         request.session, found.id, found.type, found.title, article
     )
     channel.username = found.username
+    channel.discussion_id = found.linked_chat_id
     if channel.language is None:
         channel.language = request.language
     return channel
@@ -112,17 +113,34 @@ async def channel_command(request: Request) -> None:
     channel = await keep_channel(request, usable(facts, request.args[0], user.id))
     await link_channel(request.session, channel, user.id)
     name = f"@{channel.username}" if channel.username else str(channel.id)
-    request.reply(
-        _("✅ {channel} is linked to Agora. Nothing is posted there until you ask:\n"
-          "• /{publish} {name}: the article's summary, then its questions as polls;\n"
-          "• /{results} {name}: the results, which anyone can ask for;\n"
-          "• /{channels}: your channels and their settings.").format(
-            channel=named(channel),
-            name=escape(name),
-            publish=PUBLISH.name(request.language),
-            results=RESULTS.name(request.language),
-            channels=CHANNEL.name(request.language),
+    text = _(
+        "✅ {channel} is linked to Agora. Nothing is posted there until you ask:\n"
+        "• /{publish} {name}: the article's summary, then its questions as polls;\n"
+        "• /{results} {name}: the results, which anyone can ask for;\n"
+        "• /{channels}: your channels and their settings."
+    ).format(
+        channel=named(channel),
+        name=escape(name),
+        publish=PUBLISH.name(request.language),
+        results=RESULTS.name(request.language),
+        channels=CHANNEL.name(request.language),
+    )
+    request.reply(text + discussion_note(facts))
+
+
+def discussion_note(facts: ChannelFacts) -> str:
+    """What the channel's discussion group will give, or what it needs (nothing without one)."""
+    if facts.reads_discussion is None:
+        return ""
+    if facts.reads_discussion:
+        return "\n\n" + _(
+            "💬 In the channel's discussion group, a reply to the summary or to a poll is an "
+            "opinion on it, shown in the channel's digest."
         )
+    return "\n\n" + _(
+        "💬 To collect the comments of the channel's discussion group as opinions, add me to "
+        "that group as an administrator (no particular right is needed): otherwise Telegram "
+        "shows me only the replies to my own messages."
     )
 
 

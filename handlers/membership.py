@@ -38,6 +38,7 @@ async def membership_changed(request: Request) -> None:
     is_in = change.new_chat_member.status in PRESENT
     scheduler = context.digests
     context.services.admins.forget(chat.id)  # the bot's own rights changed
+    context.services.channels.forget(chat.id)  # it may be a channel's discussion group
     if is_in and not was_in:
         if change.chat.type != ChatType.PRIVATE:
             request.reply(greeting())

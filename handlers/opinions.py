@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from telegram import Message, Update
+from telegram import Message, MessageOriginChannel, Update
 from telegram.ext import MessageHandler, filters
 
 from bot.context import AgoraApp
@@ -53,10 +53,19 @@ async def record(request: Request, target: Target) -> None:
 
 @handles()
 async def reply_to_bot(request: Request) -> None:
-    """A reply to one of the bot's polls or summaries is an opinion on that question."""
+    """A reply to one of the bot's polls or summaries is an opinion on that question, as is
+    a reply, in a channel's discussion group, to the copy of the channel's poll or summary
+    that Telegram forwards there."""
     message = request.message
     replied = message.reply_to_message
     assert replied is not None
+    origin = replied.forward_origin
+    if replied.is_automatic_forward and isinstance(origin, MessageOriginChannel):
+        # In a channel's discussion group, Telegram's copy of one of the channel's posts.
+        target = await reply_target(request.session, origin.chat.id, origin.message_id)
+        if target is not None:
+            await record(request, target)
+        return
     if replied.from_user is None or replied.from_user.id != request.context.bot.id:
         return
     target = await reply_target(request.session, message.chat_id, replied.message_id)

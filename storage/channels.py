@@ -12,6 +12,13 @@ from storage.models import Ballot, ChannelManager, Chat, PostedPoll
 CHANNEL = "channel"
 
 
+def opinions_chat(chat: Chat) -> int:
+    """Where the chat's opinions are written: a channel's, in its discussion group."""
+    if chat.type == CHANNEL and chat.discussion_id is not None:
+        return chat.discussion_id
+    return chat.id
+
+
 async def link_channel(session: AsyncSession, channel: Chat, user_id: int) -> bool:
     """Record that the person manages the channel through Agora; False if they already did."""
     if await session.get(ChannelManager, (channel.id, user_id)) is not None:

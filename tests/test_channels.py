@@ -355,3 +355,51 @@ async def test_readers_answer_in_person_and_count_once_as_identified_respondents
     assert f"répondants identifiés{NBSP}: 1" in here
     there = await in_private(agora, api, bob, "/resultats @autre_canal")
     assert f"répondants identifiés{NBSP}: 1" in there
+
+
+async def test_replies_in_the_discussion_group_are_opinions_shown_in_the_channels_digest(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    channel, ada, _bob = newsroom(api)
+    group = api.group(-1001700, "Le Quotidien — discussion")
+    api.link_discussion(CHANNEL_ID, group["id"])
+    await agora.handled(api.my_chat_member(group, ada, "left", "member"))
+    linked = await in_private(agora, api, ada, "/canal @LeQuotidien")
+    assert linked.endswith(
+        "💬 Pour recueillir comme avis les commentaires du groupe de discussion du canal, "
+        "ajoutez-moi à ce groupe comme administrateur (aucun droit particulier n’est "
+        f"nécessaire){NBSP}: sinon, Telegram ne me montre que les réponses à mes propres "
+        "messages."
+    )
+    await in_private(agora, api, ada, "/publier @LeQuotidien")
+    await agora.sent_out()
+    summary_id = api.sent(chat_id=CHANNEL_ID)[0]["message_id"]
+    assert api.comment(CHANNEL_ID, summary_id, api.user(60, "Lou"), "Invisible") is None
+
+    # Made an administrator of the group, the bot sees the replies to Telegram's copies.
+    await agora.handled(api.my_chat_member(group, ada, "member", "administrator"))
+    linked = await in_private(agora, api, ada, "/canal @LeQuotidien")
+    assert linked.endswith(
+        "💬 Dans le groupe de discussion du canal, une réponse au résumé ou à un sondage est "
+        "un avis sur celui-ci, repris dans le bilan du canal."
+    )
+    poll_post = api.sent(chat_id=CHANNEL_ID, method="sendPoll")[0]["message_id"]
+    lou, max_ = api.user(60, "Lou"), api.user(61, "Max")
+    first = api.comment(CHANNEL_ID, summary_id, lou, "La gouvernance a failli, clairement.")
+    second = api.comment(CHANNEL_ID, poll_post, max_, "Une lutte de pouvoir avant tout.")
+    assert first is not None
+    assert second is not None
+    await agora.handled(second)
+    await agora.sent_out()
+    reactions = [c for c in api.calls_of("setMessageReaction") if c["chat_id"] == group["id"]]
+    assert len(reactions) == 2
+    [listed] = await agora.command(group, lou, "/opinions")
+    assert "La gouvernance a failli, clairement." in listed["text"]
+
+    before = len(api.sent(chat_id=CHANNEL_ID))
+    await in_private(agora, api, ada, "/bilan @LeQuotidien maintenant")
+    await agora.sent_out()
+    digest = "\n".join(m.get("text", "") for m in api.sent(chat_id=CHANNEL_ID)[before:])
+    assert "La gouvernance a failli, clairement." in digest
+    assert "Une lutte de pouvoir avant tout." in digest
+    del channel

@@ -32,6 +32,7 @@ from bot.digests.text import (
     to_numbers,
 )
 from bot.insights.standings import Earlier
+from storage.channels import opinions_chat
 from storage.digests import digest_before, digests_since, previous_digest
 from storage.models import Chat
 from storage.opinions import opinions_after
@@ -95,8 +96,10 @@ async def compose(
     numbers = to_numbers(here, await everywhere.numbers(session, article.id, day, here))
     previous = await previous_digest(session, chat.id)
     seen = previous.numbers.get(LAST_OPINION) if previous else None
-    count, newest = await opinions_after(session, chat.id, article.id, seen, EXCERPTS)
-    rated = await rated_opinions(session, chat.id, article.id, STANDOUT_RATERS)
+    # A channel's opinions are written in its discussion group.
+    written_in = opinions_chat(chat)
+    count, newest = await opinions_after(session, written_in, article.id, seen, EXCERPTS)
+    rated = await rated_opinions(session, written_in, article.id, STANDOUT_RATERS)
     broadest, divisive = standouts([Rated(*row) for row in rated])
     news = OpinionNews(
         count, [(o.author, o.text) for o in newest], previous is not None, broadest, divisive

@@ -4,8 +4,9 @@ A handler that needs to know a channel (`/channel @name`, `/publish @name`) asks
 `ChannelCache.facts(reference)`; when the channel was not looked up in the last minute, it
 raises `ChannelUnknown`, the update's transaction is rolled back, the channel is looked up
 (getChat, then getChatAdministrators: one list gives both the people who administer it and
-the bot's own right to post) and the update handled again. A refusal from Telegram (no such
-chat, the bot not an administrator) is a fact like another: the handler words it.
+the bot's own right to post; then, if it has a discussion group, whether the bot reads it)
+and the update handled again. A refusal from Telegram (no such chat, the bot not an
+administrator) is a fact like another: the handler words it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from telegram import Bot, ChatFullInfo, ChatMemberAdministrator, ChatMemberOwner
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.engine.admins import FactsUnknown
@@ -45,6 +46,9 @@ class ChannelFacts:
     chat: ChatFullInfo | None
     admins: frozenset[int] = frozenset()
     bot_can_post: bool = False
+    # Whether the bot sees the replies in the channel's discussion group (None: it has
+    # none): as its administrator, or with privacy mode off.
+    reads_discussion: bool | None = None
 
     @property
     def is_channel(self) -> bool:
@@ -59,6 +63,18 @@ class ChannelUnknown(FactsUnknown):
 
     async def fetch(self, bot: Bot) -> None:
         await self.cache.look_up(bot, self.reference)
+
+
+async def reads_group(bot: Bot, group_id: int) -> bool:
+    """Whether the bot receives the members' messages in the group (privacy mode shows a bot
+    that is a mere member only commands and replies to its own messages)."""
+    try:
+        member = await bot.get_chat_member(group_id, bot.id)
+    except TelegramError:
+        return False
+    if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
+        return True
+    return member.status == ChatMemberStatus.MEMBER and bool(bot.bot.can_read_all_group_messages)
 
 
 class ChannelCache:
@@ -96,7 +112,8 @@ class ChannelCache:
             )
             for m in members
         )
-        self._remember(reference, ChannelFacts(chat, admins, can_post))
+        reads = await reads_group(bot, chat.linked_chat_id) if chat.linked_chat_id else None
+        self._remember(reference, ChannelFacts(chat, admins, can_post, reads))
 
     def _remember(self, reference: str | int, facts: ChannelFacts) -> None:
         now = time.monotonic()
@@ -107,11 +124,12 @@ class ChannelCache:
             self._known[facts.chat.id] = (now, facts)
 
     def forget(self, chat_id: int) -> None:
-        """The bot's rights in the channel changed: look it up again when needed."""
+        """The bot's rights in the channel (or in its discussion group) changed: look it up
+        again when needed."""
         stale = [
             reference
             for reference, (_, facts) in self._known.items()
-            if facts.chat is not None and facts.chat.id == chat_id
+            if facts.chat is not None and chat_id in (facts.chat.id, facts.chat.linked_chat_id)
         ]
         for reference in stale:
             del self._known[reference]

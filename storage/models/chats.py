@@ -44,6 +44,9 @@ class Chat(Base):
     # A channel's public name, without "@" (None: private, or not a channel), so that anyone
     # may ask for its results by name (/results @name) without asking Telegram.
     username: Mapped[str | None] = mapped_column(String(32), index=True)
+    # A channel's discussion group, as Telegram last said (getChat's linked_chat_id): the
+    # replies there to the channel's posts are opinions, shown in the channel's digest.
+    discussion_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ChannelManager(Base):

@@ -572,6 +572,10 @@ class FakeBotAPI:
         self.admins: dict[int, dict[int, str]] = {}
         self.bot_status: dict[int, str] = {}
         self.blocked: set[int] = set()
+        # A channel's linked discussion group, and the copy Telegram forwards there of each of
+        # the channel's posts: (channel, post) -> the copy's message id in the group.
+        self.discussions: dict[int, int] = {}
+        self.forwarded: dict[tuple[int, int], int] = {}
         self.migrated: dict[int, int] = {}
         self.messages: dict[tuple[int, int], JSON] = {}
         self.deleted: set[tuple[int, int]] = set()
@@ -1626,7 +1630,55 @@ class FakeBotAPI:
         self.messages[(chat["id"], message["message_id"])] = message
         snapshot = copy.deepcopy(message)
         self._sent.append((call.method, time.monotonic(), snapshot))
+        if chat["type"] == "channel" and chat["id"] in self.discussions:
+            self._forward_to_discussion(chat, message)
         return copy.deepcopy(message)
+
+    def link_discussion(self, channel_id: int, group_id: int) -> None:
+        """Makes the supergroup ``group_id`` the channel's discussion group."""
+        self.discussions[channel_id] = group_id
+
+    def _forward_to_discussion(self, channel: JSON, post: JSON) -> None:
+        """Telegram's automatic forward of a channel post into its discussion group, pushed
+        as an update only to a bot that administers the group (privacy mode hides the
+        others' messages from a bot that is a mere member)."""
+        group_id = self.discussions[channel["id"]]
+        group = self.chats[group_id]
+        copy_id = self._next_message_id(group_id)
+        forward: JSON = {
+            key: copy.deepcopy(value)
+            for key, value in post.items()
+            if key in ("text", "entities", "poll", "photo", "caption", "caption_entities")
+        }
+        forward.update(
+            message_id=copy_id,
+            **{"from": {"id": 777000, "is_bot": False, "first_name": "Telegram"}},
+            chat=dict(group),
+            date=post["date"],
+            sender_chat=dict(channel),
+            is_automatic_forward=True,
+            forward_origin={
+                "type": "channel",
+                "chat": dict(channel),
+                "message_id": post["message_id"],
+                "date": post["date"],
+            },
+        )
+        self.messages[(group_id, copy_id)] = forward
+        self.forwarded[(channel["id"], post["message_id"])] = copy_id
+        if self._bot_is_admin(group_id):
+            self.push_update({"message": copy.deepcopy(forward)})
+
+    def comment(self, channel_id: int, post_id: int, user: JSON, text: str) -> int | None:
+        """``user`` replies in the discussion group to the forwarded copy of the channel's
+        post; the update id, or None when the bot cannot see it (privacy mode: the bot is
+        not an administrator of the group, and the reply is not to one of its messages)."""
+        group_id = self.discussions[channel_id]
+        copy_id = self.forwarded[(channel_id, post_id)]
+        if not self._bot_is_admin(group_id):
+            self.users.setdefault(user["id"], user)
+            return None
+        return self.send_text(self.chats[group_id], user, text, reply_to_message_id=copy_id)
 
     def _message_for(self, call: _Call, chat: JSON, not_found: str) -> JSON:
         try:
@@ -2287,6 +2339,11 @@ class FakeBotAPI:
                 }
             if chat["type"] == "supergroup":
                 info["has_visible_history"] = True
+            linked = self.discussions.get(chat["id"]) or next(
+                (c for c, g in self.discussions.items() if g == chat["id"]), None
+            )
+            if linked is not None:
+                info["linked_chat_id"] = linked
         return info
 
     def _status_of(self, chat: JSON, user_id: int) -> str:

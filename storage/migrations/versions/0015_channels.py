@@ -20,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("chats", sa.Column("username", sa.String(length=32), nullable=True))
     op.create_index("ix_chats_username", "chats", ["username"])
+    op.add_column("chats", sa.Column("discussion_id", sa.BigInteger(), nullable=True))
     op.create_table(
         "channel_managers",
         sa.Column("channel_id", sa.BigInteger(), nullable=False),
@@ -46,6 +47,7 @@ def downgrade() -> None:
     op.execute("ALTER TABLE posted_polls DROP COLUMN via_chat_id")
     op.drop_index("ix_channel_managers_user_id", table_name="channel_managers")
     op.drop_table("channel_managers")
+    op.execute("ALTER TABLE chats DROP COLUMN discussion_id")
     op.drop_index("ix_chats_username", table_name="chats")
     # SQLite 3.35 and later drop a column in place.
     op.execute("ALTER TABLE chats DROP COLUMN username")
