@@ -103,20 +103,8 @@ async def record_poll_counts(
     if not poll.anonymous or poll.closed_at is not None:
         # Ballots are the source of truth for named polls; a closed poll's figures are final.
         return True
-    mark = poll_state_key(poll_id)
-    applied = await get_state(session, mark)
-    # States applied in this transaction are not among the handled updates yet: a batch
-    # holds updates in the order they arrived, which by webhook is not Telegram's.
-    applied_here: set[int] = session.info.setdefault(APPLIED_STATES, set())
-    if (
-        applied is not None
-        and update_id <= applied
-        and (applied in applied_here or await handled_among(session, [applied]))
-    ):
-        log.info("poll %s: update %d is older than %d, ignored", poll_id, update_id, applied)
+    if not await _newest_state(session, poll_id, update_id):
         return True
-    await set_state(session, mark, update_id)
-    applied_here.add(update_id)
     question = (poll.article_id, poll.question_key)
     voters: Counter[tuple[str, str]] = Counter({question: total_voters - poll.voter_count})
     poll.voter_count = total_voters
@@ -135,6 +123,26 @@ async def record_poll_counts(
                 .values(votes=counts[pid])
             )
     await add_to_totals(session, voters, votes)
+    return True
+
+
+async def _newest_state(session: AsyncSession, poll_id: str, update_id: int) -> bool:
+    """Whether the poll's state of `update_id` is newer than the one applied (then it is
+    marked as the one applied); False for an older one, logged."""
+    mark = poll_state_key(poll_id)
+    applied = await get_state(session, mark)
+    # States applied in this transaction are not among the handled updates yet: a batch
+    # holds updates in the order they arrived, which by webhook is not Telegram's.
+    applied_here: set[int] = session.info.setdefault(APPLIED_STATES, set())
+    if (
+        applied is not None
+        and update_id <= applied
+        and (applied in applied_here or await handled_among(session, [applied]))
+    ):
+        log.info("poll %s: update %d is older than %d, ignored", poll_id, update_id, applied)
+        return False
+    await set_state(session, mark, update_id)
+    applied_here.add(update_id)
     return True
 
 
