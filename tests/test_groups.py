@@ -10,11 +10,13 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert
 
 from bot.core.i18n import using_language
 from bot.core.library import load_library
 from bot.core.settings import Settings
+from bot.insights import clustering
 from bot.insights.answer_sets import Ballots
 from bot.insights.groups_text import groups_blocks
 from bot.insights.opinion_groups import describe
@@ -387,3 +389,29 @@ def test_one_camp_with_a_few_differing_on_one_question_is_one_group() -> None:
         "The voters do not split into distinct groups: where some answer differently, it is on "
         "one question at most."
     )
+
+
+def test_past_the_fitting_sample_the_groups_are_those_of_all_voters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past FIT_SAMPLE voters the centres are found on a random sample of them: the planted
+    split, 600 times larger, is still exactly two camps, and noisy camps come out as the
+    k-means on everybody finds them, within one percent of the voters."""
+    voters = [
+        {q: [o] for q, o in answers.items()} for answers, count in PLANTED_SPLIT
+        for _ in range(count * 600)
+    ]
+    found = describe(Ballots.collect(OPTIONS, voters))
+    assert found is not None
+    assert [g.size for g in found.groups] == [18_000, 12_000]
+
+    options = [5, 5, 9, 5, 4, 8]
+    patterns = sets_of_answers(options, planted_voters(options, 40_000, seed=8))
+    sampled = describe(Ballots.of_patterns(options, patterns))
+    monkeypatch.setattr(clustering, "FIT_SAMPLE", 10**9)
+    everybody = describe(Ballots.of_patterns(options, patterns))
+    assert sampled is not None
+    assert everybody is not None
+    assert len(sampled.groups) == len(everybody.groups) >= 2
+    for mine, theirs in zip(sampled.groups, everybody.groups, strict=True):
+        assert abs(mine.size - theirs.size) <= 400
