@@ -51,6 +51,7 @@ from bot.engine.transaction import Work
 from bot.leadership import Leadership
 from handlers.admission import admit
 from handlers.polls import answer_from_json
+from handlers.publishing import channel_publisher
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ async def start_leading(
 ) -> tuple[Leadership, ArticleReloader]:
     """Announcements, the lease and what its holder runs, and the articles' reloading."""
     assert app.job_queue is not None
-    announcer = Announcer(found, clock)
+    announcer = Announcer(found, clock, channel_publisher(app.bot))
     app.bot_data.announcer = announcer
     lease = None if lease_at is None else Lease(lease_at)
     leadership = Leadership(found, app.bot_data.digests, announcer, app.job_queue, lease)

@@ -11,14 +11,17 @@ the channel's identified respondents. The results are public: anyone may ask
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from collections.abc import Callable
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import CommandHandler, filters
 
-from bot.context import AgoraApp, AgoraContext
+from bot.articles.announcements import published
+from bot.context import AgoraApp
 from bot.core.commands import CHANNEL, PUBLISH, RESULTS
 from bot.core.content import Article
 from bot.core.formatting import echo, escape
-from bot.core.i18n import _, using_language
+from bot.core.i18n import _, current_language, using_language
 from bot.core.localtime import chat_language
 from bot.core.refusals import Unclear
 from bot.engine import outbox
@@ -35,6 +38,8 @@ from storage.channels import count_in_person, find_channel
 from storage.models import Chat
 from storage.polls import first_poll_message
 
+AUTO_WORDS = frozenset({"auto", "automatic", "automatique"})
+MANUAL_WORDS = frozenset({"manual", "manuel", "off"})
 RESULTS_PAYLOAD = "results_"  # /start results_<channel id>: a channel's results, in private
 # /start answer_<channel id>: the channel's questions as named polls, in private, counted
 # among the channel's identified respondents.
@@ -61,13 +66,16 @@ async def publish_command(request: Request) -> None:
     usable(request.context.services.channels.facts(channel.id), request.args[0], user.id)
     if not channel.active:
         channel.active = True  # Telegram says Agora may post there again
+    mode = publish_mode(request.args[1:], request.language)
+    if mode is not None:
+        channel.publish_auto = mode
+        request.reply(mode_text(channel, mode, request.language))
     article = current_article(request.context, channel)
     results = RESULTS.name(request.language)
     name = escape(f"@{channel.username}" if channel.username else str(channel.id))
-    if (
-        await first_poll_message(request.session, channel.id, article.id) is not None
-        or await queued_polls(request.session, channel.id, article.id)
-    ):
+    if await published(request.session, channel.id, article.id):
+        if mode is not None:
+            return  # the mode was what was asked
         request.reply(
             _("The polls of “{article}” are already published in {channel}. Results: "
               "/{results} {name}").format(
@@ -80,7 +88,7 @@ async def publish_command(request: Request) -> None:
         return
     language = chat_language(channel, request.context.services.settings)
     with using_language(language):
-        publish(request.context, channel, article, language)
+        publish(request.context.bot, channel, article, language)
     request.reply(
         _("📣 Publishing in {channel}: the summary of “{article}”, then its {count} questions "
           "as polls. They are anonymous (Telegram allows no other kind in a channel): Agora "
@@ -94,9 +102,49 @@ async def publish_command(request: Request) -> None:
     )
 
 
-def publish(context: AgoraContext, channel: Chat, article: Article, language: str) -> None:
+def publish_mode(words: list[str], language: str) -> bool | None:
+    """What `/publish @name auto|manual` asks: True (each new article as it appears), False
+    (only when asked), None (nothing said); Unclear for another word."""
+    if not words:
+        return None
+    word = words[0].strip().lower()
+    if word in AUTO_WORDS:
+        return True
+    if word in MANUAL_WORDS:
+        return False
+    raise Unclear(
+        _("I don't understand “{value}”. Use /{publish} @name, /{publish} @name {auto} or "
+          "/{publish} @name {manual}.").format(
+            value=echo(words[0]), publish=PUBLISH.name(language), auto=_("auto"),
+            manual=_("manual"),
+        )
+    )
+
+
+def mode_text(channel: Chat, automatic: bool, language: str) -> str:
+    if automatic:
+        return _(
+            "From now on each new article is published in {channel} as it appears (between "
+            "08:00 and 22:00 in the channel's time zone). To stop: /{publish} {name} {manual}"
+        ).format(
+            channel=named(channel),
+            publish=PUBLISH.name(language),
+            name=escape(f"@{channel.username}" if channel.username else str(channel.id)),
+            manual=_("manual"),
+        )
+    return _("New articles are no longer published in {channel} unless you ask.").format(
+        channel=named(channel)
+    )
+
+
+def channel_publisher(bot: Bot) -> Callable[[Chat, Article], None]:
+    """What the announcements call to publish a new article in a channel."""
+    return lambda channel, article: publish(bot, channel, article, current_language())
+
+
+def publish(bot: Bot, channel: Chat, article: Article, language: str) -> None:
     """Queue the summary post (with its results button), then the polls, in the channel."""
-    start = f"https://t.me/{context.bot.username}?start="
+    start = f"https://t.me/{bot.username}?start="
     keyboard = InlineKeyboardMarkup(
         [[
             InlineKeyboardButton(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Announcement, Chat, KnownArticle
@@ -24,10 +24,13 @@ async def record_known(session: AsyncSession, article_ids: Iterable[str], now: d
 
 
 async def following_chats(session: AsyncSession) -> list[tuple[int, str | None]]:
-    """(id, time zone) of every chat the bot can write to that follows the latest article."""
+    """(id, time zone) of every chat the bot can write to that follows the latest article:
+    groups and private chats (told of it), channels that publish it as it appears."""
     rows = await session.execute(
         select(Chat.id, Chat.timezone).where(
-            Chat.active.is_(True), Chat.follows_latest.is_(True), Chat.type != "channel"
+            Chat.active.is_(True),
+            Chat.follows_latest.is_(True),
+            or_(Chat.type != "channel", Chat.publish_auto.is_(True)),
         )
     )
     return [(chat_id, zone) for chat_id, zone in rows]

@@ -1,18 +1,23 @@
 """Channels: linked by one of their administrators from a private chat (/canal @nom), never
-posted in until asked, then published in (/publier @nom: the summary with a button to the
-results, and anonymous polls, once per article), their results public (/resultats @nom, and
-the button's deep link), and Agora's rights there followed (my_chat_member)."""
+posted in until asked, then published in (/publier @nom: the summary with its two buttons,
+and anonymous polls, once per article; or each new article, with `auto`), their results
+public (/resultats @nom, and the button's deep link), answers given in person counted as
+identified respondents, the discussion group's replies as opinions, the settings changed
+from private, and Agora's rights there followed (my_chat_member)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelManager, Chat
+from tests.support.articles import write_article
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import Agora
+from tests.test_announcements import reload
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 CHANNEL_ID = -1001500
@@ -403,3 +408,43 @@ async def test_replies_in_the_discussion_group_are_opinions_shown_in_the_channel
     assert "La gouvernance a failli, clairement." in digest
     assert "Une lutte de pouvoir avant tout." in digest
     del channel
+
+
+async def test_a_channel_in_auto_publishes_each_new_article_as_it_appears(
+    agora: Agora, api: FakeBotAPI, articles_dir: Path
+) -> None:
+    _channel, ada, _bob = newsroom(api)
+    await agora.command(api.private_chat(ada), ada, "/canal @LeQuotidien")
+    [bad] = [
+        m["text"]
+        for m in await agora.command(api.private_chat(ada), ada, "/publier @LeQuotidien bof")
+    ]
+    assert bad == (
+        "Je ne comprends pas «\u00a0bof\u00a0». Utilisez /publier @nom, /publier @nom auto ou "
+        "/publier @nom manuel."
+    )
+    told = await in_private(agora, api, ada, "/publier @LeQuotidien auto")
+    assert told.startswith(
+        "Désormais, chaque nouvel article est publié dans Le Quotidien <Nord> (@LeQuotidien) "
+        "dès sa parution"
+    )
+    assert "📣 Publication dans" in told  # and the current article, not yet published
+    await agora.sent_out()
+    assert len(api.sent(chat_id=CHANNEL_ID)) == 7
+    stored = await stored_channel(agora)
+    assert stored is not None
+    assert stored.publish_auto
+
+    write_article(articles_dir, "next", "next-news", source_date="2026-11-26", title_fr="L’après")
+    await reload(agora)
+    posts = api.sent(chat_id=CHANNEL_ID)[7:]
+    assert posts[0]["text"].startswith("📰 L’après")
+    assert [m["poll"]["is_anonymous"] for m in posts[1:]] == [True] * (len(posts) - 1)
+    assert len(posts) > 1
+
+    told = await in_private(agora, api, ada, "/publier @LeQuotidien manuel")
+    assert told.startswith("Les nouveaux articles ne sont plus publiés dans Le Quotidien")
+    before = len(api.sent(chat_id=CHANNEL_ID))
+    write_article(articles_dir, "third", "third-news", source_date="2026-11-27", title_fr="Suite")
+    await reload(agora)
+    assert len(api.sent(chat_id=CHANNEL_ID)) == before  # nothing the administrator did not ask

@@ -9,16 +9,20 @@ nothing in it is announced.
 Due announcements are queued in the outbox (lowest priority: after answers, polls and
 digests, paced by the sender like every message) in the same transaction that marks them
 queued, so each goes out once, whatever restarts happen. One that has become pointless when
-due (the chat chose an article, left, or a newer article came) is skipped.
+due (the chat chose an article, left, or a newer article came) is skipped. A channel that
+publishes each new article (/publish @name auto) gets, at the same times, the article's
+summary and polls instead of an announcement.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import ChatType
 from telegram.ext import CallbackContext, JobQueue
 
@@ -29,7 +33,7 @@ from bot.core.i18n import _, current_language, using_language
 from bot.core.library import Library
 from bot.core.localtime import Clock, chat_language, zone_of
 from bot.engine import outbox
-from bot.engine.outbox import Priority
+from bot.engine.outbox import Priority, queued_polls
 from bot.engine.services import Services
 from storage.announcements import (
     QUEUED,
@@ -40,6 +44,8 @@ from storage.announcements import (
     plan_announcements,
     record_known,
 )
+from storage.models import Chat
+from storage.polls import first_poll_message
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +88,25 @@ def announcement_text(article: Article, private: bool) -> str:
     )
 
 
-class Announcer:
-    """Plans announcements when new articles appear, and queues them when they are due."""
+#: Publishes an article in a channel (its summary and polls), in the current language.
+Publisher = Callable[[Chat, Article], None]
 
-    def __init__(self, services: Services, clock: Clock) -> None:
+
+async def published(session: AsyncSession, chat_id: int, article_id: str) -> bool:
+    """Whether the article's polls are in the chat, or on their way."""
+    return await first_poll_message(session, chat_id, article_id) is not None or bool(
+        await queued_polls(session, chat_id, article_id)
+    )
+
+
+class Announcer:
+    """Plans announcements when new articles appear, and queues them when they are due; a
+    channel that publishes each new article (`publish`) gets the article itself."""
+
+    def __init__(self, services: Services, clock: Clock, publish: Publisher | None = None) -> None:
         self._services = services
         self.clock = clock
+        self._publish = publish
 
     def start(self, jobs: JobQueue[Any]) -> None:
         jobs.run_repeating(self._look, interval=LOOK_EVERY, first=LOOK_EVERY, name="announce")
@@ -148,6 +167,19 @@ class Announcer:
                     or not chat.follows_latest
                 ):
                     announcement.status = SKIPPED
+                    continue
+                if chat.type == ChatType.CHANNEL:
+                    if (
+                        not chat.publish_auto
+                        or self._publish is None
+                        or await published(unit.session, chat.id, article.id)
+                    ):
+                        announcement.status = SKIPPED
+                        continue
+                    with using_language(chat_language(chat, settings)):
+                        self._publish(chat, article)
+                    announcement.status = QUEUED
+                    sent += 1
                     continue
                 with using_language(chat_language(chat, settings)):
                     text = announcement_text(article, chat.type == ChatType.PRIVATE)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     String,
+    false,
     func,
     true,
 )
@@ -47,6 +48,9 @@ class Chat(Base):
     # A channel's discussion group, as Telegram last said (getChat's linked_chat_id): the
     # replies there to the channel's posts are opinions, shown in the channel's digest.
     discussion_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A channel that publishes each new article as it appears (/publish @name auto), at the
+    # announcements' times of day; False: only when an administrator asks.
+    publish_auto: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ChannelManager(Base):
