@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 from bot.context import AgoraApp
 from bot.core.arguments import delay, time_of_day
-from bot.core.commands import CLOSE, CLOSE_OFF
-from bot.core.formatting import echo
+from bot.core.commands import CLOSE, CLOSE_OFF, RESULTS
+from bot.core.formatting import echo, escape
+from bot.core.i18n import _, using_language
+from bot.core.localtime import chat_language
 from bot.core.refusals import Unclear
 from bot.digests.closing import (
     LATEST,
@@ -61,7 +63,15 @@ async def close_command(request: Request) -> None:
     found = await get_close(session, chat.id, article.id)
     if found is not None and found.closed_at is not None:
         message = found.results_message_id
-        if message is not None and message > 0:
+        if request.on_channel:
+            request.reply(
+                _("The polls of {channel} are already closed. Results: /{results} {name}").format(
+                    channel=escape(chat.title or str(chat.id)),
+                    results=RESULTS.name(request.language),
+                    name=escape(f"@{chat.username}" if chat.username else str(chat.id)),
+                )
+            )
+        elif message is not None and message > 0:
             outbox.send_text(
                 chat.id, already_closed_text(True), thread=request.thread, reply_to=message
             )
@@ -77,7 +87,20 @@ async def close_command(request: Request) -> None:
     due = close_moment(word, now) if word is not None and word not in CLOSE_OFF else None
     request.require_admin()
     if word is None:
-        await close_now(session, Closing(chat, article, request.zone, request.thread), now)
+        closing = Closing(chat, article, request.zone, request.thread)
+        if not request.on_channel:
+            await close_now(session, closing, now)
+            return
+        # The final results go to the channel, in its language; its administrator is told.
+        with using_language(chat_language(chat, request.context.services.settings)):
+            await close_now(session, closing, now)
+        request.reply(
+            _("The polls of “{article}” are closed, in the channel and in private; the final "
+              "results are on their way to {channel}.").format(
+                article=escape(article.title[request.language]),
+                channel=escape(chat.title or str(chat.id)),
+            )
+        )
         return
     close = await ensure_close(session, chat.id, article.id)
     if due is None:  # off

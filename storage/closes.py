@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import PollClose, PostedPoll, affected
+from storage.models import PollClose, PostedPoll, affected, polls_of
 
 #: The polls of their chat's current round: what every figure of today counts.
 CURRENT_ROUND: ColumnElement[bool] = PostedPoll.superseded.is_(False)
@@ -61,6 +61,7 @@ async def claim_close(
 @dataclass(frozen=True, slots=True)
 class OpenPoll:
     poll_id: str
+    chat_id: int  # a channel's polls answered in person are in private chats
     message_id: int
 
 
@@ -68,17 +69,18 @@ async def close_polls(
     session: AsyncSession, chat_id: int, article_id: str, now: datetime
 ) -> list[OpenPoll]:
     """Mark the article's open polls in the chat closed (their answers stop counting) and
-    return them, in the order they were posted."""
+    return them, in the order they were posted (a channel's: with those answered in person
+    for it)."""
     rows = await session.execute(
-        select(PostedPoll.poll_id, PostedPoll.message_id)
+        select(PostedPoll.poll_id, PostedPoll.chat_id, PostedPoll.message_id)
         .where(
-            PostedPoll.chat_id == chat_id,
+            polls_of(chat_id),
             PostedPoll.article_id == article_id,
             PostedPoll.closed_at.is_(None),
         )
         .order_by(PostedPoll.message_id)
     )
-    found = [OpenPoll(poll_id, message_id) for poll_id, message_id in rows]
+    found = [OpenPoll(poll_id, chat, message_id) for poll_id, chat, message_id in rows]
     if found:
         await session.execute(
             update(PostedPoll)

@@ -17,14 +17,13 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.closes import CURRENT_ROUND, hidden_chats
-from storage.models import Ballot, Opinion, PostedPoll, Rating, options_of
+from storage.models import Ballot, Opinion, PostedPoll, Rating, options_of, polls_of
 
 PACKED = 62  # bits of a set of answers in one column (the databases' integers: 64, signed)
 
@@ -35,13 +34,6 @@ class AskedQuestion:
 
     poll_ids: list[str]
     anonymous: bool
-
-
-def polls_of(chat_id: int) -> ColumnElement[bool]:
-    """The polls of a chat: those posted in it and, for a channel, those answered in person
-    for it in private chats (its identified respondents; a channel's own polls are
-    anonymous: they hold no one's answers)."""
-    return or_(PostedPoll.chat_id == chat_id, PostedPoll.via_chat_id == chat_id)
 
 
 async def asked_in_chat(

@@ -108,8 +108,8 @@ async def test_what_stops_a_link_is_said_and_changes_nothing(
     private = api.private_chat(ada)
     [not_admin] = await agora.command(private, ada, "/canal @LeQuotidien")
     assert not_admin["text"].startswith(
-        "Je ne suis pas administrateur de Le Quotidien <Nord> (@LeQuotidien) avec le droit de "
-        "publier."
+        "Je ne suis pas administrateur du canal Le Quotidien <Nord> (@LeQuotidien) avec le "
+        "droit de publier."
     )
     [unknown] = await agora.command(private, ada, "/canal @personne_ici")
     assert unknown["text"].startswith(f"Je ne trouve pas @personne_ici. Vérifiez le nom{NNBSP};")
@@ -205,7 +205,7 @@ async def test_removed_from_a_channel_it_goes_quiet_and_says_so(
     [listed] = await agora.command(private, ada, "/canal")
     assert "⚠️ Je ne peux plus y publier" in listed["text"]
     [refused] = await agora.command(private, ada, "/publier @LeQuotidien")
-    assert refused["text"].startswith("Je ne suis pas administrateur de Le Quotidien <Nord>")
+    assert refused["text"].startswith("Je ne suis pas administrateur du canal Le Quotidien <Nord>")
     await agora.sent_out()
     assert api.sent(chat_id=CHANNEL_ID) == []
 
@@ -448,3 +448,39 @@ async def test_a_channel_in_auto_publishes_each_new_article_as_it_appears(
     write_article(articles_dir, "third", "third-news", source_date="2026-11-27", title_fr="Suite")
     await reload(agora)
     assert len(api.sent(chat_id=CHANNEL_ID)) == before  # nothing the administrator did not ask
+
+
+async def test_closing_a_channels_polls_closes_those_answered_in_person_too(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    _channel, ada, bob = newsroom(api)
+    await agora.command(api.private_chat(ada), ada, "/canal @LeQuotidien")
+    await in_private(agora, api, ada, "/publier @LeQuotidien")
+    carl = api.user(40, "Carl", language_code="fr")
+    await agora.command(api.private_chat(carl), carl, f"/start answer_{CHANNEL_ID}")
+    await agora.sent_out()
+    [mine, *_] = [m["poll"] for m in api.sent(chat_id=carl["id"], method="sendPoll")]
+    await agora.handled(api.vote(mine["id"], carl, [2]))
+
+    refused = await in_private(agora, api, bob, "/cloturer @LeQuotidien")
+    assert refused.startswith("Seuls les administrateurs de ce canal peuvent le faire")
+    assert api.calls_of("stopPoll") == []
+    told = await in_private(agora, api, ada, "/cloturer @LeQuotidien")
+    assert told == (
+        f"Les sondages de «{NBSP}Crise à la tête d’OpenAI{NBSP}: le limogeage de Sam Altman sème "
+        "le chaos\u00a0» sont clos, dans le canal et en privé\u202f; les résultats définitifs "
+        "partent vers Le Quotidien <Nord>."
+    )
+    await agora.sent_out()
+    stopped = {c["chat_id"] for c in api.calls_of("stopPoll")}
+    assert stopped == {CHANNEL_ID, carl["id"]}
+    assert len(api.calls_of("stopPoll")) == 12
+    final = [m for m in api.sent(chat_id=CHANNEL_ID) if m.get("text", "").startswith("🏁")]
+    assert len(final) == 1
+    again = await in_private(agora, api, ada, "/cloturer @LeQuotidien")
+    assert again == (
+        "Les sondages sont déjà clos dans le canal Le Quotidien <Nord>. Résultats"
+        f"{NBSP}: /resultats @LeQuotidien"
+    )
+    results = await in_private(agora, api, bob, "/resultats @LeQuotidien")
+    assert f"répondants identifiés{NBSP}: 1" in results

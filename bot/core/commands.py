@@ -73,6 +73,7 @@ CLOSE = Command(
     N_("[2h|3d|18:30|off]"),
     rights=Rights.ADMINS_TO_ACT,
     refusal=N_("Only the group's administrators can close the polls: ask one of them."),
+    channels=True,
 )
 CROSSTAB = Command(
     "crosstab", "croiser", N_("how the answers to two questions go together"), N_("A B"),

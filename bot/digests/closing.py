@@ -80,7 +80,7 @@ async def close_now(session: AsyncSession, closing: Closing, now: datetime) -> b
         # A poll posted in the group before it became a supergroup (its message id moved
         # below zero) cannot be stopped, nor answered any more: it is only marked closed.
         if poll.message_id > 0:
-            outbox.stop_poll(chat.id, poll.message_id)
+            outbox.stop_poll(poll.chat_id, poll.message_id)
     log.info(
         "chat %s closed %s: %d polls stopped, %d left unposted",
         chat.id, article.id, len(stopped), unposted, extra={"chat_id": chat.id},

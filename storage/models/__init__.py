@@ -18,6 +18,7 @@ from storage.models.polls import (
     Retraction,
     option_bits,
     options_of,
+    polls_of,
 )
 
 __all__ = [
@@ -45,5 +46,6 @@ __all__ = [
     "affected",
     "option_bits",
     "options_of",
+    "polls_of",
     "table",
 ]

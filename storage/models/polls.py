@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     false,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,6 +64,13 @@ class PollTally(Base):
     )
     option_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     votes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def polls_of(chat_id: int) -> ColumnElement[bool]:
+    """The polls of a chat: those posted in it and, for a channel, those answered in person
+    for it in private chats (its identified respondents; a channel's own polls are
+    anonymous: they hold no one's answers)."""
+    return or_(PostedPoll.chat_id == chat_id, PostedPoll.via_chat_id == chat_id)
 
 
 def option_bits(options: Iterable[int]) -> int:
