@@ -361,6 +361,16 @@ async def test_readers_answer_in_person_and_count_once_as_identified_respondents
     there = await in_private(agora, api, bob, "/resultats @autre_canal")
     assert f"répondants identifiés{NBSP}: 1" in there
 
+    # /oublier takes the answers given in person too.
+    [question] = await agora.command(api.private_chat(dan), dan, "/oublier")
+    yes, _no = question["reply_markup"]["inline_keyboard"][0]
+    await agora.handled(
+        api.callback_query(api.private_chat(dan), dan, question["message_id"], yes["callback_data"])
+    )
+    here = await in_private(agora, api, bob, "/resultats @LeQuotidien")
+    assert f"répondants identifiés{NBSP}: 0" in here
+    assert "🙋 Répondants identifiés" not in here
+
 
 async def test_replies_in_the_discussion_group_are_opinions_shown_in_the_channels_digest(
     agora: Agora, api: FakeBotAPI
