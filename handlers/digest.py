@@ -6,10 +6,19 @@ import re
 from datetime import UTC, datetime
 
 from babel.dates import format_time
+from telegram.constants import ChatType
 
 from bot.context import AgoraApp
 from bot.core.arguments import time_zone
-from bot.core.commands import DIGEST, DIGEST_NOW, DIGEST_OFF, DIGEST_ON, TIMEZONE
+from bot.core.commands import (
+    DIGEST,
+    DIGEST_IN_CHANNEL,
+    DIGEST_IN_GROUP,
+    DIGEST_NOW,
+    DIGEST_OFF,
+    DIGEST_ON,
+    TIMEZONE,
+)
 from bot.core.formatting import echo, escape
 from bot.core.i18n import _, current_language, current_locale, format_day_time
 from bot.core.localtime import chat_time, chat_zone
@@ -19,6 +28,7 @@ from bot.digests.deliver import cancel_queued_digests
 from bot.engine.transaction import current_unit
 from handlers.common import command, current_article
 from handlers.request import Request, handles
+from storage.channels import digest_chat
 
 _TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")
 
@@ -40,14 +50,21 @@ async def status_text(request: Request) -> str:
     language = current_language()
     at = format_time(chat_time(chat, settings), format="short", locale=current_locale())
     zone = chat_zone(chat, settings).key
+    where = ""
+    if chat.type == ChatType.CHANNEL:
+        where = " " + (
+            _("It goes to the channel's discussion group.")
+            if digest_chat(chat) != chat.id
+            else _("It goes to the channel.")
+        )
     if not chat.digest_enabled:
         return _(
             "Daily digest: <b>off</b>. Turn it on with /{digest} on, or choose its time with "
             "/{digest} 18:30. Scheduled time: {time} ({zone})."
-        ).format(digest=DIGEST.name(language), time=at, zone=escape(zone))
+        ).format(digest=DIGEST.name(language), time=at, zone=escape(zone)) + where
     text = _("Daily digest: <b>on</b>, every day at {time} ({zone}).").format(
         time=at, zone=escape(zone)
-    )
+    ) + where
     if await told_closed(request.session, chat.id, current_article(context, chat).id):
         text += "\n" + _(
             "None for now: this article's polls are closed and the last digest gave the final "
@@ -74,6 +91,10 @@ async def digest_command(request: Request) -> None:
         return
     word = request.args[0].strip().lower()
     new_time = parse_time(word)
+    if word in DIGEST_IN_GROUP | DIGEST_IN_CHANNEL and request.on_channel:
+        request.require_admin()
+        await send_digest_to(request, word in DIGEST_IN_GROUP)
+        return
     if word not in DIGEST_ON | DIGEST_OFF | DIGEST_NOW and new_time is None:
         raise Unclear(
             _(
@@ -94,13 +115,27 @@ async def digest_command(request: Request) -> None:
         return
     if word in DIGEST_OFF:
         chat.digest_enabled = False
-        await cancel_queued_digests(request.session, chat.id, datetime.now(UTC))
+        for destination in {chat.id, digest_chat(chat)}:
+            await cancel_queued_digests(request.session, destination, datetime.now(UTC))
     else:
         chat.digest_enabled = True
         chat.digest_thread_id = request.thread  # the topic it is turned on in, in a forum
         if new_time is not None:
             chat.digest_time = new_time
     current_unit().on_commit(lambda: scheduler.arm(chat))
+    request.reply(await status_text(request))
+
+
+async def send_digest_to(request: Request, discussion: bool) -> None:
+    """Where a channel's digest goes: its discussion group, or the channel itself."""
+    channel = request.chat
+    if discussion and channel.discussion_id is None:
+        raise Unclear(
+            _("{channel} has no discussion group: its digest goes to the channel.").format(
+                channel=escape(channel.title or str(channel.id))
+            )
+        )
+    channel.digest_in_discussion = discussion
     request.reply(await status_text(request))
 
 

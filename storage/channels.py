@@ -19,6 +19,13 @@ def opinions_chat(chat: Chat) -> int:
     return chat.id
 
 
+def digest_chat(chat: Chat) -> int:
+    """Where the chat's digest goes: a channel's, to its discussion group if it chose so."""
+    if chat.type == CHANNEL and chat.digest_in_discussion and chat.discussion_id is not None:
+        return chat.discussion_id
+    return chat.id
+
+
 async def link_channel(session: AsyncSession, channel: Chat, user_id: int) -> bool:
     """Record that the person manages the channel through Agora; False if they already did."""
     if await session.get(ChannelManager, (channel.id, user_id)) is not None:

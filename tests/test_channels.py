@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ChannelManager, Chat
 from tests.support.articles import write_article
 from tests.support.botapi import FakeBotAPI
-from tests.support.harness import Agora
+from tests.support.harness import Agora, FakeClock
 from tests.test_announcements import reload
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -373,7 +373,7 @@ async def test_readers_answer_in_person_and_count_once_as_identified_respondents
 
 
 async def test_replies_in_the_discussion_group_are_opinions_shown_in_the_channels_digest(
-    agora: Agora, api: FakeBotAPI
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
 ) -> None:
     channel, ada, _bob = newsroom(api)
     group = api.group(-1001700, "Le Quotidien — discussion")
@@ -417,6 +417,22 @@ async def test_replies_in_the_discussion_group_are_opinions_shown_in_the_channel
     digest = "\n".join(m.get("text", "") for m in api.sent(chat_id=CHANNEL_ID)[before:])
     assert "La gouvernance a failli, clairement." in digest
     assert "Une lutte de pouvoir avant tout." in digest
+
+    # The digest can go to the discussion group instead, with the button to rate there.
+    status = await in_private(agora, api, ada, "/bilan @LeQuotidien groupe")
+    assert "Il part dans le groupe de discussion du canal." in status
+    clock.set("2026-11-26 09:00")  # past the ten minutes between two digests on demand
+    before_channel, before_group = len(api.sent(chat_id=CHANNEL_ID)), len(api.sent(group["id"]))
+    await in_private(agora, api, ada, "/bilan @LeQuotidien maintenant")
+    await agora.sent_out()
+    assert len(api.sent(chat_id=CHANNEL_ID)) == before_channel
+    in_group = api.sent(chat_id=group["id"])[before_group:]
+    assert in_group[0]["text"].startswith("🗞 Bilan du")
+    [keyboard] = [m["reply_markup"] for m in in_group if "reply_markup" in m]
+    [[rate]] = keyboard["inline_keyboard"]
+    assert rate["url"].startswith("https://t.me/agora_test_bot?start=rate_-1001700_")
+    status = await in_private(agora, api, ada, "/bilan @LeQuotidien canal")
+    assert "Il part dans le canal." in status
     del channel
 
 

@@ -16,6 +16,7 @@ from bot.engine import outbox
 from bot.engine.effects import RecordDigest
 from bot.engine.outbox import Priority
 from bot.engine.sending.outcomes import drop
+from storage.channels import digest_chat, opinions_chat
 from storage.models import Chat
 from storage.opinions import count_opinions
 from storage.outbox import pending_rows, redact_done
@@ -32,9 +33,10 @@ async def digest_keyboard(
     language); none in private, nor where there is nothing to rate."""
     if make is None or chat.type == ChatType.PRIVATE:
         return None
-    if not await count_opinions(session, chat.id, article_id):
+    written_in = opinions_chat(chat)  # a channel's: in its discussion group
+    if not await count_opinions(session, written_in, article_id):
         return None
-    return make(chat.id)
+    return make(written_in)
 
 
 def queue_digest(
@@ -44,13 +46,14 @@ def queue_digest(
     keyboard: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Queue the digest's texts (the `keyboard` under the last one), then its chart, in the
-    chat (its digest topic in a forum), in the current unit of work: they commit with the
-    digest's record, never twice."""
+    chat (its digest topic in a forum; a channel's discussion group if it chose so), in the
+    current unit of work: they commit with the digest's record, never twice."""
     count = len(digest.parts) + (digest.chart is not None)
+    destination = digest_chat(chat)
     for index, part in enumerate(digest.parts):
         effect = RecordDigest(digest_id, last=index == count - 1)
         outbox.send_text(
-            chat.id,
+            destination,
             part,
             thread=chat.digest_thread_id,
             priority=Priority.DIGEST,
@@ -59,7 +62,7 @@ def queue_digest(
         )
     if digest.chart is not None:
         outbox.send_chart(
-            chat.id,
+            destination,
             digest.chart,
             digest.caption,
             thread=chat.digest_thread_id,

@@ -51,6 +51,8 @@ class Chat(Base):
     # A channel that publishes each new article as it appears (/publish @name auto), at the
     # announcements' times of day; False: only when an administrator asks.
     publish_auto: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A channel's digest goes to its discussion group instead (/digest @name group).
+    digest_in_discussion: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ChannelManager(Base):

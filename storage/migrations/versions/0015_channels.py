@@ -21,10 +21,10 @@ def upgrade() -> None:
     op.add_column("chats", sa.Column("username", sa.String(length=32), nullable=True))
     op.create_index("ix_chats_username", "chats", ["username"])
     op.add_column("chats", sa.Column("discussion_id", sa.BigInteger(), nullable=True))
-    op.add_column(
-        "chats",
-        sa.Column("publish_auto", sa.Boolean(), server_default=sa.false(), nullable=False),
-    )
+    for flag in ("publish_auto", "digest_in_discussion"):
+        op.add_column(
+            "chats", sa.Column(flag, sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     op.create_table(
         "channel_managers",
         sa.Column("channel_id", sa.BigInteger(), nullable=False),
@@ -51,6 +51,7 @@ def downgrade() -> None:
     op.execute("ALTER TABLE posted_polls DROP COLUMN via_chat_id")
     op.drop_index("ix_channel_managers_user_id", table_name="channel_managers")
     op.drop_table("channel_managers")
+    op.execute("ALTER TABLE chats DROP COLUMN digest_in_discussion")
     op.execute("ALTER TABLE chats DROP COLUMN publish_auto")
     op.execute("ALTER TABLE chats DROP COLUMN discussion_id")
     op.drop_index("ix_chats_username", table_name="chats")
