@@ -375,7 +375,7 @@ async def test_readers_answer_in_person_and_count_once_as_identified_respondents
 async def test_replies_in_the_discussion_group_are_opinions_shown_in_the_channels_digest(
     agora: Agora, api: FakeBotAPI, clock: FakeClock
 ) -> None:
-    channel, ada, _bob = newsroom(api)
+    channel, ada, bob = newsroom(api)
     group = api.group(-1001700, "Le Quotidien — discussion")
     api.link_discussion(CHANNEL_ID, group["id"])
     await agora.handled(api.my_chat_member(group, ada, "left", "member"))
@@ -417,6 +417,29 @@ async def test_replies_in_the_discussion_group_are_opinions_shown_in_the_channel
     digest = "\n".join(m.get("text", "") for m in api.sent(chat_id=CHANNEL_ID)[before:])
     assert "La gouvernance a failli, clairement." in digest
     assert "Une lutte de pouvoir avant tout." in digest
+
+    # /opinions @nom, in private: the discussion group's opinions, page by page.
+    for index in range(12):
+        text = f"Commentaire {index} : " + "la gouvernance compte plus que tout. " * 10
+        last = api.comment(CHANNEL_ID, poll_post, api.user(100 + index, f"L{index}"), text)
+        assert last is not None
+    await agora.handled(last)
+    await agora.sent_out()
+    private = api.private_chat(bob)
+    [first_page] = await agora.command(private, bob, "/opinions @LeQuotidien")
+    assert first_page["text"].startswith("💬 Avis — Crise à la tête d’OpenAI")
+    assert "Commentaire 11" in first_page["text"]
+    [pages, [rate_here]] = first_page["reply_markup"]["inline_keyboard"]
+    assert rate_here["url"].startswith("https://t.me/agora_test_bot?start=rate_-1001700_")
+    [older] = pages
+    assert older["text"] == "Plus anciens ▶"
+    await agora.handled(
+        api.callback_query(private, bob, first_page["message_id"], older["callback_data"])
+    )
+    await agora.sent_out()
+    [edit] = api.calls_of("editMessageText")[-1:]
+    assert "(page 2)" in edit["text"]
+    assert "Une lutte de pouvoir avant tout." in edit["text"]  # the oldest on question 1
 
     # The digest can go to the discussion group instead, with the button to rate there.
     status = await in_private(agora, api, ada, "/bilan @LeQuotidien groupe")

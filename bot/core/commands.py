@@ -115,7 +115,9 @@ OPINION = Command(
     "opinion", "avis", N_("give your opinion on the article (without text: the latest ones)"),
     N_("<text>"),
 )
-OPINIONS = Command("opinions", "opinions", N_("the latest opinions, question by question"))
+OPINIONS = Command(
+    "opinions", "opinions", N_("the latest opinions, question by question"), channels=True
+)
 RATE = Command("rate", "evaluer", N_("agree or disagree with the others' opinions, in private"))
 ME = Command("me", "moi", N_("where you stand in the chats where you voted, in private"))
 DELETE = Command(

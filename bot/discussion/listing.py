@@ -3,6 +3,7 @@ question, and the buttons that turn the pages (handlers/listing answers with the
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from storage.listing import ListedOpinion, listed_opinions, listing_key
 MIN_RATERS = 3  # fewer raters than this: no counts shown (they would tell who rated how)
 WIDEST_PAGE = 999_999  # the listing's header is measured as "(page 999999)"
 OLDER, NEWER = "o", "n"  # a button's direction, before the id of the opinion it starts from
+CHANNEL_ID = re.compile(r"^-100\d{1,16}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +36,26 @@ class Cursor:
     older: bool
     opinion_id: int
     page: int
+    # A channel's listing, read in a private chat (/opinions @name): the channel's id.
+    channel: int | None = None
 
     def encode(self) -> str:
         direction = OLDER if self.older else NEWER
-        return encode(Callback.OPINIONS, f"{direction}{self.opinion_id}", self.page)
+        fields: list[object] = [f"{direction}{self.opinion_id}", self.page]
+        if self.channel is not None:
+            fields.append(self.channel)
+        return encode(Callback.OPINIONS, *fields)
 
     @classmethod
     def decode(cls, data: str | None) -> Cursor | None:
-        fields = decode(Callback.OPINIONS, data, 2)
+        fields = decode(Callback.OPINIONS, data, 2) or decode(Callback.OPINIONS, data, 3)
         if fields is None or fields[0][:1] not in (OLDER, NEWER):
             return None
         opinion_id, page = number(fields[0][1:]), number(fields[1])
-        if opinion_id is None or page is None:
+        channel = int(fields[2]) if len(fields) == 3 and CHANNEL_ID.match(fields[2]) else None
+        if opinion_id is None or page is None or (len(fields) == 3 and channel is None):
             return None
-        return cls(fields[0][0] == OLDER, opinion_id, page)
+        return cls(fields[0][0] == OLDER, opinion_id, page, channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,7 @@ class Shown:
     article: Article
     zone: ZoneInfo
     rate: InlineKeyboardButton | None = None
+    channel: int | None = None  # a channel's listing, read in private: its page buttons say so
 
     def entry(self, opinion: ListedOpinion, when: str) -> str:
         return entry_block(opinion, when, agreement=self.rate is not None)
@@ -131,10 +140,10 @@ def listing_keyboard(
 ) -> InlineKeyboardMarkup | None:
     buttons = []
     if newer:
-        cursor = Cursor(older=False, opinion_id=opinions[0].id, page=page - 1)
+        cursor = Cursor(False, opinions[0].id, page - 1, shown.channel)
         buttons.append(InlineKeyboardButton("◀ " + _("Newer"), callback_data=cursor.encode()))
     if older:
-        cursor = Cursor(older=True, opinion_id=opinions[-1].id, page=page + 1)
+        cursor = Cursor(True, opinions[-1].id, page + 1, shown.channel)
         buttons.append(InlineKeyboardButton(_("Older") + " ▶", callback_data=cursor.encode()))
     rows = [buttons] if buttons else []
     if shown.rate is not None and opinions:
