@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from telegram import BotCommand, InlineKeyboardMarkup, Update
+from telegram import Bot, BotCommand, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, Defaults, JobQueue, TypeHandler
 
@@ -158,7 +158,7 @@ async def running(
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:
         await monitor.start(settings.metrics_host, settings.metrics_port)
-    report = await open_report(found, clock)
+    report = await open_report(found, clock, app.bot)
     try:
         yield app, intake
     finally:
@@ -175,14 +175,14 @@ async def running(
         await found.database.dispose()
 
 
-async def open_report(found: Services, clock: Clock) -> ReportServer | None:
+async def open_report(found: Services, clock: Clock, bot: Bot) -> ReportServer | None:
     """The operators' report on REPORT_HOST:REPORT_PORT, when the port is set."""
     settings = found.settings
     if settings.report_port is None:
         return None
     from bot.report.server import ReportServer  # aiohttp, loaded only when it is needed
 
-    server = ReportServer(found, clock)
+    server = ReportServer(found, clock, bot)
     await server.listen(settings.report_host, settings.report_port)
     return server
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.closes import CURRENT_ROUND
-from storage.models import Chat, Opinion, PostedPoll, QuestionTotal
+from storage.models import Ballot, ChannelManager, Chat, Opinion, PostedPoll, QuestionTotal
 
 LATEST_OPINIONS = 20
 
@@ -116,3 +116,25 @@ async def voters_per_article(session: AsyncSession) -> dict[str, int]:
         )
     )
     return {article_id: int(count or 0) for article_id, count in rows}
+
+
+async def chats_of_person(
+    session: AsyncSession, user_id: int, limit: int = 50
+) -> list[tuple[int, str]]:
+    """(id, type) of the groups and channels where the person voted or wrote, or that they
+    linked (a channel): where the Mini App asks Telegram whether they administer them."""
+    voted = (
+        select(PostedPoll.chat_id)
+        .join(Ballot, Ballot.poll_id == PostedPoll.poll_id)
+        .where(Ballot.user_id == user_id)
+    )
+    wrote = select(Opinion.chat_id).where(Opinion.user_id == user_id)
+    linked = select(ChannelManager.channel_id).where(ChannelManager.user_id == user_id)
+    found = union(voted, wrote, linked).subquery()
+    rows = await session.execute(
+        select(Chat.id, Chat.type)
+        .where(Chat.id.in_(select(found.c[0])), Chat.type != "private")
+        .order_by(Chat.id)
+        .limit(limit)
+    )
+    return [(int(chat_id), str(kind)) for chat_id, kind in rows]

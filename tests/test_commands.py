@@ -171,10 +171,12 @@ async def test_command_menus_are_registered_per_language(
     expected = {
         "fr": ["aide", "resume", "sondage", "resultats", "cloturer", "croiser", "groupes", "avis",
                "opinions", "evaluer", "moi", "supprimer", "exporter", "oublier", "articles",
-               "article", "langue", "bilan", "fuseau", "canal", "publier"],
+               "article", "langue", "bilan", "fuseau", "canal", "publier",
+               "rapport"],
         "en": ["help", "summary", "poll", "results", "close", "crosstab", "groups", "opinion",
                "opinions", "rate", "me", "delete", "export", "forgetme", "articles", "article",
-               "lang", "digest", "timezone", "channel", "publish"],
+               "lang", "digest", "timezone", "channel", "publish",
+               "report"],
     }
     assert names == expected[language]
 

@@ -144,9 +144,13 @@ PUBLISH = Command(
     N_("@channel"),
 )
 
+REPORT = Command(
+    "report", "rapport", N_("in private: the report of the chats you administer, in Telegram")
+)
+
 COMMANDS: tuple[Command, ...] = (
     HELP, SUMMARY, POLL, RESULTS, CLOSE, CROSSTAB, GROUPS, OPINION, OPINIONS, RATE, ME, DELETE,
-    EXPORT, FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE, CHANNEL, PUBLISH,
+    EXPORT, FORGETME, ARTICLES, ARTICLE, LANG, DIGEST, TIMEZONE, CHANNEL, PUBLISH, REPORT,
 )
 
 ANONYMOUS_WORDS = frozenset({"anonymous", "anonyme", "anon"})

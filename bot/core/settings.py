@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="Required with REPORT_PORT: the secret that opens the report (at least 16 "
         "characters), given once as ?token=… or as Authorization: Bearer ….",
     )
+    webapp_url: str | None = Field(
+        default=None,
+        description="The https origin where the report server is reachable (behind a proxy): "
+        "/report in private then opens the report inside Telegram (WEBAPP_URL/app) for a "
+        "chat's administrators. Needs REPORT_PORT.",
+    )
 
     webhook_url: str | None = Field(
         default=None,
@@ -194,7 +200,17 @@ class Settings(BaseSettings):
     def _report_token_with_port(self) -> Settings:
         if self.report_port is not None and self.report_token is None:
             raise ValueError("REPORT_TOKEN is not set (required with REPORT_PORT)")
+        if self.webapp_url is not None and self.report_port is None:
+            raise ValueError("WEBAPP_URL needs REPORT_PORT (the report server it opens)")
         return self
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _webapp_origin(cls, value: str | None) -> str | None:
+        url = (value or "").strip().rstrip("/")
+        if url and (not url.startswith("https://") or any(c in url for c in " ?#")):
+            raise ValueError("must be an https:// address without a query (Mini Apps: https)")
+        return url or None
 
     @field_validator("log_level")
     @classmethod

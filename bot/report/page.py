@@ -110,8 +110,9 @@ def _chat_row(chat: ChatParticipation, busiest: int, zone: ZoneInfo) -> str:
     )
 
 
-def chats_block(figures: Figures, order: ChatOrder, zone: ZoneInfo) -> str:
-    """The chats that took part, sortable by each column (links: no script needed)."""
+def chats_block(figures: Figures, order: ChatOrder, zone: ZoneInfo, links: bool = True) -> str:
+    """The chats that took part, sortable by each column (links: no script needed; none
+    inside Telegram, where the report has one address)."""
     if not figures.chats:
         return ""
     path = article_path(figures.article.id)
@@ -124,7 +125,8 @@ def chats_block(figures: Figures, order: ChatOrder, zone: ZoneInfo) -> str:
         (ChatOrder.ACTIVITY, _("Last activity"), "when"),
     ]
     heads = [
-        f'<th scope="col" class="{kind}">{_sort_link(path, column, order, label)}</th>'
+        f'<th scope="col" class="{kind}">'
+        f"{_sort_link(path, column, order, label) if links else text(label)}</th>"
         for column, label, kind in columns
     ]
     rows = "".join(_chat_row(chat, busiest, zone) for chat in chats[:SHOWN_CHATS])
@@ -161,21 +163,29 @@ def opinions_block(figures: Figures, zone: ZoneInfo) -> str:
     return heading("opinions", _("Latest opinions")) + body
 
 
-def article_page(figures: Figures, order: ChatOrder, zone: ZoneInfo, now: datetime) -> str:
-    """/report/<article>: the whole report."""
+def article_page(
+    figures: Figures, order: ChatOrder, zone: ZoneInfo, now: datetime, links: bool = True
+) -> str:
+    """/report/<article>: the whole report (without `links`: inside Telegram, where the
+    report has one address and no other page to go to)."""
     article, language = figures.article, current_language()
     path = article_path(article.id)
     title = article.title[language]
     csv_link = href(path + "/results.csv", lang=language)
+    when = text(_("Figures of {moment}").format(moment=moment_text(now, zone)))
     parts = [
-        header(title, path, sort=order.value if order is not ChatOrder.VOTERS else ""),
+        header(title, path, sort=order.value if order is not ChatOrder.VOTERS else "")
+        if links
+        else f"<header><h1>{text(title)}</h1></header>",
         '<p class="muted"><small>{}</small> · <a href="{}">{}</a> · <a href="{}">{}</a></p>'.format(
-            text(_("Figures of {moment}").format(moment=moment_text(now, zone))),
+            when,
             href("/report", lang=language),
             text(_("All articles")),
             csv_link,
             text(_("Download the results (CSV)")),
-        ),
+        )
+        if links
+        else f'<p class="muted"><small>{when}</small></p>',
         participation_block(figures),
         heading("questions", _("Questions")),
     ]
@@ -184,5 +194,5 @@ def article_page(figures: Figures, order: ChatOrder, zone: ZoneInfo, now: dateti
     for number, question in enumerate(article.questions, 1):
         tally = figures.results.get(question.key) or QuestionTally()
         parts.append(question_block(number, question, tally))
-    parts += [chats_block(figures, order, zone), opinions_block(figures, zone)]
+    parts += [chats_block(figures, order, zone, links), opinions_block(figures, zone)]
     return document(_("Report — {title}").format(title=title), "".join(parts))

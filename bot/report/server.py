@@ -6,7 +6,9 @@ The token opens the report three ways: `?token=` once (answered with an HttpOnly
 SameSite=Strict cookie and a redirect to the same address without it, so that it leaves the
 address bar and the history), `Authorization: Bearer`, or that cookie. Compared in constant
 time; no token is 401, a wrong one 403. Requests are not logged: a token in an address
-would be written to the logs with it."""
+would be written to the logs with it. With WEBAPP_URL, /app is the same report inside
+Telegram, opened by a chat's administrators (bot.report.inside): Telegram's initData opens
+it instead of the token."""
 
 from __future__ import annotations
 
@@ -17,13 +19,16 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from aiohttp import web
+from telegram import Bot
 
 from bot.core.i18n import LANGUAGES, normalize_language, using_language
 from bot.core.localtime import Clock, zone_of
 from bot.engine.services import Services
 from bot.report.downloads import report_csv
 from bot.report.figures import ChatOrder, Figures, read_figures
+from bot.report.inside import InsideTelegram
 from bot.report.layout import index_page, refusal_page
+from bot.report.miniapp import APP_POLICY
 from bot.report.page import article_page
 from bot.report.style import CONTENT_SECURITY_POLICY
 from storage.report import voters_per_article
@@ -75,9 +80,10 @@ def accepted_language(header: str) -> str | None:
 class ReportServer:
     """The report on a port, from `listen()` until `close()`."""
 
-    def __init__(self, services: Services, clock: Clock) -> None:
+    def __init__(self, services: Services, clock: Clock, bot: Bot | None = None) -> None:
         self._services = services
         self._clock = clock
+        self._bot = bot
         token = services.settings.report_token
         assert token is not None  # the settings require it with REPORT_PORT
         self._token = token.get_secret_value()
@@ -91,6 +97,8 @@ class ReportServer:
         app.router.add_get("/report/", self._index)
         app.router.add_get("/report/{article}", self._article)
         app.router.add_get("/report/{article}/results.csv", self._csv)
+        if self._services.settings.webapp_url is not None and self._bot is not None:
+            InsideTelegram(self._services, self._clock, self._bot, self.language).routes(app)
         return app
 
     async def listen(self, host: str, port: int) -> None:
@@ -152,11 +160,17 @@ class ReportServer:
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Only GET and HEAD; the token first; the same safety headers on every answer."""
         response: web.StreamResponse
+        inside = request.path == "/app" or request.path.startswith("/app/")
         if request.method not in ("GET", "HEAD"):
             response = web.Response(status=405, text="GET only\n", headers={"Allow": "GET, HEAD"})
+        elif inside:  # the Mini App: Telegram's initData instead of the token
+            response = await self._answer(request, handler)
         else:
             response = self._admitted(request) or await self._answer(request, handler)
         response.headers.update(HEADERS)
+        if inside:  # shown in a frame by Telegram's web clients, and with its script
+            del response.headers["X-Frame-Options"]
+            response.headers["Content-Security-Policy"] = APP_POLICY
         return response
 
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:

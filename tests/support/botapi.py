@@ -1580,6 +1580,9 @@ class FakeBotAPI:
                 url = button.get("url")
                 if url is not None and not re.match(r"^(https?|tg)://\S+$", str(url)):
                     raise bad_request("BUTTON_URL_INVALID")
+                app = button.get("web_app")
+                if app is not None and not re.match(r"^https://\S+$", str(app.get("url", ""))):
+                    raise bad_request("BUTTON_URL_INVALID")  # Mini Apps open over https only
         return copy.deepcopy(markup)
 
     def _reply_target(self, call: _Call, chat_id: int) -> JSON | None:
@@ -1609,6 +1612,10 @@ class FakeBotAPI:
     def _new_bot_message(self, call: _Call, chat: JSON, **content: Any) -> JSON:
         reply = self._reply_target(call, chat["id"])
         markup = self._check_markup(call.params.get("reply_markup"))
+        if markup is not None and chat["type"] != "private" and any(
+            "web_app" in button for row in markup.get("inline_keyboard", []) for button in row
+        ):
+            raise bad_request("BUTTON_TYPE_INVALID")  # Mini App buttons: private chats only
         message: JSON = {
             "message_id": self._next_message_id(chat["id"]),
             "from": dict(self.bot_user),
