@@ -121,6 +121,21 @@ async def rated_opinions(
     return [(text, int(a), int(d), int(p)) for text, a, d, p in rows]
 
 
+async def most_rated_in_article(
+    session: AsyncSession, article_id: str, minimum: int, limit: int = 1000
+) -> list[tuple[str, int, int, int]]:
+    """The text and counts (agreed, disagreed, passed) of the article's opinions, in every
+    chat, that at least `minimum` people rated: the `limit` most rated, oldest first among
+    equals (an index-free scan of the article's opinions: the report's few rows)."""
+    rows = await session.execute(
+        select(Opinion.text, Opinion.agreed, Opinion.disagreed, Opinion.passed)
+        .where(Opinion.article_id == article_id, raters() >= minimum)
+        .order_by(raters().desc(), Opinion.id)
+        .limit(limit)
+    )
+    return [(text, int(a), int(d), int(p)) for text, a, d, p in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     """Ratings deleted when a person is forgotten: theirs, and those of their opinions."""

@@ -21,6 +21,7 @@ from bot.core.settings import Settings
 from bot.report.server import accepted_language
 from bot.report.style import CSS, CSS_HASH
 from tests.support.botapi import FakeBotAPI
+from tests.support.camps import rate
 from tests.support.harness import Agora, FakeClock, start_agora
 from tests.test_metrics import free_port
 
@@ -248,3 +249,31 @@ def test_accept_language_by_preference() -> None:
     assert accepted_language("de, it;q=0.5") is None
     assert accepted_language("fr;q=0, en;q=0.1") == "en"
     assert accepted_language("") is None
+
+
+async def test_the_page_names_the_opinions_readers_weighed_most(
+    api: FakeBotAPI, settings: Settings, clock: FakeClock
+) -> None:
+    """Across chats, the broadest agreement and the most divisive opinion, as the digest names
+    them, once five people rated them; never their authors."""
+    settings = report_settings(settings)
+    async with start_agora(api, settings, clock) as agora:
+        base = f"http://127.0.0.1:{settings.report_port}"
+        first, second = api.group(-100961, "Un"), api.group(-100962, "Deux")
+        await agora.command(first, api.user(20, "Zoé Autrice"), "/avis Tout le monde est d’accord")
+        await agora.command(second, api.user(21, "Yann"), "/avis Cela divise & <partage>")
+        await agora.command(first, api.user(22, "Xavier"), "/avis Trop peu noté")
+        readers = [api.user(500 + i, f"R{i}") for i in range(8)]
+        await rate(agora, "Tout le monde est d’accord", readers[:6], 1)
+        await rate(agora, "Cela divise & <partage>", readers[:3], 1)
+        await rate(agora, "Cela divise & <partage>", readers[3:6], -1)
+        await rate(agora, "Trop peu noté", readers[:4], 1)
+        status, page, _ = await get(f"{base}/report/openai-board-2023-11?lang=fr", headers=bearer())
+    assert status == 200
+    weighed = page.split('<h2 id="weighed">', 1)[1].split("<h2", 1)[0]
+    assert "Tout le monde est d’accord" in weighed
+    assert "La plus large adhésion · 👍 6 · 👎 0 · 0 sans avis" in weighed
+    assert "Cela divise &amp; &lt;partage&gt;" in weighed
+    assert "Le plus clivant · 👍 3 · 👎 3 · 0 sans avis" in weighed
+    assert "Trop peu noté" not in weighed
+    assert "Zoé" not in page

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.content import Article
+from bot.digests.text import STANDOUT_RATERS, Rated, standouts
 from storage.models import Opinion
 from storage.polls import QuestionTally, article_results
+from storage.ratings import most_rated_in_article
 from storage.report import ChatParticipation, ReportedOpinion, latest_opinions, participation
 
 SHOWN_CHATS = 100  # rows of the page's table of chats; the CSV has every chat
@@ -40,6 +42,10 @@ class Figures:
     chats: list[ChatParticipation]
     opinions: int
     latest: list[ReportedOpinion]
+    # Across chats, the opinion with the broadest agreement and the most divisive one, as
+    # the digest names them (bot.digests.text.standouts), once rated by enough people.
+    broadest: Rated | None = None
+    divisive: Rated | None = None
 
     @property
     def voters(self) -> int:
@@ -69,10 +75,14 @@ async def read_figures(session: AsyncSession, article: Article) -> Figures:
     opinions = await session.scalar(
         select(func.count()).select_from(Opinion).where(Opinion.article_id == article.id)
     )
+    rated = await most_rated_in_article(session, article.id, STANDOUT_RATERS)
+    broadest, divisive = standouts([Rated(*row) for row in rated])
     return Figures(
         article,
         results,
         await participation(session, article.id),
         int(opinions or 0),
         await latest_opinions(session, article.id),
+        broadest,
+        divisive,
     )

@@ -11,6 +11,7 @@ from bot.core.content import Question
 from bot.core.formatting import voters_text
 from bot.core.i18n import _, current_language, format_number, format_share, ngettext
 from bot.core.localtime import moment_text
+from bot.digests.text import agreement
 from bot.insights.intervals import wilson
 from bot.insights.results_text import no_answers_yet, share_text
 from bot.insights.verdicts import confidence, verdict
@@ -160,7 +161,26 @@ def opinions_block(figures: Figures, zone: ZoneInfo) -> str:
         )
     none = text(_("No opinions yet."))
     body = "".join(quotes) or f'<p class="muted">{none}</p>'
-    return heading("opinions", _("Latest opinions")) + body
+    return standouts_block(figures) + heading("opinions", _("Latest opinions")) + body
+
+
+def standouts_block(figures: Figures) -> str:
+    """The opinions the readers weighed most: the broadest agreement, the most divisive
+    (nothing until enough people rated them)."""
+    quotes = []
+    for rated, label in (
+        (figures.broadest, _("The broadest agreement")),
+        (figures.divisive, _("The most divisive")),
+    ):
+        if rated is not None:
+            counts = agreement(rated.agreed, rated.disagreed, rated.passed)
+            quotes.append(
+                f"<blockquote>{text(rated.text)}<footer>{text(label)} · "
+                f"{text(counts)}</footer></blockquote>"
+            )
+    if not quotes:
+        return ""
+    return heading("weighed", _("Opinions weighed by the readers")) + "".join(quotes)
 
 
 def article_page(
