@@ -277,3 +277,22 @@ async def test_the_page_names_the_opinions_readers_weighed_most(
     assert "Le plus clivant · 👍 3 · 👎 3 · 0 sans avis" in weighed
     assert "Trop peu noté" not in weighed
     assert "Zoé" not in page
+
+
+async def test_the_chart_downloads_as_a_png_of_all_chats(reported: Reported) -> None:
+    status, page, _ = await get(f"{reported.base}/report/openai-board-2023-11?lang=en",
+                                headers=bearer())
+    assert status == 200
+    assert 'href="/report/openai-board-2023-11/chart.png?lang=en"' in page
+    async with aiohttp.ClientSession() as session:
+        url = f"{reported.base}/report/openai-board-2023-11/chart.png?lang=en"
+        async with session.get(url, headers=bearer()) as answer:
+            assert answer.status == 200
+            assert answer.headers["Content-Type"] == "image/png"
+            assert "attachment" in answer.headers["Content-Disposition"]
+            png = await answer.read()
+        async with session.get(url) as refused:
+            assert refused.status == 401
+        async with session.get(url + "&page=9", headers=bearer()) as missing:
+            assert missing.status == 404
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")

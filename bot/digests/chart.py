@@ -100,7 +100,12 @@ def number_in(language: str, count: int) -> str:
         return format_number(count)
 
 
+ALL_CHATS = "all"  # a chart of every chat's figures together (the report's download)
+
+
 def scope_heading(chat_type: str) -> str:
+    if chat_type == ALL_CHATS:
+        return _("Results in all chats — {date}")
     if chat_type == ChatType.PRIVATE:
         return _("Results of this chat — {date}")
     if chat_type == ChatType.CHANNEL:

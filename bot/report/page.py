@@ -197,12 +197,15 @@ def article_page(
         header(title, path, sort=order.value if order is not ChatOrder.VOTERS else "")
         if links
         else f"<header><h1>{text(title)}</h1></header>",
-        '<p class="muted"><small>{}</small> · <a href="{}">{}</a> · <a href="{}">{}</a></p>'.format(
+        '<p class="muted"><small>{}</small> · <a href="{}">{}</a> · <a href="{}">{}</a> · '
+        '<a href="{}">{}</a></p>'.format(
             when,
             href("/report", lang=language),
             text(_("All articles")),
             csv_link,
             text(_("Download the results (CSV)")),
+            href(path + "/chart.png", lang=language),
+            text(_("the chart (PNG)")),
         )
         if links
         else f'<p class="muted"><small>{when}</small></p>',

@@ -12,6 +12,7 @@ it instead of the token."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -23,6 +24,8 @@ from telegram import Bot
 
 from bot.core.i18n import LANGUAGES, normalize_language, using_language
 from bot.core.localtime import Clock, zone_of
+from bot.digests.chart import ALL_CHATS, chart_spec, draw_chart
+from bot.digests.text import to_numbers
 from bot.engine.services import Services
 from bot.report.downloads import report_csv
 from bot.report.figures import ChatOrder, Figures, read_figures
@@ -97,6 +100,7 @@ class ReportServer:
         app.router.add_get("/report/", self._index)
         app.router.add_get("/report/{article}", self._article)
         app.router.add_get("/report/{article}/results.csv", self._csv)
+        app.router.add_get("/report/{article}/chart.png", self._chart)
         if self._services.settings.webapp_url is not None and self._bot is not None:
             InsideTelegram(self._services, self._clock, self._bot, self.language).routes(app)
         return app
@@ -215,4 +219,24 @@ class ReportServer:
             content_type="text/csv",
             charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+        )
+
+    async def _chart(self, request: web.Request) -> web.Response:
+        """The digest's chart of every chat's figures together, as a PNG (?page=2 for the
+        second page of a long article), drawn in a thread."""
+        figures = await self._read(request)
+        zone = zone_of(None, self._services.settings)
+        with using_language(self.language(request)):
+            numbers = to_numbers(figures.results, figures.results)
+            day = self._clock().astimezone(zone).date()
+            spec = chart_spec(figures.article, numbers, day, ALL_CHATS)
+        pages = await asyncio.to_thread(draw_chart, spec)
+        number = request.query.get("page", "1")
+        if not number.isdigit() or not 1 <= int(number) <= len(pages):
+            raise web.HTTPNotFound
+        name = f"agora-{figures.article.id}-{number}.png"
+        return web.Response(
+            body=pages[int(number) - 1],
+            content_type="image/png",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
