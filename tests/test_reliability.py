@@ -19,7 +19,7 @@ from bot.engine.sending.flood import FloodLimits
 from storage.models import PostedPoll, SentDigest
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import assert_counts_are_the_answers, start_agora
-from tests.support.processes import TOKEN, bot_process, kill, stop
+from tests.support.processes import TOKEN, bot_process, kill, last_words, stop
 
 pytestmark = pytest.mark.slow
 
@@ -153,11 +153,18 @@ async def test_sigkill_right_after_a_digest_never_sends_it_twice(
     await kill(process)
 
     # Back the same day after the hour: the missed digest goes out; killed right after.
-    process = await bot_process(api, database_url)
-    async with asyncio.timeout(60):
-        # Poll tightly: the point is to kill as soon as the photo lands.
-        while not api.sent(chat_id=group["id"], method="sendPhoto"):  # noqa: ASYNC110
-            await asyncio.sleep(0.001)
+    process = await bot_process(api, database_url, LOG_LEVEL="INFO")
+    try:
+        async with asyncio.timeout(60):
+            # Poll tightly: the point is to kill as soon as the photo lands.
+            while not api.sent(chat_id=group["id"], method="sendPhoto"):  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+    except TimeoutError:
+        sent = [m.get("text", "photo")[:30] for m in api.sent(chat_id=group["id"])]
+        raise AssertionError(
+            f"no chart within 60 s of the restart; sent: {sent}; the bot said:\n"
+            f"{await last_words(process)}"
+        ) from None
     await kill(process)
     texts = [m for m in api.sent(chat_id=group["id"]) if "Bilan du" in m.get("text", "")]
     assert len(texts) == 1

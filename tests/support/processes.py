@@ -69,6 +69,19 @@ async def stop(process: asyncio.subprocess.Process) -> str:
     return log
 
 
+async def last_words(process: asyncio.subprocess.Process) -> str:
+    """For a test that gave up waiting on the bot: stop it (SIGTERM, then SIGKILL after 10 s)
+    and return the end of what it wrote to stderr, to say why in the failure."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=10)
+    except TimeoutError:
+        process.kill()
+        _, stderr = await process.communicate()
+    return (stderr or b"").decode(errors="replace")[-4000:]
+
+
 async def kill_leftovers() -> None:
     """SIGKILL the processes of the test that has just ended which still run."""
     while _running:
