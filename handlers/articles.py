@@ -9,7 +9,7 @@ from bot.core.formatting import echo, escape
 from bot.core.i18n import _, format_long_date
 from bot.core.refusals import Unclear
 from handlers.common import command
-from handlers.request import Request, handles
+from handlers.request import Request, channel_handle, channel_title, handles
 
 
 @handles(ARTICLES)
@@ -37,10 +37,10 @@ def channel_article(request: Request, article: Article) -> str:
         "{channel} now discusses “{title}”. Nothing is posted there until you publish it: "
         "/{publish} {name}"
     ).format(
-        channel=escape(channel.title or str(channel.id)),
+        channel=channel_title(channel),
         title=escape(article.title[request.language]),
         publish=PUBLISH.name(request.language),
-        name=escape(f"@{channel.username}" if channel.username else str(channel.id)),
+        name=escape(channel_handle(channel)),
     )
 
 

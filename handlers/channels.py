@@ -18,7 +18,7 @@ from bot.core.localtime import chat_language, chat_time
 from bot.core.refusals import NotAdmin, Unclear
 from bot.engine.channels import ChannelFacts, channel_reference
 from handlers.common import command, current_article
-from handlers.request import CHANNEL_REFUSAL, Request, handles
+from handlers.request import CHANNEL_REFUSAL, Request, channel_handle, channel_title, handles
 from storage.channels import link_channel, managed_channels
 from storage.chats import ensure_chat
 from storage.models import Chat
@@ -54,7 +54,7 @@ def reference_of(request: Request, entry: Command) -> str | int:
 
 def named(chat: ChatFullInfo | Chat) -> str:
     """A channel as messages name it: its title, and its public name if it has one."""
-    title = escape(chat.title or str(chat.id))
+    title = channel_title(chat)
     return f"<b>{title}</b> (@{escape(chat.username)})" if chat.username else f"<b>{title}</b>"
 
 
@@ -112,7 +112,7 @@ async def channel_command(request: Request) -> None:
     facts = request.context.services.channels.facts(reference)
     channel = await keep_channel(request, usable(facts, request.args[0], user.id))
     await link_channel(request.session, channel, user.id)
-    name = f"@{channel.username}" if channel.username else str(channel.id)
+    name = channel_handle(channel)
     text = _(
         "✅ {channel} is linked to Agora. Nothing is posted there until you ask:\n"
         "• /{publish} {name}: the article's summary, then its questions as polls;\n"

@@ -33,7 +33,7 @@ from bot.insights.closing_text import (
     unclear_text,
 )
 from handlers.common import command
-from handlers.request import Request, handles
+from handlers.request import Request, channel_handle, channel_title, handles
 from storage.closes import ensure_close, get_close
 
 
@@ -66,9 +66,9 @@ async def close_command(request: Request) -> None:
         if request.on_channel:
             request.reply(
                 _("The polls of {channel} are already closed. Results: /{results} {name}").format(
-                    channel=escape(chat.title or str(chat.id)),
+                    channel=channel_title(chat),
                     results=RESULTS.name(request.language),
-                    name=escape(f"@{chat.username}" if chat.username else str(chat.id)),
+                    name=escape(channel_handle(chat)),
                 )
             )
         elif message is not None and message > 0:
@@ -98,7 +98,7 @@ async def close_command(request: Request) -> None:
             _("The polls of “{article}” are closed, in the channel and in private; the final "
               "results are on their way to {channel}.").format(
                 article=escape(article.title[request.language]),
-                channel=escape(chat.title or str(chat.id)),
+                channel=channel_title(chat),
             )
         )
         return

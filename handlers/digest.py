@@ -27,7 +27,7 @@ from bot.digests.closing import told_closed
 from bot.digests.deliver import cancel_queued_digests
 from bot.engine.transaction import current_unit
 from handlers.common import command, current_article
-from handlers.request import Request, handles
+from handlers.request import Request, channel_title, handles
 from storage.channels import digest_chat
 
 _TIME = re.compile(r"^([0-9]{1,2})[:hH]([0-9]{2})$")
@@ -109,7 +109,7 @@ async def digest_command(request: Request) -> None:
         if request.on_channel:
             request.reply(
                 _("The digest is on its way to {channel}.").format(
-                    channel=escape(chat.title or str(chat.id))
+                    channel=channel_title(chat)
                 )
             )
         return
@@ -132,7 +132,7 @@ async def send_digest_to(request: Request, discussion: bool) -> None:
     if discussion and channel.discussion_id is None:
         raise Unclear(
             _("{channel} has no discussion group: its digest goes to the channel.").format(
-                channel=escape(channel.title or str(channel.id))
+                channel=channel_title(channel)
             )
         )
     channel.digest_in_discussion = discussion

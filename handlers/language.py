@@ -12,7 +12,7 @@ from bot.core.formatting import escape
 from bot.core.i18n import LANGUAGES, _, current_language, normalize_language, set_language
 from bot.core.refusals import StaleButton, Unclear
 from handlers.common import command
-from handlers.request import Press, Request, handles, presses
+from handlers.request import Press, Request, channel_title, handles, presses
 
 LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "en": "🇬🇧 English"}
 
@@ -54,7 +54,7 @@ async def language_command(request: Request) -> None:
     request.require_admin()
     request.chat.language = code
     if request.on_channel:  # the administrator is answered in their own language
-        channel = escape(request.chat.title or str(request.chat.id))
+        channel = channel_title(request.chat)
         request.reply(
             _("From now on I post in {channel} in English.").format(channel=channel)
             if code == "en"

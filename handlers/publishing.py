@@ -31,7 +31,7 @@ from bot.engine.outbox import queued_polls
 from handlers.channels import named, reference_of, usable
 from handlers.common import command, current_article
 from handlers.polls import queue_questions
-from handlers.request import Request, handles
+from handlers.request import Request, channel_handle, handles, no_such_channel
 from handlers.results import channel_results
 from handlers.summary import summary_text
 from storage.channels import count_in_person, find_channel
@@ -72,7 +72,7 @@ async def publish_command(request: Request) -> None:
         request.reply(mode_text(channel, mode, request.language))
     article = current_article(request.context, channel)
     results = RESULTS.name(request.language)
-    name = escape(f"@{channel.username}" if channel.username else str(channel.id))
+    name = escape(channel_handle(channel))
     if await published(request.session, channel.id, article.id):
         if mode is not None:
             return  # the mode was what was asked
@@ -129,7 +129,7 @@ def mode_text(channel: Chat, automatic: bool, language: str) -> str:
         ).format(
             channel=named(channel),
             publish=PUBLISH.name(language),
-            name=escape(f"@{channel.username}" if channel.username else str(channel.id)),
+            name=escape(channel_handle(channel)),
             manual=_("manual"),
         )
     return _("New articles are no longer published in {channel} unless you ask.").format(
@@ -180,13 +180,10 @@ async def start_in_person(request: Request) -> None:
     reference = channel_reference(payload)
     channel = await find_channel(request.session, reference) if isinstance(reference, int) else None
     if channel is None:
-        raise Unclear(
-            _("Agora publishes in no channel by that name. Its administrators can link it "
-              "with /{channel} @name.").format(channel=CHANNEL.name(request.language))
-        )
+        raise no_such_channel()
     article, here = current_article(request.context, channel), request.chat.id
     language, results = request.language, RESULTS.name(request.language)
-    name = escape(f"@{channel.username}" if channel.username else str(channel.id))
+    name = escape(channel_handle(channel))
     first = await first_poll_message(request.session, here, article.id)
     if first is not None:
         await count_in_person(request.session, here, article.id, channel.id)

@@ -20,13 +20,14 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
+from telegram import CallbackQuery, ChatFullInfo, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 
 from bot.context import AgoraContext
 from bot.core.callbacks import Callback
 from bot.core.commands import CHANNEL, N_, Command, Rights
 from bot.core.content import Article
+from bot.core.formatting import escape
 from bot.core.i18n import _, current_language
 from bot.core.localtime import chat_zone, zone_of
 from bot.core.refusals import NotAdmin, Refusal, Unclear
@@ -214,6 +215,24 @@ def handles(
     return decorate
 
 
+def no_such_channel() -> Unclear:
+    """The refusal for a channel name (or id, or link) Agora does not publish in."""
+    return Unclear(
+        _("Agora publishes in no channel by that name. Its administrators can link it "
+          "with /{channel} @name.").format(channel=CHANNEL.name(current_language()))
+    )
+
+
+def channel_title(chat: Chat | ChatFullInfo) -> str:
+    """A channel's title as a message shows it (escaped; its id if it has none)."""
+    return escape(chat.title or str(chat.id))
+
+
+def channel_handle(chat: Chat) -> str:
+    """How commands name a channel: "@name", or its id for a private channel."""
+    return f"@{chat.username}" if chat.username else str(chat.id)
+
+
 async def on_channel(request: Request) -> Request:
     """The request made on the channel its first argument names, if it names one."""
     reference = channel_reference(request.args[0]) if request.args else None
@@ -221,10 +240,7 @@ async def on_channel(request: Request) -> Request:
         return request
     channel = await find_channel(request.session, reference)
     if channel is None:
-        raise Unclear(
-            _("Agora publishes in no channel by that name. Its administrators can link it "
-              "with /{channel} @name.").format(channel=CHANNEL.name(current_language()))
-        )
+        raise no_such_channel()
     return replace(request, chat=channel, on_channel=True)
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 from telegram.constants import ChatType
 
 from bot.context import AgoraApp
-from bot.core.commands import CHANNEL, RESULTS
+from bot.core.commands import RESULTS
 from bot.core.content import Article
-from bot.core.formatting import escape
 from bot.core.i18n import _, format_number
 from bot.core.localtime import chat_zone
-from bot.core.refusals import Unclear
 from bot.digests.closing import close_note, round_before
 from bot.digests.compose import earlier_count
 from bot.insights.results_text import in_person_blocks, results_blocks
 from bot.insights.standings import Tallies
 from handlers.common import command, current_article
-from handlers.request import Request, handles
+from handlers.request import Request, channel_title, handles, no_such_channel
 from storage.channels import find_channel, identified_respondents
 from storage.models import Chat
 from storage.polls import article_results, in_person_results
@@ -33,10 +31,7 @@ async def channel_results(request: Request, channel_id: int) -> None:
     """The results of a channel Agora publishes in (the button under its summary)."""
     channel = await find_channel(request.session, channel_id)
     if channel is None:
-        raise Unclear(
-            _("Agora publishes in no channel by that name. Its administrators can link it "
-              "with /{channel} @name.").format(channel=CHANNEL.name(request.language))
-        )
+        raise no_such_channel()
     await reply_results(request, channel, current_article(request.context, channel))
 
 
@@ -59,7 +54,7 @@ async def reply_results(request: Request, chat: Chat, article: Article) -> None:
         respondents = await identified_respondents(session, article.id, chat.id)
         blocks[0] += "\n" + _(
             "Channel {channel}: anonymous votes · identified respondents: {count}"
-        ).format(channel=escape(chat.title or str(chat.id)), count=format_number(respondents))
+        ).format(channel=channel_title(chat), count=format_number(respondents))
         if respondents:
             in_person = await in_person_results(session, article.id, chat.id)
             blocks += in_person_blocks(article, Tallies(in_person, now.everywhere), respondents)

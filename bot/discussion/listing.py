@@ -3,7 +3,6 @@ question, and the buttons that turn the pages (handlers/listing answers with the
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -20,12 +19,12 @@ from bot.core.formatting import MESSAGE_LIMIT, escape, telegram_length
 from bot.core.i18n import _, current_language
 from bot.core.localtime import moment_text, widest_moment
 from bot.digests.text import agreement
+from bot.engine.channels import channel_reference
 from storage.listing import ListedOpinion, listed_opinions, listing_key
 
 MIN_RATERS = 3  # fewer raters than this: no counts shown (they would tell who rated how)
 WIDEST_PAGE = 999_999  # the listing's header is measured as "(page 999999)"
 OLDER, NEWER = "o", "n"  # a button's direction, before the id of the opinion it starts from
-CHANNEL_ID = re.compile(r"^-100\d{1,16}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +51,14 @@ class Cursor:
         if fields is None or fields[0][:1] not in (OLDER, NEWER):
             return None
         opinion_id, page = number(fields[0][1:]), number(fields[1])
-        channel = int(fields[2]) if len(fields) == 3 and CHANNEL_ID.match(fields[2]) else None
-        if opinion_id is None or page is None or (len(fields) == 3 and channel is None):
+        if opinion_id is None or page is None:
             return None
+        channel = None
+        if len(fields) == 3:  # a channel's id, as /opinions @name takes it
+            found = channel_reference(fields[2])
+            if not isinstance(found, int):
+                return None
+            channel = found
         return cls(fields[0][0] == OLDER, opinion_id, page, channel)
 
 

@@ -64,11 +64,8 @@ class InsideTelegram:
         app.router.add_get("/app/app.js", self.script)
         app.router.add_get("/app/report/{article}", self.report)
 
-    def _speak(self, request: web.Request) -> str:
-        return self._language(request)
-
     async def shell(self, request: web.Request) -> web.Response:
-        with using_language(self._speak(request)):
+        with using_language(self._language(request)):
             return web.Response(text=shell_page(), content_type="text/html")
 
     async def script(self, request: web.Request) -> web.Response:
@@ -78,7 +75,7 @@ class InsideTelegram:
         token = self._services.settings.bot_token.get_secret_value()
         data = authorization_data(request.headers.get("Authorization", ""))
         user = init_data_user(data, token, datetime.now(UTC)) if data else None
-        with using_language(self._speak(request)):
+        with using_language(self._language(request)):
             if user is None:
                 return refused(403, UNSIGNED)
             name = request.match_info["article"]
