@@ -510,6 +510,8 @@ async def test_closing_a_channels_polls_closes_those_answered_in_person_too(
     await agora.sent_out()
     [mine, *_] = [m["poll"] for m in api.sent(chat_id=carl["id"], method="sendPoll")]
     await agora.handled(api.vote(mine["id"], carl, [2]))
+    [in_channel, *_] = [m["poll"] for m in api.sent(chat_id=CHANNEL_ID, method="sendPoll")]
+    await agora.handled(api.vote(in_channel["id"], api.user(700, "A"), [0]))
 
     refused = await in_private(agora, api, bob, "/cloturer @LeQuotidien")
     assert refused.startswith("Seuls les administrateurs de ce canal peuvent le faire")
@@ -526,6 +528,10 @@ async def test_closing_a_channels_polls_closes_those_answered_in_person_too(
     assert len(api.calls_of("stopPoll")) == 12
     final = [m for m in api.sent(chat_id=CHANNEL_ID) if m.get("text", "").startswith("🏁")]
     assert len(final) == 1
+    texts = [m.get("text", "") for m in api.sent(chat_id=CHANNEL_ID)]
+    after = "\n".join(texts[texts.index(final[0]["text"]):])
+    assert f"Ce canal{NBSP}: 1 votant" in after  # the channel's own (anonymous) figures
+    assert "Ce groupe" not in after
     again = await in_private(agora, api, ada, "/cloturer @LeQuotidien")
     assert again == (
         "Les sondages sont déjà clos dans le canal Le Quotidien <Nord>. Résultats"

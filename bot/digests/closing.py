@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.constants import ChatType
 
 from bot.core.content import Article
 from bot.core.formatting import split_blocks
@@ -55,10 +54,6 @@ class Closing:
     article: Article
     zone: ZoneInfo
     thread: int | None = None
-
-    @property
-    def private(self) -> bool:
-        return self.chat.type == ChatType.PRIVATE
 
 
 async def has_polls(session: AsyncSession, chat_id: int, article_id: str) -> bool:
@@ -112,7 +107,7 @@ async def _queue_final_results(session: AsyncSession, closing: Closing, now: dat
     day = now.astimezone(closing.zone).date()
     earlier = await round_before(session, chat.id, article.id, closing.zone)
     parts = split_blocks(
-        final_blocks(article, Tallies(here, everywhere), day, closing.private, earlier)
+        final_blocks(article, Tallies(here, everywhere), day, closing.chat.type, earlier)
     )
     for index, part in enumerate(parts):
         outbox.send_text(

@@ -19,7 +19,7 @@ def final_blocks(
     article: Article,
     now: Tallies,
     closed_on: date,
-    private: bool,
+    chat_type: str,
     round_before: Earlier | None = None,
 ) -> list[str]:
     """The final results: a heading that says they are final and since when, then every
@@ -35,11 +35,14 @@ def final_blocks(
     if compared is not None:
         heading += "\n" + round_note(compared, round_before.day if round_before else None)
     by_question = standings(article, now, round_before.tallies if round_before else None)
-    here = here_label(ChatType.PRIVATE if private else ChatType.GROUP)
+    here = here_label(chat_type)
     if not any(standing.here.voters for standing in by_question.values()):
-        nobody = _("Nobody answered the polls in this chat.") if private else _(
-            "Nobody answered the polls in this group."
-        )
+        if chat_type == ChatType.PRIVATE:
+            nobody = _("Nobody answered the polls in this chat.")
+        elif chat_type == ChatType.CHANNEL:
+            nobody = _("Nobody answered the polls in this channel.")
+        else:
+            nobody = _("Nobody answered the polls in this group.")
         return [heading, nobody]
     return [heading] + [
         question_block(number, question, by_question[question.key], here, True, compared)
