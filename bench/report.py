@@ -83,13 +83,13 @@ async def measure(
 
     async def page() -> None:
         async with database.read() as session:
-            figures = await read_figures(session, source)
+            figures = await read_figures(session, source, ZONE, now)
         with using_language("fr"):
             sizes["page_bytes"] = len(article_page(figures, ChatOrder.VOTERS, ZONE, now).encode())
 
     async def csv() -> None:
         async with database.read() as session:
-            figures = await read_figures(session, source)
+            figures = await read_figures(session, source, ZONE, now)
         with using_language("fr"):
             sizes["csv_bytes"] = len(report_csv(figures, ZONE, now).content)
 

@@ -200,7 +200,7 @@ async def start_leading(
     announcer = Announcer(found, clock, channel_publisher(app.bot))
     app.bot_data.announcer = announcer
     lease = None if lease_at is None else Lease(lease_at)
-    leadership = Leadership(found, app.bot_data.digests, announcer, app.job_queue, lease)
+    leadership = Leadership(found, app.bot_data.digests, announcer, app.job_queue, lease, clock)
     app.bot_data.leadership = leadership
     articles = ArticleReloader(found, leadership.on_library)
     app.bot_data.reloader = articles

@@ -1,4 +1,5 @@
-"""What only one instance does: send the outbox, run the daily digests, queue announcements.
+"""What only one instance does: send the outbox, run the daily digests, queue announcements,
+record the results' history for the report.
 
 Every instance takes updates; the one holding the lease (bot.engine.lease, on PostgreSQL) also
 runs the sender, the digest schedule and the announcements, so Telegram's flood limits are
@@ -20,6 +21,7 @@ from telegram.ext import JobQueue
 from bot.articles.announcements import Announcer
 from bot.core.background import Background
 from bot.core.library import Library
+from bot.core.localtime import Clock
 from bot.digests.schedule import DigestScheduler
 from bot.engine.lease import (
     EVERYTHING,
@@ -31,6 +33,7 @@ from bot.engine.lease import (
     queued_ids,
 )
 from bot.engine.services import Services
+from bot.report.history import RECORD_EVERY, next_record, record_history
 from storage.chats import get_chat
 from storage.updates import forget_handled
 
@@ -50,8 +53,10 @@ class Leadership:
         announcer: Announcer,
         jobs: JobQueue[Any],
         lease: Lease | None,
+        clock: Clock,
     ) -> None:
         self._services = services
+        self._clock = clock
         self._scheduler = scheduler
         self._announcer = announcer
         self._jobs = jobs
@@ -99,6 +104,12 @@ class Leadership:
         self._jobs.run_repeating(
             self._forget_handled, interval=FORGET_EVERY, first=FORGET_EVERY, name="agora-forget"
         )
+        self._jobs.run_repeating(
+            self._record_history,
+            interval=RECORD_EVERY,
+            first=next_record(self._clock()),
+            name="agora-history",
+        )
         self._announcer.start(self._jobs)
         await self._announcer.on_library(self._services.library)  # new since the last run
 
@@ -110,6 +121,13 @@ class Leadership:
 
     async def _forget_handled(self, context: object) -> None:
         await self.forget_handled()
+
+    async def _record_history(self, context: object) -> None:
+        await self.record_history()
+
+    async def record_history(self) -> int:
+        """Snapshot the results that changed, for the report's days and trends."""
+        return await record_history(self._services.database, self._clock())
 
     async def forget_handled(self) -> None:
         """Forget handled updates older than Telegram's redelivery window (webhook mode keeps

@@ -59,7 +59,7 @@ async def record_posted_poll(
         )
     )
     await session.flush()  # the poll row first: the tallies refer to it
-    await ensure_totals(session, article_id, question_key, len(option_ids))
+    await ensure_totals(session, article_id, question_key, len(option_ids), posted_at)
     session.add_all(
         PollTally(poll_id=poll_id, option_index=index, votes=0) for index in range(len(option_ids))
     )

@@ -4,12 +4,13 @@ by the same deltas as the polls' own counts, so reading them costs a few rows.""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import execute_many
-from storage.models import OptionTotal, QuestionTotal, table
+from storage.models import OptionTotal, QuestionTotal, ResultSnapshot, table
 
 _questions = table(QuestionTotal)
 _options = table(OptionTotal)
@@ -36,9 +37,10 @@ QuestionKey = tuple[str, str]  # (article id, question key)
 
 
 async def ensure_totals(
-    session: AsyncSession, article_id: str, question_key: str, option_count: int
+    session: AsyncSession, article_id: str, question_key: str, option_count: int, now: datetime
 ) -> None:
-    """Create the question's total rows (zero) if this is its first poll anywhere."""
+    """Create the question's total rows (zero) if this is its first poll anywhere, and the
+    first snapshot of its history (storage.history): zero at `now`."""
     known = set(
         await session.scalars(
             select(_options.c.option_index).where(
@@ -50,6 +52,15 @@ async def ensure_totals(
         await session.execute(
             _questions.insert(),
             [{"article_id": article_id, "question_key": question_key, "voters": 0}],
+        )
+        session.add(
+            ResultSnapshot(
+                article_id=article_id,
+                question_key=question_key,
+                taken_at=now.astimezone(UTC),
+                voters=0,
+                votes=[0] * option_count,
+            )
         )
     missing = [i for i in range(option_count) if i not in known]
     if missing:

@@ -4,14 +4,17 @@ same whatever the number of answers: nothing here reads a ballot."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.content import Article
 from bot.digests.text import STANDOUT_RATERS, Rated, standouts
+from bot.report.history import History, read_history
 from storage.models import Opinion
 from storage.polls import QuestionTally, article_results
 from storage.ratings import most_rated_in_article
@@ -46,6 +49,8 @@ class Figures:
     # the digest names them (bot.digests.text.standouts), once rated by enough people.
     broadest: Rated | None = None
     divisive: Rated | None = None
+    # The days of participation and each question's last days (bot.report.history).
+    history: History = field(default_factory=History)
 
     @property
     def voters(self) -> int:
@@ -69,8 +74,10 @@ class Figures:
         return sorted(self.chats, key=lambda c: (-c.voters, -c.opinions, c.chat_id))
 
 
-async def read_figures(session: AsyncSession, article: Article) -> Figures:
-    """Everything the report of `article` shows."""
+async def read_figures(
+    session: AsyncSession, article: Article, zone: ZoneInfo, now: datetime
+) -> Figures:
+    """Everything the report of `article` shows, its days counted in `zone`."""
     results = await article_results(session, article.id)  # the totals: a few rows
     opinions = await session.scalar(
         select(func.count()).select_from(Opinion).where(Opinion.article_id == article.id)
@@ -85,4 +92,5 @@ async def read_figures(session: AsyncSession, article: Article) -> Figures:
         await latest_opinions(session, article.id),
         broadest,
         divisive,
+        await read_history(session, article.id, zone, now, results),
     )

@@ -83,14 +83,14 @@ class InsideTelegram:
             article = library.latest if name == "latest" else library.get(name)
             if article is None:
                 return refused(404, NO_ARTICLE)
+            zone = zone_of(None, self._services.settings)
             async with self._services.database.read() as session:
-                figures = await read_figures(session, article)
+                figures = await read_figures(session, article, zone, self._clock())
                 candidates = await chats_of_person(session, user)
             mine = await self._administered(user, candidates)
             shown = [chat for chat in figures.chats if chat.chat_id in mine]
             if not shown:
                 return refused(403, NO_CHATS)
-            zone = zone_of(None, self._services.settings)
             mine_only = replace(figures, chats=shown)
             page = article_page(mine_only, ChatOrder.VOTERS, zone, self._clock(), links=False)
         return web.Response(text=page, content_type="text/html")

@@ -4,7 +4,7 @@ opinions without their authors, and the link to the CSV file."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.content import Question
@@ -16,6 +16,7 @@ from bot.insights.intervals import wilson
 from bot.insights.results_text import no_answers_yet, share_text
 from bot.insights.verdicts import confidence, verdict
 from bot.report.charts import part_bar, share_bar
+from bot.report.days import days_block, trend_block
 from bot.report.figures import SHOWN_CHATS, ChatOrder, Figures
 from bot.report.layout import article_path, document, header, heading, href, text
 from storage.polls import QuestionTally
@@ -44,6 +45,7 @@ def participation_block(figures: Figures) -> str:
         heading("participation", _("Participation"))
         + f'<ul class="figures">{"".join(items)}</ul>'
         + f'<p class="muted"><small>{note}</small></p>'
+        + days_block(figures.history.days)
     )
 
 
@@ -62,8 +64,14 @@ def _option(question: Question, tally: QuestionTally, index: int) -> str:
     )
 
 
-def question_block(number: int, question: Question, tally: QuestionTally) -> str:
-    """One question across chats: its voters, each option's share and interval, the verdict."""
+def question_block(
+    number: int,
+    question: Question,
+    tally: QuestionTally,
+    ends: list[tuple[date, QuestionTally]] | None = None,
+) -> str:
+    """One question across chats: its voters, each option's share and interval, the leader's
+    last days (`ends`: the question's results at the end of each), the verdict."""
     lines = [
         f'<section class="card" id="q{number}">'
         f"<h3>{number}. {text(question.text[current_language()])}</h3>",
@@ -84,6 +92,7 @@ def question_block(number: int, question: Question, tally: QuestionTally) -> str
     if tally.voters:
         options = "".join(_option(question, tally, i) for i in range(question.option_count))
         lines.append(f'<ol class="options">{options}</ol>')
+        lines.append(trend_block(question, tally, ends or []))
     else:  # no bar to draw, no interval worth giving (0 to 100 %)
         names = "".join(f"<li>{text(o)}</li>" for o in question.options[current_language()])
         lines.append(f'<ol class="options plain">{names}</ol>')
@@ -216,6 +225,7 @@ def article_page(
         parts.append(f"<p>{text(no_answers_yet())}</p>")
     for number, question in enumerate(article.questions, 1):
         tally = figures.results.get(question.key) or QuestionTally()
-        parts.append(question_block(number, question, tally))
+        ends = figures.history.ends.get(question.key)
+        parts.append(question_block(number, question, tally, ends))
     parts += [chats_block(figures, order, zone, links), opinions_block(figures, zone)]
     return document(_("Report — {title}").format(title=title), "".join(parts))

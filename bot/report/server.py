@@ -197,8 +197,9 @@ class ReportServer:
         article = self._services.library.get(request.match_info["article"])
         if article is None:
             raise web.HTTPNotFound
+        zone = zone_of(None, self._services.settings)
         async with self._services.database.read() as session:
-            return await read_figures(session, article)
+            return await read_figures(session, article, zone, self._clock())
 
     async def _article(self, request: web.Request) -> web.Response:
         figures = await self._read(request)

@@ -55,6 +55,20 @@ th a[aria-current]{text-decoration:underline}
 @media (max-width:36rem){.when{display:none}table{font-size:.9rem}}
 blockquote{margin:0 0 .75rem;padding:.5rem .75rem;border-left:3px solid var(--line);
 background:var(--card);white-space:pre-wrap}
+figure{margin:0 0 1rem}
+.days td:first-child{white-space:nowrap}
+figcaption{font-size:.9rem;margin-bottom:.25rem}
+svg.days{display:block;width:100%;height:3rem;background:var(--track);border-radius:.2rem}
+.unknown{fill:var(--muted)}
+.axis{display:flex;justify-content:space-between}
+details{margin-top:.5rem}
+summary{cursor:pointer;color:var(--accent)}
+.trend-row{display:flex;align-items:center;gap:.75rem;margin-top:.25rem}
+.trend-row p{margin:0}
+svg.trend{flex:0 0 6rem;width:6rem;height:1.5rem}
+.spark{fill:none;stroke:var(--bar);stroke-width:2}
+.track-line{stroke:var(--line);stroke-width:1}
+.dot{stroke:var(--bar);stroke-width:6;stroke-linecap:round}
 blockquote footer{font-size:.85rem;color:var(--muted);margin-top:.25rem}
 """.strip()
 

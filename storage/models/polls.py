@@ -146,3 +146,17 @@ class OptionTotal(Base):
     question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
     option_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     votes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ResultSnapshot(Base):
+    """One question's results in all chats at a moment (as the report shows them: current
+    rounds, hidden results left out), written every quarter of an hour when they changed:
+    the report's participation per day and each leader's trend come from these few rows."""
+
+    __tablename__ = "result_snapshots"
+
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    voters: Mapped[int] = mapped_column(Integer)
+    votes: Mapped[list[int]] = mapped_column(JSON)  # per option, in the article's order

@@ -1,0 +1,33 @@
+"""The report's history: each question's results in all chats, a row per question each time
+they changed, recorded every quarter of an hour.
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0016"
+down_revision: str | None = "0015"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "result_snapshots",
+        sa.Column("article_id", sa.String(length=64), nullable=False),
+        sa.Column("question_key", sa.String(length=32), nullable=False),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("voters", sa.Integer(), nullable=False),
+        sa.Column("votes", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("article_id", "question_key", "taken_at"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("result_snapshots")
