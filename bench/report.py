@@ -1,7 +1,9 @@
 """The report at scale: an article answered 1,000,000 times over 10,000 chats (six polls
 each, named ballots stored, 20,000 opinions), against 10,000 answers over the same 10,000
-chats measured in the same run: reading the figures and writing the page (and its CSV file),
-as the report server does for one request. SQLite by default; PostgreSQL with --database-url.
+chats measured in the same run, with 30 days of history (every question's results changed
+every hour, the opinions spread over 28 days): reading the figures and writing
+the page (and its CSV file), as the report server does for one request. SQLite by default;
+PostgreSQL with --database-url.
 
     python -m bench.report [--answers 1000000] [--baseline 10000] [--chats 10000]
         [--samples 5] [--database-url postgresql://postgres@127.0.0.1:5432/bench]
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from bench.insights import timed
 from bench.seed import ARTICLE_ID, article, chat_id, seed, spread
@@ -28,7 +30,7 @@ from bot.report.downloads import report_csv
 from bot.report.figures import ChatOrder, read_figures
 from bot.report.page import article_page
 from storage.db import Database
-from storage.models import Opinion
+from storage.models import Opinion, OptionTotal, QuestionTotal, ResultSnapshot
 
 OPINIONS = 20_000
 ZONE = ZoneInfo("Europe/Paris")
@@ -45,12 +47,45 @@ async def opinions(database: Database, chats: int) -> None:
             "user_id": 1_000 + n,
             "author": f"Person {n}",
             "text": f"Opinion number {n}, with a few words to make it look real enough.",
-            "created_at": now - timedelta(seconds=n),
+            "created_at": now - timedelta(minutes=2 * n),  # over the last 28 days
         }
         for n in range(OPINIONS)
     ]
     async with database.engine.begin() as connection:
         await connection.execute(insert(Opinion.__table__), rows)
+
+
+async def history(database: Database) -> int:
+    """Thirty days of the results' history, every question changing every hour (the most
+    the report's days can meet: an hour keeps its last snapshot), growing to today's
+    totals."""
+    now, hours = datetime.now(UTC), 30 * 24
+    async with database.engine.begin() as connection:
+        totals = await read_totals_of(connection)
+        rows = [
+            {
+                "article_id": ARTICLE_ID,
+                "question_key": key,
+                "taken_at": now - timedelta(hours=hours - q),
+                "voters": voters * q // hours,
+                "votes": [count * q // hours for _, count in sorted(votes.items())],
+            }
+            for key, (voters, votes) in totals.items()
+            for q in range(hours)
+        ]
+        await connection.execute(insert(ResultSnapshot.__table__), rows)
+    return len(rows)
+
+
+async def read_totals_of(connection: Any) -> dict[str, tuple[int, dict[int, int]]]:
+    voters = await connection.execute(select(QuestionTotal.question_key, QuestionTotal.voters))
+    found: dict[str, tuple[int, dict[int, int]]] = {key: (count, {}) for key, count in voters}
+    rows = await connection.execute(
+        select(OptionTotal.question_key, OptionTotal.option_index, OptionTotal.votes)
+    )
+    for key, index, count in rows:
+        found[key][1][index] = count
+    return found
 
 
 async def fresh(url: str | None, folder: Path, answers: int) -> Database:
@@ -74,6 +109,7 @@ async def measure(
         digest_time="09:00",
     )
     await opinions(database, chats)
+    snapshots = await history(database)
     if not database.sqlite:  # what autovacuum would have done by then: fresh statistics
         async with database.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -100,6 +136,7 @@ async def measure(
     await database.dispose()
     return {
         "answers": seeded.ballots,
+        "snapshots": snapshots,
         "page": statistics.median(page_times),
         "page_peak": page_peak,
         "csv": statistics.median(csv_times),
@@ -125,6 +162,7 @@ async def main() -> None:
     print(f"| measure | {args.baseline:,} answers | {args.answers:,} answers | ratio |")
     print("|---|---|---|---|")
     print(f"| answers stored | {small['answers']:,} | {large['answers']:,} | |")
+    print(f"| results history rows | {small['snapshots']:,} | {large['snapshots']:,} | |")
     for key, label, unit in (
         ("page", "page: figures read and HTML written (median)", "s"),
         ("page_peak", "page: peak Python allocations", "MiB"),

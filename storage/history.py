@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Opinion, QuestionTotal, ResultSnapshot
@@ -45,6 +46,12 @@ async def _latest(
     )
     if before is not None:
         last = last.where(ResultSnapshot.taken_at < before)
+    return await _snapshots(session, article_id, last.group_by(ResultSnapshot.question_key))
+
+
+async def _snapshots(session: AsyncSession, article_id: str, which: Any) -> list[Snapshot]:
+    """The snapshots whose (question key, moment) `which` selects (a select of two columns,
+    typed differently by SQLAlchemy 2.0 and 2.1)."""
     rows = await session.execute(
         select(
             ResultSnapshot.question_key,
@@ -53,9 +60,7 @@ async def _latest(
             ResultSnapshot.votes,
         ).where(
             ResultSnapshot.article_id == article_id,
-            tuple_(ResultSnapshot.question_key, ResultSnapshot.taken_at).in_(
-                last.group_by(ResultSnapshot.question_key)
-            ),
+            tuple_(ResultSnapshot.question_key, ResultSnapshot.taken_at).in_(which),
         )
     )
     return [Snapshot(key, utc(taken), voters, list(votes)) for key, taken, voters, votes in rows]
@@ -68,45 +73,85 @@ async def record_results(
     now: datetime,
 ) -> int:
     """Record each question's (voters, votes per option) that differ from its last snapshot
-    (unless that one is not older than `now`); how many rows were written."""
+    (unless that one is not older than `now`): the hour's snapshot replaced, so that an hour
+    keeps one row, its last (a question's zero is kept: it says its history is complete).
+    How many questions were recorded."""
     now = now.astimezone(UTC)  # SQLite keeps a moment's wall time, not its zone
+    hour = now.replace(minute=0, second=0, microsecond=0)
     latest = {s.question_key: s for s in await _latest(session, article_id, None)}
-    known = {key: (s.voters, s.votes) for key, s in latest.items()}
-    # A snapshot dated by Telegram (a poll's zero) may be a little ahead of this clock.
-    ahead = {key for key, s in latest.items() if s.taken_at >= now}
-    changed = [
-        {
-            "article_id": article_id,
-            "question_key": key,
-            "taken_at": now,
-            "voters": voters,
-            "votes": votes,
-        }
-        for key, (voters, votes) in sorted(results.items())
-        if known.get(key) != (voters, votes) and key not in ahead
-    ]
-    if changed:
-        await session.execute(insert(ResultSnapshot), changed)
-    return len(changed)
+    recorded = 0
+    for key, (voters, votes) in sorted(results.items()):
+        last = latest.get(key)
+        if last is not None and (
+            last.taken_at >= now or (last.voters, last.votes) == (voters, votes)
+        ):  # unchanged, or a snapshot dated by Telegram a little ahead of this clock
+            continue
+        values = {"taken_at": now, "voters": voters, "votes": votes}
+        if last is not None and last.voters and last.taken_at >= hour:
+            await session.execute(
+                update(ResultSnapshot)
+                .where(
+                    ResultSnapshot.article_id == article_id,
+                    ResultSnapshot.question_key == key,
+                    ResultSnapshot.taken_at == last.taken_at,
+                )
+                .values(values)
+            )
+        else:
+            await session.execute(
+                insert(ResultSnapshot), [{"article_id": article_id, "question_key": key, **values}]
+            )
+        recorded += 1
+    return recorded
 
 
-async def snapshots_since(
-    session: AsyncSession, article_id: str, since: datetime
-) -> tuple[list[Snapshot], list[Snapshot]]:
-    """Each question's state at `since` (its last snapshot before, if any), and the snapshots
-    taken since, oldest first."""
+async def earliest(session: AsyncSession, article_id: str) -> list[Snapshot]:
+    """Each question's first snapshot: zero if its history began with its first poll."""
+    first = (
+        select(ResultSnapshot.question_key, func.min(ResultSnapshot.taken_at))
+        .where(ResultSnapshot.article_id == article_id)
+        .group_by(ResultSnapshot.question_key)
+    )
+    return await _snapshots(session, article_id, first)
+
+
+async def day_ends(
+    session: AsyncSession, article_id: str, boundaries: list[datetime]
+) -> tuple[list[Snapshot], dict[int, list[Snapshot]]]:
+    """Each question's state at boundaries[0] (its last snapshot before it), and for each
+    i >= 1 its last snapshot between boundaries[i - 1] and boundaries[i], if any: the
+    database picks them (a few hundred rows at most, whatever the history holds)."""
+    table = ResultSnapshot
+    bucket = case(
+        *[(table.taken_at < moment, index) for index, moment in enumerate(boundaries[1:], 1)],
+        else_=len(boundaries),
+    ).label("bucket")
+    rank = func.row_number().over(
+        partition_by=(table.question_key, bucket), order_by=table.taken_at.desc()
+    )
+    ranked = (
+        select(table.question_key, table.taken_at, table.voters, table.votes, bucket)
+        .add_columns(rank.label("n"))
+        .where(
+            table.article_id == article_id,
+            table.taken_at >= boundaries[0],
+            table.taken_at < boundaries[-1],
+        )
+        .subquery()
+    )
     rows = await session.execute(
         select(
-            ResultSnapshot.question_key,
-            ResultSnapshot.taken_at,
-            ResultSnapshot.voters,
-            ResultSnapshot.votes,
-        )
-        .where(ResultSnapshot.article_id == article_id, ResultSnapshot.taken_at >= since)
-        .order_by(ResultSnapshot.taken_at, ResultSnapshot.question_key)
+            ranked.c.question_key,
+            ranked.c.taken_at,
+            ranked.c.voters,
+            ranked.c.votes,
+            ranked.c.bucket,
+        ).where(ranked.c.n == 1)
     )
-    later = [Snapshot(key, utc(taken), voters, list(votes)) for key, taken, voters, votes in rows]
-    return await _latest(session, article_id, since), later
+    ends: dict[int, list[Snapshot]] = {}
+    for key, taken, voters, votes, index in rows:
+        ends.setdefault(int(index), []).append(Snapshot(key, utc(taken), voters, list(votes)))
+    return await _latest(session, article_id, boundaries[0]), ends
 
 
 async def opinions_per_hour(
@@ -115,7 +160,8 @@ async def opinions_per_hour(
     """How many of the article's opinions were written in each hour (UTC) since `since`
     (deleted ones are gone): a few hundred rows, counted by the database from its index."""
     if session.get_bind().dialect.name == "sqlite":
-        hour = func.strftime("%Y-%m-%d %H:00:00", Opinion.created_at)
+        # "2026-12-02 21:54:15.123456": its first 13 characters are its hour, in UTC
+        hour = func.substr(Opinion.created_at, 1, 13)
     else:
         hour = func.date_trunc("hour", func.timezone("UTC", Opinion.created_at))
     rows = await session.execute(
@@ -125,6 +171,6 @@ async def opinions_per_hour(
     )
     counted = []
     for start, count in rows:
-        moment = datetime.fromisoformat(start) if isinstance(start, str) else start
+        moment = datetime.fromisoformat(start + ":00") if isinstance(start, str) else start
         counted.append((moment.replace(tzinfo=UTC), int(count)))
     return counted

@@ -35,6 +35,8 @@ class Days:
     agora: Agora
     base: str
     first_day: datetime
+    poll: str  # the first question's poll
+    key: str  # and its key
 
 
 def days_table(page: str) -> list[list[str]]:
@@ -82,7 +84,8 @@ async def three_days(
         assert await leadership.record_history() > 0
         clock.now = start + timedelta(days=2)
         await vote(agora, api, question, 20, 5, 1)  # today's: the live figures count them
-        yield Days(agora, f"http://127.0.0.1:{settings.report_port}", start)
+        key = agora.app.bot_data.services.library.latest.questions[0].key
+        yield Days(agora, f"http://127.0.0.1:{settings.report_port}", start, question, key)
 
 
 async def test_each_day_says_its_new_voters_and_opinions(three_days: Days) -> None:
@@ -152,3 +155,32 @@ def test_snapshots_come_just_before_each_quarter_of_an_hour() -> None:
     for language, expected in (("fr", "2 déc."), ("en", "2 Dec")):
         with using_language(language):
             assert short_date(date(2026, 12, 2)) == expected
+
+
+async def test_an_hour_keeps_its_last_snapshot_and_the_zero_stays(
+    three_days: Days, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    agora, leadership = three_days.agora, three_days.agora.app.bot_data.leadership
+
+    async def first_question() -> list[tuple[int, list[int]]]:
+        async with agora.engine.connect() as connection:
+            rows = await connection.execute(
+                select(ResultSnapshot.voters, ResultSnapshot.votes)
+                .where(ResultSnapshot.question_key == three_days.key)
+                .order_by(ResultSnapshot.taken_at)
+            )
+            return [(voters, list(votes)) for voters, votes in rows]
+
+    before = await first_question()
+    assert before[0] == (0, [0, 0, 0, 0, 0])  # its zero, written with its first poll
+    assert [voters for voters, _ in before] == [0, 10, 20]
+    today = three_days.first_day + timedelta(days=2)
+    clock.now = today.replace(minute=5)
+    assert await leadership.record_history() == 1  # today's 5 votes
+    clock.now = today.replace(minute=20)
+    await vote(agora, api, three_days.poll, 25, 2, 0)
+    assert await leadership.record_history() == 1
+    after = await first_question()
+    # The same hour: its snapshot replaced by the later one, not a second row.
+    assert [voters for voters, _ in after] == [0, 10, 20, 27]
+    assert after[-1][1][:2] == [12, 15]

@@ -22,9 +22,10 @@ from storage.db import Database
 from storage.history import (
     Snapshot,
     articles_with_totals,
+    day_ends,
+    earliest,
     opinions_per_hour,
     record_results,
-    snapshots_since,
 )
 from storage.polls import QuestionTally, article_results
 
@@ -89,17 +90,24 @@ def _start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
-def _unknown_until(before: list[Snapshot], later: list[Snapshot]) -> datetime | None:
-    """Until when the history is unknown: the first snapshot, in the window, of a question
-    with none before it that already counted voters (its zero was never recorded)."""
-    seen = {snapshot.question_key for snapshot in before}
-    unknown = None
-    for snapshot in later:
-        if snapshot.question_key not in seen:
-            seen.add(snapshot.question_key)
-            if snapshot.voters:
-                unknown = snapshot.taken_at
-    return unknown
+def _unknown_until(
+    firsts: list[Snapshot], live: dict[str, QuestionTally], now: datetime
+) -> datetime | None:
+    """Until when the history is unknown: the first snapshot of a question that already
+    counted voters (its zero was never recorded); now if there are votes and no history."""
+    if not firsts:
+        return now if any(tally.voters for tally in live.values()) else None
+    return max((s.taken_at for s in firsts if s.voters), default=None)
+
+
+async def _opinions_per_day(
+    session: AsyncSession, article_id: str, since: datetime, zone: ZoneInfo
+) -> dict[date, int]:
+    written: dict[date, int] = {}
+    for hour, count in await opinions_per_hour(session, article_id, since):
+        day = hour.astimezone(zone).date()
+        written[day] = written.get(day, 0) + count
+    return written
 
 
 async def read_history(
@@ -113,26 +121,17 @@ async def read_history(
     being `live` (the report's own: storage.polls.article_results)."""
     today = now.astimezone(zone).date()
     first = today - timedelta(days=DAYS_SHOWN - 1)
-    before, later = await snapshots_since(session, article_id, _start(first, zone))
-    unknown = _unknown_until(before, later)
-    written: dict[date, int] = {}
-    for hour, count in await opinions_per_hour(session, article_id, _start(first, zone)):
-        day = hour.astimezone(zone).date()
-        written[day] = written.get(day, 0) + count
+    boundaries = [_start(first + timedelta(days=n), zone) for n in range(DAYS_SHOWN + 1)]
+    before, changes = await day_ends(session, article_id, boundaries)
+    unknown = _unknown_until(await earliest(session, article_id), live, now)
+    written = await _opinions_per_day(session, article_id, boundaries[0], zone)
     states: dict[str, State] = {s.question_key: (s.voters, s.votes) for s in before}
     days: list[Day] = []
     ends: dict[str, list[tuple[date, QuestionTally]]] = {}
-    if not before and not later and any(tally.voters for tally in live.values()):
-        unknown = now  # votes, and no history yet (an older deployment): today's only
     previous: int | None = max((v for v, _ in states.values()), default=0)
-    waiting = iter(later)
-    pending = next(waiting, None)
     for offset in range(DAYS_SHOWN):
-        day = first + timedelta(days=offset)
-        end = _start(day + timedelta(days=1), zone)
-        while pending is not None and pending.taken_at < end:
-            states[pending.question_key] = (pending.voters, pending.votes)
-            pending = next(waiting, None)
+        day, end = first + timedelta(days=offset), boundaries[offset + 1]
+        states |= {s.question_key: (s.voters, s.votes) for s in changes.get(offset + 1, [])}
         if day == today:
             states = {key: _state(tally) for key, tally in live.items()}
         voters: int | None = max((v for v, _ in states.values()), default=0)

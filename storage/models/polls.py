@@ -150,10 +150,12 @@ class OptionTotal(Base):
 
 class ResultSnapshot(Base):
     """One question's results in all chats at a moment (as the report shows them: current
-    rounds, hidden results left out), written every quarter of an hour when they changed:
-    the report's participation per day and each leader's trend come from these few rows."""
+    rounds, hidden results left out), written every quarter of an hour when they changed (an
+    hour keeps its last): the report's participation per day and each leader's trend come
+    from these few rows."""
 
     __tablename__ = "result_snapshots"
+    __table_args__ = (Index("ix_result_snapshots_article_taken", "article_id", "taken_at"),)
 
     article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     question_key: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -1,5 +1,5 @@
 """The report's history: each question's results in all chats, a row per question each time
-they changed, recorded every quarter of an hour.
+they changed, recorded every quarter of an hour (an hour keeps its last), read by moment.
 
 Revision ID: 0016
 Revises: 0015
@@ -26,6 +26,9 @@ def upgrade() -> None:
         sa.Column("voters", sa.Integer(), nullable=False),
         sa.Column("votes", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("article_id", "question_key", "taken_at"),
+    )
+    op.create_index(
+        "ix_result_snapshots_article_taken", "result_snapshots", ["article_id", "taken_at"]
     )
 
 
