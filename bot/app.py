@@ -155,6 +155,8 @@ async def running(
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, articles.request)
     inbox, intake = await open_intake(app, settings, found)
+    app.bot_data.digests.inbox_caught_up = inbox.caught_up
+    app.bot_data.digests.inbox_running.set()
     monitor = MetricsServer(found.database, found.sender.backlog)
     if settings.metrics_port is not None:
         await monitor.start(settings.metrics_host, settings.metrics_port)

@@ -194,3 +194,11 @@ async def unsettled_up_to(session: AsyncSession, update_id: int) -> int:
     return int(found or 0)
 
 
+
+
+async def last_waiting(session: AsyncSession) -> int | None:
+    """The newest update that waits to be handled (set-aside ones apart), if any."""
+    found = await session.scalar(
+        select(func.max(_inbox.c.update_id)).where(_inbox.c.set_aside.is_(None))
+    )
+    return None if found is None else int(found)

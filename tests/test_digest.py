@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from bot.core.i18n import using_language
 from bot.core.settings import Settings
 from bot.digests.chart import chart_labels
 from bot.digests.drawing.panels import ChartQuestion, option_value, voters_line
 from bot.insights.results_text import signed_points
-from storage.models import Chat, Opinion, OutboxMessage
+from storage.models import Chat, InboxUpdate, Opinion, OutboxMessage
 from tests.support.botapi import FakeBotAPI, image_size
 from tests.support.harness import Agora, FakeClock, start_agora
 
@@ -250,6 +251,41 @@ async def test_restart_rearms_and_sends_a_missed_digest_once(
     async with start_agora(api, settings, clock) as agora:
         await agora.command(group, None, "/aide", sender_chat=group)  # the bot is up and idle
         assert len(await agora.digests_of(group["id"])) == 1
+
+
+async def test_a_missed_digest_counts_the_votes_left_in_the_inbox(
+    api: FakeBotAPI, settings: Settings, clock: FakeClock
+) -> None:
+    """A vote acknowledged (stored in the inbox) but not handled when the bot went down: the
+    digest caught up at the restart counts it, since the catch-up waits for the inbox."""
+    clock.set("2026-11-26 08:00")
+    async with start_agora(api, settings, clock) as agora:
+        group, admin = await subscribed_group(agora, api)
+        polls = [m for m in await agora.command(group, admin, "/sondage") if "poll" in m]
+    api.vote(polls[0]["poll"]["id"], api.user(700, "Val"), [1])
+    update = api.pending_updates()[-1]
+    api._ack(update["update_id"] + 1)  # Telegram forgot it: only the inbox holds it
+    engine = create_async_engine(settings.database_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(InboxUpdate),
+            [
+                {
+                    "update_id": update["update_id"],
+                    "chat_id": None,
+                    "body": json.dumps(update),
+                    "received_at": datetime.now(UTC),
+                    "attempts": 0,
+                }
+            ],
+        )
+    await engine.dispose()
+    clock.set("2026-11-26 10:30")  # down at 09:00
+    async with start_agora(api, settings, clock) as agora:
+        await agora.until(lambda: agora.digest_settled(0))
+        [digest] = [m for m in agora.new_messages() if "Bilan du" in m.get("text", "")]
+        assert "1 votant" in digest["text"], digest["text"]
+        assert len(api.sent(chat_id=group["id"], method="sendPhoto")) == 1  # votes: a chart
 
 
 async def test_daylight_saving_keeps_the_local_hour(agora: Agora, api: FakeBotAPI) -> None:

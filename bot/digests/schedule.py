@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -50,6 +51,7 @@ CONCURRENT_DELIVERIES = 2  # digests composed at once (short transactions, no ne
 RETRY_DELAY = timedelta(minutes=1)  # after a database failure, before nothing was recorded
 MAX_RETRIES = 5
 NOW_INTERVAL = timedelta(minutes=10)  # between two digests on demand in one chat
+INBOX_WAIT = 30.0  # seconds the catch-up waits at most for the inbox to start
 
 
 class Outcome(enum.Enum):
@@ -87,6 +89,9 @@ class DigestScheduler:
         #: The scheduled closes of polls, run alongside the digests by the instance that leads.
         self.closes = CloseSchedule(services, job_queue, clock)
         self.rate_keyboard: RateKeyboard | None = None  # set by bot.app
+        # Set by bot.app once the inbox runs: the catch-up first waits for what it holds.
+        self.inbox_caught_up: Callable[[], Awaitable[object]] = lambda: asyncio.sleep(0)
+        self.inbox_running = asyncio.Event()
 
     @property
     def _settings(self) -> Settings:
@@ -121,8 +126,7 @@ class DigestScheduler:
                 # One job per chat, replaced in place when the settings change.
                 "id": f"{JOB_PREFIX}{chat.id}",
                 "replace_existing": True,
-                # A job that runs late (busy loop, suspended machine) still runs; the record
-                # of sent digests keeps it to once a day.
+                # A late job (busy loop, suspended machine) still runs, once a day at most.
                 "misfire_grace_time": 6 * 3600,
                 "coalesce": True,
             },
@@ -137,8 +141,7 @@ class DigestScheduler:
             job.schedule_removal()
 
     def stop(self) -> None:
-        """No new digest starts from now on (the bot is shutting down); one already recorded
-        finishes sending."""
+        """No new digest starts from now (shutting down); one already recorded is sent."""
         self._stopping = True
         self.closes.stop()
 
@@ -181,6 +184,9 @@ class DigestScheduler:
         return local.time() >= chat_time(chat, self._settings)
 
     async def _catch_up(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.inbox_running.wait(), timeout=INBOX_WAIT)
+        await self.inbox_caught_up()  # votes acknowledged before a crash count here
         now = self.clock()
         async with self._services.database.read() as session:
             chats = await subscribed_chats(session)

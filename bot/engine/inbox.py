@@ -29,7 +29,14 @@ from bot.engine.dispatcher import CHATLESS_BATCH, Dispatcher
 from bot.engine.reading import Chatless, Step, lane_of, read_update
 from storage.claims import due_chats
 from storage.db import Database
-from storage.inbox import Received, bare_body, purge_set_aside, store, unsettled_up_to
+from storage.inbox import (
+    Received,
+    bare_body,
+    last_waiting,
+    purge_set_aside,
+    store,
+    unsettled_up_to,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ PURGE_EVERY = 3_600.0
 # polling waits before fetching more (Telegram keeps them meanwhile).
 BACKLOG = 10_000
 CLOSE_WITHIN = 20.0  # seconds the lanes get, at a stop, to handle what waits
+CATCH_UP_WITHIN = 30.0  # seconds the missed digests wait, at a start, for what was left
 MAX_UPDATE_ID = 2**63 - 1  # the column is a signed 64-bit integer
 CHATLESS_KINDS = frozenset({"poll_answer", "poll"})  # updates that never have a chat
 # While long polling brings full batches (a vote storm), the chatless lane gathers this
@@ -241,6 +249,19 @@ class Inbox:
                 if not await unsettled_up_to(session, update_id):
                     return
             await asyncio.sleep(0.01)
+
+    async def caught_up(self, within: float = CATCH_UP_WITHIN) -> bool:
+        """Until the updates waiting now are handled (or postponed, or set aside): what a
+        previous run left; False if `within` seconds passed first."""
+        async with self._database.read() as session:
+            last = await last_waiting(session)
+        if last is not None:
+            try:
+                await asyncio.wait_for(self.settled(last), timeout=within)
+            except TimeoutError:
+                log.warning("inbox: updates left by the last run still wait after %d s", within)
+                return False
+        return True
 
     async def close(self) -> None:
         """Stop looking for more; let the lanes handle what they have (CLOSE_WITHIN seconds
