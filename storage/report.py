@@ -40,9 +40,11 @@ class ReportedOpinion:
     text: str
 
 
-def _latest(*moments: datetime | None) -> datetime | None:
-    known = [moment for moment in moments if moment is not None]
-    return max(known) if known else None
+def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
+    """The later of two moments, either unknown (once per chat: kept plain)."""
+    if first is None or (second is not None and second > first):
+        return second
+    return first
 
 
 async def participation(session: AsyncSession, article_id: str) -> list[ChatParticipation]:
@@ -61,13 +63,15 @@ async def participation(session: AsyncSession, article_id: str) -> list[ChatPart
     )
     # Core rows from the session's connection: 10,000 rows need no ORM loading.
     connection = await session.connection()
-    polls = await connection.execute(
-        select(Chat.id, Chat.type, Chat.title, per_chat.c.voters, per_chat.c.posted).join(
-            per_chat, per_chat.c.chat_id == Chat.id
+    polls = (
+        await connection.execute(
+            select(Chat.id, Chat.type, Chat.title, per_chat.c.voters, per_chat.c.posted).join(
+                per_chat, per_chat.c.chat_id == Chat.id
+            )
         )
-    )
+    ).all()
     found: dict[int, tuple[str | None, int, datetime | None]] = {
-        chat_id: (None if kind == "private" else title, int(voters or 0), posted)
+        chat_id: (None if kind == "private" else title, voters or 0, posted)
         for chat_id, kind, title, voters, posted in polls
     }
     written = (
@@ -87,7 +91,7 @@ async def participation(session: AsyncSession, article_id: str) -> list[ChatPart
     chats = []
     for chat_id, count, last in written:
         title, voters, posted = found.pop(chat_id, (None, 0, None))
-        chats.append(ChatParticipation(chat_id, title, voters, int(count), _latest(posted, last)))
+        chats.append(ChatParticipation(chat_id, title, voters, count, _latest(posted, last)))
     chats += [
         ChatParticipation(chat_id, title, voters, 0, posted)
         for chat_id, (title, voters, posted) in found.items()
