@@ -27,10 +27,10 @@ from bot.core.i18n import using_language
 from bot.digests.compose import earlier_count
 from bot.insights.answer_sets import Ballots
 from bot.insights.crosstab import CrossTab, mask, strongest_link
+from bot.insights.group_inputs import group_inputs
 from bot.insights.opinion_groups import describe
 from bot.insights.results_text import results_blocks
 from bot.insights.standings import Tallies
-from handlers.groups import group_inputs
 from storage.db import Database
 from storage.insights import answer_pairs, answer_patterns
 from storage.models import Opinion, Rating, SentDigest

@@ -12,9 +12,9 @@ from bot.context import AgoraApp
 from bot.core.commands import ME
 from bot.core.content import Article
 from bot.core.i18n import _
+from bot.insights.group_inputs import describe_in_turn, group_inputs
 from bot.insights.standing import Favourite, Membership, Place, favourite, sides, standing_blocks
 from handlers.common import command
-from handlers.groups import describe_in_turn, group_inputs
 from handlers.request import Request, handles
 from storage.chats import get_chat
 from storage.closes import get_close

@@ -7,7 +7,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 
 from bot.engine.admission import Limits
-from handlers import groups as groups_handler
+from bot.insights import group_inputs as groups_handler
 from tests.support.botapi import FakeBotAPI
 from tests.support.harness import Agora
 from tests.test_groups import CAMP_A, CAMP_B, group_with_polls, vote_camps

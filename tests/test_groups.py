@@ -17,10 +17,10 @@ from bot.core.i18n import using_language
 from bot.core.library import load_library
 from bot.core.settings import Settings
 from bot.insights import clustering
+from bot.insights import group_inputs as groups_handler
 from bot.insights.answer_sets import Ballots
 from bot.insights.groups_text import groups_blocks
 from bot.insights.opinion_groups import describe
-from handlers import groups as groups_handler
 from storage.db import Database
 from storage.insights import answer_patterns
 from storage.models import Ballot, Chat, PostedPoll, option_bits

@@ -26,6 +26,7 @@ from bot.engine.admins import AdminsUnknown
 from bot.engine.channels import ChannelUnknown
 from bot.engine.services import Services
 from bot.report.figures import ChatOrder, read_figures
+from bot.report.groups import GroupsCache, groups_block
 from bot.report.miniapp import (
     NO_ARTICLE,
     NO_CHATS,
@@ -58,6 +59,7 @@ class InsideTelegram:
         self._clock = clock
         self._bot = bot
         self._language = language  # ReportServer.language: ?lang=, Accept-Language, default
+        self.groups: GroupsCache | None = None  # the report server's, when it runs one
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/app", self.shell)
@@ -92,7 +94,11 @@ class InsideTelegram:
             if not shown:
                 return refused(403, NO_CHATS)
             mine_only = replace(figures, chats=shown)
-            page = article_page(mine_only, ChatOrder.VOTERS, zone, self._clock(), links=False)
+            known = self.groups.latest(article) if self.groups is not None else None
+            groups = groups_block(article, known, zone)
+            page = article_page(
+                mine_only, ChatOrder.VOTERS, zone, self._clock(), links=False, groups=groups
+            )
         return web.Response(text=page, content_type="text/html")
 
     async def _administered(self, user: int, chats: list[tuple[int, str]]) -> set[int]:

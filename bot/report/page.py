@@ -193,10 +193,16 @@ def standouts_block(figures: Figures) -> str:
 
 
 def article_page(
-    figures: Figures, order: ChatOrder, zone: ZoneInfo, now: datetime, links: bool = True
+    figures: Figures,
+    order: ChatOrder,
+    zone: ZoneInfo,
+    now: datetime,
+    links: bool = True,
+    groups: str = "",
 ) -> str:
     """/report/<article>: the whole report (without `links`: inside Telegram, where the
-    report has one address and no other page to go to)."""
+    report has one address and no other page to go to), `groups` (bot.report.groups)
+    after the questions."""
     article, language = figures.article, current_language()
     path = article_path(article.id)
     title = article.title[language]
@@ -227,5 +233,5 @@ def article_page(
         tally = figures.results.get(question.key) or QuestionTally()
         ends = figures.history.ends.get(question.key)
         parts.append(question_block(number, question, tally, ends))
-    parts += [chats_block(figures, order, zone, links), opinions_block(figures, zone)]
+    parts += [groups, chats_block(figures, order, zone, links), opinions_block(figures, zone)]
     return document(_("Report — {title}").format(title=title), "".join(parts))

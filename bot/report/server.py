@@ -29,6 +29,7 @@ from bot.digests.text import to_numbers
 from bot.engine.services import Services
 from bot.report.downloads import report_csv
 from bot.report.figures import ChatOrder, Figures, read_figures
+from bot.report.groups import GroupsCache, groups_block
 from bot.report.inside import InsideTelegram
 from bot.report.layout import index_page, refusal_page
 from bot.report.miniapp import APP_POLICY
@@ -93,6 +94,7 @@ class ReportServer:
         self._cookie = cookie_value(self._token)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.groups = GroupsCache(services.database, clock)  # the page's and the Mini App's
 
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard])
@@ -102,7 +104,9 @@ class ReportServer:
         app.router.add_get("/report/{article}/results.csv", self._csv)
         app.router.add_get("/report/{article}/chart.png", self._chart)
         if self._services.settings.webapp_url is not None and self._bot is not None:
-            InsideTelegram(self._services, self._clock, self._bot, self.language).routes(app)
+            inside = InsideTelegram(self._services, self._clock, self._bot, self.language)
+            inside.groups = self.groups
+            inside.routes(app)
         return app
 
     async def listen(self, host: str, port: int) -> None:
@@ -116,6 +120,7 @@ class ReportServer:
         log.info("report on http://%s:%d/report", host, self.port)
 
     async def close(self) -> None:
+        await self.groups.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -205,9 +210,9 @@ class ReportServer:
         figures = await self._read(request)
         zone = zone_of(None, self._services.settings)
         with using_language(self.language(request)):
-            page = article_page(
-                figures, ChatOrder.of(request.query.get("sort")), zone, self._clock()
-            )
+            groups = groups_block(figures.article, self.groups.latest(figures.article), zone)
+            order = ChatOrder.of(request.query.get("sort"))
+            page = article_page(figures, order, zone, self._clock(), groups=groups)
         return web.Response(text=page, content_type="text/html")
 
     async def _csv(self, request: web.Request) -> web.Response:

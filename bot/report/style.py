@@ -69,6 +69,7 @@ svg.trend{flex:0 0 6rem;width:6rem;height:1.5rem}
 .spark{fill:none;stroke:var(--bar);stroke-width:2}
 .track-line{stroke:var(--line);stroke-width:1}
 .dot{stroke:var(--bar);stroke-width:6;stroke-linecap:round}
+.groups p{margin:0 0 .75rem}
 blockquote footer{font-size:.85rem;color:var(--muted);margin-top:.25rem}
 """.strip()
 
