@@ -118,6 +118,8 @@ def groups_block(article: Article, known: FoundGroups | None, zone: ZoneInfo) ->
         blocks = [too_few(known.eligible, scope, everywhere=True)]
     else:
         blocks = groups_blocks(article, known.groups, scope, known.statements)
+        # Its first line is the article's title under a heading of its own: the page has both.
+        blocks[0] = blocks[0].partition("\n")[2]
     when = _("Found on {moment}; looked for again every {minutes} minutes at most.").format(
         moment=moment_text(known.found_at, zone),
         minutes=format_number(int(FRESH_FOR.total_seconds() // 60)),
