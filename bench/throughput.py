@@ -108,7 +108,8 @@ async def bench_bare(votes: int, latency: float) -> tuple[float, float]:
 
 def all_chats_totals(api: FakeBotAPI, chat_id: int, after: int) -> list[str]:
     text = "\n".join(m.get("text", "") for m in api.sent(chat_id=chat_id)[after:])
-    return re.findall(r"Toutes les conversations\xa0: ([\d\u202f\xa0 ]+) votants", text)
+    # "Total\xa0: 20\u202f000 votants", the all-chats line of each question
+    return re.findall(r"Total\xa0: ([\d\u202f\xa0 ]+) votants", text)
 
 
 async def inbox_drained(database_url: str) -> None:

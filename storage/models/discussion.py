@@ -29,6 +29,8 @@ class Opinion(Base):
         UniqueConstraint("chat_id", "message_id"),
         # The report's newest opinions of an article, in every chat (storage.report).
         Index("ix_opinions_article_created", "article_id", "created_at"),
+        # Each chat's opinions of an article, counted from the index alone (the report).
+        Index("ix_opinions_article_chat", "article_id", "chat_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

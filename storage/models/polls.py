@@ -27,6 +27,13 @@ class PostedPoll(Base):
     """A native Telegram poll the bot posted for one question of an article in one chat."""
 
     __tablename__ = "posted_polls"
+    __table_args__ = (
+        # Each chat's part in an article, read from the index alone (the report's table).
+        Index(
+            "ix_posted_polls_report", "article_id", "superseded", "chat_id", "voter_count",
+            "posted_at",
+        ),
+    )
 
     poll_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     chat_id: Mapped[int] = mapped_column(

@@ -1,5 +1,6 @@
 """The report's history: each question's results in all chats, a row per question each time
-they changed, recorded every quarter of an hour (an hour keeps its last), read by moment.
+they changed, recorded every quarter of an hour (an hour keeps its last), read by moment;
+and the indexes the report's table of chats reads alone.
 
 Revision ID: 0016
 Revises: 0015
@@ -30,7 +31,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_result_snapshots_article_taken", "result_snapshots", ["article_id", "taken_at"]
     )
+    # The report's table of chats, each chat's polls and opinions grouped from an index alone.
+    op.create_index(
+        "ix_posted_polls_report",
+        "posted_polls",
+        ["article_id", "superseded", "chat_id", "voter_count", "posted_at"],
+    )
+    op.create_index("ix_opinions_article_chat", "opinions", ["article_id", "chat_id", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_opinions_article_chat", table_name="opinions")
+    op.drop_index("ix_posted_polls_report", table_name="posted_polls")
     op.drop_table("result_snapshots")
