@@ -4,10 +4,10 @@ commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Ballot, ChannelManager, Chat, PostedPoll
+from storage.models import Ballot, ChannelManager, Chat, PostedPoll, affected
 
 CHANNEL = "channel"
 
@@ -33,6 +33,12 @@ async def link_channel(session: AsyncSession, channel: Chat, user_id: int) -> bo
     session.add(ChannelManager(channel_id=channel.id, user_id=user_id))
     await session.flush()
     return True
+
+
+async def unlink_channels(session: AsyncSession, user_id: int) -> int:
+    """Forget which channels the person linked (/forgetme); how many links that was."""
+    gone = await session.execute(delete(ChannelManager).where(ChannelManager.user_id == user_id))
+    return affected(gone)
 
 
 async def managed_channels(session: AsyncSession, user_id: int) -> list[Chat]:

@@ -100,6 +100,31 @@ async def test_a_channel_is_linked_by_its_administrator_and_nothing_is_posted_th
     assert api.sent(chat_id=CHANNEL_ID) == []
 
 
+async def test_forgetting_oneself_forgets_which_channels_one_manages(
+    agora: Agora, api: FakeBotAPI
+) -> None:
+    """/oublier deletes the person's links to the channels they manage (who runs a channel is
+    theirs to take back); the channel and its settings stay for its other administrators."""
+    _channel, ada, _bob = newsroom(api)
+    eve = api.user(30, "Eve", language_code="fr")
+    api.set_admin(CHANNEL_ID, eve)
+    for person in (ada, eve):
+        await agora.command(api.private_chat(person), person, "/canal @LeQuotidien")
+    assert await managers(agora) == [(CHANNEL_ID, ada["id"]), (CHANNEL_ID, eve["id"])]
+    private = api.private_chat(ada)
+    [question] = await agora.command(private, ada, "/oublier")
+    yes, _no = question["reply_markup"]["inline_keyboard"][0]
+    await agora.handled(
+        api.callback_query(private, ada, question["message_id"], yes["callback_data"])
+    )
+    assert await managers(agora) == [(CHANNEL_ID, eve["id"])]
+    [none] = await agora.command(private, ada, "/canal")
+    assert none["text"].startswith("Vous n’avez encore relié aucun canal à Agora.")
+    assert await stored_channel(agora) is not None
+    listed = await in_private(agora, api, eve, "/canal")
+    assert "Le Quotidien <Nord> (@LeQuotidien)" in listed
+
+
 async def test_what_stops_a_link_is_said_and_changes_nothing(
     agora: Agora, api: FakeBotAPI
 ) -> None:

@@ -17,6 +17,7 @@ from bot.core.localtime import moment_text
 from bot.discussion.privacy import Traces, forget_in_outbox
 from bot.engine.transaction import current_unit
 from storage.ballots import Answer, forget_retractions
+from storage.channels import unlink_channels
 from storage.models import Opinion
 from storage.opinions import (
     Target,
@@ -107,9 +108,10 @@ async def forget(
     session: AsyncSession, user_id: int, names: Iterable[str] = ()
 ) -> tuple[int, int, int]:
     """Withdraw every vote of `user_id` (the tallies follow), delete their ratings (the
-    counts follow), their opinions and the ratings of them, in every chat, then blank the
-    copies of them (those `names`, the names and texts stored with their votes and opinions)
-    in the outbox; returns how many polls, opinions and ratings of theirs that was."""
+    counts follow), their opinions and the ratings of them, in every chat, and their links
+    to the channels they manage, then blank the copies of them (those `names`, the names and
+    texts stored with their votes and opinions) in the outbox; returns how many polls,
+    opinions and ratings of theirs that was."""
     unit = current_unit()
     stored_names, texts = await names_and_texts(session, user_id)
     polls = await user_ballots(session, user_id)
@@ -120,6 +122,7 @@ async def forget(
     await forget_retractions(session, user_id)
     ratings = await forget_ratings(session, user_id)
     opinions = await delete_user_opinions(session, user_id)
+    await unlink_channels(session, user_id)  # which channels they manage: theirs to forget
     await forget_in_outbox(
         session, Traces(frozenset({*stored_names, *names}), frozenset(texts)), now
     )
