@@ -3,6 +3,7 @@ has to rate, what they rated, and forgetting them. Query functions that never co
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -122,17 +123,22 @@ async def rated_opinions(
 
 
 async def most_rated_in_article(
-    session: AsyncSession, article_id: str, minimum: int, limit: int = 1000
+    session: AsyncSession,
+    article_id: str,
+    minimum: int,
+    limit: int = 1000,
+    chat_ids: Collection[int] | None = None,
 ) -> list[tuple[str, int, int, int]]:
     """The text and counts (agreed, disagreed, passed) of the article's opinions, in every
-    chat, that at least `minimum` people rated: the `limit` most rated, oldest first among
-    equals (an index-free scan of the article's opinions: the report's few rows)."""
-    rows = await session.execute(
-        select(Opinion.text, Opinion.agreed, Opinion.disagreed, Opinion.passed)
-        .where(Opinion.article_id == article_id, raters() >= minimum)
-        .order_by(raters().desc(), Opinion.id)
-        .limit(limit)
+    chat or in `chat_ids`, that at least `minimum` people rated: the `limit` most rated,
+    oldest first among equals (an index-free scan of the article's opinions: the report's
+    few rows)."""
+    query = select(Opinion.text, Opinion.agreed, Opinion.disagreed, Opinion.passed).where(
+        Opinion.article_id == article_id, raters() >= minimum
     )
+    if chat_ids is not None:
+        query = query.where(Opinion.chat_id.in_(list(chat_ids)))
+    rows = await session.execute(query.order_by(raters().desc(), Opinion.id).limit(limit))
     return [(text, int(a), int(d), int(p)) for text, a, d, p in rows]
 
 

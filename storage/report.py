@@ -6,6 +6,7 @@ commit."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -92,14 +93,20 @@ async def participation(session: AsyncSession, article_id: str) -> list[ChatPart
 
 
 async def latest_opinions(
-    session: AsyncSession, article_id: str, limit: int = LATEST_OPINIONS
+    session: AsyncSession,
+    article_id: str,
+    limit: int = LATEST_OPINIONS,
+    chat_ids: Collection[int] | None = None,
 ) -> list[ReportedOpinion]:
-    """The article's newest opinions, in every chat (deleted ones are gone from the table)."""
+    """The article's newest opinions, in every chat or in `chat_ids` (deleted ones are gone
+    from the table)."""
+    query = select(Opinion.question_key, Opinion.created_at, Opinion.text).where(
+        Opinion.article_id == article_id
+    )
+    if chat_ids is not None:
+        query = query.where(Opinion.chat_id.in_(list(chat_ids)))
     rows = await session.execute(
-        select(Opinion.question_key, Opinion.created_at, Opinion.text)
-        .where(Opinion.article_id == article_id)
-        .order_by(Opinion.created_at.desc(), Opinion.id.desc())
-        .limit(limit)
+        query.order_by(Opinion.created_at.desc(), Opinion.id.desc()).limit(limit)
     )
     return [ReportedOpinion(key, created_at, text) for key, created_at, text in rows]
 

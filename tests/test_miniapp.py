@@ -81,6 +81,7 @@ async def inside(
             polls = [m for m in await agora.command(group, bob, "/sondage") if "poll" in m]
             for voter in (ada, bob):
                 await agora.settle(api.vote(polls[0]["poll"]["id"], voter, [0]))
+            await agora.command(group, bob, f"/avis Un avis écrit dans {group['title']}")
         yield Inside(agora, f"http://127.0.0.1:{settings.report_port}", ada, bob)
 
 
@@ -108,10 +109,14 @@ async def test_the_mini_app_shows_the_chats_its_reader_administers_now(
     assert status == 200
     assert "Le groupe d’Ada" in page
     assert "Les autres" not in page  # she voted there, but does not administer it
+    # The opinions shown are those of her chats only (the figures are all chats').
+    assert "Un avis écrit dans Le groupe d’Ada" in page
+    assert "Un avis écrit dans Les autres" not in page
     status, _, page = await get(report, Authorization=f"tma {init_data(inside.bob['id'])}")
     assert status == 200
     assert "Le groupe d’Ada" in page
     assert "Les autres" in page
+    assert "Un avis écrit dans Les autres" in page
 
     # Demoted: once the group's list is fetched again (a minute at most; at once on a
     # chat_member update), her report shows nothing.

@@ -4,6 +4,7 @@ same whatever the number of answers: nothing here reads a ballot."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -82,15 +83,25 @@ async def read_figures(
     opinions = await session.scalar(
         select(func.count()).select_from(Opinion).where(Opinion.article_id == article.id)
     )
-    rated = await most_rated_in_article(session, article.id, STANDOUT_RATERS)
-    broadest, divisive = standouts([Rated(*row) for row in rated])
+    latest, broadest, divisive = await read_opinions(session, article)
     return Figures(
         article,
         results,
         await participation(session, article.id),
         int(opinions or 0),
-        await latest_opinions(session, article.id),
+        latest,
         broadest,
         divisive,
         await read_history(session, article.id, zone, now, results),
     )
+
+
+async def read_opinions(
+    session: AsyncSession, article: Article, chat_ids: Collection[int] | None = None
+) -> tuple[list[ReportedOpinion], Rated | None, Rated | None]:
+    """The newest opinions, the broadest agreement and the most divisive opinion, in every
+    chat or in `chat_ids` only (the Mini App: its reader's chats)."""
+    rated = await most_rated_in_article(session, article.id, STANDOUT_RATERS, chat_ids=chat_ids)
+    broadest, divisive = standouts([Rated(*row) for row in rated])
+    latest = await latest_opinions(session, article.id, chat_ids=chat_ids)
+    return latest, broadest, divisive

@@ -25,7 +25,7 @@ from bot.core.localtime import Clock, zone_of
 from bot.engine.admins import AdminsUnknown
 from bot.engine.channels import ChannelUnknown
 from bot.engine.services import Services
-from bot.report.figures import ChatOrder, read_figures
+from bot.report.figures import ChatOrder, read_figures, read_opinions
 from bot.report.groups import GroupsCache, groups_block
 from bot.report.miniapp import (
     NO_ARTICLE,
@@ -93,7 +93,14 @@ class InsideTelegram:
             shown = [chat for chat in figures.chats if chat.chat_id in mine]
             if not shown:
                 return refused(403, NO_CHATS)
-            mine_only = replace(figures, chats=shown)
+            # The opinions too are those of the reader's chats; the figures are all chats'.
+            async with self._services.database.read() as session:
+                latest, broadest, divisive = await read_opinions(
+                    session, article, [chat.chat_id for chat in shown]
+                )
+            mine_only = replace(
+                figures, chats=shown, latest=latest, broadest=broadest, divisive=divisive
+            )
             known = self.groups.latest(article) if self.groups is not None else None
             groups = groups_block(article, known, zone)
             page = article_page(
