@@ -317,6 +317,25 @@ async def test_a_blocked_chat_stops_without_affecting_others(
     assert agora.digests.job(fine["id"]) is not None
 
 
+async def test_a_deleted_chat_stops_like_a_blocked_one(
+    agora: Agora, api: FakeBotAPI, clock: FakeClock
+) -> None:
+    """Telegram answers 400 "chat not found" for a group deleted by its owner: its digest
+    stops and nothing more is queued for it, instead of failing every day."""
+    gone, _ = await subscribed_group(agora, api, chat_id=-100912)
+    fine, _ = await subscribed_group(agora, api, chat_id=-100913)
+    api.delete_chat(gone["id"])
+    clock.set("2026-11-26 09:00")
+    await agora.fire_digest(gone["id"])
+    sent = await agora.fire_digest(fine["id"])
+    assert [m["chat"]["id"] for m in sent] == [fine["id"]]
+    chat = await agora.chat(gone["id"])
+    assert chat is not None
+    assert chat.active is False
+    assert agora.digests.job(gone["id"]) is None
+    assert agora.digests.job(fine["id"]) is not None
+
+
 async def test_flood_limit_is_waited_out(
     api: FakeBotAPI, settings: Settings, clock: FakeClock
 ) -> None:

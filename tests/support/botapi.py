@@ -819,6 +819,11 @@ class FakeBotAPI:
     def unblock_chat(self, chat_id: int) -> None:
         self.blocked.discard(chat_id)
 
+    def delete_chat(self, chat_id: int) -> None:
+        """The chat is gone (its owner deleted it): every call about it now fails with 400
+        "chat not found", as Telegram answers."""
+        del self.chats[chat_id]
+
     def rate_limit(
         self, per_chat_per_minute: int | None = None, global_per_second: int | None = None
     ) -> None:

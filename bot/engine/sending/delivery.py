@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 GIVE_UP = 3  # unexpected failures of one row before it is dropped
+GONE = "chat not found"  # what Telegram says of a chat deleted, or never known
 #: The database failing (a restart, a lost connection): tried again after 0.25 s, 0.5 s, 1 s…
 #: up to MAX_STALL, without end (the call is out, or may go once the database is back).
 FIRST_STALL, MAX_STALL = 0.25, 10.0
@@ -93,6 +94,10 @@ class Delivery:
         except ChatMigrated as exc:
             await self._migrated(entry, int(exc.new_chat_id))
         except BadRequest as exc:
+            if GONE in str(exc).lower():  # deleted (a group, a channel): as good as blocked
+                log.info("chat %s is gone: its queue is dropped", row.chat_id, extra=chat)
+                await self._blocked(row.chat_id)
+                return 0
             log.warning("%s to chat %s refused (%s): dropped", row.method, row.chat_id, exc,
                         extra=chat)
             await self._dropped(entry, row)
