@@ -7,14 +7,13 @@ from telegram.constants import ChatType
 from bot.context import AgoraApp
 from bot.core.commands import RESULTS
 from bot.core.content import Article
-from bot.core.i18n import _, format_number
 from bot.core.localtime import chat_zone
 from bot.digests.closing import close_note, round_before
 from bot.digests.compose import earlier_count
-from bot.insights.results_text import in_person_blocks, results_blocks
+from bot.insights.results_text import channel_line, in_person_blocks, results_blocks
 from bot.insights.standings import Tallies
 from handlers.common import command, current_article
-from handlers.request import Request, channel_title, handles, no_such_channel
+from handlers.request import Request, handles, no_such_channel
 from storage.channels import find_channel, identified_respondents
 from storage.models import Chat
 from storage.polls import article_results, in_person_results
@@ -52,9 +51,7 @@ async def reply_results(request: Request, chat: Chat, article: Article) -> None:
     blocks = results_blocks(article, now, earlier, chat.type, closing)
     if chat.type == ChatType.CHANNEL:  # whose results they are, and who answered in person
         respondents = await identified_respondents(session, article.id, chat.id)
-        blocks[0] += "\n" + _(
-            "Channel {channel}: anonymous votes · identified respondents: {count}"
-        ).format(channel=channel_title(chat), count=format_number(respondents))
+        blocks[0] += "\n" + channel_line(chat.title or str(chat.id), respondents)
         if respondents:
             in_person = await in_person_results(session, article.id, chat.id)
             blocks += in_person_blocks(article, Tallies(in_person, now.everywhere), respondents)

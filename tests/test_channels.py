@@ -363,6 +363,16 @@ async def test_readers_answer_in_person_and_count_once_as_identified_respondents
     assert f"Ce canal{NBSP}: 3 votants" in results
     assert "🙋 Répondants identifiés\n2 personnes ont répondu en personne" in results
     assert f"En personne{NBSP}: 2 votants" in results
+    # The channel's digest says both too.
+    before = len(api.sent(chat_id=CHANNEL_ID))
+    await in_private(agora, api, ada, "/bilan @LeQuotidien maintenant")
+    await agora.sent_out()
+    [digest, *_] = api.sent(chat_id=CHANNEL_ID)[before:]
+    assert digest["text"].startswith("🗞 Bilan du ")
+    assert (
+        f"Canal Le Quotidien <Nord>{NBSP}: votes anonymes · répondants identifiés{NBSP}: 2"
+        in digest["text"]
+    )
 
     # Crossing questions and opinion groups: on the identified respondents' named answers.
     for person, choice in ((carl, 0), (dan, 1)):

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.constants import ChatType
 
 from bot.core.formatting import split_blocks
 from bot.core.i18n import using_language
@@ -31,8 +32,9 @@ from bot.digests.text import (
     standouts,
     to_numbers,
 )
+from bot.insights.results_text import channel_line
 from bot.insights.standings import Earlier
-from storage.channels import opinions_chat
+from storage.channels import identified_respondents, opinions_chat
 from storage.digests import digest_before, digests_since, previous_digest
 from storage.models import Chat
 from storage.opinions import opinions_after
@@ -112,12 +114,14 @@ async def compose(
                 numbers, split_blocks(hidden_digest_blocks(day, hidden, news)), None, ""
             )
         closing = await close_note(session, chat.id, article.id, zone)
-        parts = split_blocks(
-            digest_blocks(
-                article, numbers, previous.numbers if previous else None, day, chat.type, news,
-                newer, closing,
-            )
+        blocks = digest_blocks(
+            article, numbers, previous.numbers if previous else None, day, chat.type, news,
+            newer, closing,
         )
+        if chat.type == ChatType.CHANNEL:  # whose results, and who answered in person
+            respondents = await identified_respondents(session, article.id, chat.id)
+            blocks[0] += "\n" + channel_line(chat.title or str(chat.id), respondents)
+        parts = split_blocks(blocks)
         chart = None
         if has_votes(numbers):
             since = day - timedelta(days=TREND_DAYS - 1)

@@ -234,6 +234,14 @@ def results_blocks(
     ]
 
 
+def channel_line(title: str, respondents: int) -> str:
+    """Whose a channel's results are, as /results and the digest say it: its anonymous votes,
+    and how many answered in person (the identified respondents)."""
+    return _("Channel {channel}: anonymous votes · identified respondents: {count}").format(
+        channel=escape(title), count=format_number(respondents)
+    )
+
+
 def in_person_blocks(article: Article, in_person: Tallies, respondents: int) -> list[str]:
     """A channel's identified respondents (who answered in person, in private, through its
     link): a heading, then every question with their answers beside all chats'."""
