@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Opinion, QuestionTotal, ResultSnapshot
+from storage.models import Opinion, QuestionTotal, ResultSnapshot, as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +23,6 @@ class Snapshot:
     taken_at: datetime
     voters: int
     votes: list[int]
-
-
-def utc(moment: datetime) -> datetime:
-    """SQLite gives back moments without their zone: they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def articles_with_totals(session: AsyncSession) -> list[str]:
@@ -63,7 +58,7 @@ async def _snapshots(session: AsyncSession, article_id: str, which: Any) -> list
             tuple_(ResultSnapshot.question_key, ResultSnapshot.taken_at).in_(which),
         )
     )
-    return [Snapshot(key, utc(taken), voters, list(votes)) for key, taken, voters, votes in rows]
+    return [Snapshot(key, as_utc(taken), voters, list(votes)) for key, taken, voters, votes in rows]
 
 
 async def record_results(
@@ -150,7 +145,7 @@ async def day_ends(
     )
     ends: dict[int, list[Snapshot]] = {}
     for key, taken, voters, votes, index in rows:
-        ends.setdefault(int(index), []).append(Snapshot(key, utc(taken), voters, list(votes)))
+        ends.setdefault(int(index), []).append(Snapshot(key, as_utc(taken), voters, list(votes)))
     return await _latest(session, article_id, boundaries[0]), ends
 
 

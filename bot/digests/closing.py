@@ -32,7 +32,7 @@ from bot.insights.closing_text import (
 from bot.insights.standings import Earlier, Tallies
 from storage.closes import claim_close, close_polls, get_close, round_closed_at
 from storage.digests import daily_digest_after, digests_since
-from storage.models import Chat, PollClose
+from storage.models import Chat, PollClose, as_utc
 from storage.outbox import pending_rows
 from storage.polls import article_results, first_poll_message, round_results
 
@@ -141,9 +141,7 @@ def unschedule(close: PollClose) -> bool:
 
 def stored_time(moment: datetime | None) -> datetime | None:
     """A moment as stored, with its zone (SQLite keeps none: it is UTC)."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return None if moment is None else as_utc(moment)
 
 
 async def close_note(

@@ -12,7 +12,7 @@ from bot.core.localtime import spreadsheet_moment
 from bot.discussion.export import Cell, CsvFile, Export
 from bot.insights.intervals import wilson
 from bot.report.figures import ChatOrder, Figures
-from bot.report.page import aware
+from storage.models import as_utc
 from storage.polls import QuestionTally
 
 
@@ -50,7 +50,7 @@ def report_csv(figures: Figures, zone: ZoneInfo, now: datetime) -> Export:
     )
     _results(figures, table)
     for chat in figures.sorted_chats(ChatOrder.VOTERS):
-        when = spreadsheet_moment(aware(chat.last_activity), zone) if chat.last_activity else ""
+        when = spreadsheet_moment(as_utc(chat.last_activity), zone) if chat.last_activity else ""
         title = chat.title if chat.title is not None else _("A private chat")
         row: list[Cell] = [
             _("chat"), "", "", "", "", chat.voters, "", "", "", title, chat.opinions, when

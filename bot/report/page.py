@@ -4,7 +4,7 @@ opinions without their authors, and the link to the CSV file."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.content import Question
@@ -19,13 +19,9 @@ from bot.report.charts import part_bar, share_bar
 from bot.report.days import days_block, trend_block
 from bot.report.figures import SHOWN_CHATS, ChatOrder, Figures
 from bot.report.layout import article_path, document, header, heading, href, text
+from storage.models import as_utc
 from storage.polls import QuestionTally
 from storage.report import ChatParticipation
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite gives back moments without their zone: they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _figure(value: int, label: str) -> str:
@@ -111,7 +107,7 @@ def _sort_link(path: str, order: ChatOrder, current: ChatOrder, label: str) -> s
 
 def _chat_row(chat: ChatParticipation, busiest: int, zone: ZoneInfo) -> str:
     title = chat.title if chat.title is not None else _("A private chat")
-    when = moment_text(aware(chat.last_activity), zone) if chat.last_activity else ""
+    when = moment_text(as_utc(chat.last_activity), zone) if chat.last_activity else ""
     bar = part_bar(chat.voters, busiest, voters_text(chat.voters))
     return (
         f"<tr><td>{text(title)}</td><td class=\"n\">{format_number(chat.voters)}{bar}</td>"
@@ -166,7 +162,7 @@ def opinions_block(figures: Figures, zone: ZoneInfo) -> str:
         )
         quotes.append(
             f"<blockquote>{text(opinion.text)}<footer>{text(about)} · "
-            f"{text(moment_text(aware(opinion.created_at), zone))}</footer></blockquote>"
+            f"{text(moment_text(as_utc(opinion.created_at), zone))}</footer></blockquote>"
         )
     none = text(_("No opinions yet."))
     body = "".join(quotes) or f'<p class="muted">{none}</p>'

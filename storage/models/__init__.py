@@ -3,7 +3,7 @@ imported here, so that `Base.metadata` (which the migrations and the tests compa
 holds them all, and callers import them from `storage.models`."""
 
 from storage.models.articles import Announcement, KnownArticle
-from storage.models.base import Base, affected, table
+from storage.models.base import Base, affected, as_utc, table
 from storage.models.chats import ChannelManager, Chat
 from storage.models.closes import PollClose
 from storage.models.digests import SentDigest
@@ -46,6 +46,7 @@ __all__ = [
     "SentDigest",
     "SummaryPost",
     "affected",
+    "as_utc",
     "option_bits",
     "options_of",
     "polls_of",

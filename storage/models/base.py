@@ -1,7 +1,8 @@
-"""The declarative base and two helpers for bulk statements."""
+"""The declarative base, two helpers for bulk statements, and one for the moments read back."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,11 @@ def table(model: type[Base]) -> Table:
     found = model.__table__
     assert isinstance(found, Table)
     return found
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A moment read back, with its zone: SQLite gives none, and every moment is stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def affected(result: Result[Any]) -> int:
