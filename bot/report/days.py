@@ -106,19 +106,18 @@ def trend_block(
     if leader is None or not ends:
         return ""
     today = ends[-1][0]
-    points = [
-        ((day - today).days, then.share(leader)) for day, then in ends if then.voters
-    ]
-    if len(points) < 2:
+    known = [(day, then.share(leader)) for day, then in ends if then.voters]
+    if len(known) < 2:
         return ""
-    first_day = today.fromordinal(today.toordinal() + points[0][0])
-    change = (points[-1][1] - points[0][1]) * 100
+    (first_day, before), (_today, now) = known[0], known[-1]
+    points = [((day - today).days, share) for day, share in known]
+    change = (now - before) * 100
     option = question.options[current_language()][leader]
     words = _("“{option}”: {before} on {day}, {now} today ({change}).").format(
         option=option,
-        before=format_share(points[0][1]),
+        before=format_share(before),
         day=short_date(first_day),
-        now=format_share(points[-1][1]),
+        now=format_share(now),
         change=signed_points(change),
     )
     label = _("Curve: the share of today's most chosen option over the last {days} days.").format(
