@@ -76,14 +76,19 @@ class Figures:
 
 
 async def read_figures(
-    session: AsyncSession, article: Article, zone: ZoneInfo, now: datetime
+    session: AsyncSession,
+    article: Article,
+    zone: ZoneInfo,
+    now: datetime,
+    opinions_in: Collection[int] | None = None,
 ) -> Figures:
-    """Everything the report of `article` shows, its days counted in `zone`."""
+    """Everything the report of `article` shows, its days counted in `zone`, its opinions
+    those of every chat or of `opinions_in` only (the Mini App: its reader's chats)."""
     results = await article_results(session, article.id)  # the totals: a few rows
     opinions = await session.scalar(
         select(func.count()).select_from(Opinion).where(Opinion.article_id == article.id)
     )
-    latest, broadest, divisive = await read_opinions(session, article)
+    latest, broadest, divisive = await read_opinions(session, article, opinions_in)
     return Figures(
         article,
         results,

@@ -25,7 +25,7 @@ from bot.core.localtime import Clock, zone_of
 from bot.engine.admins import AdminsUnknown
 from bot.engine.channels import ChannelUnknown
 from bot.engine.services import Services
-from bot.report.figures import ChatOrder, read_figures, read_opinions
+from bot.report.figures import ChatOrder, read_figures
 from bot.report.groups import GroupsCache, groups_block
 from bot.report.miniapp import (
     NO_ARTICLE,
@@ -87,20 +87,17 @@ class InsideTelegram:
                 return refused(404, NO_ARTICLE)
             zone = zone_of(None, self._services.settings)
             async with self._services.database.read() as session:
-                figures = await read_figures(session, article, zone, self._clock())
                 candidates = await chats_of_person(session, user)
             mine = await self._administered(user, candidates)
+            if not mine:
+                return refused(403, NO_CHATS)
+            async with self._services.database.read() as session:
+                # The opinions are those of the reader's chats; the figures are all chats'.
+                figures = await read_figures(session, article, zone, self._clock(), mine)
             shown = [chat for chat in figures.chats if chat.chat_id in mine]
             if not shown:
                 return refused(403, NO_CHATS)
-            # The opinions too are those of the reader's chats; the figures are all chats'.
-            async with self._services.database.read() as session:
-                latest, broadest, divisive = await read_opinions(
-                    session, article, [chat.chat_id for chat in shown]
-                )
-            mine_only = replace(
-                figures, chats=shown, latest=latest, broadest=broadest, divisive=divisive
-            )
+            mine_only = replace(figures, chats=shown)
             known = self.groups.latest(article) if self.groups is not None else None
             groups = groups_block(article, known, zone)
             page = article_page(
