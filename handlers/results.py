@@ -51,7 +51,7 @@ async def reply_results(request: Request, chat: Chat, article: Article) -> None:
     blocks = results_blocks(article, now, earlier, chat.type, closing)
     if chat.type == ChatType.CHANNEL:  # whose results they are, and who answered in person
         respondents = await identified_respondents(session, article.id, chat.id)
-        blocks[0] += "\n" + channel_line(chat.title or str(chat.id), respondents)
+        blocks[0] += "\n" + channel_line(chat, respondents)
         if respondents:
             in_person = await in_person_results(session, article.id, chat.id)
             blocks += in_person_blocks(article, Tallies(in_person, now.everywhere), respondents)

@@ -120,7 +120,7 @@ async def compose(
         )
         if chat.type == ChatType.CHANNEL:  # whose results, and who answered in person
             respondents = await identified_respondents(session, article.id, chat.id)
-            blocks[0] += "\n" + channel_line(chat.title or str(chat.id), respondents)
+            blocks[0] += "\n" + channel_line(chat, respondents)
         parts = split_blocks(blocks)
         chart = None
         if has_votes(numbers):

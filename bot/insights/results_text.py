@@ -26,6 +26,7 @@ from bot.core.i18n import (
 )
 from bot.insights.standings import Earlier, Standing, Tallies, standings
 from bot.insights.verdicts import verdict
+from storage.models import Chat
 from storage.polls import QuestionTally
 
 LEADING_OPTIONS = 3  # options a digest shows per question
@@ -234,11 +235,11 @@ def results_blocks(
     ]
 
 
-def channel_line(title: str, respondents: int) -> str:
+def channel_line(channel: Chat, respondents: int) -> str:
     """Whose a channel's results are, as /results and the digest say it: its anonymous votes,
     and how many answered in person (the identified respondents)."""
     return _("Channel {channel}: anonymous votes · identified respondents: {count}").format(
-        channel=escape(title), count=format_number(respondents)
+        channel=escape(channel.title or str(channel.id)), count=format_number(respondents)
     )
 
 
